@@ -1,0 +1,52 @@
+# fleetsim — run `make` for the list of targets.
+GO            ?= go
+STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME      ?= 10s
+BENCHTIME     ?= 2s
+TESTFLAGS     ?=
+PKGS          := ./...
+
+.DEFAULT_GOAL := help
+.PHONY: help build test unit bench fuzz lint tidy-check generate clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build bin/fleetsim
+	$(GO) build -o bin/fleetsim ./cmd/fleetsim
+
+test: lint tidy-check unit ## lint, tidy-check and every test with -race
+
+unit: ## every test with -race, without lint
+	$(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(PKGS)
+
+bench: ## benchmarks, with figures beside a baseline measured in the same run
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem $(PKGS)
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+lint: ## gofmt, go vet and staticcheck (pinned)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+tidy-check: ## fail if go mod tidy would change go.mod or go.sum
+	@tmp=$$(mktemp -d); cp go.mod go.sum $$tmp/; \
+	  $(GO) mod tidy; \
+	  if ! cmp -s go.mod $$tmp/go.mod || ! cmp -s go.sum $$tmp/go.sum; then \
+	    echo "go mod tidy changes go.mod/go.sum:"; diff -u $$tmp/go.mod go.mod || true; \
+	    cp $$tmp/go.mod $$tmp/go.sum .; rm -rf $$tmp; exit 1; fi; \
+	  rm -rf $$tmp
+
+generate: ## regenerate sim/networks.json from mobile-broadband-provider-info
+	$(GO) generate ./sim
+
+clean: ## remove build output
+	rm -rf bin

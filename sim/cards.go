@@ -1,0 +1,109 @@
+package sim
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+)
+
+const maxCards = 1_000_000
+
+// superSimPrefixes are the ICCID prefixes of Super SIMs.
+var superSimPrefixes = [2]string{"8988307", "8988323"}
+
+// GenerateCards returns the first n cards of the inventory made from seed.
+// Card i is the same for a given seed however many cards are asked for, so
+// a larger inventory extends a smaller one.
+func GenerateCards(seed string, n int) []Card {
+	cards := make([]Card, n)
+	for i := range cards {
+		cards[i] = generateCard(seed, i)
+	}
+	return cards
+}
+
+func generateCard(seed string, i int) Card {
+	h := sha256.Sum256(fmt.Appendf(nil, "fleetsim/card/%s/%d", seed, i))
+	digits := func(off, n int) string {
+		v := binary.BigEndian.Uint64(h[off : off+8])
+		return fmt.Sprintf("%0*d", n, v%pow10(n))
+	}
+	// ICCID: 7-digit issuer prefix, 4 seed digits, 7-digit serial, Luhn digit.
+	body := superSimPrefixes[h[31]&1] + digits(0, 4) + fmt.Sprintf("%07d", i)
+	return Card{
+		Index:            i,
+		ICCID:            body + string(rune('0'+luhnDigit(body))),
+		IMSI:             "732123" + digits(8, 2) + fmt.Sprintf("%07d", i),
+		RegistrationCode: digits(16, 10),
+	}
+}
+
+func pow10(n int) uint64 {
+	p := uint64(1)
+	for range n {
+		p *= 10
+	}
+	return p
+}
+
+// luhnDigit returns the check digit that makes body+digit pass the Luhn check.
+func luhnDigit(body string) int {
+	sum := 0
+	for i := len(body) - 1; i >= 0; i-- {
+		d := int(body[i] - '0')
+		if (len(body)-1-i)%2 == 0 {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return (10 - sum%10) % 10
+}
+
+// LuhnValid reports whether a digit string passes the Luhn check.
+func LuhnValid(s string) bool {
+	if len(s) < 2 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return luhnDigit(s[:len(s)-1]) == int(s[len(s)-1]-'0')
+}
+
+// CardInfo is an inventory card with the Sim registered from it, if any.
+type CardInfo struct {
+	Card
+	SimSid     string
+	AccountSid string
+}
+
+// Cards returns the card inventory.
+func (c *Control) Cards() []CardInfo {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]CardInfo, len(c.cards))
+	for i, card := range c.cards {
+		out[i].Card = card
+		if sid, ok := c.simICCID[card.ICCID]; ok {
+			out[i].SimSid = sid
+			out[i].AccountSid = c.sims.get(sid).AccountSid
+		}
+	}
+	return out
+}
+
+// CardByICCID returns the inventory card with this ICCID.
+func (c *Control) CardByICCID(iccid string) (Card, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	card, ok := c.byICCID[iccid]
+	if !ok {
+		return Card{}, false
+	}
+	return *card, true
+}

@@ -1,0 +1,436 @@
+package sim
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Defaults of the control plane's timing.
+const (
+	DefaultUpdateDelay      = 3 * time.Second
+	DefaultLimitPropagation = 5 * time.Minute
+	MaxLimitPropagation     = 15 * time.Minute
+	DefaultCards            = 10
+)
+
+// Control is the Super SIM control plane: accounts, the card inventory, Sims,
+// Fleets, Network Access Profiles, the Networks catalog, usage and the
+// decisions the cellular core takes for a modem. It is safe for concurrent
+// use; every change is durable in its Store before a method returns.
+type Control struct {
+	cfg     config
+	catalog *Catalog
+	store   Store
+	hooks   *webhooks
+
+	mu       sync.RWMutex
+	closed   bool
+	seq      int64
+	main     *Account
+	accounts table[Account]
+	sims     table[Sim]
+	fleets   table[Fleet]
+	naps     table[NAP]
+	sms      table[SmsCommand]
+	ips      table[IPCommand]
+	esims    table[ESimProfile]
+	settings table[SettingsUpdate]
+	usage    map[string]*Usage
+	cards    []Card
+	byICCID  map[string]*Card // inventory by ICCID
+	simICCID map[string]string
+	names    map[string]string // kind|account|unique name → sid
+	timers   map[string]Timer  // pending Sim update and eSIM timers by sid
+	subs     map[int]func(Event)
+	nextSub  int
+}
+
+type config struct {
+	clock       Clock
+	rand        io.Reader
+	updateDelay time.Duration
+	propagation time.Duration
+	cardSeed    string
+	cards       int
+	mainSid     string
+	mainToken   string
+	catalog     *Catalog
+	logger      *slog.Logger
+	httpClient  *http.Client
+}
+
+// Option configures a Control.
+type Option func(*config)
+
+// WithClock sets the clock (default the wall clock).
+func WithClock(c Clock) Option { return func(o *config) { o.clock = c } }
+
+// WithRand sets the source of SIDs and auth tokens (default crypto/rand).
+// A seeded source makes a run reproducible.
+func WithRand(r io.Reader) Option { return func(o *config) { o.rand = r } }
+
+// WithUpdateDelay sets how long an asynchronous Sim update stays scheduled.
+func WithUpdateDelay(d time.Duration) Option { return func(o *config) { o.updateDelay = d } }
+
+// WithLimitPropagation sets how long a Fleet's new data limit takes to be
+// enforced; the seed allows at most 15 minutes.
+func WithLimitPropagation(d time.Duration) Option { return func(o *config) { o.propagation = d } }
+
+// WithCards sets the seed and size of the SIM card inventory.
+func WithCards(seed string, n int) Option {
+	return func(o *config) { o.cardSeed, o.cards = seed, n }
+}
+
+// WithMainAccount sets the main account's credentials. Without it the
+// stored main account is used, or new credentials are generated.
+func WithMainAccount(sid, token string) Option {
+	return func(o *config) { o.mainSid, o.mainToken = sid, token }
+}
+
+// WithCatalog sets the Networks catalog (default DefaultCatalog).
+func WithCatalog(c *Catalog) Option { return func(o *config) { o.catalog = c } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(o *config) { o.logger = l } }
+
+// WithHTTPClient sets the client that delivers callbacks.
+func WithHTTPClient(c *http.Client) Option { return func(o *config) { o.httpClient = c } }
+
+// New loads the control plane's state from store and starts it. The Control
+// owns the store and closes it in Close.
+func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
+	cfg := config{
+		clock:       WallClock{},
+		rand:        rand.Reader,
+		updateDelay: DefaultUpdateDelay,
+		propagation: DefaultLimitPropagation,
+		cardSeed:    "fleetsim",
+		cards:       DefaultCards,
+		logger:      slog.New(slog.DiscardHandler),
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.propagation < 0 || cfg.propagation > MaxLimitPropagation {
+		return nil, fmt.Errorf("data limit propagation %v is outside 0..%v", cfg.propagation, MaxLimitPropagation)
+	}
+	if cfg.updateDelay < 0 {
+		return nil, fmt.Errorf("update delay %v is negative", cfg.updateDelay)
+	}
+	if cfg.cards < 0 || cfg.cards > maxCards {
+		return nil, fmt.Errorf("card inventory size %d is outside 0..%d", cfg.cards, maxCards)
+	}
+	if cfg.catalog == nil {
+		cat, err := DefaultCatalog()
+		if err != nil {
+			return nil, err
+		}
+		cfg.catalog = cat
+	}
+	c := &Control{
+		cfg:      cfg,
+		catalog:  cfg.catalog,
+		store:    store,
+		hooks:    newWebhooks(cfg.httpClient, cfg.logger),
+		usage:    make(map[string]*Usage),
+		simICCID: make(map[string]string),
+		names:    make(map[string]string),
+		timers:   make(map[string]Timer),
+		subs:     make(map[int]func(Event)),
+	}
+	c.cards = GenerateCards(cfg.cardSeed, cfg.cards)
+	c.byICCID = make(map[string]*Card, len(c.cards))
+	for i := range c.cards {
+		c.byICCID[c.cards[i].ICCID] = &c.cards[i]
+	}
+	if err := c.load(ctx); err != nil {
+		return nil, err
+	}
+	c.finishLoad()
+	if err := c.ensureMain(ctx); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	for _, s := range c.sims.all() {
+		if s.Pending != nil {
+			c.armSimTimer(s.Sid, s.Pending.Due)
+		}
+	}
+	for _, p := range c.esims.all() {
+		if p.Status == "reserving" {
+			c.armESimTimer(p.Sid, p.Due)
+		}
+	}
+	c.mu.Unlock()
+	return c, nil
+}
+
+// Close stops the timers, waits for callbacks in flight and closes the store.
+func (c *Control) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	for id, t := range c.timers {
+		t.Stop()
+		delete(c.timers, id)
+	}
+	c.mu.Unlock()
+	c.hooks.close()
+	return c.store.Close()
+}
+
+// Catalog returns the Networks catalog.
+func (c *Control) Catalog() *Catalog { return c.catalog }
+
+// Now returns the control plane's current time.
+func (c *Control) Now() time.Time { return c.cfg.clock.Now().UTC() }
+
+func (c *Control) load(ctx context.Context) error {
+	return c.store.Load(ctx, func(r Record) error {
+		var err error
+		switch r.Kind {
+		case "account":
+			err = loadInto(r, &c.accounts, func(a *Account) int64 { return a.Seq })
+			if err == nil {
+				if a := c.accounts.get(r.ID); a.IsMain() {
+					c.main = a
+				}
+			}
+		case "sim":
+			err = loadInto(r, &c.sims, func(s *Sim) int64 { return s.Seq })
+			if err == nil {
+				s := c.sims.get(r.ID)
+				c.simICCID[s.ICCID] = s.Sid
+				c.index("sim", s.AccountSid, s.UniqueName, s.Sid)
+			}
+		case "fleet":
+			err = loadInto(r, &c.fleets, func(f *Fleet) int64 { return f.Seq })
+			if err == nil {
+				f := c.fleets.get(r.ID)
+				c.index("fleet", f.AccountSid, f.UniqueName, f.Sid)
+			}
+		case "nap":
+			err = loadInto(r, &c.naps, func(n *NAP) int64 { return n.Seq })
+			if err == nil {
+				n := c.naps.get(r.ID)
+				c.index("nap", n.AccountSid, n.UniqueName, n.Sid)
+			}
+		case "sms":
+			err = loadInto(r, &c.sms, func(m *SmsCommand) int64 { return m.Seq })
+		case "ip":
+			err = loadInto(r, &c.ips, func(m *IPCommand) int64 { return m.Seq })
+		case "esim":
+			err = loadInto(r, &c.esims, func(p *ESimProfile) int64 { return p.Seq })
+		case "settings":
+			err = loadInto(r, &c.settings, func(u *SettingsUpdate) int64 { return u.Seq })
+		case "usage":
+			var u Usage
+			if err = json.Unmarshal(r.Data, &u); err == nil {
+				c.usage[r.ID] = &u
+			}
+		default:
+			return fmt.Errorf("state: unknown record kind %q", r.Kind)
+		}
+		if err != nil {
+			return fmt.Errorf("state: %s %s: %w", r.Kind, r.ID, err)
+		}
+		return nil
+	})
+}
+
+func loadInto[T any](r Record, t *table[T], seq func(*T) int64) error {
+	v := new(T)
+	if err := json.Unmarshal(r.Data, v); err != nil {
+		return err
+	}
+	t.loaded(r.ID, v, seq(v))
+	return nil
+}
+
+// finishLoad puts the loaded tables in creation order and restores the
+// sequence counter.
+func (c *Control) finishLoad() {
+	c.accounts.sortOrder()
+	c.sims.sortOrder()
+	c.fleets.sortOrder()
+	c.naps.sortOrder()
+	c.sms.sortOrder()
+	c.ips.sortOrder()
+	c.esims.sortOrder()
+	c.settings.sortOrder()
+	for _, s := range []int64{c.accounts.maxSeq, c.sims.maxSeq, c.fleets.maxSeq, c.naps.maxSeq, c.sms.maxSeq, c.ips.maxSeq, c.esims.maxSeq, c.settings.maxSeq} {
+		c.seq = max(c.seq, s)
+	}
+	for _, n := range c.naps.all() {
+		for _, e := range n.Networks {
+			c.seq = max(c.seq, e.Seq)
+		}
+	}
+}
+
+func (c *Control) nextSeq() int64 {
+	c.seq++
+	return c.seq
+}
+
+// newSid returns prefix followed by 32 lower-case hex digits. Callers hold c.mu.
+func (c *Control) newSid(prefix string) string {
+	var b [16]byte
+	if _, err := io.ReadFull(c.cfg.rand, b[:]); err != nil {
+		panic(fmt.Sprintf("sim: random source failed: %v", err))
+	}
+	return prefix + hex.EncodeToString(b[:])
+}
+
+func nameKey(kind, account, name string) string { return kind + "|" + account + "|" + name }
+
+func (c *Control) index(kind, account, name, sid string) {
+	if name != "" {
+		c.names[nameKey(kind, account, name)] = sid
+	}
+}
+
+func (c *Control) unindex(kind, account, name string) {
+	if name != "" {
+		delete(c.names, nameKey(kind, account, name))
+	}
+}
+
+// txn collects the records of one change and the in-memory updates that
+// follow once the store has made them durable.
+type txn struct {
+	recs  []Record
+	apply []func()
+	after []func() // run after the lock is released: callbacks, events
+}
+
+func (t *txn) put(kind, id string, v any, apply func()) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("sim: encoding %s %s: %v", kind, id, err))
+	}
+	t.recs = append(t.recs, Record{Kind: kind, ID: id, Data: data})
+	t.apply = append(t.apply, apply)
+}
+
+// write runs fn under the write lock, commits what it put and then applies it.
+func (c *Control) write(ctx context.Context, fn func(t *txn) error) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errorf(20503, http.StatusServiceUnavailable, "the control plane is shutting down")
+	}
+	var t txn
+	err := fn(&t)
+	if err == nil && len(t.recs) > 0 {
+		err = c.store.Commit(ctx, t.recs)
+	}
+	if err == nil {
+		for _, a := range t.apply {
+			a()
+		}
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	for _, a := range t.after {
+		a()
+	}
+	return nil
+}
+
+func (c *Control) putSim(t *txn, s *Sim) {
+	t.put("sim", s.Sid, s, func() {
+		if old := c.sims.get(s.Sid); old != nil {
+			c.unindex("sim", old.AccountSid, old.UniqueName)
+		}
+		c.sims.set(s.Sid, s, s.Seq)
+		c.simICCID[s.ICCID] = s.Sid
+		c.index("sim", s.AccountSid, s.UniqueName, s.Sid)
+	})
+}
+
+func (c *Control) putFleet(t *txn, f *Fleet) {
+	t.put("fleet", f.Sid, f, func() {
+		if old := c.fleets.get(f.Sid); old != nil {
+			c.unindex("fleet", old.AccountSid, old.UniqueName)
+		}
+		c.fleets.set(f.Sid, f, f.Seq)
+		c.index("fleet", f.AccountSid, f.UniqueName, f.Sid)
+	})
+}
+
+func (c *Control) putNAP(t *txn, n *NAP) {
+	t.put("nap", n.Sid, n, func() {
+		if old := c.naps.get(n.Sid); old != nil {
+			c.unindex("nap", old.AccountSid, old.UniqueName)
+		}
+		c.naps.set(n.Sid, n, n.Seq)
+		c.index("nap", n.AccountSid, n.UniqueName, n.Sid)
+	})
+}
+
+// table holds the resources of one kind in creation order.
+type table[T any] struct {
+	byID   map[string]*T
+	order  []string
+	maxSeq int64
+	seqs   map[string]int64
+}
+
+func (t *table[T]) get(id string) *T {
+	if t.byID == nil {
+		return nil
+	}
+	return t.byID[id]
+}
+
+func (t *table[T]) set(id string, v *T, seq int64) {
+	if t.byID == nil {
+		t.byID = make(map[string]*T)
+		t.seqs = make(map[string]int64)
+	}
+	if _, ok := t.byID[id]; !ok {
+		t.order = append(t.order, id)
+		t.seqs[id] = seq
+	}
+	t.byID[id] = v
+	t.maxSeq = max(t.maxSeq, seq)
+}
+
+// loaded adds a resource read from the store; sortOrder must follow.
+func (t *table[T]) loaded(id string, v *T, seq int64) { t.set(id, v, seq) }
+
+func (t *table[T]) sortOrder() {
+	slices.SortFunc(t.order, func(a, b string) int { return cmp.Compare(t.seqs[a], t.seqs[b]) })
+}
+
+// all returns the resources in creation order.
+func (t *table[T]) all() []*T {
+	out := make([]*T, len(t.order))
+	for i, id := range t.order {
+		out[i] = t.byID[id]
+	}
+	return out
+}
+
+// filter returns the resources for which keep is true, in creation order.
+func (t *table[T]) filter(keep func(*T) bool) []*T {
+	var out []*T
+	for _, id := range t.order {
+		if v := t.byID[id]; keep(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,85 @@
+package sim
+
+import (
+	"context"
+	"sort"
+	"sync"
+)
+
+// Record is one stored resource: its kind (e.g. "sim"), its ID and its JSON
+// encoding. A Record with nil Data deletes the resource.
+type Record struct {
+	Kind string
+	ID   string
+	Data []byte
+}
+
+// Store keeps the control plane's state durable. Commit applies every record
+// of a batch or none of them, and returns only once the batch is durable:
+// the API acknowledges a write only after its Commit returned nil.
+type Store interface {
+	// Load calls fn for every stored record.
+	Load(ctx context.Context, fn func(Record) error) error
+	// Commit stores a batch atomically.
+	Commit(ctx context.Context, batch []Record) error
+	Close() error
+}
+
+// MemStore is a Store that keeps records in memory: for tests and for runs
+// whose state may be thrown away.
+type MemStore struct {
+	mu   sync.Mutex
+	recs map[[2]string][]byte
+}
+
+// NewMemStore returns an empty MemStore.
+func NewMemStore() *MemStore { return &MemStore{recs: make(map[[2]string][]byte)} }
+
+// Load implements Store, in kind and ID order.
+func (m *MemStore) Load(ctx context.Context, fn func(Record) error) error {
+	m.mu.Lock()
+	keys := make([][2]string, 0, len(m.recs))
+	for k := range m.recs {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i][0] != keys[j][0] {
+			return keys[i][0] < keys[j][0]
+		}
+		return keys[i][1] < keys[j][1]
+	})
+	recs := make([]Record, len(keys))
+	for i, k := range keys {
+		recs[i] = Record{Kind: k[0], ID: k[1], Data: m.recs[k]}
+	}
+	m.mu.Unlock()
+	for _, r := range recs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Commit implements Store.
+func (m *MemStore) Commit(ctx context.Context, batch []Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range batch {
+		if r.Data == nil {
+			delete(m.recs, [2]string{r.Kind, r.ID})
+		} else {
+			m.recs[[2]string{r.Kind, r.ID}] = append([]byte(nil), r.Data...)
+		}
+	}
+	return nil
+}
+
+// Close implements Store.
+func (m *MemStore) Close() error { return nil }
