@@ -225,13 +225,17 @@ func (c *Control) UpdateSim(ctx context.Context, acct *Account, ref string, p Si
 		}
 		statusChange := target != 0 && target != s.Status
 		if s.Pending != nil {
-			if fleetChange {
+			pendingFleet := s.FleetSid
+			if s.Pending.SetFleet {
+				pendingFleet = s.Pending.FleetSid
+			}
+			if p.Fleet != nil && fleetSid != pendingFleet {
 				return errorf(CodeUpdateInProgress, http.StatusConflict, "The Sim's Fleet cannot change while an update is scheduled")
 			}
 			if target != 0 && target != s.Pending.Status {
 				return errorf(CodeBadTransition, http.StatusConflict, "The Sim's status cannot change while an update is scheduled")
 			}
-			statusChange = false
+			statusChange, fleetChange = false, false
 		}
 		async := false
 		if statusChange {
