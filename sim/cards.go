@@ -32,7 +32,7 @@ func generateCard(seed string, i int) Card {
 	body := superSimPrefixes[h[31]&1] + digits(0, 4) + fmt.Sprintf("%07d", i)
 	return Card{
 		Index:            i,
-		ICCID:            body + string(rune('0'+luhnDigit(body))),
+		ICCID:            body + string(rune('0'+LuhnDigit(body))),
 		IMSI:             "732123" + digits(8, 2) + fmt.Sprintf("%07d", i),
 		RegistrationCode: digits(16, 10),
 	}
@@ -46,8 +46,8 @@ func pow10(n int) uint64 {
 	return p
 }
 
-// luhnDigit returns the check digit that makes body+digit pass the Luhn check.
-func luhnDigit(body string) int {
+// LuhnDigit returns the check digit that makes body+digit pass the Luhn check.
+func LuhnDigit(body string) int {
 	sum := 0
 	for i := len(body) - 1; i >= 0; i-- {
 		d := int(body[i] - '0')
@@ -72,7 +72,7 @@ func LuhnValid(s string) bool {
 			return false
 		}
 	}
-	return luhnDigit(s[:len(s)-1]) == int(s[len(s)-1]-'0')
+	return LuhnDigit(s[:len(s)-1]) == int(s[len(s)-1]-'0')
 }
 
 // CardInfo is an inventory card with the Sim registered from it, if any.

@@ -230,6 +230,13 @@ func (c *Control) load(ctx context.Context) error {
 			err = loadInto(r, &c.ips, func(m *IPCommand) int64 { return m.Seq })
 		case "esim":
 			err = loadInto(r, &c.esims, func(p *ESimProfile) int64 { return p.Seq })
+			if p := c.esims.get(r.ID); err == nil && p.ICCID != "" {
+				// An available profile's card is known to the network, as
+				// completeESim made it.
+				if card := generateCard(c.cfg.cardSeed, esimCardBase+int(p.Seq)); card.ICCID == p.ICCID {
+					c.byICCIDESim(card)
+				}
+			}
 		case "settings":
 			err = loadInto(r, &c.settings, func(u *SettingsUpdate) int64 { return u.Seq })
 		case "usage":

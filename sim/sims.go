@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Thresholds of the automatic ready→active move, from the Sim seed page.
@@ -438,6 +439,11 @@ func addMonths(t time.Time, n int) time.Time {
 func checkUniqueName(name string) error {
 	if len(name) > 64 {
 		return invalidParam("UniqueName must be at most 64 characters")
+	}
+	// The store keeps names as JSON, which turns invalid UTF-8 into U+FFFD:
+	// such a name would change, and could collide with another, on reload.
+	if !utf8.ValidString(name) {
+		return invalidParam("UniqueName must be valid UTF-8")
 	}
 	if sidLikeRE.MatchString(name) {
 		return invalidParam("UniqueName must not look like a SID")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetsim/fleetsim/modem"
 	"github.com/fleetsim/fleetsim/sim"
 	"github.com/fleetsim/fleetsim/sim/api"
 	"github.com/fleetsim/fleetsim/sim/sqlstore"
@@ -55,6 +56,13 @@ type serveFlags struct {
 	propagation time.Duration
 	logLevel    string
 	logFormat   string
+	modems      int
+	modemDir    string
+	location    string
+	profile     string
+	scanTime    time.Duration
+	attachTime  time.Duration
+	authCache   time.Duration
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -71,6 +79,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.DurationVar(&f.propagation, "limit-propagation", sim.DefaultLimitPropagation, "how long a Fleet's new data limit takes to be enforced (at most 15m)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	fs.IntVar(&f.modems, "modems", 0, "number of virtual modems, each on its own PTY with a card of the inventory")
+	fs.StringVar(&f.modemDir, "modem-dir", "", "directory for stable symlinks modem-<i> to the modems' PTYs")
+	fs.StringVar(&f.location, "location", "GB", "ISO country where the modems start")
+	fs.StringVar(&f.profile, "modem-profile", "bg96", "AT dialect: "+strings.Join(modem.Profiles(), ", "))
+	fs.DurationVar(&f.scanTime, "scan-time", modem.DefaultTiming.Scan, "how long a network scan takes")
+	fs.DurationVar(&f.attachTime, "attach-time", modem.DefaultTiming.Attach, "how long an attach attempt takes")
+	fs.DurationVar(&f.authCache, "auth-cache", modem.DefaultAuthCache, "how long a visited network keeps a removed network's attach authorised (at most 168h)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -94,6 +109,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 }
 
 func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.Writer) error {
+	if f.modems < 0 || f.modems > 10000 {
+		return fmt.Errorf("--modems %d is outside 0..10000", f.modems)
+	}
+	if f.authCache <= 0 || f.authCache > modem.MaxAuthCache {
+		return fmt.Errorf("--auth-cache %v is outside (0, %v]", f.authCache, modem.MaxAuthCache)
+	}
+	f.sims = max(f.sims, f.modems)
 	store, err := sqlstore.Open(ctx, f.state)
 	if err != nil {
 		return err
@@ -111,12 +133,34 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 	}
 	defer ctl.Close()
 
+	apiOpts := []api.Option{api.WithLogger(logger)}
+	if f.modems > 0 {
+		fleet, err := startModems(ctx, f, ctl, logger)
+		if err != nil {
+			return err
+		}
+		defer fleet.Close()
+		controls := fleet.Handler("/_fleetsim/v1/")
+		apiOpts = append(apiOpts,
+			api.WithExtension(api.Extension{Pattern: "/_fleetsim/v1/modems", Handler: controls}),
+			api.WithExtension(api.Extension{Pattern: "/_fleetsim/v1/modems/", Handler: controls}),
+			api.WithExtension(api.Extension{Pattern: "/_fleetsim/v1/networks/", Handler: controls}),
+			api.WithCardExtras(func(iccid string) map[string]any {
+				if i := fleet.ByICCID(iccid); i >= 0 {
+					st := fleet.Status(i)
+					return map[string]any{"modem": i, "pty": st.PTY, "location": st.Country}
+				}
+				return nil
+			}),
+		)
+		printModems(stdout, fleet)
+	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api.New(ctl, api.WithLogger(logger)),
+		Handler:           api.New(ctl, apiOpts...),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -162,4 +206,44 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// startModems exposes one virtual modem per inventory card on a PTY.
+func startModems(ctx context.Context, f serveFlags, ctl *sim.Control, logger *slog.Logger) (*modem.Fleet, error) {
+	profile, err := modem.ProfileByName(f.profile)
+	if err != nil {
+		return nil, err
+	}
+	if len(ctl.Catalog().InCountry(f.location)) == 0 {
+		return nil, fmt.Errorf("--location %q: no networks of that country in the catalog", f.location)
+	}
+	cards := ctl.Cards()[:f.modems]
+	simCards := make([]sim.Card, len(cards))
+	for i, c := range cards {
+		simCards[i] = c.Card
+	}
+	timing := modem.DefaultTiming
+	timing.Scan, timing.Attach = f.scanTime, f.attachTime
+	return modem.StartFleet(ctx, modem.FleetConfig{
+		Cards: simCards, Core: ctl, World: modem.NewWorld(ctl.Catalog()), Profile: profile,
+		Country: f.location, Timing: timing, AuthCache: f.authCache, Dir: f.modemDir, Logger: logger,
+	})
+}
+
+// printModems lists where the modems are, the first ones in full.
+func printModems(w io.Writer, fleet *modem.Fleet) {
+	const shown = 16
+	n := len(fleet.Modems())
+	fmt.Fprintf(w, "fleetsim: %d virtual modem(s)\n", n)
+	for i := range min(n, shown) {
+		st := fleet.Status(i)
+		link := ""
+		if st.Link != "" {
+			link = " (" + st.Link + ")"
+		}
+		fmt.Fprintf(w, "  modem %d: %s%s  ICCID %s  %s\n", i, st.PTY, link, st.ICCID, st.Country)
+	}
+	if n > shown {
+		fmt.Fprintf(w, "  ... %d more: GET /_fleetsim/v1/modems\n", n-shown)
+	}
 }

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fleetsim/fleetsim/sim"
 )
@@ -22,9 +24,11 @@ const MaxBodyBytes = 1 << 20
 
 // Server is the REST API of one Control.
 type Server struct {
-	ctl    *sim.Control
-	logger *slog.Logger
-	mux    *http.ServeMux
+	ctl        *sim.Control
+	logger     *slog.Logger
+	mux        *http.ServeMux
+	extensions []Extension
+	cardExtras func(iccid string) map[string]any
 }
 
 // Option configures a Server.
@@ -81,6 +85,17 @@ func (s *Server) handle(pattern string, m methods) {
 					Message: "Request body is not valid application/x-www-form-urlencoded: " + err.Error()})
 				return
 			}
+			// The store keeps strings as JSON, which turns invalid UTF-8
+			// into U+FFFD: a value would change on reload.
+			for k, vs := range r.Form {
+				for _, v := range vs {
+					if !utf8.ValidString(v) {
+						writeError(w, &sim.Error{Code: sim.CodeInvalidParameter, Status: http.StatusBadRequest,
+							Message: fmt.Sprintf("Parameter %q is not valid UTF-8", k)})
+						return
+					}
+				}
+			}
 		}
 		h(w, r, a)
 	})
@@ -108,7 +123,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", time.Since(start))
 	}()
+	if p := r.URL.EscapedPath(); p != cleanPath(p) {
+		// ServeMux would redirect to the cleaned path with an HTML body;
+		// the API answers every path it does not serve with its JSON 404.
+		writeError(rw, notFound(r))
+		return
+	}
 	s.mux.ServeHTTP(rw, r)
+}
+
+// cleanPath is the canonical form of a request path, as ServeMux computes
+// it: path.Clean, keeping a trailing slash.
+func cleanPath(p string) string {
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 type statusWriter struct {

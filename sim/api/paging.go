@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -55,7 +56,13 @@ func writePage[T any](w http.ResponseWriter, r *http.Request, key string, items 
 		}
 		page = n
 	}
-	lo := page * size // index of the page's first item
+	// lo is the index of the page's first item: past the end for a Page so
+	// large that page*size would overflow.
+	lo := len(items)
+	if page <= len(items)/size {
+		lo = page * size
+	}
+	end := len(items) // the page ends at end at the latest
 	if tok := q.Get("PageToken"); tok != "" {
 		after, pos, ok := parseToken(tok)
 		if !ok {
@@ -72,11 +79,13 @@ func writePage[T any](w http.ResponseWriter, r *http.Request, key string, items 
 			for i > 0 && seq(i-1, items[i-1]) >= pos {
 				i--
 			}
-			lo = max(0, i-size)
+			// The page before the token holds only items before it,
+			// fewer than size near the start of the list.
+			lo, end = max(0, i-size), i
 		}
 	}
 	lo = min(lo, len(items))
-	hi := min(lo+size, len(items))
+	hi := min(lo+size, end)
 	out := make([]any, 0, hi-lo)
 	for _, it := range items[lo:hi] {
 		out = append(out, render(it))
@@ -109,16 +118,19 @@ func writePage[T any](w http.ResponseWriter, r *http.Request, key string, items 
 		URL:          link(page, q.Get("PageToken")),
 	}
 	if hi < len(items) {
-		next := link(page+1, fmt.Sprintf("PA%d", seq(hi-1, items[hi-1])))
-		if hi == lo {
-			next = link(page+1, "")
+		// The token is the position of the page's last item; an empty page
+		// (before a PB token that precedes every item) leads to items[hi].
+		pos := seq(hi, items[hi]) - 1
+		if hi > lo {
+			pos = seq(hi-1, items[hi-1])
 		}
+		next := link(min(page, math.MaxInt-1)+1, fmt.Sprintf("PA%d", pos)) // no overflow to a negative Page
 		m.NextPageURL = &next
 	}
 	if lo > 0 && page > 0 {
-		prev := link(page-1, fmt.Sprintf("PB%d", seq(lo, items[lo])))
-		if lo == hi {
-			prev = link(page-1, "")
+		prev := link(page-1, "") // a page past the end has no first item
+		if lo < hi {
+			prev = link(page-1, fmt.Sprintf("PB%d", seq(lo, items[lo])))
 		}
 		m.PreviousPageURL = &prev
 	}

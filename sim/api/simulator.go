@@ -6,9 +6,29 @@ import (
 	"github.com/fleetsim/fleetsim/sim"
 )
 
+// Extension is a simulator endpoint served by another package (the modem
+// controls), mounted under /_fleetsim/v1/ behind the main account's
+// credentials.
+type Extension struct {
+	Pattern string // a ServeMux pattern, e.g. "/_fleetsim/v1/modems/"
+	Handler http.Handler
+}
+
+// WithExtension mounts a simulator endpoint.
+func WithExtension(e Extension) Option {
+	return func(s *Server) { s.extensions = append(s.extensions, e) }
+}
+
+// WithCardExtras adds fields to each card of GET /_fleetsim/v1/cards, such
+// as the PTY of the modem holding it.
+func WithCardExtras(f func(iccid string) map[string]any) Option {
+	return func(s *Server) { s.cardExtras = f }
+}
+
 // simulatorRoutes serves the simulator's own endpoints under /_fleetsim/,
 // which are not part of Twilio's API. They need the main account.
 func (s *Server) simulatorRoutes() {
+	s.accountRoutes()
 	c := s.ctl
 	mainOnly := func(h acctHandler) acctHandler {
 		return func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
@@ -20,21 +40,31 @@ func (s *Server) simulatorRoutes() {
 			h(w, r, a)
 		}
 	}
-	type cardJSON struct {
-		Index            int     `json:"index"`
-		ICCID            string  `json:"iccid"`
-		IMSI             string  `json:"imsi"`
-		RegistrationCode string  `json:"registration_code"`
-		SimSid           *string `json:"sim_sid"`
-		AccountSid       *string `json:"account_sid"`
+	for _, e := range s.extensions {
+		h := e.Handler
+		s.mux.Handle(e.Pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			a, err := s.authenticate(r)
+			if err != nil {
+				w.Header().Set("WWW-Authenticate", `Basic realm="Twilio API"`)
+				writeError(w, err)
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+			mainOnly(func(w http.ResponseWriter, r *http.Request, _ *sim.Account) { h.ServeHTTP(w, r) })(w, r, a)
+		}))
 	}
 	s.handle("/_fleetsim/v1/cards", methods{
 		http.MethodGet: mainOnly(func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
 			cards := c.Cards()
-			out := make([]cardJSON, len(cards))
+			out := make([]map[string]any, len(cards))
 			for i, cd := range cards {
-				out[i] = cardJSON{Index: cd.Index, ICCID: cd.ICCID, IMSI: cd.IMSI, RegistrationCode: cd.RegistrationCode,
-					SimSid: null(cd.SimSid), AccountSid: null(cd.AccountSid)}
+				out[i] = map[string]any{"index": cd.Index, "iccid": cd.ICCID, "imsi": cd.IMSI,
+					"registration_code": cd.RegistrationCode, "sim_sid": null(cd.SimSid), "account_sid": null(cd.AccountSid)}
+				if s.cardExtras != nil {
+					for k, v := range s.cardExtras(cd.ICCID) {
+						out[i][k] = v
+					}
+				}
 			}
 			writeJSON(w, http.StatusOK, map[string]any{"cards": out})
 		}),

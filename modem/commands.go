@@ -1,0 +1,843 @@
+package modem
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fleetsim/fleetsim/sim"
+)
+
+// Handler runs one command and returns its information lines; an error is
+// the final result (ErrError, a *CMEError, or CONNECT / NO CARRIER).
+type Handler func(ctx context.Context, m *Modem, c Command) ([]string, error)
+
+var sregRE = regexp.MustCompile(`^S[0-9]+$`)
+
+// handler finds the command: the profile's own first, then 27.007 and V.250.
+func (m *Modem) handler(name string) Handler {
+	if h, ok := m.cfg.Profile.Commands()[name]; ok {
+		return h
+	}
+	if h, ok := standard[name]; ok {
+		return h
+	}
+	if sregRE.MatchString(name) {
+		return sRegister
+	}
+	return nil
+}
+
+// standard is the V.250 and 3GPP TS 27.007 command set.
+var standard map[string]Handler
+
+func init() {
+	ok := func(context.Context, *Modem, Command) ([]string, error) { return nil, nil }
+	standard = map[string]Handler{
+		// V.250.
+		"E": flag(func(st *state) *bool { return &st.echo }),
+		"V": flag(func(st *state) *bool { return &st.verbose }),
+		"Q": flag(func(st *state) *bool { return &st.quiet }),
+		"Z": resetSettings, "&F": resetSettings,
+		"I":  identity,
+		"&C": ok, "&D": ok, "&K": ok, "&W": ok, "X": ok, "L": ok, "M": ok,
+		"H": hangUp, "O": online, "D": dial,
+		// Identification.
+		"+CGMI":  info(func(m *Modem) string { return m.cfg.Profile.Manufacturer() }),
+		"+GMI":   info(func(m *Modem) string { return m.cfg.Profile.Manufacturer() }),
+		"+CGMM":  info(func(m *Modem) string { return m.cfg.Profile.Model() }),
+		"+GMM":   info(func(m *Modem) string { return m.cfg.Profile.Model() }),
+		"+CGMR":  info(func(m *Modem) string { return m.cfg.Profile.Revision() }),
+		"+GMR":   info(func(m *Modem) string { return m.cfg.Profile.Revision() }),
+		"+CGSN":  info(func(m *Modem) string { return m.cfg.IMEI }),
+		"+GSN":   info(func(m *Modem) string { return m.cfg.IMEI }),
+		"+CIMI":  info(func(m *Modem) string { return m.cfg.Card.IMSI }),
+		"+GCAP":  info(func(*Modem) string { return "+GCAP: +CGSM" }),
+		"+CCID":  info(func(m *Modem) string { return "+CCID: " + m.cfg.Card.ICCID }),
+		"+ICCID": info(func(m *Modem) string { return "+ICCID: " + m.cfg.Card.ICCID }),
+		"+CPIN":  cpin,
+		// Settings.
+		"+CMEE": setting("+CMEE", 0, 2, func(st *state) *int { return &st.cmee }),
+		"+CMGF": setting("+CMGF", 0, 1, func(st *state) *int { return &st.cmgf }),
+		"+CSCS": cscs,
+		"+CTZR": ok, "+CTZU": ok, "+CNMI": ok, "+CSMS": ok, "+CPMS": ok, "+CSCA": ok,
+		"+CGEREP": cgerep,
+		// Network.
+		"+CFUN":   cfun,
+		"+COPS":   cops,
+		"+CREG":   creg(regC),
+		"+CGREG":  creg(regCG),
+		"+CEREG":  creg(regCE),
+		"+CSQ":    csq,
+		"+CESQ":   cesq,
+		"+CPSMS":  cpsms,
+		"+CEDRXS": cedrxs,
+		// Packet domain.
+		"+CGDCONT": cgdcont,
+		"+CGATT":   cgatt,
+		"+CGACT":   cgact,
+		"+CGPADDR": cgpaddr,
+		"+CGDATA":  cgdata,
+	}
+}
+
+// ---- helpers --------------------------------------------------------------
+
+func flag(field func(*state) *bool) Handler {
+	return func(_ context.Context, m *Modem, c Command) ([]string, error) {
+		v := "0"
+		if len(c.Args) > 0 {
+			v = c.Args[0].Value
+		}
+		if v != "0" && v != "1" || c.Kind == KindRead {
+			return nil, ErrError
+		}
+		m.mu.Lock()
+		*field(&m.st) = v == "1"
+		m.mu.Unlock()
+		return nil, nil
+	}
+}
+
+func info(f func(*Modem) string) Handler {
+	return func(_ context.Context, m *Modem, c Command) ([]string, error) {
+		switch c.Kind {
+		case KindTest:
+			return nil, nil
+		case KindExec:
+			return []string{f(m)}, nil
+		case KindSet:
+			if c.Name == "+CGSN" && len(c.Args) == 1 && c.Args[0].Value == "1" {
+				return []string{`+CGSN: "` + m.cfg.IMEI + `"`}, nil
+			}
+		}
+		return nil, cme(CMEIncorrectParameters)
+	}
+}
+
+// setting is a numeric setting with read, set and test forms.
+func setting(name string, lo, hi int, field func(*state) *int) Handler {
+	return func(_ context.Context, m *Modem, c Command) ([]string, error) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		switch c.Kind {
+		case KindRead:
+			return []string{fmt.Sprintf("%s: %d", name, *field(&m.st))}, nil
+		case KindTest:
+			return []string{fmt.Sprintf("%s: (%d-%d)", name, lo, hi)}, nil
+		case KindSet:
+			if len(c.Args) < 1 {
+				return nil, cme(CMEIncorrectParameters)
+			}
+			n, err := atoiArg(c.Args[0], lo, hi)
+			if err != nil {
+				return nil, err
+			}
+			*field(&m.st) = n
+			return nil, nil
+		}
+		return nil, cme(CMEIncorrectParameters)
+	}
+}
+
+// wait lets simulated time pass for a procedure, without holding m.mu.
+func (m *Modem) wait(ctx context.Context, d time.Duration) error {
+	done := make(chan struct{})
+	t := m.cfg.Clock.AfterFunc(d, func() { close(done) })
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		t.Stop()
+		return cme(CMEPhoneFailure)
+	}
+}
+
+// await waits for a registration procedure's outcome.
+func await(ctx context.Context, ch <-chan error) error {
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		return cme(CMEPhoneFailure)
+	}
+}
+
+// ---- V.250 ------------------------------------------------------------------
+
+func resetSettings(_ context.Context, m *Modem, c Command) ([]string, error) {
+	m.mu.Lock()
+	m.st.resetSettings()
+	m.mu.Unlock()
+	return nil, nil
+}
+
+func identity(_ context.Context, m *Modem, c Command) ([]string, error) {
+	p := m.cfg.Profile
+	return []string{p.Manufacturer(), p.Model(), "Revision: " + p.Revision()}, nil
+}
+
+func sRegister(_ context.Context, m *Modem, c Command) ([]string, error) {
+	n, _ := strconv.Atoi(c.Name[1:])
+	if n > 255 {
+		return nil, ErrError
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch c.Kind {
+	case KindRead:
+		return []string{fmt.Sprintf("%03d", m.st.sreg[n])}, nil
+	case KindTest:
+		return []string{fmt.Sprintf("S%d: (0-127)", n)}, nil
+	case KindSet:
+		v, err := strconv.Atoi(c.Args[0].Value)
+		if err != nil || v > 127 {
+			return nil, ErrError
+		}
+		m.st.sreg[n] = v
+	}
+	return nil, nil
+}
+
+var dialRE = regexp.MustCompile(`^\*99(?:\*\*\*(\d+))?#$`)
+
+// dial enters data state on a packet data context: ATD*99# or ATD*99***<cid>#.
+func dial(ctx context.Context, m *Modem, c Command) ([]string, error) {
+	mt := dialRE.FindStringSubmatch(strings.ReplaceAll(c.Args[0].Value, " ", ""))
+	if mt == nil {
+		return nil, errNoCarrier
+	}
+	cid := 1
+	if mt[1] != "" {
+		cid, _ = strconv.Atoi(mt[1])
+	}
+	return nil, m.enterData(ctx, cid)
+}
+
+func (m *Modem) enterData(ctx context.Context, cid int) error {
+	if err := m.wait(ctx, m.cfg.Timing.Data); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.activate(cid); err != nil {
+		return errNoCarrier
+	}
+	m.st.dataMode, m.st.dataCID = true, cid
+	return errConnect
+}
+
+func hangUp(_ context.Context, m *Modem, c Command) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.st.dataMode = false
+	if ctxt := m.st.contexts[m.st.dataCID]; ctxt != nil {
+		ctxt.active, ctxt.addr = false, ""
+	}
+	return nil, nil
+}
+
+func online(_ context.Context, m *Modem, c Command) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ctxt := m.st.contexts[m.st.dataCID]; ctxt == nil || !ctxt.active {
+		return nil, errNoCarrier
+	}
+	m.st.dataMode = true
+	return nil, errConnect
+}
+
+// ---- 27.007 -------------------------------------------------------------------
+
+func cpin(_ context.Context, m *Modem, c Command) ([]string, error) {
+	switch c.Kind {
+	case KindRead:
+		return []string{"+CPIN: READY"}, nil
+	case KindTest, KindSet:
+		return nil, nil // no PIN is set on a Super SIM: any PIN is accepted
+	}
+	return nil, cme(CMEIncorrectParameters)
+}
+
+var charsets = []string{"GSM", "IRA", "UCS2", "HEX", "8859-1"}
+
+func cscs(_ context.Context, m *Modem, c Command) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch c.Kind {
+	case KindRead:
+		return []string{`+CSCS: "` + m.st.cscs + `"`}, nil
+	case KindTest:
+		q := make([]string, len(charsets))
+		for i, cs := range charsets {
+			q[i] = quote(cs)
+		}
+		return []string{"+CSCS: (" + strings.Join(q, ",") + ")"}, nil
+	case KindSet:
+		for _, cs := range charsets {
+			if len(c.Args) > 0 && strings.EqualFold(c.Args[0].Value, cs) {
+				m.st.cscs = cs
+				return nil, nil
+			}
+		}
+	}
+	return nil, cme(CMEIncorrectParameters)
+}
+
+func cgerep(_ context.Context, m *Modem, c Command) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch c.Kind {
+	case KindRead:
+		v := 0
+		if m.st.cgerep {
+			v = 1
+		}
+		return []string{fmt.Sprintf("+CGEREP: %d,0", v)}, nil
+	case KindTest:
+		return []string{"+CGEREP: (0-2),(0,1)"}, nil
+	case KindSet:
+		n, err := atoiArg(c.Args[0], 0, 2)
+		if err != nil {
+			return nil, err
+		}
+		m.st.cgerep = n > 0
+		return nil, nil
+	}
+	return nil, cme(CMEIncorrectParameters)
+}
+
+func cfun(ctx context.Context, m *Modem, c Command) ([]string, error) {
+	switch c.Kind {
+	case KindRead:
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return []string{fmt.Sprintf("+CFUN: %d", m.st.cfun)}, nil
+	case KindTest:
+		return []string{"+CFUN: (0,1,4),(0,1)"}, nil
+	case KindSet:
+		fun, err := atoiArg(c.Args[0], 0, 4)
+		if err != nil || fun == 2 || fun == 3 {
+			return nil, cme(CMEIncorrectParameters)
+		}
+		rst := 0
+		if len(c.Args) > 1 && !c.Args[1].Empty() {
+			if rst, err = atoiArg(c.Args[1], 0, 1); err != nil {
+				return nil, err
+			}
+		}
+		if rst == 1 {
+			m.reboot(fun)
+			return nil, nil
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if fun == m.st.cfun {
+			return nil, nil
+		}
+		m.st.cfun = fun
+		if fun == 1 {
+			m.startSelection()
+		} else {
+			m.radioOff()
+		}
+		return nil, nil
+	}
+	return nil, cme(CMEIncorrectParameters)
+}
+
+// radioOff deregisters without touching the settings. Callers hold m.mu.
+func (m *Modem) radioOff() {
+	m.gen++
+	delete(m.timers, "reg")
+	delete(m.timers, "auth")
+	m.detachData()
+	m.st.serving = nil
+	m.setReg(RegNotRegistered, nil, 0)
+}
+
+// operName formats a cell's operator as +COPS format 0 (long), 1 (short) or 2 (numeric).
+func operName(c Cell, format int) string {
+	switch format {
+	case 1:
+		name := c.Network.FriendlyName
+		if len(name) > 8 {
+			name = name[:8]
+		}
+		return name
+	case 2:
+		return c.PLMN.String()
+	}
+	name := c.Network.FriendlyName
+	if len(name) > 16 {
+		name = name[:16]
+	}
+	return name
+}
+
+func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
+	switch c.Kind {
+	case KindRead:
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if s := m.st.serving; s != nil && m.st.reg.Registered() {
+			return []string{fmt.Sprintf("+COPS: %d,%d,%s,%d", m.st.copsMode, m.st.copsFormat, quote(operName(*s, m.st.copsFormat)), m.cfg.Profile.CatM1AcT())}, nil
+		}
+		return []string{fmt.Sprintf("+COPS: %d", m.st.copsMode)}, nil
+	case KindTest:
+		return m.scan(ctx)
+	case KindExec:
+		return nil, cme(CMEIncorrectParameters)
+	}
+	mode, err := atoiArg(c.Args[0], 0, 4)
+	if err != nil {
+		return nil, err
+	}
+	format := -1
+	if len(c.Args) > 1 && !c.Args[1].Empty() {
+		if format, err = atoiArg(c.Args[1], 0, 2); err != nil {
+			return nil, err
+		}
+	}
+	m.mu.Lock()
+	if format >= 0 {
+		m.st.copsFormat = format
+	}
+	switch mode {
+	case 3:
+		m.mu.Unlock()
+		if format < 0 {
+			return nil, cme(CMEIncorrectParameters)
+		}
+		return nil, nil
+	case 0, 2:
+		m.st.copsMode = mode
+		m.startSelection()
+		m.mu.Unlock()
+		return nil, nil
+	}
+	// Manual selection (1) and manual/automatic (4) wait for the outcome.
+	if len(c.Args) < 3 || c.Args[2].Value == "" {
+		m.mu.Unlock()
+		return nil, cme(CMEIncorrectParameters)
+	}
+	if len(c.Args) > 3 && !c.Args[3].Empty() {
+		act, err := strconv.Atoi(c.Args[3].Value)
+		if err != nil || (act != 7 && act != m.cfg.Profile.CatM1AcT()) {
+			m.mu.Unlock()
+			return nil, cme(CMENoNetwork) // LTE-M only: no GSM, NB-IoT not offered to Super SIMs
+		}
+	}
+	plmn, ok := m.findOperator(c.Args[2].Value, m.st.copsFormat)
+	if !ok {
+		m.mu.Unlock()
+		return nil, cme(CMENoNetwork)
+	}
+	m.st.copsMode, m.st.manual = mode, plmn
+	done := m.startSelection()
+	m.mu.Unlock()
+	return nil, await(ctx, done)
+}
+
+// findOperator resolves a +COPS operator among the visible networks; a
+// numeric operator that is not visible still names a PLMN. Callers hold m.mu.
+func (m *Modem) findOperator(oper string, format int) (sim.PLMN, bool) {
+	for _, c := range m.cells() {
+		if operName(c, format) == oper || c.PLMN.String() == oper {
+			return c.PLMN, true
+		}
+	}
+	if format == 2 && (len(oper) == 5 || len(oper) == 6) {
+		if _, err := strconv.Atoi(oper); err == nil {
+			return sim.PLMN{MCC: oper[:3], MNC: oper[3:]}, true
+		}
+	}
+	return sim.PLMN{}, false
+}
+
+// scan is AT+COPS=?: the networks in range after the scan time, each
+// marked current (2), forbidden (3: rejected before, or not allowed by
+// the SIM's Network Access Profile) or available (1).
+func (m *Modem) scan(ctx context.Context) ([]string, error) {
+	m.mu.Lock()
+	on := m.st.cfun == 1
+	m.mu.Unlock()
+	if !on {
+		return nil, cme(CMENotAllowed)
+	}
+	if err := m.wait(ctx, m.cfg.Timing.Scan); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var entries []string
+	for _, c := range m.cells() {
+		stat := 1
+		switch {
+		case m.st.serving != nil && m.st.serving.PLMN == c.PLMN && m.st.reg.Registered():
+			stat = 2
+		case m.st.forbidden[c.PLMN.String()]:
+			stat = 3
+		default:
+			if _, err := m.cfg.Core.AuthorizeAttach(m.cfg.Card.ICCID, c.PLMN); isNotAllowed(err) {
+				stat = 3
+			}
+		}
+		entries = append(entries, fmt.Sprintf("(%d,%s,%s,%s,%d)", stat, quote(operName(c, 0)), quote(operName(c, 1)), quote(c.PLMN.String()), m.cfg.Profile.CatM1AcT()))
+	}
+	return []string{"+COPS: " + strings.Join(entries, ",") + ",,(0,1,2,3,4),(0,1,2)"}, nil
+}
+
+func isNotAllowed(err error) bool {
+	e, ok := err.(*sim.Error)
+	return ok && e.Code == sim.CodeNetworkNotAllowed
+}
+
+func creg(k regKind) Handler {
+	return func(_ context.Context, m *Modem, c Command) ([]string, error) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		n := [...]*int{&m.st.cregN, &m.st.cgregN, &m.st.ceregN}[k]
+		switch c.Kind {
+		case KindRead:
+			return []string{m.regLine(k, *n, true)}, nil
+		case KindTest:
+			return []string{k.name() + ": (0-5)"}, nil
+		case KindSet:
+			v, err := atoiArg(c.Args[0], 0, 5)
+			if err != nil {
+				return nil, err
+			}
+			*n = v
+			return nil, nil
+		}
+		return nil, cme(CMEIncorrectParameters)
+	}
+}
+
+// signal is the RSSI the modem receives: its serving cell's, else the best
+// visible one's, else 99 (not known). Callers hold m.mu.
+func (m *Modem) signal() int {
+	if m.st.cfun != 1 {
+		return 99
+	}
+	if s := m.st.serving; s != nil {
+		if c, ok := m.cellFor(s.PLMN); ok {
+			return c.RSSI
+		}
+	}
+	if cells := m.cells(); len(cells) > 0 {
+		return cells[0].RSSI
+	}
+	return 99
+}
+
+func csq(_ context.Context, m *Modem, c Command) ([]string, error) {
+	if c.Kind == KindTest {
+		return []string{"+CSQ: (0-31,99),(0-7,99)"}, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return []string{fmt.Sprintf("+CSQ: %d,99", m.signal())}, nil
+}
+
+func cesq(_ context.Context, m *Modem, c Command) ([]string, error) {
+	if c.Kind == KindTest {
+		return []string{"+CESQ: (0-63,99),(0-7,99),(0-96,255),(0-49,255),(0-34,255),(0-97,255)"}, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rssi := m.signal()
+	if rssi == 99 {
+		return []string{"+CESQ: 99,99,255,255,255,255"}, nil
+	}
+	rsrp := min(97, max(0, (2*rssi-113)-17+141)) // RSRP ≈ RSSI − 17 dB, −141+n dBm
+	rsrq := min(34, 14+rssi/3)
+	return []string{fmt.Sprintf("+CESQ: 99,99,255,255,%d,%d", rsrq, rsrp)}, nil
+}
+
+func cpsms(_ context.Context, m *Modem, c Command) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch c.Kind {
+	case KindRead:
+		return []string{fmt.Sprintf("+CPSMS: %d,,,%s,%s", m.st.psm.mode, quote(m.st.psm.tau), quote(m.st.psm.active))}, nil
+	case KindTest:
+		return []string{`+CPSMS: (0-2),,,("00000000"-"11111111"),("00000000"-"11111111")`}, nil
+	case KindSet, KindExec:
+		p := psmSettings{}
+		if len(c.Args) > 0 {
+			mode, err := atoiArg(c.Args[0], 0, 2)
+			if err != nil {
+				return nil, err
+			}
+			p.mode = mode
+		}
+		timer := func(i int) (string, error) {
+			if len(c.Args) <= i || c.Args[i].Empty() {
+				return "", nil
+			}
+			v := c.Args[i].Value
+			if !regexp.MustCompile(`^[01]{8}$`).MatchString(v) {
+				return "", cme(CMEIncorrectParameters)
+			}
+			return v, nil
+		}
+		var err error
+		if p.tau, err = timer(3); err != nil {
+			return nil, err
+		}
+		if p.active, err = timer(4); err != nil {
+			return nil, err
+		}
+		if p.mode == 2 {
+			p = psmSettings{}
+		}
+		m.st.psm = p
+		return nil, nil
+	}
+	return nil, cme(CMEIncorrectParameters)
+}
+
+func cedrxs(_ context.Context, m *Modem, c Command) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch c.Kind {
+	case KindRead:
+		if m.st.edrx.mode == 0 || m.st.edrx.mode == 3 {
+			return []string{"+CEDRXS: 0"}, nil
+		}
+		return []string{fmt.Sprintf("+CEDRXS: %d,%s", m.st.edrx.act, quote(m.st.edrx.value))}, nil
+	case KindTest:
+		return []string{`+CEDRXS: (0-3),(4,5),("0000"-"1111")`}, nil
+	case KindSet:
+		mode, err := atoiArg(c.Args[0], 0, 3)
+		if err != nil {
+			return nil, err
+		}
+		e := edrxSettings{mode: mode, act: 4, value: "0000"}
+		if len(c.Args) > 1 && !c.Args[1].Empty() {
+			if e.act, err = atoiArg(c.Args[1], 4, 5); err != nil {
+				return nil, err
+			}
+		}
+		if len(c.Args) > 2 && !c.Args[2].Empty() {
+			if !regexp.MustCompile(`^[01]{4}$`).MatchString(c.Args[2].Value) {
+				return nil, cme(CMEIncorrectParameters)
+			}
+			e.value = c.Args[2].Value
+		}
+		m.st.edrx = e
+		return nil, nil
+	}
+	return nil, cme(CMEIncorrectParameters)
+}
+
+var pdpTypes = map[string]bool{"IP": true, "IPV6": true, "IPV4V6": true, "NON-IP": true}
+
+func cgdcont(_ context.Context, m *Modem, c Command) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch c.Kind {
+	case KindRead:
+		var lines []string
+		for cid := 1; cid <= 15; cid++ {
+			if p := m.st.contexts[cid]; p != nil {
+				addr := p.addr
+				if addr == "" {
+					addr = "0.0.0.0"
+				}
+				lines = append(lines, fmt.Sprintf("+CGDCONT: %d,%s,%s,%s,0,0", cid, quote(p.pdpType), quote(p.apn), quote(addr)))
+			}
+		}
+		return lines, nil
+	case KindTest:
+		return []string{`+CGDCONT: (1-15),"IP",,,(0),(0)`, `+CGDCONT: (1-15),"IPV6",,,(0),(0)`, `+CGDCONT: (1-15),"IPV4V6",,,(0),(0)`}, nil
+	case KindSet:
+		cid, err := atoiArg(c.Args[0], 1, 15)
+		if err != nil {
+			return nil, err
+		}
+		if len(c.Args) == 1 {
+			if p := m.st.contexts[cid]; p != nil && p.active {
+				return nil, cme(CMENotAllowed)
+			}
+			delete(m.st.contexts, cid)
+			return nil, nil
+		}
+		typ := strings.ToUpper(c.Args[1].Value)
+		if !pdpTypes[typ] {
+			return nil, cme(CMEIncorrectParameters)
+		}
+		apn := ""
+		if len(c.Args) > 2 {
+			apn = c.Args[2].Value
+		}
+		if p := m.st.contexts[cid]; p != nil && p.active {
+			return nil, cme(CMENotAllowed)
+		}
+		m.st.contexts[cid] = &pdpContext{pdpType: typ, apn: apn}
+		return nil, nil
+	}
+	return nil, cme(CMEIncorrectParameters)
+}
+
+func cgatt(ctx context.Context, m *Modem, c Command) ([]string, error) {
+	switch c.Kind {
+	case KindRead:
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		v := 0
+		if m.st.reg.Registered() {
+			v = 1
+		}
+		return []string{fmt.Sprintf("+CGATT: %d", v)}, nil
+	case KindTest:
+		return []string{"+CGATT: (0,1)"}, nil
+	case KindSet:
+		v, err := atoiArg(c.Args[0], 0, 1)
+		if err != nil {
+			return nil, err
+		}
+		m.mu.Lock()
+		if v == 0 {
+			m.radioOff()
+			m.mu.Unlock()
+			return nil, nil
+		}
+		if m.st.reg.Registered() {
+			m.mu.Unlock()
+			return nil, nil
+		}
+		if m.st.copsMode == 2 {
+			m.st.copsMode = 0
+		}
+		done := m.startSelection()
+		m.mu.Unlock()
+		return nil, await(ctx, done)
+	}
+	return nil, cme(CMEIncorrectParameters)
+}
+
+func cgact(ctx context.Context, m *Modem, c Command) ([]string, error) {
+	switch c.Kind {
+	case KindRead:
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		var lines []string
+		for cid := 1; cid <= 15; cid++ {
+			if p := m.st.contexts[cid]; p != nil {
+				v := 0
+				if p.active {
+					v = 1
+				}
+				lines = append(lines, fmt.Sprintf("+CGACT: %d,%d", cid, v))
+			}
+		}
+		return lines, nil
+	case KindTest:
+		return []string{"+CGACT: (0,1)"}, nil
+	case KindSet:
+		state, err := atoiArg(c.Args[0], 0, 1)
+		if err != nil {
+			return nil, err
+		}
+		var cids []int
+		for _, a := range c.Args[1:] {
+			cid, err := atoiArg(a, 1, 15)
+			if err != nil {
+				return nil, err
+			}
+			cids = append(cids, cid)
+		}
+		if state == 1 {
+			if err := m.wait(ctx, m.cfg.Timing.Data); err != nil {
+				return nil, err
+			}
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if len(cids) == 0 {
+			for cid := range m.st.contexts {
+				cids = append(cids, cid)
+			}
+		}
+		for _, cid := range cids {
+			p := m.st.contexts[cid]
+			if p == nil {
+				return nil, cme(CMEIncorrectParameters)
+			}
+			if state == 0 {
+				p.active, p.addr = false, ""
+				continue
+			}
+			if p.apn != "" && !strings.EqualFold(p.apn, "super") {
+				return nil, cme(127) // missing or unknown APN
+			}
+			if err := m.activate(cid); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
+	return nil, cme(CMEIncorrectParameters)
+}
+
+func cgpaddr(_ context.Context, m *Modem, c Command) ([]string, error) {
+	if c.Kind == KindTest {
+		return []string{"+CGPADDR: (1-15)"}, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var cids []int
+	for _, a := range c.Args {
+		cid, err := atoiArg(a, 1, 15)
+		if err != nil {
+			return nil, err
+		}
+		cids = append(cids, cid)
+	}
+	if len(cids) == 0 {
+		for cid := 1; cid <= 15; cid++ {
+			if m.st.contexts[cid] != nil {
+				cids = append(cids, cid)
+			}
+		}
+	}
+	var lines []string
+	for _, cid := range cids {
+		p := m.st.contexts[cid]
+		if p == nil {
+			return nil, cme(CMEIncorrectParameters)
+		}
+		if p.active {
+			lines = append(lines, fmt.Sprintf("+CGPADDR: %d,%s", cid, quote(p.addr)))
+		} else {
+			lines = append(lines, fmt.Sprintf("+CGPADDR: %d", cid))
+		}
+	}
+	return lines, nil
+}
+
+func cgdata(ctx context.Context, m *Modem, c Command) ([]string, error) {
+	switch c.Kind {
+	case KindTest:
+		return []string{`+CGDATA: ("PPP")`}, nil
+	case KindSet:
+		if !strings.EqualFold(c.Args[0].Value, "PPP") && c.Args[0].Value != "" {
+			return nil, cme(CMEIncorrectParameters)
+		}
+		cid := 1
+		if len(c.Args) > 1 {
+			var err error
+			if cid, err = atoiArg(c.Args[1], 1, 15); err != nil {
+				return nil, err
+			}
+		}
+		return nil, m.enterData(ctx, cid)
+	}
+	return nil, m.enterData(ctx, 1)
+}

@@ -1,0 +1,124 @@
+package modem
+
+import (
+	"strings"
+)
+
+// PowerCycle turns the modem off and on: settings and the forbidden
+// network list are cleared, the boot URCs follow after the boot time and
+// network selection starts.
+func (m *Modem) PowerCycle() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.powerUp()
+}
+
+// powerUp is the power-on sequence. Callers hold m.mu.
+func (m *Modem) powerUp() {
+	m.stopTimers()
+	country, rssi := m.st.country, m.st.rssi
+	m.st = initialState(country)
+	m.st.rssi = rssi
+	m.after("boot", m.cfg.Timing.Boot, func() {
+		m.urc(m.cfg.Profile.BootURCs()...)
+		if m.cfg.Core != nil {
+			m.startSelection()
+		}
+	})
+}
+
+// reboot is AT+CFUN=<fun>,1: OK first, then the power-up sequence.
+func (m *Modem) reboot(fun int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.powerUp()
+	m.st.cfun = fun
+}
+
+// SetCountry moves the modem: it loses its network and selects again among
+// the networks of the new country.
+func (m *Modem) SetCountry(iso string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.st.country = strings.ToUpper(iso)
+	m.rescan()
+}
+
+// SetSignal forces the received signal to rssi (0..31 on the +CSQ scale;
+// 0 is no coverage at all), or back to the natural levels with -1.
+func (m *Modem) SetSignal(rssi int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.st.rssi = rssi
+	m.rescan()
+}
+
+// RadioChanged tells the modem the world changed (a network went down or
+// came back): it drops a network that is gone and looks for one when it
+// has none.
+func (m *Modem) RadioChanged() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rescan()
+}
+
+// rescan keeps the serving network if it is still in range and otherwise
+// selects again. Callers hold m.mu.
+func (m *Modem) rescan() {
+	if m.st.cfun != 1 || m.timers["boot"] != nil {
+		return
+	}
+	if s := m.st.serving; s != nil {
+		if _, ok := m.cellFor(s.PLMN); ok {
+			return
+		}
+	}
+	if m.st.serving != nil || m.timers["reg"] == nil {
+		m.startSelection()
+	}
+}
+
+// Status is what the control API shows of a modem.
+type Status struct {
+	ICCID      string   `json:"iccid"`
+	IMSI       string   `json:"imsi"`
+	IMEI       string   `json:"imei"`
+	Profile    string   `json:"profile"`
+	Country    string   `json:"location"`
+	Signal     int      `json:"signal"`
+	Functional int      `json:"cfun"`
+	Reg        int      `json:"registration"`
+	RegName    string   `json:"registration_name"`
+	Network    string   `json:"network_sid,omitempty"`
+	PLMN       string   `json:"plmn,omitempty"`
+	Cause      int      `json:"reject_cause,omitempty"`
+	Forbidden  []string `json:"forbidden_plmns"`
+	DataActive bool     `json:"data_active"`
+	IP         string   `json:"ip_address,omitempty"`
+}
+
+var regNames = map[RegState]string{RegNotRegistered: "not registered", RegHome: "home", RegSearching: "searching", RegDenied: "denied", RegUnknown: "unknown", RegRoaming: "roaming"}
+
+// Status returns the modem's state.
+func (m *Modem) Status() Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := Status{
+		ICCID: m.cfg.Card.ICCID, IMSI: m.cfg.Card.IMSI, IMEI: m.cfg.IMEI, Profile: m.cfg.Profile.Name(),
+		Country: m.st.country, Signal: m.signal(), Functional: m.st.cfun,
+		Reg: int(m.st.reg), RegName: regNames[m.st.reg], Cause: m.st.cause, Forbidden: []string{},
+	}
+	if sv := m.st.serving; sv != nil && m.st.reg.Registered() {
+		s.Network, s.PLMN = sv.Network.Sid, sv.PLMN.String()
+	}
+	for p := range m.st.forbidden {
+		s.Forbidden = append(s.Forbidden, p)
+	}
+	for cid := 1; cid <= 16; cid++ {
+		if p := m.st.contexts[cid]; p != nil && p.active {
+			s.DataActive, s.IP = true, p.addr
+			break
+		}
+	}
+	return s
+}

@@ -1,0 +1,234 @@
+package modem
+
+import (
+	"errors"
+	"strings"
+)
+
+// Kind is the form of a command: AT+X, AT+X?, AT+X=?, AT+X=<args>.
+type Kind uint8
+
+// Command forms.
+const (
+	KindExec Kind = iota
+	KindRead
+	KindTest
+	KindSet
+)
+
+// Command is one command of a command line.
+type Command struct {
+	Name string // upper case: "+COPS", "E", "&F", "S3", "D", "I"
+	Kind Kind
+	Args []Arg // for KindSet; for basic commands, the number or dial string
+}
+
+// Arg is one parameter of a set command.
+type Arg struct {
+	Value  string // without quotes
+	Quoted bool
+}
+
+// Empty reports whether the parameter was left out ("AT+X=1,,3").
+func (a Arg) Empty() bool { return a.Value == "" && !a.Quoted }
+
+// ErrSyntax is a command line that does not parse.
+var ErrSyntax = errors.New("modem: command line syntax error")
+
+// ParseLine splits the body of a command line (what follows "AT") into
+// commands: basic commands one after the other ("E0V1"), extended commands
+// ("+CSQ", "&F", "$X", "^X") ended by ";" or the end of the line, and a dial
+// command that takes the rest of the line.
+func ParseLine(body string) ([]Command, error) {
+	var cmds []Command
+	p := parser{s: body}
+	for {
+		p.skipSpace()
+		if p.eof() {
+			return cmds, nil
+		}
+		c, err := p.command()
+		if err != nil {
+			return nil, err
+		}
+		cmds = append(cmds, c)
+	}
+}
+
+type parser struct {
+	s string
+	i int
+}
+
+func (p *parser) eof() bool { return p.i >= len(p.s) }
+
+func (p *parser) peek() byte { return p.s[p.i] }
+
+func (p *parser) skipSpace() {
+	for !p.eof() && (p.s[p.i] == ' ' || p.s[p.i] == ';') {
+		p.i++
+	}
+}
+
+func upper(b byte) byte {
+	if b >= 'a' && b <= 'z' {
+		return b - 'a' + 'A'
+	}
+	return b
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+func isNameChar(b byte) bool {
+	b = upper(b)
+	return b >= 'A' && b <= 'Z' || isDigit(b) || b == '_' || b == '.' || b == '-'
+}
+
+func (p *parser) command() (Command, error) {
+	b := upper(p.peek())
+	switch {
+	case b == '+' || b == '$' || b == '^' || b == '%' || b == '#':
+		return p.extended()
+	case b == '&':
+		p.i++
+		if p.eof() {
+			return Command{}, ErrSyntax
+		}
+		c := Command{Name: "&" + string(upper(p.peek()))}
+		p.i++
+		c.Args = p.number()
+		return c, nil
+	case b == 'D':
+		p.i++
+		dial := strings.TrimSpace(p.s[p.i:])
+		p.i = len(p.s)
+		return Command{Name: "D", Kind: KindSet, Args: []Arg{{Value: dial}}}, nil
+	case b == 'S':
+		p.i++
+		start := p.i
+		for !p.eof() && isDigit(p.peek()) {
+			p.i++
+		}
+		if start == p.i {
+			return Command{}, ErrSyntax
+		}
+		c := Command{Name: "S" + p.s[start:p.i]}
+		switch {
+		case strings.HasPrefix(p.s[p.i:], "=?"):
+			p.i += 2
+			c.Kind = KindTest
+		case strings.HasPrefix(p.s[p.i:], "?"):
+			p.i++
+			c.Kind = KindRead
+		case strings.HasPrefix(p.s[p.i:], "="):
+			p.i++
+			c.Kind = KindSet
+			c.Args = p.number()
+			if c.Args == nil {
+				return Command{}, ErrSyntax
+			}
+		}
+		return c, nil
+	case b >= 'A' && b <= 'Z':
+		p.i++
+		c := Command{Name: string(b)}
+		if !p.eof() && p.peek() == '?' {
+			p.i++
+			c.Kind = KindRead
+			return c, nil
+		}
+		c.Args = p.number()
+		return c, nil
+	}
+	return Command{}, ErrSyntax
+}
+
+// number reads the optional decimal parameter of a basic command.
+func (p *parser) number() []Arg {
+	start := p.i
+	for !p.eof() && isDigit(p.peek()) {
+		p.i++
+	}
+	if start == p.i {
+		return nil
+	}
+	return []Arg{{Value: p.s[start:p.i]}}
+}
+
+func (p *parser) extended() (Command, error) {
+	start := p.i
+	p.i++
+	for !p.eof() && isNameChar(p.peek()) {
+		p.i++
+	}
+	if p.i == start+1 {
+		return Command{}, ErrSyntax
+	}
+	c := Command{Name: strings.ToUpper(p.s[start:p.i])}
+	p.skipBlanks()
+	switch {
+	case p.eof() || p.peek() == ';':
+		c.Kind = KindExec
+	case strings.HasPrefix(p.s[p.i:], "=?"):
+		p.i += 2
+		c.Kind = KindTest
+	case p.peek() == '?':
+		p.i++
+		c.Kind = KindRead
+	case p.peek() == '=':
+		p.i++
+		c.Kind = KindSet
+		args, err := p.args()
+		if err != nil {
+			return Command{}, err
+		}
+		c.Args = args
+	default:
+		return Command{}, ErrSyntax
+	}
+	p.skipBlanks()
+	if !p.eof() && p.peek() != ';' {
+		return Command{}, ErrSyntax
+	}
+	return c, nil
+}
+
+func (p *parser) skipBlanks() {
+	for !p.eof() && p.peek() == ' ' {
+		p.i++
+	}
+}
+
+// args reads comma-separated parameters up to ";" or the end of the line.
+// Spaces outside quotes are dropped; a quoted string keeps everything.
+func (p *parser) args() ([]Arg, error) {
+	var args []Arg
+	var cur strings.Builder
+	quoted := false
+	for {
+		if p.eof() || p.peek() == ';' {
+			return append(args, Arg{Value: cur.String(), Quoted: quoted}), nil
+		}
+		switch b := p.peek(); b {
+		case '"':
+			p.i++
+			end := strings.IndexByte(p.s[p.i:], '"')
+			if end < 0 {
+				return nil, ErrSyntax
+			}
+			cur.WriteString(p.s[p.i : p.i+end])
+			p.i += end + 1
+			quoted = true
+		case ',':
+			p.i++
+			args = append(args, Arg{Value: cur.String(), Quoted: quoted})
+			cur.Reset()
+			quoted = false
+		case ' ':
+			p.i++
+		default:
+			p.i++
+			cur.WriteByte(b)
+		}
+	}
+}

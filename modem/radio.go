@@ -1,0 +1,471 @@
+package modem
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/fleetsim/fleetsim/sim"
+)
+
+// RegState is a registration status, the <stat> of +CREG/+CGREG/+CEREG.
+type RegState uint8
+
+// 27.007 registration states the virtual radio reports.
+const (
+	RegNotRegistered RegState = 0
+	RegHome          RegState = 1
+	RegSearching     RegState = 2
+	RegDenied        RegState = 3
+	RegUnknown       RegState = 4
+	RegRoaming       RegState = 5 // a Super SIM is always roaming
+)
+
+// Registered reports whether the state is a registration.
+func (r RegState) Registered() bool { return r == RegHome || r == RegRoaming }
+
+// EMM causes (3GPP TS 24.301 Annex A) the virtual network rejects with. The
+// core's refusals map to them as an MME maps S6a results (TS 29.272 Annex
+// A): a network the NAP does not allow (ROAMING_NOT_ALLOWED) to #11, a SIM
+// that is new or inactive (no active subscription) to #8.
+const (
+	CausePLMNNotAllowed      = 11
+	CauseEPSNonEPSNotAllowed = 8
+)
+
+// Cell is a network as the radio sees it at one place.
+type Cell struct {
+	Network sim.Network
+	PLMN    sim.PLMN
+	RSSI    int // 0..31, +CSQ scale
+	TAC     uint16
+	CI      uint32
+	Band    int
+	EARFCN  int
+}
+
+// World is the radio environment every modem shares: which networks cover
+// which country (the catalog's), and which are down.
+type World struct {
+	catalog *sim.Catalog
+	mu      sync.RWMutex
+	down    map[string]bool
+}
+
+// NewWorld returns the radio environment of the catalog's networks.
+func NewWorld(c *sim.Catalog) *World { return &World{catalog: c, down: make(map[string]bool)} }
+
+// Catalog returns the Networks catalog behind the world.
+func (w *World) Catalog() *sim.Catalog { return w.catalog }
+
+// SetDown takes a network down (an outage) or brings it back up.
+func (w *World) SetDown(networkSid string, down bool) error {
+	if _, ok := w.catalog.Network(networkSid); !ok {
+		return fmt.Errorf("no network %s in the catalog", networkSid)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if down {
+		w.down[networkSid] = true
+	} else {
+		delete(w.down, networkSid)
+	}
+	return nil
+}
+
+// Down reports whether a network is down.
+func (w *World) Down(networkSid string) bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.down[networkSid]
+}
+
+// Cells returns the networks that cover a country and are up, strongest
+// first. Signal levels and cell identities are derived from the network,
+// so every run sees the same radio.
+func (w *World) Cells(country string) []Cell {
+	var cells []Cell
+	for _, n := range w.catalog.InCountry(country) {
+		if len(n.Identifiers) == 0 || w.Down(n.Sid) {
+			continue
+		}
+		h := sha256.Sum256([]byte("fleetsim/cell/" + n.Sid))
+		cells = append(cells, Cell{
+			Network: n,
+			PLMN:    n.Identifiers[0],
+			RSSI:    8 + int(h[0])%21, // -97..-57 dBm
+			TAC:     binary.BigEndian.Uint16(h[1:3]),
+			CI:      binary.BigEndian.Uint32(h[3:7]) & 0x0fffffff,
+			Band:    []int{3, 8, 20, 28}[h[7]%4],
+			EARFCN:  1200 + int(binary.BigEndian.Uint16(h[8:10]))%5000,
+		})
+	}
+	slices.SortStableFunc(cells, func(a, b Cell) int { return b.RSSI - a.RSSI })
+	return cells
+}
+
+// cells returns what this modem sees now. Callers hold m.mu.
+func (m *Modem) cells() []Cell {
+	if m.cfg.World == nil {
+		return nil
+	}
+	cells := m.cfg.World.Cells(m.st.country)
+	if m.st.rssi >= 0 {
+		for i := range cells {
+			cells[i].RSSI = m.st.rssi
+		}
+		if m.st.rssi == 0 {
+			return nil // no coverage at all
+		}
+	}
+	return cells
+}
+
+func (m *Modem) cellFor(p sim.PLMN) (Cell, bool) {
+	for _, c := range m.cells() {
+		if c.PLMN == p {
+			return c, true
+		}
+	}
+	return Cell{}, false
+}
+
+// startSelection runs network selection as +CFUN and +COPS say, and returns
+// a channel that receives the outcome: nil once registered, a *CMEError
+// otherwise. Starting another selection abandons this one. Callers hold m.mu.
+func (m *Modem) startSelection() <-chan error {
+	done := make(chan error, 1)
+	m.gen++
+	g := m.gen
+	delete(m.timers, "reg")
+	switch {
+	case m.st.cfun != 1:
+		m.setReg(RegNotRegistered, nil, 0)
+		done <- cme(CMENotAllowed)
+		return done
+	case m.st.copsMode == 2:
+		m.setReg(RegNotRegistered, nil, 0)
+		done <- nil
+		return done
+	}
+	m.detachData()
+	m.st.serving = nil
+	m.setReg(RegSearching, nil, 0)
+	m.after("reg", m.cfg.Timing.Scan, func() {
+		if g == m.gen {
+			m.attachNext(g, m.candidates(), done)
+		}
+	})
+	return done
+}
+
+// candidates are the networks to try, best first. Callers hold m.mu.
+func (m *Modem) candidates() []Cell {
+	if m.st.copsMode == 1 || m.st.copsMode == 4 {
+		if c, ok := m.cellFor(m.st.manual); ok {
+			return []Cell{c}
+		}
+		return nil
+	}
+	var out []Cell
+	for _, c := range m.cells() {
+		if !m.st.forbidden[c.PLMN.String()] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// attachNext tries the first candidate and, in automatic mode, the next
+// ones after a rejection. Callers hold m.mu.
+func (m *Modem) attachNext(g uint64, cands []Cell, done chan<- error) {
+	if len(cands) == 0 {
+		if m.st.copsMode == 4 {
+			m.st.copsMode = 0 // manual/automatic falls back to automatic
+			m.after("reg", m.cfg.Timing.Scan, func() {
+				if g == m.gen {
+					m.attachNext(g, m.candidates(), done)
+				}
+			})
+			return
+		}
+		if m.st.cause != 0 {
+			m.setReg(RegDenied, nil, m.st.cause)
+			done <- cme(100 + m.st.cause)
+		} else {
+			m.setReg(RegNotRegistered, nil, 0)
+			done <- cme(CMENoNetwork)
+		}
+		return
+	}
+	c := cands[0]
+	m.after("reg", m.cfg.Timing.Attach, func() {
+		if g != m.gen {
+			return
+		}
+		_, err := m.cfg.Core.AuthorizeAttach(m.cfg.Card.ICCID, c.PLMN)
+		switch {
+		case err == nil:
+			delete(m.st.forbidden, c.PLMN.String())
+			m.st.cause = 0
+			m.st.serving = &c
+			m.setReg(RegRoaming, &c, 0)
+			m.armAuthCache()
+			done <- nil
+		case errors.Is(err, sim.ErrNetworkNotAllowed):
+			m.st.forbidden[c.PLMN.String()] = true
+			m.st.cause = CausePLMNNotAllowed
+			m.setReg(RegSearching, nil, 0)
+			if m.st.copsMode == 1 {
+				m.setReg(RegDenied, nil, CausePLMNNotAllowed)
+				done <- cme(CMEPLMNNotAllowed)
+				return
+			}
+			m.attachNext(g, cands[1:], done)
+		default: // the SIM is new or inactive: no subscription to attach with
+			m.st.cause = CauseEPSNonEPSNotAllowed
+			m.setReg(RegDenied, nil, CauseEPSNonEPSNotAllowed)
+			done <- cme(100 + CauseEPSNonEPSNotAllowed)
+		}
+	})
+}
+
+// armAuthCache re-checks, when the visited network's cached authorisation
+// expires, that the SIM may still use it. Callers hold m.mu.
+func (m *Modem) armAuthCache() {
+	m.after("auth", m.cfg.AuthCache, func() {
+		s := m.st.serving
+		if s == nil {
+			return
+		}
+		if _, err := m.cfg.Core.AuthorizeAttach(m.cfg.Card.ICCID, s.PLMN); err != nil {
+			m.networkDetach(err)
+			return
+		}
+		m.armAuthCache()
+	})
+}
+
+// networkDetach is the network dropping the modem for reason err. Callers hold m.mu.
+func (m *Modem) networkDetach(err error) {
+	cause := CauseEPSNonEPSNotAllowed
+	if errors.Is(err, sim.ErrNetworkNotAllowed) {
+		cause = CausePLMNNotAllowed
+		if m.st.serving != nil {
+			m.st.forbidden[m.st.serving.PLMN.String()] = true
+		}
+	}
+	m.detachData()
+	if m.st.cgerep {
+		m.urc("+CGEV: NW DETACH")
+	}
+	m.st.serving = nil
+	m.st.cause = cause
+	delete(m.timers, "auth")
+	m.setReg(RegDenied, nil, cause)
+	if cause == CausePLMNNotAllowed && m.st.copsMode == 0 {
+		m.startSelection()
+	}
+}
+
+// onEvent applies a control plane change: a SIM that became inactive is
+// detached at once, a SIM that became usable attaches, a data session
+// over its limit or without data is torn down. A network removed from the
+// NAP keeps serving until the cached authorisation expires.
+func (m *Modem) onEvent(e sim.Event) {
+	if e.Kind == sim.EventSim && e.ICCID != m.cfg.Card.ICCID {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || m.out == nil {
+		return
+	}
+	m.reevaluate()
+}
+
+// reevaluate re-checks registration and data with the core. Callers hold m.mu.
+func (m *Modem) reevaluate() {
+	if m.cfg.Core == nil {
+		return
+	}
+	if s := m.st.serving; s != nil && m.st.reg.Registered() {
+		if _, err := m.cfg.Core.AuthorizeAttach(m.cfg.Card.ICCID, s.PLMN); err != nil && !errors.Is(err, sim.ErrNetworkNotAllowed) {
+			m.networkDetach(err)
+			return
+		}
+		if m.activeContexts() > 0 {
+			if err := m.cfg.Core.AuthorizeData(m.cfg.Card.ICCID); err != nil {
+				m.dropData()
+			}
+		}
+		return
+	}
+	if m.st.cfun == 1 && (m.st.copsMode == 0 || m.st.copsMode == 4) && m.timers["reg"] == nil {
+		m.st.cause = 0
+		m.startSelection()
+	}
+}
+
+// setReg changes the registration state and reports it. Callers hold m.mu.
+func (m *Modem) setReg(stat RegState, c *Cell, cause int) {
+	changed := m.st.reg != stat
+	m.st.reg = stat
+	if !changed {
+		return
+	}
+	for _, k := range []regKind{regC, regCG, regCE} {
+		if n := m.st.regN(k); n > 0 {
+			m.urc(m.regLine(k, n, false))
+		}
+	}
+}
+
+type regKind uint8
+
+const (
+	regC regKind = iota
+	regCG
+	regCE
+)
+
+func (k regKind) name() string { return [...]string{"+CREG", "+CGREG", "+CEREG"}[k] }
+
+// regLine formats +CREG/+CGREG/+CEREG: the read answer (with <n>) or the
+// unsolicited form, with what n asks for. Callers hold m.mu.
+func (m *Modem) regLine(k regKind, n int, read bool) string {
+	var f []string
+	if read {
+		f = append(f, itoa(n))
+	}
+	f = append(f, itoa(int(m.st.reg)))
+	if n >= 2 {
+		loc := []string{"", "", ""}
+		if s := m.st.serving; s != nil && m.st.reg.Registered() {
+			loc = []string{quote(fmt.Sprintf("%04X", s.TAC)), quote(fmt.Sprintf("%08X", s.CI)), "7"}
+		}
+		f = append(f, loc...)
+		if k == regCG {
+			f = append(f, "")
+		}
+		switch n {
+		case 3:
+			if m.st.reg == RegDenied {
+				f = append(f, "0", itoa(m.st.cause))
+			}
+		case 4:
+			f = append(f, "", "", m.psmActive(), m.psmTAU())
+		case 5:
+			cause := []string{"", ""}
+			if m.st.reg == RegDenied {
+				cause = []string{"0", itoa(m.st.cause)}
+			}
+			f = append(f, cause[0], cause[1], m.psmActive(), m.psmTAU())
+		}
+		for len(f) > 0 && f[len(f)-1] == "" {
+			f = f[:len(f)-1]
+		}
+	}
+	return k.name() + ": " + strings.Join(f, ",")
+}
+
+func (m *Modem) psmActive() string {
+	if m.st.psm.mode == 1 && m.st.psm.active != "" {
+		return quote(m.st.psm.active)
+	}
+	return ""
+}
+
+func (m *Modem) psmTAU() string {
+	if m.st.psm.mode == 1 && m.st.psm.tau != "" {
+		return quote(m.st.psm.tau)
+	}
+	return ""
+}
+
+// activate brings up a PDP context once the core allows data. Callers hold m.mu.
+func (m *Modem) activate(cid int) error {
+	ctxt := m.st.contexts[cid]
+	if ctxt == nil {
+		return cme(CMEIncorrectParameters)
+	}
+	if !m.st.reg.Registered() {
+		return cme(CMENoNetwork)
+	}
+	if err := m.cfg.Core.AuthorizeData(m.cfg.Card.ICCID); err != nil {
+		return cme(CMEServiceNotSubscr)
+	}
+	if !ctxt.active {
+		ctxt.active = true
+		ctxt.addr = cgnatAddr(m.cfg.Card.IMSI, cid)
+	}
+	return nil
+}
+
+func (m *Modem) activeContexts() int {
+	n := 0
+	for _, c := range m.st.contexts {
+		if c.active {
+			n++
+		}
+	}
+	return n
+}
+
+// detachData deactivates every context (the modem left the network).
+// Callers hold m.mu.
+func (m *Modem) detachData() {
+	for _, c := range m.st.contexts {
+		c.active, c.addr = false, ""
+	}
+	if m.st.dataMode {
+		m.st.dataMode = false
+		m.raw(m.st.result(resNoCarrier))
+	}
+}
+
+// dropData is the network deactivating the data session. Callers hold m.mu.
+func (m *Modem) dropData() {
+	for cid, c := range m.st.contexts {
+		if c.active {
+			c.active, c.addr = false, ""
+			if m.st.cgerep {
+				m.urc(fmt.Sprintf("+CGEV: NW PDN DEACT %d", cid))
+			}
+		}
+	}
+	if m.st.dataMode {
+		m.st.dataMode = false
+		m.raw(m.st.result(resNoCarrier))
+	}
+}
+
+// cgnatAddr is the carrier-grade NAT address of a context, stable per IMSI.
+func cgnatAddr(imsi string, cid int) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("fleetsim/ip/%s/%d", imsi, cid)))
+	return fmt.Sprintf("100.%d.%d.%d", 64+h[0]%64, h[1], 1+h[2]%254)
+}
+
+// UseData moves up and down bytes over the modem's data session, as a
+// device's traffic does: it needs an active PDP context and the core's
+// permission, and counts toward usage and the data limit.
+func (m *Modem) UseData(ctx context.Context, up, down int64) error {
+	m.mu.Lock()
+	if m.activeContexts() == 0 || m.st.serving == nil {
+		m.mu.Unlock()
+		return cme(CMENoNetwork)
+	}
+	if err := m.cfg.Core.AuthorizeData(m.cfg.Card.ICCID); err != nil {
+		m.dropData()
+		m.mu.Unlock()
+		return err
+	}
+	plmn := m.st.serving.PLMN
+	m.mu.Unlock()
+	return m.cfg.Core.RecordUsage(ctx, sim.UsageReport{ICCID: m.cfg.Card.ICCID, PLMN: plmn, Upload: up, Download: down})
+}

@@ -1,0 +1,145 @@
+package modem
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/fleetsim/fleetsim/sim"
+)
+
+// state is everything a modem remembers. It is guarded by Modem.mu.
+type state struct {
+	// V.250 command settings.
+	echo, verbose, quiet bool
+	cmee                 int
+	sreg                 map[int]int // S-registers: S3 line end, S4 line feed, S5 backspace...
+
+	// 27.007 settings.
+	cregN, cgregN, ceregN int
+	cgerep                bool
+	cfun                  int
+	copsMode, copsFormat  int
+	manual                sim.PLMN
+	cscs                  string
+	cmgf                  int
+	psm                   psmSettings
+	edrx                  edrxSettings
+
+	// Vendor settings (Quectel).
+	scanseq   string
+	iotopmode int
+	scanmode  int
+
+	// The radio.
+	country   string
+	rssi      int // forced signal, -1 for the natural one
+	reg       RegState
+	cause     int // last EMM reject cause
+	serving   *Cell
+	forbidden map[string]bool // PLMNs rejected with #11, until power-off
+	contexts  map[int]*pdpContext
+	dataMode  bool
+	dataCID   int
+}
+
+type pdpContext struct {
+	pdpType, apn string
+	active       bool
+	addr         string
+}
+
+type psmSettings struct {
+	mode        int
+	tau, active string
+}
+
+type edrxSettings struct {
+	mode, act int
+	value     string
+}
+
+func initialState(country string) state {
+	st := state{
+		country:   strings.ToUpper(country),
+		rssi:      -1,
+		forbidden: make(map[string]bool),
+	}
+	st.resetSettings()
+	st.resetRadio()
+	return st
+}
+
+// resetSettings restores the command settings (ATZ, AT&F).
+func (st *state) resetSettings() {
+	st.echo, st.verbose, st.quiet = true, true, false
+	st.cmee = 1
+	st.sreg = map[int]int{0: 0, 3: 13, 4: 10, 5: 8, 6: 2, 7: 50, 8: 2, 10: 2, 12: 50}
+	st.cregN, st.cgregN, st.ceregN = 0, 0, 0
+	st.cgerep = false
+	st.cscs, st.cmgf = "GSM", 0
+}
+
+// resetRadio is the power-up state of the radio side.
+func (st *state) resetRadio() {
+	st.cfun = 1
+	st.copsMode, st.copsFormat = 0, 0
+	st.reg, st.cause, st.serving = RegNotRegistered, 0, nil
+	st.forbidden = make(map[string]bool)
+	st.contexts = map[int]*pdpContext{1: {pdpType: "IP", apn: "super"}}
+	st.dataMode = false
+	st.scanseq, st.iotopmode, st.scanmode = "020301", 0, 0
+	st.psm, st.edrx = psmSettings{}, edrxSettings{}
+}
+
+func (st *state) regN(k regKind) int { return [...]int{st.cregN, st.cgregN, st.ceregN}[k] }
+
+func (st *state) s3() byte { return byte(st.sreg[3]) }
+func (st *state) s4() byte { return byte(st.sreg[4]) }
+func (st *state) s5() byte { return byte(st.sreg[5]) }
+
+// frame frames an information line: <S3><S4>text<S3><S4> in verbose mode,
+// text<S3><S4> in numeric mode.
+func (st *state) frame(line string) string {
+	eol := string([]byte{st.s3(), st.s4()})
+	if st.verbose {
+		return eol + line + eol
+	}
+	return line + eol
+}
+
+type resultCode uint8
+
+const (
+	resOK        resultCode = 0
+	resConnect   resultCode = 1
+	resNoCarrier resultCode = 3
+	resError     resultCode = 4
+)
+
+var resultNames = map[resultCode]string{resOK: "OK", resConnect: "CONNECT", resNoCarrier: "NO CARRIER", resError: "ERROR"}
+
+// result formats a final result code, or nothing under ATQ1.
+func (st *state) result(r resultCode) string {
+	if st.quiet {
+		return ""
+	}
+	if st.verbose {
+		return st.frame(resultNames[r])
+	}
+	return strconv.Itoa(int(r)) + string([]byte{st.s3()})
+}
+
+// errorResult formats an error as +CMEE asks.
+func (st *state) errorResult(err error) string {
+	cmeErr, ok := err.(*CMEError)
+	if !ok || st.cmee == 0 {
+		return st.result(resError)
+	}
+	if st.quiet {
+		return ""
+	}
+	if st.cmee == 2 {
+		return st.frame("+CME ERROR: " + CMEText(cmeErr.Code))
+	}
+	return st.frame("+CME ERROR: " + strconv.Itoa(cmeErr.Code))
+}
