@@ -21,8 +21,10 @@ import (
 const usage = `fleetsim simulates a fleet of cellular IoT devices on Super SIMs.
 
 Usage:
-  fleetsim serve [flags]    serve the Super SIM REST API
-  fleetsim help             show this help
+  fleetsim serve [flags]         serve the Super SIM REST API (and virtual modems with --modems N)
+  fleetsim modem <command>       control a running server's modems (fleetsim modem -h)
+  fleetsim network down|up <sid> a coverage outage of a network
+  fleetsim help                  show this help
 
 Run "fleetsim serve -h" for the flags.
 `
@@ -37,6 +39,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "modem", "network":
+		return control(ctx, args[0], args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -6,9 +6,11 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -101,4 +103,75 @@ func TestServeEndToEnd(t *testing.T) {
 	assert.Equal(t, sid, sid2)
 	assert.Empty(t, token2, "a token given by the user is not printed")
 	require.Equal(t, 0, stop())
+}
+
+// TestServeWithModems: `fleetsim serve --modems 2` exposes PTYs with stable
+// symlinks, and the `fleetsim modem`/`network` commands drive them.
+func TestServeWithModems(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	env := map[string]string{"FLEETSIM_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef", "FLEETSIM_AUTH_TOKEN": "0123456789abcdef0123456789abcdef"}
+	getenv := func(k string) string { return env[k] }
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--state", ":memory:", "--modems", "2",
+			"--modem-dir", dir, "--scan-time", "10ms", "--attach-time", "10ms"}, getenv, pw, io.Discard)
+		pw.Close()
+	}()
+	defer func() { cancel(); <-done }()
+	lines := bufio.NewScanner(pr)
+	var url string
+	var out []string
+	for lines.Scan() {
+		out = append(out, lines.Text())
+		if m := regexp.MustCompile(`API on (http://\S+)`).FindStringSubmatch(lines.Text()); m != nil {
+			url = m[1]
+		}
+		if strings.Contains(lines.Text(), "try:") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	require.NotEmpty(t, url, "%v", out)
+	assert.Contains(t, strings.Join(out, "\n"), "modem 0: /dev/pts/")
+	env["FLEETSIM_URL"] = url
+
+	// The symlink is a working UART.
+	port, err := os.OpenFile(filepath.Join(dir, "modem-1"), os.O_RDWR|syscall.O_NOCTTY, 0)
+	require.NoError(t, err)
+	_, err = port.Write([]byte("ATE0\rAT+CGMM\r"))
+	require.NoError(t, err)
+	got := readUntil(t, port, "BG96\r\n\r\nOK\r\n")
+	assert.Contains(t, got, "BG96")
+	port.Close()
+
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run(ctx, []string{"modem", "list"}, getenv, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), "MODEM")
+	assert.Contains(t, stdout.String(), "GB")
+	stdout.Reset()
+	require.Equal(t, 0, run(ctx, []string{"modem", "move", "0", "DE"}, getenv, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), `"location":"DE"`)
+	stdout.Reset()
+	assert.Equal(t, 1, run(ctx, []string{"modem", "signal", "0", "99"}, getenv, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "Signal must be")
+	assert.Equal(t, 2, run(ctx, []string{"modem", "fly"}, getenv, &stdout, &stderr))
+	stderr.Reset()
+	assert.Equal(t, 1, run(ctx, []string{"network", "down", "HWnope"}, getenv, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "no network")
+}
+
+// readUntil reads from r until want has arrived, failing after 10 s.
+func readUntil(t *testing.T, f *os.File, want string) string {
+	t.Helper()
+	require.NoError(t, f.SetReadDeadline(time.Now().Add(10*time.Second)))
+	var got []byte
+	buf := make([]byte, 512)
+	for !strings.Contains(string(got), want) {
+		n, err := f.Read(buf)
+		got = append(got, buf[:n]...)
+		require.NoError(t, err, "read so far: %q", got)
+	}
+	return string(got)
 }
