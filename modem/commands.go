@@ -352,6 +352,7 @@ func cfun(ctx context.Context, m *Modem, c Command) ([]string, error) {
 // radioOff deregisters without touching the settings. Callers hold m.mu.
 func (m *Modem) radioOff() {
 	m.gen++
+	m.abandonSelection()
 	delete(m.timers, "reg")
 	delete(m.timers, "auth")
 	m.detachData()
@@ -437,6 +438,7 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		return nil, cme(CMENoNetwork)
 	}
 	m.st.copsMode, m.st.manual = mode, plmn
+	m.st.cause = 0 // the outcome is this selection's, not an earlier rejection's
 	done := m.startSelection()
 	m.mu.Unlock()
 	return nil, await(ctx, done)
@@ -672,17 +674,23 @@ func cgdcont(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if !pdpTypes[typ] {
 			return nil, cme(CMEIncorrectParameters)
 		}
-		apn := ""
-		if len(c.Args) > 2 {
-			apn = c.Args[2].Value
-		}
-		if p := m.st.contexts[cid]; p != nil && p.active {
-			return nil, cme(CMENotAllowed)
-		}
-		m.st.contexts[cid] = &pdpContext{pdpType: typ, apn: apn}
-		return nil, nil
+		return nil, m.defineContext(cid, typ, c.Args[2:])
 	}
 	return nil, cme(CMEIncorrectParameters)
+}
+
+// defineContext (re)defines a PDP context with an optional APN parameter;
+// an active context cannot change. Callers hold m.mu.
+func (m *Modem) defineContext(cid int, typ string, apnArg []Arg) error {
+	apn := ""
+	if len(apnArg) > 0 {
+		apn = apnArg[0].Value
+	}
+	if p := m.st.contexts[cid]; p != nil && p.active {
+		return cme(CMENotAllowed)
+	}
+	m.st.contexts[cid] = &pdpContext{pdpType: typ, apn: apn}
+	return nil
 }
 
 func cgatt(ctx context.Context, m *Modem, c Command) ([]string, error) {
@@ -703,6 +711,7 @@ func cgatt(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			return nil, err
 		}
 		m.mu.Lock()
+		m.st.detached = v == 0
 		if v == 0 {
 			m.radioOff()
 			m.mu.Unlock()

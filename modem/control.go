@@ -65,7 +65,7 @@ func (m *Modem) RadioChanged() {
 // rescan keeps the serving network if it is still in range and otherwise
 // selects again. Callers hold m.mu.
 func (m *Modem) rescan() {
-	if m.st.cfun != 1 || m.timers["boot"] != nil {
+	if m.st.cfun != 1 || m.st.detached || m.timers["boot"] != nil {
 		return
 	}
 	if s := m.st.serving; s != nil {

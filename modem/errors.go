@@ -44,7 +44,7 @@ var cmeTexts = map[int]string{
 	25: "invalid characters in text string", 26: "dial string too long",
 	27: "invalid characters in dial string", 30: "no network service", 31: "network timeout",
 	32: "network not allowed - emergency calls only", 50: "Incorrect parameters", 100: "unknown",
-	103: "Illegal MS", 106: "Illegal ME", 107: "GPRS services not allowed",
+	103: "Illegal MS", 106: "Illegal ME", 107: "GPRS services not allowed", 108: "GPRS and non-GPRS services not allowed",
 	111: "PLMN not allowed", 112: "Location area not allowed",
 	113: "Roaming not allowed in this location area", 115: "No suitable cells in location area",
 	126: "insufficient resources", 127: "missing or unknown APN",

@@ -68,7 +68,8 @@ type Modem struct {
 	mu       sync.Mutex
 	st       state
 	out      *writer
-	gen      uint64 // the registration procedure in progress; bumping it cancels
+	gen      uint64       // the registration procedure in progress; bumping it cancels
+	sel      chan<- error // its outcome, which a command may be waiting for
 	timers   map[string]sim.Timer
 	lastLine string
 	unsub    func()
@@ -161,6 +162,21 @@ func (m *Modem) stopTimers() {
 		delete(m.timers, k)
 	}
 	m.gen++
+	m.abandonSelection()
+}
+
+// abandonSelection ends the network selection in progress, if any, with
+// phone failure for a command waiting for its outcome (a power cycle from
+// the control API during AT+COPS=1 must not leave the host waiting
+// forever). Callers hold m.mu.
+func (m *Modem) abandonSelection() {
+	if m.sel != nil {
+		select {
+		case m.sel <- cme(CMEPhoneFailure):
+		default: // the outcome is already there
+		}
+		m.sel = nil
+	}
 }
 
 // after runs f under m.mu once d has passed, unless the timer named key is

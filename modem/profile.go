@@ -216,15 +216,7 @@ func qicsgp(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if typ == "" {
 			return nil, cme(CMEIncorrectParameters)
 		}
-		apn := ""
-		if len(c.Args) > 2 {
-			apn = c.Args[2].Value
-		}
-		if p := m.st.contexts[cid]; p != nil && p.active {
-			return nil, cme(CMENotAllowed)
-		}
-		m.st.contexts[cid] = &pdpContext{pdpType: typ, apn: apn}
-		return nil, nil
+		return nil, m.defineContext(cid, typ, c.Args[2:])
 	}
 	return nil, cme(CMEIncorrectParameters)
 }

@@ -141,7 +141,10 @@ func (m *Modem) cellFor(p sim.PLMN) (Cell, bool) {
 func (m *Modem) startSelection() <-chan error {
 	done := make(chan error, 1)
 	m.gen++
+	m.abandonSelection()
+	m.sel = done
 	g := m.gen
+	m.st.detached = false
 	delete(m.timers, "reg")
 	switch {
 	case m.st.cfun != 1:
@@ -194,6 +197,15 @@ func (m *Modem) attachNext(g uint64, cands []Cell, done chan<- error) {
 			})
 			return
 		}
+		// Networks that came into sight during the attempts (one came back
+		// up, the modem moved) are tried too; every network rejected is
+		// forbidden by now, so this ends.
+		if m.st.copsMode == 0 {
+			if fresh := m.candidates(); len(fresh) > 0 {
+				m.attachNext(g, fresh, done)
+				return
+			}
+		}
 		if m.st.cause != 0 {
 			m.setReg(RegDenied, nil, m.st.cause)
 			done <- cme(100 + m.st.cause)
@@ -208,6 +220,15 @@ func (m *Modem) attachNext(g uint64, cands []Cell, done chan<- error) {
 		if g != m.gen {
 			return
 		}
+		// The radio may have changed since the scan: a network the modem
+		// no longer sees (it went down, the modem moved or lost coverage)
+		// cannot be attached to.
+		cur, ok := m.cellFor(c.PLMN)
+		if !ok {
+			m.attachNext(g, cands[1:], done)
+			return
+		}
+		c = cur
 		_, err := m.cfg.Core.AuthorizeAttach(m.cfg.Card.ICCID, c.PLMN)
 		switch {
 		case err == nil:
@@ -306,7 +327,7 @@ func (m *Modem) reevaluate() {
 		}
 		return
 	}
-	if m.st.cfun == 1 && (m.st.copsMode == 0 || m.st.copsMode == 4) && m.timers["reg"] == nil {
+	if m.st.cfun == 1 && !m.st.detached && (m.st.copsMode == 0 || m.st.copsMode == 4) && m.timers["reg"] == nil {
 		m.st.cause = 0
 		m.startSelection()
 	}

@@ -40,6 +40,7 @@ type state struct {
 	contexts  map[int]*pdpContext
 	dataMode  bool
 	dataCID   int
+	detached  bool // AT+CGATT=0: stay off the network until asked again
 }
 
 type pdpContext struct {
@@ -86,7 +87,7 @@ func (st *state) resetRadio() {
 	st.reg, st.cause, st.serving = RegNotRegistered, 0, nil
 	st.forbidden = make(map[string]bool)
 	st.contexts = map[int]*pdpContext{1: {pdpType: "IP", apn: "super"}}
-	st.dataMode = false
+	st.dataMode, st.detached = false, false
 	st.scanseq, st.iotopmode, st.scanmode = "020301", 0, 0
 	st.psm, st.edrx = psmSettings{}, edrxSettings{}
 }

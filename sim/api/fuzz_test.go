@@ -104,8 +104,6 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	must(err)
 	e.sub, err = ctl.CreateSubaccount(ctx, "fuzz subaccount")
 	must(err)
-	// Not tb.Cleanup: FuzzFormRequests makes fresh envs inside the fuzz
-	// function, where the *testing.F must not be used.
 	e.vars = strings.NewReplacer(
 		"{sim}", s.Sid, "{fleet}", fleet.Sid, "{nap}", nap.Sid, "{net}", nets[0].Sid, "{net2}", nets[1].Sid,
 		"{iccid0}", cards[0].ICCID, "{iccid1}", cards[1].ICCID, "{code1}", cards[1].RegistrationCode,
@@ -114,7 +112,8 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	return e
 }
 
-// close stops e's Control.
+// close stops e's Control. (Not a tb.Cleanup: FuzzFormRequests makes fresh
+// envs inside the fuzz function, where its *testing.F must not be used.)
 func (e *fuzzEnv) close(tb testing.TB) {
 	tb.Helper()
 	if err := e.ctl.Close(); err != nil {
@@ -180,17 +179,30 @@ func fuzzServe(tb testing.TB, h http.Handler, req fuzzReq) (rec *httptest.Respon
 		r.SetBasicAuth(req.acct.Sid, tok)
 	}
 	rec = httptest.NewRecorder()
+	fuzzWithin(tb, fmt.Sprintf("%s %q %q", req.method, target, fuzzClip(req.body)), func() { h.ServeHTTP(rec, r) })
+	return rec, true
+}
+
+// fuzzWithin runs fn and fails the test if it does not return within
+// fuzzHang: a hang or a deadlock.
+func fuzzWithin(tb testing.TB, what string, fn func()) {
+	tb.Helper()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		h.ServeHTTP(rec, r)
+		fn()
 	}()
 	select {
 	case <-done:
 	case <-time.After(fuzzHang):
-		tb.Fatalf("%s %q %q: no answer within %v (hang or deadlock)", req.method, target, req.body, fuzzHang)
+		tb.Fatalf("%s: not done within %v (hang or deadlock)", what, fuzzHang)
 	}
-	return rec, true
+}
+
+// advance moves e's virtual clock, running the timers that fall due.
+func (e *fuzzEnv) advance(tb testing.TB, d time.Duration) {
+	tb.Helper()
+	fuzzWithin(tb, "advancing the clock "+d.String(), func() { e.clock.Advance(d) })
 }
 
 // fuzzCheck asserts the wire rules every answer keeps: no 5xx, a JSON
@@ -525,7 +537,7 @@ func FuzzFormRequests(f *testing.F) {
 		}
 		e.n++
 		if sel&selAdvance != 0 {
-			e.clock.Advance(5 * time.Second)
+			e.advance(t, 5*time.Second)
 		}
 		target := e.vars.Replace(path)
 		if query != "" {
@@ -629,7 +641,7 @@ func FuzzDurability(f *testing.F) {
 				if err != nil || d < 0 || d > 2*366*24*time.Hour {
 					continue
 				}
-				e.clock.Advance(d)
+				e.advance(t, d)
 				e.checkDurable(t)
 				continue
 			}
