@@ -7,6 +7,7 @@ package modem
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strconv"
@@ -220,10 +221,21 @@ func (m *Modem) raw(s string) {
 	}
 }
 
-// writer is the modem's only writer to its transport.
+// writer is the modem's only writer to its transport. Output is written
+// in the order it is sent; when nothing is queued or being written and the
+// transport can write without blocking, send writes at once instead of
+// waking the writer's goroutine, and queues only what did not fit.
 type writer struct {
-	w  io.Writer
-	ch chan []byte
+	w    io.Writer
+	try  func([]byte) (int, error) // a non-blocking write, if the transport has one
+	wake chan struct{}             // holds a token while the queue may be non-empty
+
+	mu   sync.Mutex
+	q    [][]byte // a ring of output waiting for the transport, grown on demand
+	head int
+	n    int
+	busy bool // run is writing
+	done bool // run has stopped: nothing more is written
 }
 
 // writerQueue bounds what waits for a host that does not read; past it the
@@ -231,24 +243,95 @@ type writer struct {
 // UART buffer overflows.
 const writerQueue = 1024
 
-func newWriter(w io.Writer) *writer { return &writer{w: w, ch: make(chan []byte, writerQueue)} }
+// nonBlockingWriter is a transport that can write without blocking; it
+// returns how much it wrote, and errWouldBlock when nothing fit.
+type nonBlockingWriter interface {
+	tryWrite(b []byte) (int, error)
+}
+
+var errWouldBlock = errors.New("write would block")
+
+func newWriter(w io.Writer) *writer {
+	wr := &writer{w: w, wake: make(chan struct{}, 1)}
+	if nb, ok := w.(nonBlockingWriter); ok {
+		wr.try = nb.tryWrite
+	}
+	return wr
+}
 
 func (w *writer) send(b []byte) {
 	if len(b) == 0 {
 		return
 	}
+	w.mu.Lock()
+	if w.try != nil && !w.busy && !w.done && w.n == 0 {
+		n, err := w.try(b)
+		if err == nil && n == len(b) {
+			w.mu.Unlock()
+			return
+		}
+		if err != nil && !errors.Is(err, errWouldBlock) {
+			w.done = true
+			w.mu.Unlock()
+			return
+		}
+		b = b[n:]
+	}
+	if w.n == writerQueue {
+		w.mu.Unlock()
+		return
+	}
+	if w.n == len(w.q) {
+		q := make([][]byte, max(4, 2*len(w.q)))
+		for i := range w.n {
+			q[i] = w.q[(w.head+i)%len(w.q)]
+		}
+		w.q, w.head = q, 0
+	}
+	w.q[(w.head+w.n)%len(w.q)] = b
+	w.n++
+	w.mu.Unlock()
 	select {
-	case w.ch <- b:
+	case w.wake <- struct{}{}:
 	default:
 	}
 }
 
+// next takes the oldest queued output and marks the writer busy, or
+// marks it idle when there is none.
+func (w *writer) next() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.n == 0 || w.done {
+		w.busy = false
+		return nil
+	}
+	b := w.q[w.head]
+	w.q[w.head] = nil
+	w.head = (w.head + 1) % len(w.q)
+	w.n--
+	w.busy = true
+	return b
+}
+
+func (w *writer) stop() {
+	w.mu.Lock()
+	w.done, w.busy = true, false
+	w.mu.Unlock()
+}
+
 func (w *writer) run(ctx context.Context) {
+	defer w.stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case b := <-w.ch:
+		case <-w.wake:
+		}
+		for b := w.next(); b != nil; b = w.next() {
+			if ctx.Err() != nil {
+				return
+			}
 			if _, err := w.w.Write(b); err != nil {
 				return
 			}

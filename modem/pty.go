@@ -3,6 +3,8 @@ package modem
 import (
 	"fmt"
 	"os"
+	"sync"
+	"syscall"
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
@@ -15,6 +17,8 @@ import (
 // master seeing a hang-up.
 type PTY struct {
 	master *os.File
+	raw    syscall.RawConn // the master's descriptor, for non-blocking writes
+	try    ptyTry
 	slave  *os.File
 	path   string
 }
@@ -25,12 +29,43 @@ func OpenPTY() (*PTY, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening a pseudo-terminal: %w", err)
 	}
+	if master, err = pollable(master); err != nil {
+		slave.Close()
+		return nil, fmt.Errorf("opening a pseudo-terminal: %w", err)
+	}
 	if err := makeRaw(int(slave.Fd())); err != nil {
 		master.Close()
 		slave.Close()
 		return nil, fmt.Errorf("setting %s to raw mode: %w", slave.Name(), err)
 	}
-	return &PTY{master: master, slave: slave, path: slave.Name()}, nil
+	raw, err := master.SyscallConn()
+	if err != nil {
+		master.Close()
+		slave.Close()
+		return nil, fmt.Errorf("opening a pseudo-terminal: %w", err)
+	}
+	p := &PTY{master: master, raw: raw, slave: slave, path: slave.Name()}
+	p.try.write = p.try.do
+	return p, nil
+}
+
+// pollable returns f's descriptor in non-blocking mode, served by the
+// runtime's poller, and closes f. pty.Open leaves the master blocking (it
+// reads the slave's number through Fd), so that every modem waiting for
+// input would hold an OS thread, and closing the master would not end a
+// Read in progress.
+func pollable(f *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	name := f.Name()
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), name), nil
 }
 
 // makeRaw is cfmakeraw(3): no echo, no line editing, no signals, 8 bits.
@@ -56,6 +91,52 @@ func (p *PTY) Read(b []byte) (int, error) { return p.master.Read(b) }
 
 // Write writes to the host.
 func (p *PTY) Write(b []byte) (int, error) { return p.master.Write(b) }
+
+// tryWrite writes what fits without waiting for the host to read. It
+// returns errWouldBlock when nothing fits.
+func (p *PTY) tryWrite(b []byte) (int, error) {
+	p.try.mu.Lock()
+	defer p.try.mu.Unlock()
+	t := &p.try
+	t.b, t.n, t.err = b, 0, nil
+	err := p.raw.Write(t.write)
+	n, werr := t.n, t.err
+	t.b, t.err = nil, nil
+	if err != nil {
+		return n, err
+	}
+	return n, werr
+}
+
+// ptyTry is the state of a non-blocking write, kept in the PTY so that a
+// write does not allocate.
+type ptyTry struct {
+	mu    sync.Mutex
+	write func(fd uintptr) bool // (*ptyTry).do, bound once
+	b     []byte
+	n     int
+	err   error
+}
+
+func (t *ptyTry) do(fd uintptr) bool {
+	for t.n < len(t.b) {
+		m, err := unix.Write(int(fd), t.b[t.n:])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN && t.n > 0:
+		case err == unix.EAGAIN:
+			t.err = errWouldBlock
+		case err != nil:
+			t.err = err
+		default:
+			t.n += m
+			continue
+		}
+		break
+	}
+	return true
+}
 
 // Close closes both ends; a Read in progress returns.
 func (p *PTY) Close() error {

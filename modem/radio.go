@@ -55,6 +55,7 @@ type World struct {
 	catalog *sim.Catalog
 	mu      sync.RWMutex
 	down    map[string]bool
+	cover   map[string][]Cell // by country, before outages; the catalog never changes
 }
 
 // NewWorld returns the radio environment of the catalog's networks.
@@ -89,13 +90,38 @@ func (w *World) Down(networkSid string) bool {
 // first. Signal levels and cell identities are derived from the network,
 // so every run sees the same radio.
 func (w *World) Cells(country string) []Cell {
+	all := w.coverage(country)
+	w.mu.RLock()
+	defer w.mu.RUnlock()
 	var cells []Cell
-	for _, n := range w.catalog.InCountry(country) {
-		if len(n.Identifiers) == 0 || w.Down(n.Sid) {
+	for _, c := range all {
+		if w.down[c.Network.Sid] {
+			continue
+		}
+		if cells == nil {
+			cells = make([]Cell, 0, len(all))
+		}
+		cells = append(cells, c)
+	}
+	return cells
+}
+
+// coverage is every cell of a country, strongest first, outages aside. It
+// is worked out once per country: +CSQ and every scan ask for it.
+func (w *World) coverage(country string) []Cell {
+	w.mu.RLock()
+	all, ok := w.cover[country]
+	w.mu.RUnlock()
+	if ok {
+		return all
+	}
+	nets := w.catalog.InCountry(country)
+	for _, n := range nets {
+		if len(n.Identifiers) == 0 {
 			continue
 		}
 		h := sha256.Sum256([]byte("fleetsim/cell/" + n.Sid))
-		cells = append(cells, Cell{
+		all = append(all, Cell{
 			Network: n,
 			PLMN:    n.Identifiers[0],
 			RSSI:    8 + int(h[0])%21, // -97..-57 dBm
@@ -105,8 +131,16 @@ func (w *World) Cells(country string) []Cell {
 			EARFCN:  1200 + int(binary.BigEndian.Uint16(h[8:10]))%5000,
 		})
 	}
-	slices.SortStableFunc(cells, func(a, b Cell) int { return b.RSSI - a.RSSI })
-	return cells
+	slices.SortStableFunc(all, func(a, b Cell) int { return b.RSSI - a.RSSI })
+	if len(nets) > 0 { // a country the catalog does not know is not remembered
+		w.mu.Lock()
+		if w.cover == nil {
+			w.cover = make(map[string][]Cell)
+		}
+		w.cover[country] = all
+		w.mu.Unlock()
+	}
+	return all
 }
 
 // cells returns what this modem sees now. Callers hold m.mu.
