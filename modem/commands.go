@@ -206,7 +206,8 @@ var dialRE = regexp.MustCompile(`^\*99(?:\*\*\*(\d+))?#$`)
 
 // dial enters data state on a packet data context: ATD*99# or ATD*99***<cid>#.
 func dial(ctx context.Context, m *Modem, c Command) ([]string, error) {
-	mt := dialRE.FindStringSubmatch(strings.ReplaceAll(c.Args[0].Value, " ", ""))
+	// T (tone) and P (pulse) modifiers mean nothing to a packet call.
+	mt := dialRE.FindStringSubmatch(strings.TrimLeft(strings.ReplaceAll(c.Args[0].Value, " ", ""), "TPtp"))
 	if mt == nil {
 		return nil, errNoCarrier
 	}

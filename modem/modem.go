@@ -204,7 +204,7 @@ func (m *Modem) after(key string, d time.Duration, f func()) {
 
 // urc queues an unsolicited result code. Callers hold m.mu.
 func (m *Modem) urc(lines ...string) {
-	if m.out == nil || m.st.quiet {
+	if m.out == nil {
 		return
 	}
 	var b strings.Builder
@@ -243,6 +243,9 @@ type writer struct {
 // UART buffer overflows.
 const writerQueue = 1024
 
+// writerChunk is how large queued output may grow by joining later output.
+const writerChunk = 4096
+
 // nonBlockingWriter is a transport that can write without blocking; it
 // returns how much it wrote, and errWouldBlock when nothing fit.
 type nonBlockingWriter interface {
@@ -276,6 +279,16 @@ func (w *writer) send(b []byte) {
 			return
 		}
 		b = b[n:]
+	}
+	// Small output joins the newest queued output: echo of input read a
+	// byte at a time would otherwise fill the queue one byte per entry
+	// while the host is still reading. send owns b, and the queued slices.
+	if w.n > 0 {
+		if t := (w.head + w.n - 1) % len(w.q); len(w.q[t])+len(b) <= writerChunk {
+			w.q[t] = append(w.q[t], b...)
+			w.mu.Unlock()
+			return
+		}
 	}
 	if w.n == writerQueue {
 		w.mu.Unlock()

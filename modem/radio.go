@@ -186,6 +186,10 @@ func (m *Modem) startSelection() <-chan error {
 		done <- cme(CMENotAllowed)
 		return done
 	case m.st.copsMode == 2:
+		// Deregistered: no serving cell, no PDP context, no cached authorisation.
+		delete(m.timers, "auth")
+		m.detachData()
+		m.st.serving = nil
 		m.setReg(RegNotRegistered, nil, 0)
 		done <- nil
 		return done

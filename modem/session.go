@@ -17,6 +17,7 @@ type session struct {
 	// data mode: the "+++" escape needs a guard time of silence before and after.
 	lastData time.Time
 	plus     int
+	lastPlus time.Time // when the last "+" of a possible escape came
 }
 
 // escapeGuard is the silence around "+++" (S12 = 50 × 20 ms).
@@ -148,8 +149,14 @@ func (s *session) data(ctx context.Context, b []byte) int {
 	for n < len(b) {
 		c := b[n]
 		n++
+		if c == '+' && s.plus > 0 && now.Sub(s.lastPlus) >= escapeGuard {
+			// The "+"s of an escape come within the guard time of each
+			// other: older ones were data, and the silence since is a guard.
+			s.plus, s.lastData = 0, s.lastPlus
+		}
 		if c == '+' && (s.plus > 0 || now.Sub(s.lastData) >= escapeGuard) {
 			s.plus++
+			s.lastPlus = now
 			if s.plus == 3 {
 				s.plus = 0
 				m.mu.Lock()
