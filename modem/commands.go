@@ -15,7 +15,11 @@ import (
 // the final result (ErrError, a *CMEError, or CONNECT / NO CARRIER).
 type Handler func(ctx context.Context, m *Modem, c Command) ([]string, error)
 
-var sregRE = regexp.MustCompile(`^S[0-9]+$`)
+var (
+	sregRE      = regexp.MustCompile(`^S[0-9]+$`)
+	psmTimerRE  = regexp.MustCompile(`^[01]{8}$`) // GPRS Timer 2/3 bits
+	edrxValueRE = regexp.MustCompile(`^[01]{4}$`)
+)
 
 // handler finds the command: the profile's own first, then 27.007 and V.250.
 func (m *Modem) handler(name string) Handler {
@@ -584,7 +588,7 @@ func cpsms(_ context.Context, m *Modem, c Command) ([]string, error) {
 				return "", nil
 			}
 			v := c.Args[i].Value
-			if !regexp.MustCompile(`^[01]{8}$`).MatchString(v) {
+			if !psmTimerRE.MatchString(v) {
 				return "", cme(CMEIncorrectParameters)
 			}
 			return v, nil
@@ -628,7 +632,7 @@ func cedrxs(_ context.Context, m *Modem, c Command) ([]string, error) {
 			}
 		}
 		if len(c.Args) > 2 && !c.Args[2].Empty() {
-			if !regexp.MustCompile(`^[01]{4}$`).MatchString(c.Args[2].Value) {
+			if !edrxValueRE.MatchString(c.Args[2].Value) {
 				return nil, cme(CMEIncorrectParameters)
 			}
 			e.value = c.Args[2].Value
