@@ -20,7 +20,12 @@ func (m *Modem) powerUp() {
 	m.st = initialState(country)
 	m.st.rssi = rssi
 	m.after("boot", m.cfg.Timing.Boot, func() {
-		m.urc(m.cfg.Profile.BootURCs()...)
+		for _, u := range m.cfg.Profile.BootURCs() {
+			if strings.HasPrefix(u, "+CFUN: ") {
+				u = "+CFUN: " + itoa(m.st.cfun) // AT+CFUN=<fun>,1 boots into <fun>
+			}
+			m.urc(u)
+		}
 		if m.cfg.Core != nil {
 			m.startSelection()
 		}

@@ -844,8 +844,19 @@ func TestPowerUp(t *testing.T) {
 	h.run([]step{{send: "AT+CFUN=0,1\r", want: okLine}}) // reboot into airplane mode
 	h.awaitTimer(h.timing.Boot)
 	h.advance(time.Minute)
+	h.waitURC("+CFUN: 0") // the boot reports the functionality it booted into
 	h.waitURC("APP RDY")
 	h.run([]step{{send: "ATE0\r", want: "ATE0\r" + okLine}, {send: "AT+CFUN?;+CEREG?\r", want: resp("+CFUN: 0", "+CEREG: 0,0")}})
+}
+
+// TestQPOWD: OK first, then POWERED DOWN, and the radio stays off.
+func TestQPOWD(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.run([]step{
+		{send: "AT+QPOWD=1\r", want: okLine + "\r\nPOWERED DOWN\r\n"},
+		{send: "AT+CFUN?;+CEREG?\r", want: resp("+CFUN: 0", "+CEREG: 0,0")},
+	})
 }
 
 // TestPowerUpGeneric checks a generic modem prints nothing when it powers up.

@@ -190,7 +190,7 @@ func qpowd(_ context.Context, m *Modem, c Command) ([]string, error) {
 	defer m.mu.Unlock()
 	m.st.cfun = 0
 	m.radioOff()
-	m.after("powerdown", 0, func() { m.urc("POWERED DOWN") })
+	m.st.afterResult = append(m.st.afterResult, "POWERED DOWN")
 	return nil, nil
 }
 

@@ -89,6 +89,9 @@ func (s *session) run(ctx context.Context, body string, remember bool) {
 		if m.out != nil {
 			m.out.send([]byte(out.String()))
 		}
+		// Indications a command raised about itself follow its final result.
+		m.urc(m.st.afterResult...)
+		m.st.afterResult = nil
 		m.mu.Unlock()
 	}
 	cmds, err := ParseLine(body)

@@ -41,6 +41,8 @@ type state struct {
 	dataMode  bool
 	dataCID   int
 	detached  bool // AT+CGATT=0: stay off the network until asked again
+
+	afterResult []string // indications to print right after the current command's result
 }
 
 type pdpContext struct {
