@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
 	"net/url"
@@ -38,7 +39,7 @@ func (c *Control) RegisterSim(ctx context.Context, acct *Account, iccid, code st
 	var s *Sim
 	err := c.write(ctx, func(t *txn) error {
 		card, ok := c.byICCID[iccid]
-		if !ok || !registrationCodeRE.MatchString(code) || subtleEq(card.RegistrationCode, code) != nil {
+		if !ok || !registrationCodeRE.MatchString(code) || subtle.ConstantTimeCompare([]byte(card.RegistrationCode), []byte(code)) != 1 {
 			return errorf(CodeRegistrationInvalid, http.StatusBadRequest, "The ICCID and registration code do not match a Super SIM that can be registered")
 		}
 		if sid, ok := c.simICCID[iccid]; ok {
@@ -74,20 +75,6 @@ func (c *Control) RegisterSim(ctx context.Context, acct *Account, iccid, code st
 		return nil
 	})
 	return s, err
-}
-
-func subtleEq(a, b string) error {
-	if len(a) != len(b) {
-		return ErrNotFound
-	}
-	var d byte
-	for i := range len(a) {
-		d |= a[i] ^ b[i]
-	}
-	if d != 0 {
-		return ErrNotFound
-	}
-	return nil
 }
 
 // Sim returns the Sim addressed by SID or unique name, as of now.

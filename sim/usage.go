@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -252,7 +253,7 @@ func (c *Control) UsageRecords(acct *Account, q UsageQuery) ([]UsageRecord, erro
 	for _, u := range c.usage {
 		if u.AccountSid != acct.Sid || u.Hour.Before(start) || !u.Hour.Before(end) ||
 			(simSid != "" && u.SimSid != simSid) || (fleetSid != "" && u.FleetSid != fleetSid) ||
-			(q.Network != "" && u.NetworkSid != q.Network) || (q.IsoCountry != "" && !equalFoldASCII(u.IsoCountry, q.IsoCountry)) {
+			(q.Network != "" && u.NetworkSid != q.Network) || (q.IsoCountry != "" && !strings.EqualFold(u.IsoCountry, q.IsoCountry)) {
 			continue
 		}
 		dim := map[string]string{"": "", "sim": u.SimSid, "fleet": u.FleetSid, "network": u.NetworkSid, "isoCountry": u.IsoCountry}[q.Group]
@@ -318,17 +319,4 @@ func ceilTo(t time.Time, step time.Duration) time.Time {
 		return tt.Add(step)
 	}
 	return t
-}
-
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range len(a) {
-		x, y := a[i]|0x20, b[i]|0x20
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

@@ -148,5 +148,3 @@ func parseToken(tok string) (after bool, pos int64, ok bool) {
 	}
 	return tok[:2] == "PA", n, true
 }
-
-func fmtMsg(format string, args ...any) string { return fmt.Sprintf(format, args...) }

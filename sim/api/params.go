@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,7 +27,7 @@ func formOf(r *http.Request) *params {
 
 func (p *params) fail(format string, args ...any) {
 	if p.err == nil {
-		p.err = &sim.Error{Code: sim.CodeInvalidParameter, Status: http.StatusBadRequest, Message: fmtMsg(format, args...)}
+		p.err = &sim.Error{Code: sim.CodeInvalidParameter, Status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...)}
 	}
 }
 
