@@ -7,7 +7,7 @@ TESTFLAGS     ?=
 PKGS          := ./...
 
 .DEFAULT_GOAL := help
-.PHONY: help build test unit bench fuzz lint tidy-check generate clean
+.PHONY: help build test unit scenarios bench fuzz lint tidy-check generate clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -15,7 +15,17 @@ help: ## list the targets
 build: ## build bin/fleetsim
 	$(GO) build -o bin/fleetsim ./cmd/fleetsim
 
-test: lint tidy-check unit ## lint, tidy-check and every test with -race
+test: lint tidy-check unit scenarios ## lint, tidy-check, every test with -race, every shipped scenario
+
+REPORTS ?= $(CURDIR)/.reports
+
+scenarios: ## run every scenario in scenarios/ as a user would, JUnit reports in REPORTS
+	@mkdir -p $(REPORTS)
+	$(GO) build -o $(REPORTS)/fleetsim ./cmd/fleetsim
+	@set -e; for f in scenarios/*.yaml; do \
+	  n=$$(basename $$f .yaml); \
+	  $(REPORTS)/fleetsim run --quiet --junit $(REPORTS)/$$n.xml --json $(REPORTS)/$$n.json $$f; \
+	done
 
 unit: ## every test with -race, without lint
 	$(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(PKGS)
@@ -49,4 +59,4 @@ generate: ## regenerate sim/networks.json from mobile-broadband-provider-info
 	$(GO) generate ./sim
 
 clean: ## remove build output
-	rm -rf bin
+	rm -rf bin .reports

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/fleetsim/fleetsim/sim"
 )
@@ -147,27 +147,19 @@ func setting(name string, lo, hi int, field func(*state) *int) Handler {
 	}
 }
 
-// wait lets simulated time pass for a procedure, without holding m.mu.
-func (m *Modem) wait(ctx context.Context, d time.Duration) error {
-	done := make(chan struct{})
-	t := m.cfg.Clock.AfterFunc(d, func() { close(done) })
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		t.Stop()
-		return cme(CMEPhoneFailure)
-	}
-}
-
-// await waits for a registration procedure's outcome.
-func await(ctx context.Context, ch <-chan error) error {
-	select {
-	case err := <-ch:
-		return err
-	case <-ctx.Done():
-		return cme(CMEPhoneFailure)
-	}
+// await is the outcome of a network selection, once it has one. Callers
+// hold m.mu, and have just started sel.
+func (m *Modem) await(sel *selection) error {
+	return &pending{start: func(finish func([]string, error)) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if sel.done {
+			err := sel.err
+			m.cfg.Clock.AfterFunc(0, func() { finish(nil, err) })
+			return
+		}
+		sel.notify = func(err error) { finish(nil, err) }
+	}}
 }
 
 // ---- V.250 ------------------------------------------------------------------
@@ -193,7 +185,7 @@ func sRegister(_ context.Context, m *Modem, c Command) ([]string, error) {
 	defer m.mu.Unlock()
 	switch c.Kind {
 	case KindRead:
-		return []string{fmt.Sprintf("%03d", m.st.sreg[n])}, nil
+		return []string{fmt.Sprintf("%03d", m.st.sreg.get(n))}, nil
 	case KindTest:
 		return []string{fmt.Sprintf("S%d: (0-127)", n)}, nil
 	case KindSet:
@@ -201,7 +193,7 @@ func sRegister(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if err != nil || v > 127 {
 			return nil, ErrError
 		}
-		m.st.sreg[n] = v
+		m.st.sreg.set(n, v)
 	}
 	return nil, nil
 }
@@ -219,20 +211,20 @@ func dial(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	if mt[1] != "" {
 		cid, _ = strconv.Atoi(mt[1])
 	}
-	return nil, m.enterData(ctx, cid)
+	return nil, m.enterData(cid)
 }
 
-func (m *Modem) enterData(ctx context.Context, cid int) error {
-	if err := m.wait(ctx, m.cfg.Timing.Data); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.activate(cid); err != nil {
-		return errNoCarrier
-	}
-	m.st.dataMode, m.st.dataCID = true, cid
-	return errConnect
+// enterData activates a context and enters data state on it.
+func (m *Modem) enterData(cid int) error {
+	return m.later(m.cfg.Timing.Data, func() ([]string, error) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if err := m.activate(cid); err != nil {
+			return nil, errNoCarrier
+		}
+		m.st.dataMode, m.st.dataCID = true, cid
+		return nil, errConnect
+	})
 }
 
 func hangUp(_ context.Context, m *Modem, c Command) ([]string, error) {
@@ -358,8 +350,8 @@ func cfun(ctx context.Context, m *Modem, c Command) ([]string, error) {
 func (m *Modem) radioOff() {
 	m.gen++
 	m.abandonSelection()
-	delete(m.timers, "reg")
-	delete(m.timers, "auth")
+	m.stopTimer(timerReg)
+	m.stopTimer(timerAuth)
 	m.detachData()
 	m.st.serving = nil
 	m.setReg(RegNotRegistered, nil, 0)
@@ -394,7 +386,7 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		}
 		return []string{fmt.Sprintf("+COPS: %d", m.st.copsMode)}, nil
 	case KindTest:
-		return m.scan(ctx)
+		return m.scan()
 	case KindExec:
 		return nil, cme(CMEIncorrectParameters)
 	}
@@ -444,9 +436,8 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	m.st.copsMode, m.st.manual = mode, plmn
 	m.st.cause = 0 // the outcome is this selection's, not an earlier rejection's
-	done := m.startSelection()
-	m.mu.Unlock()
-	return nil, await(ctx, done)
+	defer m.mu.Unlock()
+	return nil, m.await(m.startSelection())
 }
 
 // findOperator resolves a +COPS operator among the visible networks; a
@@ -468,16 +459,18 @@ func (m *Modem) findOperator(oper string, format int) (sim.PLMN, bool) {
 // scan is AT+COPS=?: the networks in range after the scan time, each
 // marked current (2), forbidden (3: rejected before, or not allowed by
 // the SIM's Network Access Profile) or available (1).
-func (m *Modem) scan(ctx context.Context) ([]string, error) {
+func (m *Modem) scan() ([]string, error) {
 	m.mu.Lock()
 	on := m.st.cfun == 1
 	m.mu.Unlock()
 	if !on {
 		return nil, cme(CMENotAllowed)
 	}
-	if err := m.wait(ctx, m.cfg.Timing.Scan); err != nil {
-		return nil, err
-	}
+	return nil, m.later(m.cfg.Timing.Scan, m.scanResult)
+}
+
+// scanResult lists the networks at the end of a scan.
+func (m *Modem) scanResult() ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var entries []string
@@ -729,9 +722,8 @@ func cgatt(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		if m.st.copsMode == 2 {
 			m.st.copsMode = 0
 		}
-		done := m.startSelection()
-		m.mu.Unlock()
-		return nil, await(ctx, done)
+		defer m.mu.Unlock()
+		return nil, m.await(m.startSelection())
 	}
 	return nil, cme(CMEIncorrectParameters)
 }
@@ -767,35 +759,37 @@ func cgact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			}
 			cids = append(cids, cid)
 		}
+		apply := func() ([]string, error) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			if len(cids) == 0 {
+				for cid := range m.st.contexts {
+					cids = append(cids, cid)
+				}
+				slices.Sort(cids)
+			}
+			for _, cid := range cids {
+				p := m.st.contexts[cid]
+				if p == nil {
+					return nil, cme(CMEIncorrectParameters)
+				}
+				if state == 0 {
+					p.active, p.addr = false, ""
+					continue
+				}
+				if p.apn != "" && !strings.EqualFold(p.apn, "super") {
+					return nil, cme(127) // missing or unknown APN
+				}
+				if err := m.activate(cid); err != nil {
+					return nil, err
+				}
+			}
+			return nil, nil
+		}
 		if state == 1 {
-			if err := m.wait(ctx, m.cfg.Timing.Data); err != nil {
-				return nil, err
-			}
+			return nil, m.later(m.cfg.Timing.Data, apply)
 		}
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if len(cids) == 0 {
-			for cid := range m.st.contexts {
-				cids = append(cids, cid)
-			}
-		}
-		for _, cid := range cids {
-			p := m.st.contexts[cid]
-			if p == nil {
-				return nil, cme(CMEIncorrectParameters)
-			}
-			if state == 0 {
-				p.active, p.addr = false, ""
-				continue
-			}
-			if p.apn != "" && !strings.EqualFold(p.apn, "super") {
-				return nil, cme(127) // missing or unknown APN
-			}
-			if err := m.activate(cid); err != nil {
-				return nil, err
-			}
-		}
-		return nil, nil
+		return apply()
 	}
 	return nil, cme(CMEIncorrectParameters)
 }
@@ -851,7 +845,7 @@ func cgdata(ctx context.Context, m *Modem, c Command) ([]string, error) {
 				return nil, err
 			}
 		}
-		return nil, m.enterData(ctx, cid)
+		return nil, m.enterData(cid)
 	}
-	return nil, m.enterData(ctx, 1)
+	return nil, m.enterData(1)
 }

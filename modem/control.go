@@ -15,11 +15,12 @@ func (m *Modem) PowerCycle() {
 
 // powerUp is the power-on sequence. Callers hold m.mu.
 func (m *Modem) powerUp() {
+	m.boots++
 	m.stopTimers()
 	country, rssi := m.st.country, m.st.rssi
 	m.st = initialState(country)
 	m.st.rssi = rssi
-	m.after("boot", m.cfg.Timing.Boot, func() {
+	m.after(timerBoot, m.cfg.Timing.Boot, func() {
 		for _, u := range m.cfg.Profile.BootURCs() {
 			if strings.HasPrefix(u, "+CFUN: ") {
 				u = "+CFUN: " + itoa(m.st.cfun) // AT+CFUN=<fun>,1 boots into <fun>
@@ -70,7 +71,7 @@ func (m *Modem) RadioChanged() {
 // rescan keeps the serving network if it is still in range and otherwise
 // selects again. Callers hold m.mu.
 func (m *Modem) rescan() {
-	if m.st.cfun != 1 || m.st.detached || m.timers["boot"] != nil {
+	if m.st.cfun != 1 || m.st.detached || m.timers[timerBoot] != nil {
 		return
 	}
 	if s := m.st.serving; s != nil {
@@ -78,7 +79,7 @@ func (m *Modem) rescan() {
 			return
 		}
 	}
-	if m.st.serving != nil || m.timers["reg"] == nil {
+	if m.st.serving != nil || m.timers[timerReg] == nil {
 		m.startSelection()
 	}
 }

@@ -34,6 +34,7 @@ type Fleet struct {
 	modems []*Modem
 	ptys   []*PTY
 	links  []string
+	hub    *Hub
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -42,6 +43,9 @@ type Fleet struct {
 func StartFleet(ctx context.Context, cfg FleetConfig) (*Fleet, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	f := &Fleet{world: cfg.World, cancel: cancel}
+	if cfg.Core != nil {
+		f.hub = NewHub(cfg.Core)
+	}
 	if cfg.Dir != "" {
 		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 			cancel()
@@ -67,7 +71,7 @@ func StartFleet(ctx context.Context, cfg FleetConfig) (*Fleet, error) {
 		m := New(Config{
 			Card: card, IMEI: IMEI(i), Profile: cfg.Profile, Core: cfg.Core, World: cfg.World,
 			Clock: cfg.Clock, Timing: cfg.Timing, AuthCache: cfg.AuthCache, Country: cfg.Country,
-			Logger: cfg.Logger,
+			Hub: f.hub, Logger: cfg.Logger,
 		})
 		f.modems = append(f.modems, m)
 		f.wg.Add(1)
@@ -108,6 +112,9 @@ func (f *Fleet) Close() error {
 		m.Close()
 	}
 	f.wg.Wait()
+	if f.hub != nil {
+		f.hub.Close()
+	}
 	for _, l := range f.links {
 		_ = os.Remove(l)
 	}

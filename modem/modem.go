@@ -58,7 +58,8 @@ type Config struct {
 	Clock     sim.Clock
 	Timing    Timing
 	AuthCache time.Duration
-	Country   string // ISO 3166 alpha-2 where the modem starts
+	Country   string // ISO 3166 alpha-2 (or a World location) where the modem starts
+	Hub       *Hub   // delivers the core's events; without one the modem subscribes itself
 	Logger    *slog.Logger
 }
 
@@ -69,9 +70,11 @@ type Modem struct {
 	mu       sync.Mutex
 	st       state
 	out      *writer
-	gen      uint64       // the registration procedure in progress; bumping it cancels
-	sel      chan<- error // its outcome, which a command may be waiting for
-	timers   map[string]sim.Timer
+	sess     *session   // the host connection being served, if any
+	boots    uint64     // power-ups so far
+	gen      uint64     // the registration procedure in progress; bumping it cancels
+	sel      *selection // its outcome, which a command may be waiting for
+	timers   [numTimers]sim.Timer
 	lastLine string
 	unsub    func()
 	closed   bool
@@ -94,9 +97,12 @@ func New(cfg Config) *Modem {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	m := &Modem{cfg: cfg, timers: make(map[string]sim.Timer)}
+	m := &Modem{cfg: cfg}
 	m.st = initialState(cfg.Country)
-	if cfg.Core != nil {
+	switch {
+	case cfg.Hub != nil:
+		m.unsub = cfg.Hub.join(m)
+	case cfg.Core != nil:
 		m.unsub = cfg.Core.Subscribe(m.onEvent)
 	}
 	return m
@@ -116,28 +122,22 @@ func (m *Modem) Serve(ctx context.Context, rw io.ReadWriter) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); w.run(ctx) }()
-	m.mu.Lock()
-	m.out = w
-	m.mu.Unlock()
+	s := m.connect(ctx, w)
 	m.PowerCycle()
 
-	s := newSession(m)
 	buf := make([]byte, 4096)
 	var err error
 	for ctx.Err() == nil {
 		var n int
 		n, err = rw.Read(buf)
 		if n > 0 {
-			s.input(ctx, buf[:n])
+			s.input(buf[:n])
 		}
 		if err != nil {
 			break
 		}
 	}
-	m.mu.Lock()
-	m.out = nil
-	m.stopTimers()
-	m.mu.Unlock()
+	m.disconnect(s)
 	cancel()
 	wg.Wait()
 	if ctx.Err() != nil || err == io.EOF {
@@ -145,6 +145,66 @@ func (m *Modem) Serve(ctx context.Context, rw io.ReadWriter) error {
 	}
 	return err
 }
+
+// connect makes w the modem's output and starts a session reading for it.
+func (m *Modem) connect(ctx context.Context, w *writer) *session {
+	s := newSession(ctx, m)
+	m.mu.Lock()
+	if m.sess != nil {
+		m.sess.close()
+	}
+	m.out, m.sess = w, s
+	m.mu.Unlock()
+	return s
+}
+
+// disconnect ends session s, and with it the modem's timers.
+func (m *Modem) disconnect(s *session) {
+	s.close()
+	m.mu.Lock()
+	if m.sess == s {
+		m.out, m.sess = nil, nil
+		m.stopTimers()
+	}
+	m.mu.Unlock()
+}
+
+// Link is a host connected to a modem in process, without a transport or
+// a goroutine: Write runs the modem's side of the input at once, and the
+// modem's output goes to the function given to Connect as it is written.
+// On a virtual clock a whole fleet of linked modems runs in one goroutine.
+type Link struct {
+	m *Modem
+	s *session
+}
+
+// Connect links a host to the modem in process; PowerCycle then powers it
+// on. out receives every byte the modem writes, in order; it runs with the
+// modem's locks held, so it must not call back into the modem (queue the
+// bytes, or react from a timer of the modem's clock).
+func (m *Modem) Connect(out func([]byte)) *Link {
+	return &Link{m: m, s: m.connect(context.Background(), newWriter(funcWriter(out)))}
+}
+
+// Write sends b to the modem as if over its UART.
+func (l *Link) Write(b []byte) (int, error) {
+	l.s.input(b)
+	return len(b), nil
+}
+
+// Close disconnects the host; the modem stops as when its UART closes.
+func (l *Link) Close() error {
+	l.m.disconnect(l.s)
+	return nil
+}
+
+// funcWriter is a transport that hands output to a function: it never
+// blocks, so the writer never queues and needs no goroutine.
+type funcWriter func([]byte)
+
+func (f funcWriter) Write(b []byte) (int, error) { f(b); return len(b), nil }
+
+func (f funcWriter) tryWrite(b []byte) (int, error) { f(b); return len(b), nil }
 
 // Close stops the modem's timers and its subscription to the core.
 func (m *Modem) Close() {
@@ -157,13 +217,31 @@ func (m *Modem) Close() {
 	}
 }
 
+// The modem's timers: one of each kind runs at a time.
+type timerKind uint8
+
+const (
+	timerBoot   timerKind = iota // power-up to RDY
+	timerReg                     // the registration procedure's next step
+	timerAuth                    // the visited network's cached authorisation
+	timerEscape                  // the guard time after "+++"
+	numTimers
+)
+
 func (m *Modem) stopTimers() {
-	for k, t := range m.timers {
-		t.Stop()
-		delete(m.timers, k)
+	for k := range m.timers {
+		m.stopTimer(timerKind(k))
 	}
 	m.gen++
 	m.abandonSelection()
+}
+
+// stopTimer stops the timer of a kind, if it runs. Callers hold m.mu.
+func (m *Modem) stopTimer(k timerKind) {
+	if t := m.timers[k]; t != nil {
+		t.Stop()
+		m.timers[k] = nil
+	}
 }
 
 // abandonSelection ends the network selection in progress, if any, with
@@ -172,34 +250,28 @@ func (m *Modem) stopTimers() {
 // forever). Callers hold m.mu.
 func (m *Modem) abandonSelection() {
 	if m.sel != nil {
-		select {
-		case m.sel <- cme(CMEPhoneFailure):
-		default: // the outcome is already there
-		}
-		m.sel = nil
+		m.endSelection(m.sel, cme(CMEPhoneFailure))
 	}
 }
 
-// after runs f under m.mu once d has passed, unless the timer named key is
-// replaced or the modem stops. Callers hold m.mu.
-func (m *Modem) after(key string, d time.Duration, f func()) {
+// after runs f under m.mu once d has passed, unless the timer of its kind
+// is replaced or stopped, or the modem stops. Callers hold m.mu.
+func (m *Modem) after(k timerKind, d time.Duration, f func()) {
 	if m.closed {
 		return
 	}
-	if t, ok := m.timers[key]; ok {
-		t.Stop()
-	}
+	m.stopTimer(k)
 	var t sim.Timer
 	t = m.cfg.Clock.AfterFunc(d, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if m.timers[key] != t {
+		if m.timers[k] != t {
 			return
 		}
-		delete(m.timers, key)
+		m.timers[k] = nil
 		f()
 	})
-	m.timers[key] = t
+	m.timers[k] = t
 }
 
 // urc queues an unsolicited result code. Callers hold m.mu.

@@ -86,6 +86,48 @@ func (w *World) Down(networkSid string) bool {
 	return w.down[networkSid]
 }
 
+// DefineLocation names a place covered by the given networks, which
+// modems can then be at as if it were a country; names are not
+// case-sensitive. rssi, when 1..31, is the
+// signal of every network there; 0 keeps each network's own.
+func (w *World) DefineLocation(name string, nets []sim.Network, rssi int) {
+	cells := cellsOf(nets, rssi)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cover == nil {
+		w.cover = make(map[string][]Cell)
+	}
+	w.cover[strings.ToUpper(name)] = cells // modems keep their location upper-case
+}
+
+// cellsOf derives the cells of networks, strongest first: signal levels
+// and cell identities follow from the network, so every run sees the same
+// radio.
+func cellsOf(nets []sim.Network, rssi int) []Cell {
+	var all []Cell
+	for _, n := range nets {
+		if len(n.Identifiers) == 0 {
+			continue
+		}
+		h := sha256.Sum256([]byte("fleetsim/cell/" + n.Sid))
+		c := Cell{
+			Network: n,
+			PLMN:    n.Identifiers[0],
+			RSSI:    8 + int(h[0])%21, // -97..-57 dBm
+			TAC:     binary.BigEndian.Uint16(h[1:3]),
+			CI:      binary.BigEndian.Uint32(h[3:7]) & 0x0fffffff,
+			Band:    []int{3, 8, 20, 28}[h[7]%4],
+			EARFCN:  1200 + int(binary.BigEndian.Uint16(h[8:10]))%5000,
+		}
+		if rssi > 0 {
+			c.RSSI = rssi
+		}
+		all = append(all, c)
+	}
+	slices.SortStableFunc(all, func(a, b Cell) int { return b.RSSI - a.RSSI })
+	return all
+}
+
 // Cells returns the networks that cover a country and are up, strongest
 // first. Signal levels and cell identities are derived from the network,
 // so every run sees the same radio.
@@ -116,22 +158,7 @@ func (w *World) coverage(country string) []Cell {
 		return all
 	}
 	nets := w.catalog.InCountry(country)
-	for _, n := range nets {
-		if len(n.Identifiers) == 0 {
-			continue
-		}
-		h := sha256.Sum256([]byte("fleetsim/cell/" + n.Sid))
-		all = append(all, Cell{
-			Network: n,
-			PLMN:    n.Identifiers[0],
-			RSSI:    8 + int(h[0])%21, // -97..-57 dBm
-			TAC:     binary.BigEndian.Uint16(h[1:3]),
-			CI:      binary.BigEndian.Uint32(h[3:7]) & 0x0fffffff,
-			Band:    []int{3, 8, 20, 28}[h[7]%4],
-			EARFCN:  1200 + int(binary.BigEndian.Uint16(h[8:10]))%5000,
-		})
-	}
-	slices.SortStableFunc(all, func(a, b Cell) int { return b.RSSI - a.RSSI })
+	all = cellsOf(nets, 0)
 	if len(nets) > 0 { // a country the catalog does not know is not remembered
 		w.mu.Lock()
 		if w.cover == nil {
@@ -169,40 +196,62 @@ func (m *Modem) cellFor(p sim.PLMN) (Cell, bool) {
 	return Cell{}, false
 }
 
-// startSelection runs network selection as +CFUN and +COPS say, and returns
-// a channel that receives the outcome: nil once registered, a *CMEError
-// otherwise. Starting another selection abandons this one. Callers hold m.mu.
-func (m *Modem) startSelection() <-chan error {
-	done := make(chan error, 1)
+// selection is one run of network selection, which a command may await.
+type selection struct {
+	done   bool
+	err    error
+	notify func(error) // who waits for the outcome, if anyone
+}
+
+// startSelection runs network selection as +CFUN and +COPS say; its
+// outcome is nil once registered, a *CMEError otherwise. Starting another
+// selection abandons this one. Callers hold m.mu.
+func (m *Modem) startSelection() *selection {
 	m.gen++
 	m.abandonSelection()
-	m.sel = done
+	sel := &selection{}
+	m.sel = sel
 	g := m.gen
 	m.st.detached = false
-	delete(m.timers, "reg")
+	m.stopTimer(timerReg)
 	switch {
 	case m.st.cfun != 1:
 		m.setReg(RegNotRegistered, nil, 0)
-		done <- cme(CMENotAllowed)
-		return done
+		m.endSelection(sel, cme(CMENotAllowed))
+		return sel
 	case m.st.copsMode == 2:
 		// Deregistered: no serving cell, no PDP context, no cached authorisation.
-		delete(m.timers, "auth")
+		m.stopTimer(timerAuth)
 		m.detachData()
 		m.st.serving = nil
 		m.setReg(RegNotRegistered, nil, 0)
-		done <- nil
-		return done
+		m.endSelection(sel, nil)
+		return sel
 	}
 	m.detachData()
 	m.st.serving = nil
 	m.setReg(RegSearching, nil, 0)
-	m.after("reg", m.cfg.Timing.Scan, func() {
+	m.after(timerReg, m.cfg.Timing.Scan, func() {
 		if g == m.gen {
-			m.attachNext(g, m.candidates(), done)
+			m.attachNext(g, m.candidates(), sel)
 		}
 	})
-	return done
+	return sel
+}
+
+// endSelection gives a selection its outcome, once; whoever awaits it
+// hears of it from a fresh timer, without m.mu held. Callers hold m.mu.
+func (m *Modem) endSelection(sel *selection, err error) {
+	if sel.done {
+		return
+	}
+	sel.done, sel.err = true, err
+	if m.sel == sel {
+		m.sel = nil
+	}
+	if n := sel.notify; n != nil {
+		m.cfg.Clock.AfterFunc(0, func() { n(err) })
+	}
 }
 
 // candidates are the networks to try, best first. Callers hold m.mu.
@@ -224,13 +273,13 @@ func (m *Modem) candidates() []Cell {
 
 // attachNext tries the first candidate and, in automatic mode, the next
 // ones after a rejection. Callers hold m.mu.
-func (m *Modem) attachNext(g uint64, cands []Cell, done chan<- error) {
+func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 	if len(cands) == 0 {
 		if m.st.copsMode == 4 {
 			m.st.copsMode = 0 // manual/automatic falls back to automatic
-			m.after("reg", m.cfg.Timing.Scan, func() {
+			m.after(timerReg, m.cfg.Timing.Scan, func() {
 				if g == m.gen {
-					m.attachNext(g, m.candidates(), done)
+					m.attachNext(g, m.candidates(), sel)
 				}
 			})
 			return
@@ -240,21 +289,21 @@ func (m *Modem) attachNext(g uint64, cands []Cell, done chan<- error) {
 		// forbidden by now, so this ends.
 		if m.st.copsMode == 0 {
 			if fresh := m.candidates(); len(fresh) > 0 {
-				m.attachNext(g, fresh, done)
+				m.attachNext(g, fresh, sel)
 				return
 			}
 		}
 		if m.st.cause != 0 {
 			m.setReg(RegDenied, nil, m.st.cause)
-			done <- cme(100 + m.st.cause)
+			m.endSelection(sel, cme(100+m.st.cause))
 		} else {
 			m.setReg(RegNotRegistered, nil, 0)
-			done <- cme(CMENoNetwork)
+			m.endSelection(sel, cme(CMENoNetwork))
 		}
 		return
 	}
 	c := cands[0]
-	m.after("reg", m.cfg.Timing.Attach, func() {
+	m.after(timerReg, m.cfg.Timing.Attach, func() {
 		if g != m.gen {
 			return
 		}
@@ -263,7 +312,7 @@ func (m *Modem) attachNext(g uint64, cands []Cell, done chan<- error) {
 		// cannot be attached to.
 		cur, ok := m.cellFor(c.PLMN)
 		if !ok {
-			m.attachNext(g, cands[1:], done)
+			m.attachNext(g, cands[1:], sel)
 			return
 		}
 		c = cur
@@ -275,21 +324,21 @@ func (m *Modem) attachNext(g uint64, cands []Cell, done chan<- error) {
 			m.st.serving = &c
 			m.setReg(RegRoaming, &c, 0)
 			m.armAuthCache()
-			done <- nil
+			m.endSelection(sel, nil)
 		case errors.Is(err, sim.ErrNetworkNotAllowed):
-			m.st.forbidden[c.PLMN.String()] = true
+			m.st.forbid(c.PLMN)
 			m.st.cause = CausePLMNNotAllowed
 			m.setReg(RegSearching, nil, 0)
 			if m.st.copsMode == 1 {
 				m.setReg(RegDenied, nil, CausePLMNNotAllowed)
-				done <- cme(CMEPLMNNotAllowed)
+				m.endSelection(sel, cme(CMEPLMNNotAllowed))
 				return
 			}
-			m.attachNext(g, cands[1:], done)
+			m.attachNext(g, cands[1:], sel)
 		default: // the SIM is new or inactive: no subscription to attach with
 			m.st.cause = CauseEPSNonEPSNotAllowed
 			m.setReg(RegDenied, nil, CauseEPSNonEPSNotAllowed)
-			done <- cme(100 + CauseEPSNonEPSNotAllowed)
+			m.endSelection(sel, cme(100+CauseEPSNonEPSNotAllowed))
 		}
 	})
 }
@@ -297,7 +346,7 @@ func (m *Modem) attachNext(g uint64, cands []Cell, done chan<- error) {
 // armAuthCache re-checks, when the visited network's cached authorisation
 // expires, that the SIM may still use it. Callers hold m.mu.
 func (m *Modem) armAuthCache() {
-	m.after("auth", m.cfg.AuthCache, func() {
+	m.after(timerAuth, m.cfg.AuthCache, func() {
 		s := m.st.serving
 		if s == nil {
 			return
@@ -316,7 +365,7 @@ func (m *Modem) networkDetach(err error) {
 	if errors.Is(err, sim.ErrNetworkNotAllowed) {
 		cause = CausePLMNNotAllowed
 		if m.st.serving != nil {
-			m.st.forbidden[m.st.serving.PLMN.String()] = true
+			m.st.forbid(m.st.serving.PLMN)
 		}
 	}
 	m.detachData()
@@ -325,7 +374,7 @@ func (m *Modem) networkDetach(err error) {
 	}
 	m.st.serving = nil
 	m.st.cause = cause
-	delete(m.timers, "auth")
+	m.stopTimer(timerAuth)
 	m.setReg(RegDenied, nil, cause)
 	if cause == CausePLMNNotAllowed && m.st.copsMode == 0 {
 		m.startSelection()
@@ -365,7 +414,7 @@ func (m *Modem) reevaluate() {
 		}
 		return
 	}
-	if m.st.cfun == 1 && !m.st.detached && (m.st.copsMode == 0 || m.st.copsMode == 4) && m.timers["reg"] == nil {
+	if m.st.cfun == 1 && !m.st.detached && (m.st.copsMode == 0 || m.st.copsMode == 4) && m.timers[timerReg] == nil {
 		m.st.cause = 0
 		m.startSelection()
 	}

@@ -21,9 +21,9 @@ const (
 )
 
 // lineReader turns bytes into command lines, one byte at a time, so a line
-// fed byte by byte and in one chunk gives the same events. It never
-// allocates after construction and survives any input: NULs and bytes
-// outside command lines are dropped.
+// fed byte by byte and in one chunk gives the same events. Its buffer grows
+// to the longest line seen (at most max) and is then reused; it survives
+// any input: NULs and bytes outside command lines are dropped.
 type lineReader struct {
 	st   lineState
 	body []byte // the current line after "AT", at most max bytes
@@ -31,7 +31,7 @@ type lineReader struct {
 }
 
 func newLineReader(max int) *lineReader {
-	return &lineReader{body: make([]byte, 0, max), max: max}
+	return &lineReader{max: max} // the buffer grows on use: most modems idle
 }
 
 // feed consumes one byte. s3 ends a line (LF does too, so that hosts

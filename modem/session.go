@@ -1,32 +1,85 @@
 package modem
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fleetsim/fleetsim/sim"
 )
 
 // session reads one transport: command lines in command state, raw bytes
-// in data state.
+// in data state. A command that starts a procedure taking time (a scan, an
+// attach, a PDP activation) does not block the session: its handler returns
+// a pending outcome, the rest of the line resumes when it completes, and
+// input arriving meanwhile waits its turn, as in a module's UART buffer.
+// So a modem needs no goroutine of its own: on a virtual clock, a whole
+// fleet runs in one.
 type session struct {
-	m  *Modem
-	lr *lineReader
+	m   *Modem
+	ctx context.Context
+
+	mu     sync.Mutex // input and resumption may come from different goroutines
+	lr     *lineReader
+	busy   bool   // a command line is running
+	boot   uint64 // the modem's power-up the running command belongs to
+	queued []byte // input received while busy
+	closed bool
+	// The command line being run.
+	cmds []Command
+	next int
+	out  strings.Builder
 	// data mode: the "+++" escape needs a guard time of silence before and after.
 	lastData time.Time
 	plus     int
 	lastPlus time.Time // when the last "+" of a possible escape came
 }
 
+// maxQueued bounds input held while a command runs; past it input is lost,
+// as a real module's receive buffer overflows.
+const maxQueued = 4 * MaxLine
+
 // escapeGuard is the silence around "+++" (S12 = 50 × 20 ms).
 const escapeGuard = time.Second
 
-func newSession(m *Modem) *session { return &session{m: m, lr: newLineReader(MaxLine)} }
+func newSession(ctx context.Context, m *Modem) *session {
+	return &session{m: m, ctx: ctx, lr: newLineReader(MaxLine)}
+}
 
 // input handles bytes as they arrive; how they are split does not matter.
-func (s *session) input(ctx context.Context, b []byte) {
+func (s *session) input(b []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	if s.busy {
+		s.queue(b)
+		return
+	}
+	s.feed(b)
+}
+
+func (s *session) queue(b []byte) {
+	if n := maxQueued - len(s.queued); n < len(b) {
+		b = b[:max(n, 0)]
+	}
+	s.queued = append(s.queued, b...)
+}
+
+// close ends the session: a command still running finishes unheard.
+func (s *session) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+}
+
+// feed consumes b until it is used up or a command goes pending, in which
+// case the rest is queued. Callers hold s.mu.
+func (s *session) feed(b []byte) {
 	m := s.m
 	var echo []byte
 	flush := func() {
@@ -46,7 +99,7 @@ func (s *session) input(ctx context.Context, b []byte) {
 		m.mu.Unlock()
 		if data {
 			flush()
-			n := s.data(ctx, b[i:])
+			n := s.data(b[i:])
 			i += n - 1
 			continue
 		}
@@ -57,84 +110,154 @@ func (s *session) input(ctx context.Context, b []byte) {
 		switch ev {
 		case evLine:
 			flush()
-			s.run(ctx, string(s.lr.body), true)
+			s.start(string(s.lr.body), true)
 		case evRepeat:
 			flush()
 			m.mu.Lock()
 			last := m.lastLine
 			m.mu.Unlock()
-			s.run(ctx, last, false)
+			s.start(last, false)
 		case evOverflow:
 			flush()
 			m.mu.Lock()
 			m.out.send([]byte(m.st.result(resError)))
 			m.mu.Unlock()
 		}
+		if s.busy {
+			s.queue(b[i+1:])
+			return
+		}
 	}
 	flush()
 }
 
-// run executes one command line and writes its response in one piece.
-func (s *session) run(ctx context.Context, body string, remember bool) {
+// start begins running a command line. Callers hold s.mu.
+func (s *session) start(body string, remember bool) {
 	m := s.m
 	if remember {
 		m.mu.Lock()
 		m.lastLine = body
 		m.mu.Unlock()
 	}
-	var out strings.Builder
-	final := func(res string) {
-		out.WriteString(res)
-		m.mu.Lock()
-		if m.out != nil {
-			m.out.send([]byte(out.String()))
-		}
-		// Indications a command raised about itself follow its final result.
-		m.urc(m.st.afterResult...)
-		m.st.afterResult = nil
-		m.mu.Unlock()
-	}
+	s.out.Reset()
 	cmds, err := ParseLine(body)
 	if err != nil {
 		m.mu.Lock()
 		res := m.st.result(resError)
 		m.mu.Unlock()
-		final(res)
+		s.final(res)
 		return
 	}
-	for _, c := range cmds {
+	s.cmds, s.next = cmds, 0
+	s.resume()
+}
+
+// resume runs the line's commands from s.next until one fails, one goes
+// pending or the line is done. Callers hold s.mu.
+func (s *session) resume() {
+	m := s.m
+	for s.next < len(s.cmds) {
+		c := s.cmds[s.next]
+		s.next++
 		h := m.handler(c.Name)
 		var lines []string
 		err := ErrError
 		if h != nil {
-			lines, err = h(ctx, m, c)
+			lines, err = h(s.ctx, m, c)
 		}
-		m.mu.Lock()
-		for _, l := range lines {
-			out.WriteString(m.st.frame(l))
+		if p, ok := err.(*pending); ok {
+			s.busy = true
+			m.mu.Lock()
+			s.boot = m.boots
+			m.mu.Unlock()
+			p.start(s.finisher())
+			return
 		}
-		var res string
-		switch {
-		case errors.Is(err, errConnect):
-			res = m.st.result(resConnect)
-		case errors.Is(err, errNoCarrier):
-			res = m.st.result(resNoCarrier)
-		case err != nil:
-			res = m.st.errorResult(err)
-		}
-		m.mu.Unlock()
-		if err != nil {
-			if errors.Is(err, errConnect) {
-				s.lastData, s.plus = m.cfg.Clock.Now(), 0
-			}
-			final(res)
+		if !s.result(lines, err) {
 			return
 		}
 	}
 	m.mu.Lock()
 	res := m.st.result(resOK)
 	m.mu.Unlock()
-	final(res)
+	s.final(res)
+}
+
+// result adds one command's outcome to the response and reports whether
+// the line goes on. Callers hold s.mu.
+func (s *session) result(lines []string, err error) bool {
+	m := s.m
+	m.mu.Lock()
+	for _, l := range lines {
+		s.out.WriteString(m.st.frame(l))
+	}
+	var res string
+	switch {
+	case errors.Is(err, errConnect):
+		res = m.st.result(resConnect)
+	case errors.Is(err, errNoCarrier):
+		res = m.st.result(resNoCarrier)
+	case err != nil:
+		res = m.st.errorResult(err)
+	}
+	m.mu.Unlock()
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, errConnect) {
+		s.lastData, s.plus = m.cfg.Clock.Now(), 0
+	}
+	s.final(res)
+	return false
+}
+
+// finisher returns the function a pending command calls with its outcome:
+// the line goes on, then the input that waited. It runs at most once.
+func (s *session) finisher() func([]string, error) {
+	var once sync.Once
+	return func(lines []string, err error) {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.closed {
+				return
+			}
+			s.busy = false
+			m := s.m
+			m.mu.Lock()
+			lost := m.boots != s.boot
+			m.mu.Unlock()
+			switch {
+			case lost: // the modem lost power meanwhile: so did the command
+				s.cmds = nil
+				s.out.Reset()
+			case s.result(lines, err):
+				s.resume()
+			}
+			for !s.busy && len(s.queued) > 0 && !s.closed {
+				q := s.queued
+				s.queued = nil
+				s.feed(q)
+			}
+		})
+	}
+}
+
+// final writes the response with its final result code in one piece.
+// Callers hold s.mu.
+func (s *session) final(res string) {
+	m := s.m
+	s.out.WriteString(res)
+	m.mu.Lock()
+	if m.out != nil {
+		m.out.send([]byte(s.out.String()))
+	}
+	// Indications a command raised about itself follow its final result.
+	m.urc(m.st.afterResult...)
+	m.st.afterResult = nil
+	m.mu.Unlock()
+	s.out.Reset()
+	s.cmds = nil
 }
 
 var (
@@ -142,14 +265,41 @@ var (
 	errNoCarrier = errors.New("NO CARRIER")
 )
 
+// pending is a handler's outcome that comes later: the command started a
+// procedure that takes time. The session calls start once, with m.mu not
+// held, and the procedure calls finish exactly once, later (never from
+// within start), with the information lines and the result.
+type pending struct {
+	start func(finish func([]string, error))
+}
+
+func (*pending) Error() string { return "command in progress" }
+
+// later is the outcome of f, run once d has passed on the modem's clock.
+func (m *Modem) later(d time.Duration, f func() ([]string, error)) error {
+	return &pending{start: func(finish func([]string, error)) {
+		m.cfg.Clock.AfterFunc(d, func() { finish(f()) })
+	}}
+}
+
 // data consumes bytes of the data session and returns how many it took.
 // Every byte counts as upload; "+++" between guard times returns to
 // command state with the session kept (ATO resumes it).
-func (s *session) data(ctx context.Context, b []byte) int {
+func (s *session) data(b []byte) int {
 	m := s.m
 	now := m.cfg.Clock.Now()
 	n := 0
 	for n < len(b) {
+		if s.plus == 0 { // bytes before the next "+" are plain data
+			i := bytes.IndexByte(b[n:], '+')
+			if i < 0 {
+				n, s.lastData = len(b), now
+				break
+			}
+			if i > 0 {
+				n, s.lastData = n+i, now
+			}
+		}
 		c := b[n]
 		n++
 		if c == '+' && s.plus > 0 && now.Sub(s.lastPlus) >= escapeGuard {
@@ -163,7 +313,7 @@ func (s *session) data(ctx context.Context, b []byte) int {
 			if s.plus == 3 {
 				s.plus = 0
 				m.mu.Lock()
-				m.after("escape", escapeGuard, func() {
+				m.after(timerEscape, escapeGuard, func() {
 					if m.st.dataMode {
 						m.st.dataMode = false
 						m.raw(m.st.result(resOK))
@@ -178,7 +328,7 @@ func (s *session) data(ctx context.Context, b []byte) int {
 		s.lastData = now
 	}
 	m.mu.Lock()
-	delete(m.timers, "escape")
+	m.stopTimer(timerEscape)
 	serving := m.st.serving
 	m.mu.Unlock()
 	if serving == nil {
@@ -190,6 +340,6 @@ func (s *session) data(ctx context.Context, b []byte) int {
 		m.mu.Unlock()
 		return n
 	}
-	_ = m.cfg.Core.RecordUsage(ctx, sim.UsageReport{ICCID: m.cfg.Card.ICCID, PLMN: serving.PLMN, Upload: int64(n)})
+	_ = m.cfg.Core.RecordUsage(s.ctx, sim.UsageReport{ICCID: m.cfg.Card.ICCID, PLMN: serving.PLMN, Upload: int64(n)})
 	return n
 }

@@ -12,7 +12,7 @@ type state struct {
 	// V.250 command settings.
 	echo, verbose, quiet bool
 	cmee                 int
-	sreg                 map[int]int // S-registers: S3 line end, S4 line feed, S5 backspace...
+	sreg                 sregisters // S3 line end, S4 line feed, S5 backspace...
 
 	// 27.007 settings.
 	cregN, cgregN, ceregN int
@@ -63,9 +63,8 @@ type edrxSettings struct {
 
 func initialState(country string) state {
 	st := state{
-		country:   strings.ToUpper(country),
-		rssi:      -1,
-		forbidden: make(map[string]bool),
+		country: strings.ToUpper(country),
+		rssi:    -1,
 	}
 	st.resetSettings()
 	st.resetRadio()
@@ -76,7 +75,7 @@ func initialState(country string) state {
 func (st *state) resetSettings() {
 	st.echo, st.verbose, st.quiet = true, true, false
 	st.cmee = 1
-	st.sreg = map[int]int{0: 0, 3: 13, 4: 10, 5: 8, 6: 2, 7: 50, 8: 2, 10: 2, 12: 50}
+	st.sreg = sregisters{}
 	st.cregN, st.cgregN, st.ceregN = 0, 0, 0
 	st.cgerep = false
 	st.cscs, st.cmgf = "GSM", 0
@@ -87,7 +86,7 @@ func (st *state) resetRadio() {
 	st.cfun = 1
 	st.copsMode, st.copsFormat = 0, 0
 	st.reg, st.cause, st.serving = RegNotRegistered, 0, nil
-	st.forbidden = make(map[string]bool)
+	st.forbidden = nil
 	st.contexts = map[int]*pdpContext{1: {pdpType: "IP", apn: "super"}}
 	st.dataMode, st.detached = false, false
 	st.scanseq, st.iotopmode, st.scanmode = "020301", 0, 0
@@ -96,9 +95,45 @@ func (st *state) resetRadio() {
 
 func (st *state) regN(k regKind) int { return [...]int{st.cregN, st.cgregN, st.ceregN}[k] }
 
-func (st *state) s3() byte { return byte(st.sreg[3]) }
-func (st *state) s4() byte { return byte(st.sreg[4]) }
-func (st *state) s5() byte { return byte(st.sreg[5]) }
+func (st *state) s3() byte { return byte(st.sreg.get(3)) }
+func (st *state) s4() byte { return byte(st.sreg.get(4)) }
+func (st *state) s5() byte { return byte(st.sreg.get(5)) }
+
+// forbid adds a PLMN to the forbidden list.
+func (st *state) forbid(p sim.PLMN) {
+	if st.forbidden == nil {
+		st.forbidden = make(map[string]bool)
+	}
+	st.forbidden[p.String()] = true
+}
+
+// sregisters holds the S-registers that differ from their defaults: a
+// modem that never changes one carries none.
+type sregisters struct{ changed []sregister }
+
+type sregister struct{ n, v uint8 }
+
+// sregDefaults are the V.250 defaults.
+var sregDefaults = map[int]int{0: 0, 3: 13, 4: 10, 5: 8, 6: 2, 7: 50, 8: 2, 10: 2, 12: 50}
+
+func (r *sregisters) get(n int) int {
+	for _, s := range r.changed {
+		if int(s.n) == n {
+			return int(s.v)
+		}
+	}
+	return sregDefaults[n]
+}
+
+func (r *sregisters) set(n, v int) {
+	for i, s := range r.changed {
+		if int(s.n) == n {
+			r.changed[i].v = uint8(v)
+			return
+		}
+	}
+	r.changed = append(r.changed, sregister{n: uint8(n), v: uint8(v)})
+}
 
 // frame frames an information line: <S3><S4>text<S3><S4> in verbose mode,
 // text<S3><S4> in numeric mode.

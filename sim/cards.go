@@ -97,6 +97,16 @@ func (c *Control) Cards() []CardInfo {
 	return out
 }
 
+// Card returns card i of the inventory.
+func (c *Control) Card(i int) (Card, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if i < 0 || i >= len(c.cards) {
+		return Card{}, false
+	}
+	return c.cards[i], true
+}
+
 // CardByICCID returns the inventory card with this ICCID.
 func (c *Control) CardByICCID(iccid string) (Card, bool) {
 	c.mu.RLock()

@@ -31,6 +31,7 @@ type Control struct {
 	cfg     config
 	catalog *Catalog
 	store   Store
+	discard bool // store is a DiscardStore
 	hooks   *webhooks
 
 	mu       sync.RWMutex
@@ -141,6 +142,7 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 		cfg:      cfg,
 		catalog:  cfg.catalog,
 		store:    store,
+		discard:  store == Store(DiscardStore{}),
 		hooks:    newWebhooks(cfg.httpClient, cfg.logger),
 		usage:    make(map[string]*Usage),
 		simICCID: make(map[string]string),
@@ -315,12 +317,17 @@ func (c *Control) unindex(kind, account, name string) {
 // txn collects the records of one change and the in-memory updates that
 // follow once the store has made them durable.
 type txn struct {
-	recs  []Record
-	apply []func()
-	after []func() // run after the lock is released: callbacks, events
+	discard bool // the store keeps nothing: no need to encode
+	recs    []Record
+	apply   []func()
+	after   []func() // run after the lock is released: callbacks, events
 }
 
 func (t *txn) put(kind, id string, v any, apply func()) {
+	if t.discard {
+		t.apply = append(t.apply, apply)
+		return
+	}
 	data, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("sim: encoding %s %s: %v", kind, id, err))
@@ -336,7 +343,7 @@ func (c *Control) write(ctx context.Context, fn func(t *txn) error) error {
 		c.mu.Unlock()
 		return errorf(20503, http.StatusServiceUnavailable, "the control plane is shutting down")
 	}
-	var t txn
+	t := txn{discard: c.discard}
 	err := fn(&t)
 	if err == nil && len(t.recs) > 0 {
 		err = c.store.Commit(ctx, t.recs)

@@ -217,6 +217,14 @@ func (c *Control) UpdateFleet(ctx context.Context, acct *Account, ref string, p 
 		f.DateUpdated = now
 		c.putFleet(t, f)
 		t.after = append(t.after, func() { c.publish(Event{Kind: EventFleet, Sid: f.Sid}) })
+		if p.DataLimit != nil {
+			// The network enforces the new limit once it has propagated:
+			// tell the modems then too, so data over it stops at that moment.
+			sid := f.Sid
+			t.after = append(t.after, func() {
+				c.cfg.clock.AfterFunc(c.cfg.propagation, func() { c.publish(Event{Kind: EventFleet, Sid: sid}) })
+			})
+		}
 		return nil
 	})
 	return f, err

@@ -25,6 +25,20 @@ type Store interface {
 	Close() error
 }
 
+// DiscardStore is a Store that keeps nothing: for runs whose state is
+// thrown away and never reloaded, such as a scenario's. A Control over it
+// does not even encode what it would store.
+type DiscardStore struct{}
+
+// Load implements Store: there is nothing to load.
+func (DiscardStore) Load(context.Context, func(Record) error) error { return nil }
+
+// Commit implements Store: the batch is dropped.
+func (DiscardStore) Commit(context.Context, []Record) error { return nil }
+
+// Close implements Store.
+func (DiscardStore) Close() error { return nil }
+
 // MemStore is a Store that keeps records in memory: for tests and for runs
 // whose state may be thrown away.
 type MemStore struct {

@@ -21,6 +21,9 @@ import (
 const usage = `fleetsim simulates a fleet of cellular IoT devices on Super SIMs.
 
 Usage:
+  fleetsim run [flags] FILE      run a scenario on virtual time (fleetsim run -h)
+  fleetsim validate FILE...      check scenario files without running them
+  fleetsim schema                print the JSON Schema of scenario files
   fleetsim serve [flags]         serve the Super SIM REST API (and virtual modems with --modems N)
   fleetsim modem <command>       control a running server's modems (fleetsim modem -h)
   fleetsim network down|up <sid> a coverage outage of a network
@@ -37,6 +40,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	switch args[0] {
+	case "run":
+		return runScenario(ctx, args[1:], getenv, stdout, stderr)
+	case "validate":
+		return validateCmd(args[1:], stdout, stderr)
+	case "schema":
+		return schemaCmd(args[1:], stdout, stderr)
 	case "serve":
 		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "modem", "network":

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/fleetsim/fleetsim/scenario"
+	"github.com/fleetsim/fleetsim/sim"
+)
+
+const runUsage = `Usage: fleetsim run [flags] FILE
+
+Runs a scenario on virtual time and checks its expectations.
+Exit status: 0 all expectations held, 1 some failed (or a threshold
+aborted the run), 2 the scenario is invalid or the command line is wrong.
+
+Flags:
+`
+
+type runFlags struct {
+	json, junit string
+	seed        string
+	quiet       bool
+	noColor     bool
+	wall        bool
+}
+
+// parseInterspersed parses flags that may come before or after the
+// positional arguments, as people type them.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func runScenario(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	var f runFlags
+	fs := flag.NewFlagSet("fleetsim run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, runUsage); fs.PrintDefaults() }
+	fs.StringVar(&f.json, "json", "", "write the JSON report to this file (- for standard output)")
+	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
+	fs.StringVar(&f.seed, "seed", "", "seed of the run, instead of the scenario's")
+	fs.BoolVar(&f.quiet, "quiet", false, "print only the summary, no progress")
+	fs.BoolVar(&f.noColor, "no-color", getenv("NO_COLOR") != "", "no colours in the summary (also NO_COLOR)")
+	fs.BoolVar(&f.wall, "wall", true, "include wall-clock figures (time, events/s, memory) in the JSON report")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return 2
+	}
+	var opts scenario.Options
+	if f.seed != "" {
+		v, err := strconv.ParseUint(f.seed, 10, 64)
+		if err != nil {
+			fmt.Fprintf(stderr, "fleetsim run: invalid --seed %q: want a non-negative integer\n", f.seed)
+			return 2
+		}
+		opts.Seed = &v
+	}
+	cat, err := sim.DefaultCatalog()
+	if err != nil {
+		fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
+		return 2
+	}
+	opts.Catalog = cat
+	s, err := scenario.LoadValid(pos[0], cat)
+	if err != nil {
+		fmt.Fprintf(stderr, "%v\n", err)
+		return 2
+	}
+	tty := false
+	if file, ok := stderr.(*os.File); ok {
+		tty = scenario.IsTerminal(file)
+	}
+	var pp *scenario.ProgressPrinter
+	if !f.quiet {
+		pp = scenario.NewProgressPrinter(stderr, tty, 2*time.Second)
+		opts.Progress = pp.Update
+	}
+	started := time.Now()
+	rep, err := scenario.Run(ctx, s, opts)
+	if pp != nil {
+		pp.Done()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "fleetsim run: %s: %v\n", pos[0], err)
+		if errors.Is(err, scenario.ErrSetup) {
+			return 2
+		}
+		return 1
+	}
+	secs := time.Since(started).Seconds()
+	if f.wall {
+		rep.Wall = &scenario.Wall{Started: started.UTC().Truncate(time.Second), Seconds: secs, PeakRSSMB: peakRSSMB()}
+		if secs > 0 {
+			rep.Wall.EventsPS = float64(rep.Events) / secs
+		}
+	}
+	color := tty && !f.noColor
+	if file, ok := stdout.(*os.File); ok {
+		color = color && scenario.IsTerminal(file)
+	} else {
+		color = false
+	}
+	scenario.WriteSummary(stdout, rep, color)
+	if f.json != "" {
+		if err := writeReport(f.json, stdout, func(w io.Writer) error { return scenario.WriteJSON(w, rep) }); err != nil {
+			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
+			return 2
+		}
+	}
+	if f.junit != "" {
+		if err := writeReport(f.junit, stdout, func(w io.Writer) error { return scenario.WriteJUnit(w, rep) }); err != nil {
+			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
+			return 2
+		}
+	}
+	if !rep.Passed {
+		return 1
+	}
+	return 0
+}
+
+func writeReport(path string, stdout io.Writer, write func(io.Writer) error) error {
+	if path == "-" {
+		return write(stdout)
+	}
+	file, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(file); err != nil {
+		file.Close()
+		return err
+	}
+	return file.Close()
+}
+
+// peakRSSMB is the process's peak resident set size in MiB.
+func peakRSSMB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024 // kilobytes on Linux
+}

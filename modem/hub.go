@@ -1,0 +1,88 @@
+package modem
+
+import (
+	"sync"
+
+	"github.com/fleetsim/fleetsim/sim"
+)
+
+// Hub delivers the core's events to many modems through one subscription:
+// a Sim's change goes to the modem with that SIM only, a Fleet's or a NAP's
+// to every modem, in the order the modems joined, so that runs replay
+// identically. Without a hub each modem subscribes on its own, which costs
+// every modem a call for every SIM's change: fine for a few, not for a
+// fleet of thousands.
+type Hub struct {
+	unsub func()
+
+	mu      sync.RWMutex
+	byICCID map[string]*Modem
+	all     []*Modem // in joining order; nil where a modem left
+	index   map[*Modem]int
+	holes   int
+}
+
+// NewHub subscribes to core's events.
+func NewHub(core Core) *Hub {
+	h := &Hub{byICCID: make(map[string]*Modem), index: make(map[*Modem]int)}
+	h.unsub = core.Subscribe(h.deliver)
+	return h
+}
+
+// Close ends the hub's subscription.
+func (h *Hub) Close() { h.unsub() }
+
+func (h *Hub) join(m *Modem) (leave func()) {
+	h.mu.Lock()
+	h.byICCID[m.cfg.Card.ICCID] = m
+	h.index[m] = len(h.all)
+	h.all = append(h.all, m)
+	h.mu.Unlock()
+	return func() { h.leave(m) }
+}
+
+func (h *Hub) leave(m *Modem) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	i, ok := h.index[m]
+	if !ok {
+		return
+	}
+	delete(h.index, m)
+	if h.byICCID[m.cfg.Card.ICCID] == m {
+		delete(h.byICCID, m.cfg.Card.ICCID)
+	}
+	h.all[i] = nil
+	h.holes++
+	if h.holes > len(h.all)/2 { // compact, keeping the order
+		kept := h.all[:0]
+		for _, x := range h.all {
+			if x != nil {
+				h.index[x] = len(kept)
+				kept = append(kept, x)
+			}
+		}
+		clear(h.all[len(kept):])
+		h.all, h.holes = kept, 0
+	}
+}
+
+func (h *Hub) deliver(e sim.Event) {
+	if e.Kind == sim.EventSim {
+		h.mu.RLock()
+		m := h.byICCID[e.ICCID]
+		h.mu.RUnlock()
+		if m != nil {
+			m.onEvent(e)
+		}
+		return
+	}
+	h.mu.RLock()
+	all := append([]*Modem(nil), h.all...)
+	h.mu.RUnlock()
+	for _, m := range all {
+		if m != nil {
+			m.onEvent(e)
+		}
+	}
+}

@@ -1,0 +1,153 @@
+package scenario
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// apiClient makes the scenario's control-plane requests through the REST
+// API, as a team's backend would: to the embedded simulator's handler in
+// process, or to a server over HTTP.
+type apiClient struct {
+	handler   http.Handler // in process, when set
+	base      string       // e.g. http://127.0.0.1:8080, or a placeholder in process
+	http      *http.Client
+	sid, auth string
+	requests  int64
+}
+
+// apiError is a request the API refused.
+type apiError struct {
+	Method, Path string
+	Status       int
+	Code         int    `json:"code"`
+	Message      string `json:"message"`
+}
+
+func (e *apiError) Error() string {
+	if e.Code != 0 {
+		return fmt.Sprintf("%s %s: %d %s (code %d)", e.Method, e.Path, e.Status, e.Message, e.Code)
+	}
+	return fmt.Sprintf("%s %s: HTTP %d", e.Method, e.Path, e.Status)
+}
+
+// call makes a request and decodes a JSON answer into out (if not nil). A
+// status outside 2xx is an *apiError.
+func (c *apiClient) call(ctx context.Context, method, path string, params url.Values, out any) (int, error) {
+	status, body, err := c.do(ctx, method, path, params)
+	if err != nil {
+		return 0, err
+	}
+	if status < 200 || status > 299 {
+		e := &apiError{Method: method, Path: path, Status: status}
+		_ = json.Unmarshal(body, e)
+		return status, e
+	}
+	if out != nil && len(body) > 0 {
+		if err := json.Unmarshal(body, out); err != nil {
+			return status, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+	}
+	return status, nil
+}
+
+func (c *apiClient) do(ctx context.Context, method, path string, params url.Values) (int, []byte, error) {
+	c.requests++
+	target := c.base + path
+	var body io.Reader
+	if method == http.MethodPost {
+		body = strings.NewReader(params.Encode())
+	} else if len(params) > 0 {
+		sep := "?"
+		if strings.Contains(target, "?") {
+			sep = "&"
+		}
+		target += sep + params.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.SetBasicAuth(c.sid, c.auth)
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.handler != nil {
+		w := &recorder{header: make(http.Header), status: http.StatusOK}
+		c.handler.ServeHTTP(w, req)
+		return w.status, w.body.Bytes(), nil
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	return resp.StatusCode, b, err
+}
+
+// recorder is the response side of an in-process request.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	wrote  bool
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(status int) {
+	if !r.wrote {
+		r.status, r.wrote = status, true
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.body.Write(b)
+}
+
+// listAll follows a list's pages and calls fn with each page's items, the
+// JSON array under key.
+func (c *apiClient) listAll(ctx context.Context, path string, params url.Values, key string, fn func(json.RawMessage) error) error {
+	if params == nil {
+		params = url.Values{}
+	}
+	params.Set("PageSize", "1000")
+	next := path + "?" + params.Encode()
+	for next != "" {
+		var page map[string]json.RawMessage
+		if _, err := c.call(ctx, http.MethodGet, next, nil, &page); err != nil {
+			return err
+		}
+		var items []json.RawMessage
+		if err := json.Unmarshal(page[key], &items); err != nil {
+			return fmt.Errorf("GET %s: no %q list in the answer", path, key)
+		}
+		for _, it := range items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		var meta struct {
+			Next string `json:"next_page_url"`
+		}
+		_ = json.Unmarshal(page["meta"], &meta)
+		next = ""
+		if meta.Next != "" {
+			u, err := url.Parse(meta.Next)
+			if err != nil {
+				return err
+			}
+			next = u.RequestURI()
+		}
+	}
+	return nil
+}

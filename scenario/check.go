@@ -1,0 +1,407 @@
+package scenario
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fleetsim/fleetsim/sim"
+)
+
+// check is an expectation being checked during a run.
+type check struct {
+	e        *Expectation
+	samples  int
+	failed   bool
+	failedAt time.Duration
+	observed string // the first failing observation, else the last one
+	message  string
+}
+
+func (r *runner) scheduleChecks() {
+	for i := range r.s.Expect {
+		e := &r.s.Expect[i]
+		c := &check{e: e}
+		r.checks = append(r.checks, c)
+		switch {
+		case e.At != nil:
+			r.clock.AfterFunc(e.At.D(), func() { r.sample(c) })
+		case e.During != nil:
+			step := r.s.Sample.D()
+			var tick func(at time.Duration)
+			tick = func(at time.Duration) {
+				r.clock.AfterFunc(at-r.elapsed(), func() {
+					r.sample(c)
+					if next := at + step; next <= e.During.Until.D() {
+						tick(next)
+					} else if at < e.During.Until.D() {
+						tick(e.During.Until.D())
+					}
+				})
+			}
+			tick(e.During.From.D())
+		default:
+			r.clock.AfterFunc(r.s.Duration.D(), func() { r.sample(c) })
+		}
+	}
+}
+
+// sample checks an expectation now.
+func (r *runner) sample(c *check) {
+	if r.aborted {
+		return
+	}
+	c.samples++
+	observed, ok, msg := r.observe(c.e)
+	if !c.failed {
+		c.observed, c.message = observed, msg
+	}
+	if ok || c.failed {
+		return
+	}
+	c.failed, c.failedAt = true, r.elapsed()
+	if c.e.Abort {
+		r.aborted, r.abortedAt = true, r.elapsed()
+	}
+}
+
+// members returns the devices an expectation is about.
+func (r *runner) members(name string) []device {
+	if name == "" {
+		return r.devices
+	}
+	g := r.group(name)
+	if g == nil {
+		return nil
+	}
+	return r.devices[g.first : g.first+g.count]
+}
+
+// observe evaluates every check of an expectation: what was seen, whether
+// all hold, and a message when something could not be observed.
+func (r *runner) observe(e *Expectation) (string, bool, string) {
+	devs := r.members(e.Group)
+	n := len(devs)
+	var plmn sim.PLMN
+	if e.Network != "" {
+		if nets, err := ResolveNetworks(r.cat, e.Network, false); err == nil && len(nets) > 0 && len(nets[0].Identifiers) > 0 {
+			plmn = nets[0].Identifiers[0]
+		}
+	}
+	onNet := func(d *device) bool { return e.Network == "" || d.plmn == plmn }
+	var parts []string
+	ok := true
+	count := func(name string, c Condition, keep func(d *device) bool) {
+		if !c.Set() {
+			return
+		}
+		k := 0
+		for i := range devs {
+			if keep(&devs[i]) {
+				k++
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s %d/%d (%s)", name, k, n, pct(k, n)))
+		ok = ok && c.Holds(float64(k), n)
+	}
+	count("registered", e.Registered, func(d *device) bool { return d.state.Registered() && onNet(d) })
+	count("roaming", e.Roaming, func(d *device) bool { return d.state == RegRoaming && onNet(d) })
+	count("searching", e.Searching, func(d *device) bool { return d.state == RegSearching })
+	count("denied", e.Denied, func(d *device) bool { return d.state == RegDenied })
+	count("not_registered", e.NotRegistered, func(d *device) bool { return !d.state.Registered() })
+	count("data_blocked", e.DataBlocked, func(d *device) bool { return d.blocked })
+	var msgs []string
+	if e.AttachLatency != nil {
+		v, text := attachPercentile(devs, e.AttachLatency.P)
+		parts = append(parts, fmt.Sprintf("attach p%g %s", e.AttachLatency.P, text))
+		ok = ok && !math.IsInf(v, 1) && e.AttachLatency.Max.Holds(v, 0)
+	}
+	if e.SIMs.Set() {
+		k, err := r.simsWithStatus(e.Group, e.SimStatus)
+		if err != nil {
+			ok, msgs = false, append(msgs, err.Error())
+		} else {
+			parts = append(parts, fmt.Sprintf("sims %s %d/%d (%s)", e.SimStatus, k, n, pct(k, n)))
+			ok = ok && e.SIMs.Holds(float64(k), n)
+		}
+	}
+	if e.UsageMB.Set() {
+		lo, hi, good, err := r.usage(e.Group, e.UsageMB)
+		if err != nil {
+			ok, msgs = false, append(msgs, err.Error())
+		} else {
+			parts = append(parts, fmt.Sprintf("usage %.3g..%.3g MB per SIM, %d/%d within", lo, hi, good, n))
+			ok = ok && good == n
+		}
+	}
+	if e.API != nil {
+		got, err := r.apiField(e.API)
+		if err != nil {
+			ok, msgs = false, append(msgs, err.Error())
+			parts = append(parts, "api: "+err.Error())
+		} else {
+			want, err := r.expand(e.API.Equals)
+			if err != nil {
+				want = e.API.Equals
+			}
+			parts = append(parts, fmt.Sprintf("%s = %q", e.API.Field, got))
+			ok = ok && got == want
+		}
+	}
+	return strings.Join(parts, "; "), ok, strings.Join(msgs, "; ")
+}
+
+func pct(k, n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(100*float64(k)/float64(n), 'f', 1, 64) + "%"
+}
+
+// attachPercentile is the p-th percentile of power-up to first
+// registration over the devices powered up; one never registered counts
+// as infinitely late.
+func attachPercentile(devs []device, p float64) (float64, string) {
+	var lat []float64
+	for i := range devs {
+		d := &devs[i]
+		if d.poweredAt < 0 {
+			continue
+		}
+		if d.firstReg < 0 {
+			lat = append(lat, math.Inf(1))
+		} else {
+			lat = append(lat, float64(d.firstReg-d.poweredAt))
+		}
+	}
+	if len(lat) == 0 {
+		return math.Inf(1), "none powered up"
+	}
+	slices.Sort(lat)
+	k := max(int(math.Ceil(p/100*float64(len(lat))))-1, 0)
+	v := lat[min(k, len(lat)-1)]
+	if math.IsInf(v, 1) {
+		return v, "not registered"
+	}
+	return v, formatDuration(time.Duration(v).Round(time.Millisecond))
+}
+
+// simsWithStatus counts a group's SIMs with a status, as the API lists them.
+func (r *runner) simsWithStatus(groupName, status string) (int, error) {
+	in := r.memberSids(groupName)
+	k := 0
+	err := r.api.listAll(r.ctx, "/v1/Sims", url.Values{"Status": {status}}, "sims", func(raw json.RawMessage) error {
+		var s struct{ Sid string }
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+		if in[s.Sid] {
+			k++
+		}
+		return nil
+	})
+	return k, err
+}
+
+func (r *runner) memberSids(groupName string) map[string]bool {
+	first, n := 0, len(r.sids)
+	if g := r.group(groupName); g != nil {
+		first, n = g.first, g.count
+	}
+	in := make(map[string]bool, n)
+	for _, sid := range r.sids[first : first+n] {
+		in[sid] = true
+	}
+	return in
+}
+
+// usage reads each SIM's data use from UsageRecords and counts those that
+// satisfy c.
+func (r *runner) usage(groupName string, c Condition) (lo, hi float64, good int, err error) {
+	in := r.memberSids(groupName)
+	used := make(map[string]float64, len(in))
+	start := r.s.Start.Time.Truncate(time.Hour)
+	end := r.clock.Now().Truncate(time.Hour).Add(time.Hour)
+	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
+		to := from.Add(30 * 24 * time.Hour)
+		if to.After(end) {
+			to = end
+		}
+		p := url.Values{"Group": {"sim"}, "Granularity": {"all"}, "StartTime": {from.Format(time.RFC3339)}, "EndTime": {to.Format(time.RFC3339)}}
+		err = r.api.listAll(r.ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
+			var u struct {
+				SimSid    string  `json:"sim_sid"`
+				DataTotal float64 `json:"data_total"`
+			}
+			if err := json.Unmarshal(raw, &u); err != nil {
+				return err
+			}
+			if in[u.SimSid] {
+				used[u.SimSid] += u.DataTotal
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	lo = math.Inf(1)
+	for sid := range in {
+		mb := used[sid] / sim.MB
+		lo, hi = min(lo, mb), max(hi, mb)
+		if c.Holds(mb, 0) {
+			good++
+		}
+	}
+	if len(in) == 0 {
+		lo = 0
+	}
+	return lo, hi, good, nil
+}
+
+// apiField GETs a path and returns a field of the answer as text.
+func (r *runner) apiField(a *APICheck) (string, error) {
+	path, err := r.expand(a.Path)
+	if err != nil {
+		return "", err
+	}
+	var v any
+	if _, err := r.api.call(r.ctx, http.MethodGet, path, nil, &v); err != nil {
+		return "", err
+	}
+	for _, k := range strings.Split(a.Field, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = x[k]; !ok {
+				return "", fmt.Errorf("GET %s: no field %q", path, a.Field)
+			}
+		case []any:
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(x) {
+				return "", fmt.Errorf("GET %s: no element %q in %q", path, k, a.Field)
+			}
+			v = x[i]
+		default:
+			return "", fmt.Errorf("GET %s: no field %q", path, a.Field)
+		}
+	}
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case nil:
+		return "null", nil
+	default:
+		b, _ := json.Marshal(x)
+		return string(b), nil
+	}
+}
+
+var placeholderRE = regexp.MustCompile(`\{(fleet|nap|sim):([^}]*)\}`)
+
+// expand replaces {fleet:NAME}, {nap:NAME} and {sim:GROUP/INDEX} by SIDs.
+func (r *runner) expand(s string) (string, error) {
+	var err error
+	out := placeholderRE.ReplaceAllStringFunc(s, func(m string) string {
+		p := placeholderRE.FindStringSubmatch(m)
+		switch p[1] {
+		case "fleet":
+			if sid, ok := r.fleets[p[2]]; ok {
+				return sid
+			}
+		case "nap":
+			if sid, ok := r.naps[p[2]]; ok {
+				return sid
+			}
+		case "sim":
+			name, idx, _ := strings.Cut(p[2], "/")
+			i, convErr := strconv.Atoi(idx)
+			if g := r.group(name); g != nil && convErr == nil && i >= 0 && i < g.count {
+				return r.sids[g.first+i]
+			}
+		}
+		err = fmt.Errorf("%s names nothing in the scenario", m)
+		return m
+	})
+	return out, err
+}
+
+// report builds the run's report.
+func (r *runner) report() *Report {
+	rep := &Report{
+		Scenario: r.s.Name, File: r.s.file, Seed: r.seed,
+		Start: r.s.Start.Time, End: r.clock.Now(), Duration: formatDuration(r.s.Duration.D()),
+		Devices: len(r.devices), Events: r.clock.Fired(), ATCommands: r.atCommands, APIRequests: r.api.requests,
+		Aborted: r.aborted, Expectations: []Outcome{},
+	}
+	if r.aborted {
+		rep.AbortedAt = formatDuration(r.abortedAt)
+	}
+	rep.Passed = !r.aborted
+	for _, c := range r.checks {
+		e := c.e
+		o := Outcome{Name: e.Name, Group: e.Group, When: when(e, r.s), Check: describe(e), Observed: c.observed,
+			Pass: c.samples > 0 && !c.failed, Samples: c.samples, Message: c.message, Line: e.Pos.Line}
+		if c.failed {
+			o.FailedAt = formatDuration(c.failedAt)
+		}
+		if c.samples == 0 && r.aborted {
+			o.Skipped = true
+		}
+		rep.Passed = rep.Passed && o.Pass
+		rep.Expectations = append(rep.Expectations, o)
+	}
+	for _, o := range r.runErrs {
+		rep.Passed = false
+		rep.Expectations = append(rep.Expectations, o)
+	}
+	return rep
+}
+
+func when(e *Expectation, s *Scenario) string {
+	switch {
+	case e.At != nil:
+		return "at " + e.At.String()
+	case e.During != nil:
+		return "during " + e.During.From.String() + ".." + e.During.Until.String()
+	}
+	return "end"
+}
+
+// describe writes an expectation's checks, e.g. "registered >= 99%".
+func describe(e *Expectation) string {
+	var parts []string
+	add := func(name string, c Condition) {
+		if c.Set() {
+			parts = append(parts, name+" "+c.Text)
+		}
+	}
+	add("registered", e.Registered)
+	add("roaming", e.Roaming)
+	add("searching", e.Searching)
+	add("denied", e.Denied)
+	add("not_registered", e.NotRegistered)
+	add("data_blocked", e.DataBlocked)
+	if e.AttachLatency != nil {
+		parts = append(parts, fmt.Sprintf("attach p%g %s", e.AttachLatency.P, e.AttachLatency.Max.Text))
+	}
+	if e.SIMs.Set() {
+		parts = append(parts, "sims "+e.SimStatus+" "+e.SIMs.Text)
+	}
+	add("usage_mb", e.UsageMB)
+	if e.API != nil {
+		parts = append(parts, fmt.Sprintf("GET %s %s == %q", e.API.Path, e.API.Field, e.API.Equals))
+	}
+	s := strings.Join(parts, ", ")
+	if e.Network != "" {
+		s += " on " + e.Network
+	}
+	return s
+}

@@ -1,0 +1,323 @@
+package scenario
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fleetsim/fleetsim/modem"
+	"github.com/fleetsim/fleetsim/sim"
+)
+
+// RegState is a device's registration as its firmware knows it, from the
+// modem's +CEREG indications.
+type RegState uint8
+
+// Registration states.
+const (
+	RegOff           RegState = iota // powered off or booting
+	RegNotRegistered                 // +CEREG stat 0 or 4: not trying
+	RegSearching                     // +CEREG stat 2
+	RegDenied                        // +CEREG stat 3
+	RegHome                          // +CEREG stat 1
+	RegRoaming                       // +CEREG stat 5
+)
+
+// Registered reports whether the device is attached.
+func (s RegState) Registered() bool { return s == RegHome || s == RegRoaming }
+
+// step is what the firmware's outstanding AT command is for.
+type step uint8
+
+const (
+	stepNone       step = iota
+	stepInit            // ATE0;+CMEE=1;+CEREG=2;+COPS=3,2
+	stepSelect          // AT+COPS=1,2,"<plmn>"
+	stepOperator        // AT+COPS?
+	stepReset           // AT+CFUN=1,1
+	stepDeregister      // AT+COPS=2
+	stepAuto            // AT+COPS=0
+	stepActivate        // AT+CGACT=1,1
+	stepDial            // ATD*99***1#
+	stepEscape          // +++ back to command state
+)
+
+// device is one simulated device: a virtual modem and the firmware that
+// drives it through the AT layer. It is kept small (a fleet has up to a
+// million); its firmware is a state machine advanced by the modem's output
+// and by timers on the virtual clock, all in the run's goroutine.
+type device struct {
+	r     *runner
+	g     *group
+	idx   int32
+	modem *modem.Modem
+	link  *modem.Link
+	rng   rng
+
+	state   RegState
+	step    step
+	plmn    sim.PLMN // the network registered on
+	epoch   uint32   // bumped at each power-up: older timers see they are stale
+	fails   uint8    // consecutive failures to register, for the back-off
+	blocked bool     // the last data transfer was refused
+	inbox   []string // lines from the modem not yet handled
+	woken   bool     // a timer to handle the inbox is set
+
+	poweredAt time.Duration // virtual time of the first power-up, -1 before
+	firstReg  time.Duration // virtual time of the first registration, -1 before
+	retrying  bool          // a back-off timer is set
+}
+
+// output receives the modem's bytes. It runs under the modem's locks: it
+// only splits lines into the inbox and wakes the firmware from a timer.
+func (d *device) output(b []byte) {
+	for len(b) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			line, b = b, nil
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) > 0 {
+			d.inbox = append(d.inbox, string(line))
+		}
+	}
+	if len(d.inbox) > 0 && !d.woken {
+		d.woken = true
+		d.r.clock.AfterFunc(0, d.handle)
+	}
+}
+
+func (d *device) handle() {
+	d.woken = false
+	lines := d.inbox
+	d.inbox = nil
+	for _, l := range lines {
+		d.line(l)
+	}
+}
+
+// line handles one line from the modem.
+func (d *device) line(l string) {
+	switch {
+	case strings.HasPrefix(l, "+CEREG: "):
+		d.cereg(l[len("+CEREG: "):])
+		return
+	case strings.HasPrefix(l, "+COPS: ") && d.step == stepOperator:
+		d.operator(l[len("+COPS: "):])
+		return
+	case l == "OK" || l == "CONNECT":
+		d.final(true, l)
+	case l == "ERROR" || l == "NO CARRIER" || strings.HasPrefix(l, "+CME ERROR"):
+		d.final(false, l)
+	}
+}
+
+// send writes one command line to the modem.
+func (d *device) send(s step, cmd string) {
+	d.step = s
+	d.r.atCommands++
+	_, _ = d.link.Write([]byte(cmd + "\r"))
+}
+
+// powerOn powers the modem up; the firmware talks to it once it has booted.
+func (d *device) powerOn() {
+	d.epoch++
+	d.state, d.step, d.retrying, d.fails = RegOff, stepNone, false, 0
+	d.inbox = d.inbox[:0]
+	if d.poweredAt < 0 {
+		d.poweredAt = d.r.elapsed()
+	}
+	d.modem.PowerCycle()
+	d.afterBoot()
+}
+
+// afterBoot initialises the modem once its boot time has passed.
+func (d *device) afterBoot() {
+	d.later(d.r.timing.Boot+100*time.Millisecond, func() {
+		d.state = RegSearching
+		d.send(stepInit, "ATE0;+CMEE=1;+CEREG=2;+COPS=3,2")
+	})
+}
+
+// later runs f after dur unless the device powers up again meanwhile.
+func (d *device) later(dur time.Duration, f func()) {
+	e := d.epoch
+	d.r.clock.AfterFunc(dur, func() {
+		if d.epoch == e {
+			f()
+		}
+	})
+}
+
+// final handles a final result code of the outstanding command.
+func (d *device) final(ok bool, l string) {
+	s := d.step
+	if s == stepNone {
+		if l == "NO CARRIER" { // the network ended the data session
+			d.blocked = true
+		}
+		return
+	}
+	d.step = stepNone
+	switch s {
+	case stepInit:
+		if d.g.manual() {
+			d.send(stepSelect, `AT+COPS=1,2,"`+d.g.spec.Selection.Network+`"`)
+		}
+	case stepSelect, stepAuto:
+		if !ok {
+			d.failed()
+		}
+	case stepReset:
+		d.epoch++ // the module restarts: what was pending is gone
+		d.state = RegOff
+		d.afterBoot()
+	case stepDeregister:
+		d.send(stepAuto, "AT+COPS=0")
+	case stepActivate:
+		if !ok {
+			if d.state.Registered() {
+				d.blocked = true // registered, yet refused a data context
+			}
+			return
+		}
+		d.send(stepDial, "ATD*99***1#")
+	case stepDial:
+		if !ok {
+			d.blocked = true
+			return
+		}
+		d.transfer()
+	case stepEscape:
+	}
+}
+
+// cereg handles a +CEREG indication: <stat>[,<tac>,<ci>,<AcT>].
+func (d *device) cereg(args string) {
+	stat, _, _ := strings.Cut(args, ",")
+	n, err := strconv.Atoi(stat)
+	if err != nil {
+		return
+	}
+	prev := d.state
+	switch n {
+	case 1:
+		d.state = RegHome
+	case 5:
+		d.state = RegRoaming
+	case 2:
+		d.state = RegSearching
+	case 3:
+		d.state = RegDenied
+	default:
+		d.state = RegNotRegistered
+	}
+	if d.state.Registered() {
+		d.fails = 0
+		if d.firstReg < 0 {
+			d.firstReg = d.r.elapsed()
+		}
+		if !prev.Registered() && d.step == stepNone {
+			d.send(stepOperator, "AT+COPS?")
+		}
+		return
+	}
+	d.plmn = sim.PLMN{}
+	if (d.state == RegDenied || d.state == RegNotRegistered) && !d.g.manual() {
+		d.failed()
+	}
+}
+
+// operator handles +COPS: <mode>,<format>,"<oper>",<AcT>.
+func (d *device) operator(args string) {
+	parts := strings.Split(args, ",")
+	if len(parts) < 3 {
+		return
+	}
+	oper := strings.Trim(parts[2], `"`)
+	if len(oper) >= 5 {
+		d.plmn = sim.PLMN{MCC: oper[:3], MNC: oper[3:]}
+	}
+}
+
+// failed schedules the retry policy's next attempt.
+func (d *device) failed() {
+	rt := d.g.spec.Retry
+	if rt.Action == "none" || d.retrying {
+		return
+	}
+	wait := rt.Backoff.D() << min(d.fails, 20)
+	if wait <= 0 || wait > rt.MaxBackoff.D() {
+		wait = rt.MaxBackoff.D()
+	}
+	if j := rt.Jitter; j.Set && j.Value > 0 {
+		wait += time.Duration(d.rng.float() * j.Value / 100 * float64(wait))
+	}
+	d.fails = min(d.fails+1, 30)
+	d.retrying = true
+	d.later(wait, func() {
+		d.retrying = false
+		if d.state.Registered() || d.step != stepNone {
+			return
+		}
+		switch {
+		case d.g.manual():
+			d.send(stepSelect, `AT+COPS=1,2,"`+d.g.spec.Selection.Network+`"`)
+		case rt.Action == "cops":
+			d.send(stepDeregister, "AT+COPS=2")
+		default:
+			d.send(stepReset, "AT+CFUN=1,1")
+		}
+	})
+}
+
+// sendData starts one transfer of the group's data pattern: activate the
+// context, dial, write the bytes, escape.
+func (d *device) sendData() {
+	if !d.state.Registered() || d.step != stepNone {
+		return
+	}
+	d.send(stepActivate, "AT+CGACT=1,1")
+}
+
+// transfer writes the payload in data state and escapes after the guard
+// time.
+func (d *device) transfer() {
+	n := int64(d.g.spec.Data.Bytes)
+	buf := d.r.payload
+	for n > 0 {
+		k := min(n, int64(len(buf)))
+		_, _ = d.link.Write(buf[:k])
+		n -= k
+	}
+	d.r.bytesSent += int64(d.g.spec.Data.Bytes)
+	d.later(time.Second+time.Millisecond, func() {
+		if d.step != stepNone {
+			return
+		}
+		d.step = stepEscape
+		_, _ = d.link.Write([]byte("+++"))
+		d.later(time.Second+time.Millisecond, func() {
+			if d.step == stepEscape {
+				d.step = stepNone
+			}
+		})
+	})
+	// The data went through unless the modem said NO CARRIER meanwhile.
+	d.blocked = false
+}
+
+// rng is a device's own random stream: what a device does doesn't depend
+// on how many others there are.
+type rng struct{ rand.PCG }
+
+func newRNG(seed uint64, device int) rng {
+	return rng{*rand.NewPCG(seed, uint64(device))}
+}
+
+// float returns a number in [0, 1).
+func (r *rng) float() float64 { return float64(r.Uint64()>>11) / (1 << 53) }

@@ -1,0 +1,539 @@
+package scenario
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/fleetsim/fleetsim/modem"
+	"github.com/fleetsim/fleetsim/sim"
+	"github.com/fleetsim/fleetsim/sim/api"
+	"github.com/fleetsim/fleetsim/sim/vclock"
+)
+
+// Options tunes a run.
+type Options struct {
+	// Seed, if set, replaces the scenario's seed.
+	Seed *uint64
+	// Catalog is the Networks catalog (default sim.DefaultCatalog).
+	Catalog *sim.Catalog
+	// Progress is called as virtual time passes, between steps of the
+	// simulation; it may read the wall clock, the simulation never does.
+	Progress func(Progress)
+}
+
+// ErrSetup wraps a failure to set the scenario up (the API refused part
+// of the control plane set-up): the scenario cannot run as written.
+var ErrSetup = errors.New("scenario set-up failed")
+
+// runner is one run of a scenario.
+type runner struct {
+	s      *Scenario
+	seed   uint64
+	cat    *sim.Catalog
+	clock  *vclock.Clock
+	ctl    *sim.Control
+	api    *apiClient
+	world  *modem.World
+	hub    *modem.Hub
+	timing modem.Timing
+
+	groups  []*group
+	devices []device
+	sids    []string // Sim SID of each device
+	byICCID map[string]int
+	naps    map[string]string // name → SID
+	fleets  map[string]string // name → SID
+	payload []byte
+
+	checks     []*check
+	atCommands int64
+	bytesSent  int64
+	aborted    bool
+	abortedAt  time.Duration
+	runErrs    []Outcome // timeline actions the API refused
+	ctx        context.Context
+}
+
+type group struct {
+	spec  *Group
+	first int // index of its first device
+	count int
+}
+
+func (g *group) manual() bool { return g.spec.Selection.Mode == "manual" }
+
+// Run runs a scenario that has defaults applied and is valid (see
+// LoadValid) and returns its report. An error means the run could not
+// take place; failed expectations are in the report.
+func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
+	r := &runner{s: s, seed: s.Seed, cat: opts.Catalog, ctx: ctx}
+	if opts.Seed != nil {
+		r.seed = *opts.Seed
+	}
+	if r.cat == nil {
+		cat, err := sim.DefaultCatalog()
+		if err != nil {
+			return nil, err
+		}
+		r.cat = cat
+	}
+	if err := r.setup(ctx); err != nil {
+		return nil, err
+	}
+	defer r.close()
+	r.schedule()
+	r.advance(ctx, opts.Progress)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return r.report(), nil
+}
+
+// elapsed is the virtual time since the start.
+func (r *runner) elapsed() time.Duration { return r.clock.Now().Sub(r.s.Start.Time) }
+
+func (r *runner) setup(ctx context.Context) error {
+	s := r.s
+	r.clock = vclock.New(s.Start.Time)
+	total := 0
+	for i := range s.Devices {
+		g := &s.Devices[i]
+		r.groups = append(r.groups, &group{spec: g, first: total, count: g.Count})
+		total += g.Count
+	}
+	// Every identifier the control plane makes comes from the seed.
+	var key [32]byte
+	for i := range 4 {
+		v := r.seed + uint64(i)*0x9e3779b97f4a7c15
+		for j := range 8 {
+			key[i*8+j] = byte(v >> (8 * j))
+		}
+	}
+	src := rand.NewChaCha8(key)
+	token := make([]byte, 16)
+	_, _ = src.Read(token)
+	sid := "AC" + hex.EncodeToString(token)
+	_, _ = src.Read(token)
+	auth := hex.EncodeToString(token)
+	ctl, err := sim.New(ctx, sim.DiscardStore{},
+		sim.WithClock(r.clock), sim.WithRand(src), sim.WithCatalog(r.cat),
+		sim.WithUpdateDelay(s.Settings.UpdateDelay.D()), sim.WithLimitPropagation(s.Settings.LimitPropagation.D()),
+		sim.WithCards("scenario-"+strconv.FormatUint(r.seed, 10), total), sim.WithMainAccount(sid, auth))
+	if err != nil {
+		return err
+	}
+	r.ctl = ctl
+	r.api = &apiClient{handler: api.New(ctl), base: "http://fleetsim.local", sid: sid, auth: auth}
+	r.world = modem.NewWorld(r.cat)
+	for _, l := range s.World.Locations {
+		nets, err := r.locationNetworks(l)
+		if err != nil {
+			return err
+		}
+		r.world.DefineLocation(l.Name, nets, l.Signal)
+	}
+	r.timing = modem.DefaultTiming
+	r.timing.Scan, r.timing.Attach = s.Settings.Scan.D(), s.Settings.Attach.D()
+	if err := r.setupControl(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	return r.setupDevices(ctx)
+}
+
+func (r *runner) locationNetworks(l Location) ([]sim.Network, error) {
+	if len(l.Networks) == 0 {
+		return r.cat.InCountry(l.Country), nil
+	}
+	var out []sim.Network
+	for _, ref := range l.Networks {
+		nets, err := ResolveNetworks(r.cat, ref, true)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, nets...)
+	}
+	return out, nil
+}
+
+// networkSids resolves network references to catalog SIDs.
+func (r *runner) networkSids(refs []string) ([]string, error) {
+	var out []string
+	for _, ref := range refs {
+		nets, err := ResolveNetworks(r.cat, ref, true)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range nets {
+			out = append(out, n.Sid)
+		}
+	}
+	return out, nil
+}
+
+func (r *runner) setupControl(ctx context.Context) error {
+	r.naps, r.fleets = make(map[string]string), make(map[string]string)
+	for _, n := range r.s.Control.NAPs {
+		sids, err := r.networkSids(n.Networks)
+		if err != nil {
+			return err
+		}
+		p := url.Values{"UniqueName": {n.Name}, "Networks": sids}
+		var out struct{ Sid string }
+		if _, err := r.api.call(ctx, http.MethodPost, "/v1/NetworkAccessProfiles", p, &out); err != nil {
+			return err
+		}
+		r.naps[n.Name] = out.Sid
+	}
+	for _, f := range r.s.Control.Fleets {
+		p := url.Values{"UniqueName": {f.Name}, "NetworkAccessProfile": {r.naps[f.NAP]}}
+		if f.DataLimitMB > 0 {
+			p.Set("DataLimit", strconv.Itoa(f.DataLimitMB))
+		}
+		if f.DataEnabled != nil {
+			p.Set("DataEnabled", strconv.FormatBool(*f.DataEnabled))
+		}
+		if f.SmsCommandsEnabled != nil {
+			p.Set("SmsCommandsEnabled", strconv.FormatBool(*f.SmsCommandsEnabled))
+		}
+		var out struct{ Sid string }
+		if _, err := r.api.call(ctx, http.MethodPost, "/v1/Fleets", p, &out); err != nil {
+			return err
+		}
+		r.fleets[f.Name] = out.Sid
+	}
+	return nil
+}
+
+func (r *runner) setupDevices(ctx context.Context) error {
+	n := 0
+	for _, g := range r.groups {
+		n += g.count
+	}
+	r.devices = make([]device, n)
+	r.sids = make([]string, n)
+	r.hub = modem.NewHub(r.ctl)
+	profile, err := modem.ProfileByName(r.s.Settings.Profile)
+	if err != nil {
+		return err
+	}
+	size := 0
+	for _, g := range r.groups {
+		if g.spec.Data != nil {
+			size = max(size, int(min(g.spec.Data.Bytes, 64<<10)))
+		}
+	}
+	r.payload = make([]byte, size)
+	for _, g := range r.groups {
+		for i := g.first; i < g.first+g.count; i++ {
+			card, _ := r.ctl.Card(i)
+			var out struct{ Sid string }
+			p := url.Values{"Iccid": {card.ICCID}, "RegistrationCode": {card.RegistrationCode}}
+			if _, err := r.api.call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
+				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.first, g.spec.Name, err)
+			}
+			r.sids[i] = out.Sid
+			if err := r.setupSim(ctx, g, i); err != nil {
+				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.first, g.spec.Name, err)
+			}
+			d := &r.devices[i]
+			*d = device{r: r, g: g, idx: int32(i), rng: newRNG(r.seed, i), poweredAt: -1, firstReg: -1}
+			d.modem = modem.New(modem.Config{
+				Card: card, IMEI: modem.IMEI(i), Profile: profile, Core: r.ctl, World: r.world,
+				Clock: r.clock, Timing: r.timing, AuthCache: r.s.Settings.AuthCache.D(),
+				Country: g.spec.Location, Hub: r.hub,
+			})
+			d.link = d.modem.Connect(d.output)
+		}
+	}
+	return nil
+}
+
+// setupSim puts a device's SIM in its Fleet and status.
+func (r *runner) setupSim(ctx context.Context, g *group, i int) error {
+	p := url.Values{}
+	if g.spec.Fleet != "" {
+		p.Set("Fleet", r.fleets[g.spec.Fleet])
+	}
+	status := g.spec.SimStatus
+	if status == "inactive" { // a SIM becomes inactive from active
+		status = "active"
+	}
+	if status != "new" {
+		p.Set("Status", status)
+	}
+	if len(p) > 0 {
+		if _, err := r.api.call(ctx, http.MethodPost, "/v1/Sims/"+r.sids[i], p, nil); err != nil {
+			return err
+		}
+	}
+	if g.spec.SimStatus == "inactive" {
+		r.clock.AfterFunc(r.s.Settings.UpdateDelay.D(), func() {
+			r.apiAction(-1, http.MethodPost, "/v1/Sims/"+r.sids[i], url.Values{"Status": {"inactive"}}, 0)
+		})
+	}
+	return nil
+}
+
+func (r *runner) close() {
+	for i := range r.devices {
+		if d := &r.devices[i]; d.modem != nil {
+			_ = d.link.Close()
+			d.modem.Close()
+		}
+	}
+	if r.hub != nil {
+		r.hub.Close()
+	}
+	_ = r.ctl.Close()
+}
+
+// schedule sets every device's and the timeline's first timers.
+func (r *runner) schedule() {
+	for _, g := range r.groups {
+		spec := g.spec
+		for i := g.first; i < g.first+g.count; i++ {
+			d := &r.devices[i]
+			at := spec.PowerOn.At.D()
+			if spec.PowerOn.Spread > 0 {
+				at += time.Duration(d.rng.float() * float64(spec.PowerOn.Spread))
+			}
+			r.clock.AfterFunc(at, func() {
+				d.powerOn()
+				if spec.Data != nil {
+					r.dataLoop(d, true)
+				}
+				if spec.PowerCycle != nil {
+					r.cycleLoop(d)
+				}
+			})
+		}
+	}
+	for i := range r.s.Timeline {
+		r.scheduleEvent(i)
+	}
+	r.scheduleChecks()
+}
+
+// dataLoop sends the group's data pattern while the run lasts.
+func (r *runner) dataLoop(d *device, first bool) {
+	t := d.g.spec.Data
+	wait := t.Every.D()
+	if first { // the first transfer comes at a random point of the first interval
+		wait = time.Duration(d.rng.float() * float64(wait))
+	}
+	if t.Jitter.Set && t.Jitter.Value > 0 {
+		wait += time.Duration((d.rng.float()*2 - 1) * t.Jitter.Value / 100 * float64(t.Every))
+	}
+	r.clock.AfterFunc(max(wait, time.Second), func() {
+		d.sendData()
+		r.dataLoop(d, false)
+	})
+}
+
+func (r *runner) cycleLoop(d *device) {
+	r.clock.AfterFunc(d.g.spec.PowerCycle.Every.D(), func() {
+		d.powerOn()
+		r.cycleLoop(d)
+	})
+}
+
+// targets returns the devices an event acts on.
+func (r *runner) targets(t Targets) []*device {
+	g := r.group(t.Group)
+	if g == nil {
+		return nil
+	}
+	n := g.count
+	if t.Share.Set {
+		n = t.Share.Of(g.count)
+	}
+	out := make([]*device, n)
+	for i := range n {
+		out[i] = &r.devices[g.first+i]
+	}
+	return out
+}
+
+func (r *runner) group(name string) *group {
+	for _, g := range r.groups {
+		if g.spec.Name == name {
+			return g
+		}
+	}
+	return nil
+}
+
+// scheduleEvent sets the timers of timeline entry i.
+func (r *runner) scheduleEvent(i int) {
+	e := &r.s.Timeline[i]
+	if e.At != nil {
+		r.clock.AfterFunc(e.At.D(), func() { r.act(i) })
+		return
+	}
+	every := e.Every.D()
+	until := r.s.Duration.D()
+	if e.Until != nil {
+		until = e.Until.D()
+	}
+	first := e.From.D()
+	if first == 0 {
+		first = every
+	}
+	var tick func(at time.Duration)
+	tick = func(at time.Duration) {
+		if at > until {
+			return
+		}
+		r.clock.AfterFunc(at-r.elapsed(), func() {
+			r.act(i)
+			tick(at + every)
+		})
+	}
+	tick(first)
+}
+
+// act carries out timeline entry i.
+func (r *runner) act(i int) {
+	if r.aborted {
+		return
+	}
+	e := &r.s.Timeline[i]
+	switch {
+	case e.NAP != nil:
+		sid := r.naps[e.NAP.Name]
+		add, _ := r.networkSids(e.NAP.Add)
+		for _, n := range add {
+			r.apiAction(i, http.MethodPost, "/v1/NetworkAccessProfiles/"+sid+"/Networks", url.Values{"Network": {n}}, 0)
+		}
+		remove, _ := r.networkSids(e.NAP.Remove)
+		for _, n := range remove {
+			r.apiAction(i, http.MethodDelete, "/v1/NetworkAccessProfiles/"+sid+"/Networks/"+n, nil, 0)
+		}
+	case e.Fleet != nil:
+		p := url.Values{}
+		if e.Fleet.DataLimitMB != nil {
+			p.Set("DataLimit", strconv.Itoa(*e.Fleet.DataLimitMB))
+		}
+		if e.Fleet.NAP != nil {
+			p.Set("NetworkAccessProfile", r.naps[*e.Fleet.NAP])
+		}
+		r.apiAction(i, http.MethodPost, "/v1/Fleets/"+r.fleets[e.Fleet.Name], p, 0)
+	case e.SIMs != nil:
+		p := url.Values{}
+		if e.SIMs.Status != "" {
+			p.Set("Status", e.SIMs.Status)
+		}
+		if e.SIMs.Fleet != "" {
+			p.Set("Fleet", r.fleets[e.SIMs.Fleet])
+		}
+		for _, d := range r.targets(e.SIMs.Targets) {
+			r.apiAction(i, http.MethodPost, "/v1/Sims/"+r.sids[d.idx], p, 0)
+		}
+	case e.Move != nil:
+		for _, d := range r.targets(e.Move.Targets) {
+			d.modem.SetCountry(e.Move.To)
+		}
+	case e.Outage != nil:
+		nets, _ := ResolveNetworks(r.cat, e.Outage.Network, false)
+		r.outage(nets, true)
+		if e.Outage.For > 0 {
+			r.clock.AfterFunc(e.Outage.For.D(), func() { r.outage(nets, false) })
+		}
+	case e.PowerCycle != nil:
+		for _, d := range r.targets(*e.PowerCycle) {
+			d.powerOn()
+		}
+	case e.API != nil:
+		path, err := r.expand(e.API.Path)
+		if err != nil {
+			r.actionFailed(i, err)
+			return
+		}
+		params := url.Values{}
+		for k, v := range e.API.Params {
+			if v, err = r.expand(v); err != nil {
+				r.actionFailed(i, err)
+				return
+			}
+			params.Set(k, v)
+		}
+		r.apiAction(i, e.API.Method, path, params, e.API.Status)
+	}
+}
+
+func (r *runner) outage(nets []sim.Network, down bool) {
+	for _, n := range nets {
+		_ = r.world.SetDown(n.Sid, down)
+	}
+	for i := range r.devices {
+		r.devices[i].modem.RadioChanged()
+	}
+}
+
+// apiAction makes a timeline request; a refusal (or a status other than
+// want, when set) fails the run's "timeline" case.
+func (r *runner) apiAction(i int, method, path string, p url.Values, want int) {
+	status, err := r.api.call(r.ctx, method, path, p, nil)
+	var ae *apiError
+	switch {
+	case want != 0 && status == want:
+		return
+	case want != 0:
+		r.actionFailed(i, fmt.Errorf("%s %s: HTTP %d, want %d (%v)", method, path, status, want, err))
+	case err != nil && errors.As(err, &ae):
+		r.actionFailed(i, err)
+	case err != nil:
+		r.actionFailed(i, err)
+	}
+}
+
+func (r *runner) actionFailed(i int, err error) {
+	name, line := "set-up", 0
+	if i >= 0 {
+		name, line = fmt.Sprintf("timeline[%d]", i), r.s.Timeline[i].Pos.Line
+	}
+	for _, o := range r.runErrs {
+		if o.Name == name {
+			return // the first refusal says it
+		}
+	}
+	r.runErrs = append(r.runErrs, Outcome{
+		Name: name, When: "at " + formatDuration(r.elapsed()), Check: "the API accepts the request",
+		Observed: err.Error(), Samples: 1, Line: line, FailedAt: formatDuration(r.elapsed()),
+	})
+}
+
+// advance runs the simulation to the end in steps, reporting progress.
+func (r *runner) advance(ctx context.Context, progress func(Progress)) {
+	total := r.s.Duration.D()
+	step := max(total/500, time.Second)
+	for at := time.Duration(0); at < total && !r.aborted && ctx.Err() == nil; {
+		at = min(at+step, total)
+		r.clock.AdvanceTo(r.s.Start.Time.Add(at))
+		if progress != nil {
+			progress(r.progress())
+		}
+	}
+}
+
+func (r *runner) progress() Progress {
+	p := Progress{Virtual: r.elapsed(), Total: r.s.Duration.D(), Devices: len(r.devices), Events: r.clock.Fired()}
+	for i := range r.devices {
+		if r.devices[i].state.Registered() {
+			p.Registered++
+		}
+	}
+	for _, c := range r.checks {
+		if c.failed {
+			p.Failed++
+		}
+	}
+	return p
+}

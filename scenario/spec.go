@@ -1,0 +1,246 @@
+// Package scenario runs YAML scenarios: fleets of simulated devices driven
+// through virtual time against the Super SIM control plane, with
+// expectations checked as the run goes and reported for people and CI.
+package scenario
+
+// The types below are the scenario file format. The decoder and the JSON
+// Schema are both derived from them (their yaml and doc tags), so the two
+// cannot drift apart. Every struct that may be named in an error carries a
+// Pos, filled in by the decoder.
+
+// Scenario is one scenario file.
+type Scenario struct {
+	Pos         Pos           `yaml:"-"`
+	Name        string        `yaml:"name" doc:"Short name of the scenario, used in reports."`
+	Description string        `yaml:"description" doc:"What the scenario shows, for people."`
+	Seed        uint64        `yaml:"seed" doc:"Seed of every random choice; the same seed replays the same run. Overridden by --seed."`
+	Start       Time          `yaml:"start" doc:"Virtual wall-clock time at which the run starts (RFC 3339). Default 2026-01-01T00:00:00Z."`
+	Duration    Duration      `yaml:"duration" required:"true" doc:"How much virtual time the run covers, e.g. 24h."`
+	Sample      Duration      `yaml:"sample" doc:"How often expectations with a window are checked. Default 1m."`
+	Settings    Settings      `yaml:"settings" doc:"Timing of the control plane and the modems."`
+	World       World         `yaml:"world" doc:"The radio world: places and the networks seen there."`
+	Control     ControlSetup  `yaml:"control" doc:"Control plane set-up done through the REST API before devices power on."`
+	Devices     []Group       `yaml:"devices" required:"true" doc:"Groups of devices."`
+	Timeline    []Event       `yaml:"timeline" doc:"Things that happen during the run."`
+	Expect      []Expectation `yaml:"expect" doc:"What must hold; each becomes a test case in the reports."`
+
+	file string // where the scenario was read from, for messages
+}
+
+// Settings tunes the simulated timing.
+type Settings struct {
+	Pos              Pos      `yaml:"-"`
+	LimitPropagation Duration `yaml:"limit_propagation" doc:"How long a Fleet's new data limit takes to be enforced (at most 15m). Default 5m."`
+	UpdateDelay      Duration `yaml:"update_delay" doc:"How long an asynchronous Sim status update stays scheduled. Default 3s."`
+	AuthCache        Duration `yaml:"auth_cache" doc:"How long a visited network keeps a SIM's attach authorised after its NAP stops allowing it (at most 168h). Default 24h."`
+	Scan             Duration `yaml:"scan" doc:"How long a network scan takes on the modems. Default 3s."`
+	Attach           Duration `yaml:"attach" doc:"How long one attach attempt takes. Default 2s."`
+	Profile          string   `yaml:"profile" enum:"bg96,bg95,generic" doc:"The modems' AT dialect. Default bg96."`
+}
+
+// World is the radio environment.
+type World struct {
+	Pos       Pos        `yaml:"-"`
+	Locations []Location `yaml:"locations" doc:"Places devices can be. A country code can be used as a location without being listed here."`
+}
+
+// Location is a place and the networks that cover it.
+type Location struct {
+	Pos      Pos      `yaml:"-"`
+	Name     string   `yaml:"name" required:"true" doc:"Name used by device groups, moves and outages."`
+	Country  string   `yaml:"country" required:"true" doc:"ISO 3166-1 alpha-2 code; the Networks catalog's networks of this country cover the place."`
+	Networks []string `yaml:"networks" doc:"Only these networks cover the place (PLMN such as 26201, or catalog friendly name). Default all of the country's."`
+	Signal   int      `yaml:"signal" doc:"Received signal on the +CSQ scale (1..31) for every network here. Default each network's own."`
+}
+
+// ControlSetup is what the scenario creates through the API first.
+type ControlSetup struct {
+	Pos    Pos         `yaml:"-"`
+	NAPs   []NAPSpec   `yaml:"naps" doc:"Network Access Profiles."`
+	Fleets []FleetSpec `yaml:"fleets" doc:"Fleets."`
+}
+
+// NAPSpec is a Network Access Profile.
+type NAPSpec struct {
+	Pos      Pos      `yaml:"-"`
+	Name     string   `yaml:"name" required:"true" doc:"Unique name of the NAP."`
+	Networks []string `yaml:"networks" doc:"Networks allowed: a PLMN (26201), a country code (DE: all its networks) or a catalog friendly name."`
+}
+
+// FleetSpec is a Fleet.
+type FleetSpec struct {
+	Pos                Pos    `yaml:"-"`
+	Name               string `yaml:"name" required:"true" doc:"Unique name of the Fleet."`
+	NAP                string `yaml:"nap" required:"true" doc:"Name of the Fleet's NAP."`
+	DataLimitMB        int    `yaml:"data_limit_mb" doc:"Data limit per SIM and billing period in MB (1..2000000). Default 1000."`
+	DataEnabled        *bool  `yaml:"data_enabled" doc:"Whether SIMs may use data. Default true."`
+	SmsCommandsEnabled *bool  `yaml:"sms_commands_enabled" doc:"Whether SIMs may use SMS Commands. Default true."`
+}
+
+// Group is a set of devices that behave alike.
+type Group struct {
+	Pos        Pos       `yaml:"-"`
+	Name       string    `yaml:"name" required:"true" doc:"Name of the group."`
+	Count      int       `yaml:"count" required:"true" doc:"Number of devices (1..1000000)."`
+	Fleet      string    `yaml:"fleet" doc:"Fleet the SIMs are in. Default none: the SIMs cannot attach."`
+	SimStatus  string    `yaml:"sim_status" enum:"new,ready,active,inactive" doc:"Status the SIMs are put in during set-up. Default active."`
+	Location   string    `yaml:"location" required:"true" doc:"Where the devices start: a location name or a country code."`
+	PowerOn    PowerOn   `yaml:"power_on" doc:"When the devices power up."`
+	Selection  Selection `yaml:"selection" doc:"How the firmware selects a network."`
+	Retry      Retry     `yaml:"retry" doc:"What the firmware does when it cannot register."`
+	Data       *Traffic  `yaml:"data" doc:"Data the firmware sends while registered."`
+	PowerCycle *Every    `yaml:"power_cycle" doc:"Periodic power cycles (a watchdog, a battery swap)."`
+	PTY        bool      `yaml:"pty" doc:"In real-time mode (--exec), expose the group's devices on pseudo-terminals instead of simulating their firmware."`
+}
+
+// PowerOn spreads power-up over time.
+type PowerOn struct {
+	Pos    Pos      `yaml:"-"`
+	At     Duration `yaml:"at" doc:"Time after the start at which the first device powers up. Default 0s."`
+	Spread Duration `yaml:"spread" doc:"Devices power up uniformly over this span after at. Default 0s."`
+}
+
+// Selection is the firmware's network selection.
+type Selection struct {
+	Pos     Pos    `yaml:"-"`
+	Mode    string `yaml:"mode" enum:"automatic,manual" doc:"automatic (AT+COPS=0) or manual (AT+COPS=1 on network). Default automatic."`
+	Network string `yaml:"network" doc:"PLMN for manual selection, e.g. 23430."`
+}
+
+// Retry is the firmware's back-off when it is not registered.
+type Retry struct {
+	Pos        Pos      `yaml:"-"`
+	Action     string   `yaml:"action" enum:"cfun,cops,none" doc:"cfun: switch the radio off and on (clears the forbidden list); cops: select again; none: wait. Default cfun."`
+	Backoff    Duration `yaml:"backoff" doc:"First wait after a failure. Default 1m."`
+	MaxBackoff Duration `yaml:"max_backoff" doc:"The wait doubles after each failure up to this. Default 30m."`
+	Jitter     Quantity `yaml:"jitter" doc:"Random share added to each wait, e.g. 20%. Default 10%."`
+}
+
+// Traffic is a periodic data pattern.
+type Traffic struct {
+	Pos    Pos      `yaml:"-"`
+	Every  Duration `yaml:"every" required:"true" doc:"Interval between transfers."`
+	Bytes  ByteSize `yaml:"bytes" required:"true" doc:"Bytes per transfer, e.g. 2KB or 1.5MB (KB = 1024 bytes)."`
+	Jitter Quantity `yaml:"jitter" doc:"Random share of the interval by which a transfer moves, e.g. 10%. Default 0%."`
+}
+
+// Every is a period.
+type Every struct {
+	Pos   Pos      `yaml:"-"`
+	Every Duration `yaml:"every" required:"true" doc:"Interval."`
+}
+
+// Event is one entry of the timeline: when, and exactly one action.
+type Event struct {
+	Pos   Pos       `yaml:"-"`
+	At    *Duration `yaml:"at" doc:"Time after the start at which it happens once."`
+	Every *Duration `yaml:"every" doc:"Period at which it repeats (from 'from', until 'until')."`
+	From  Duration  `yaml:"from" doc:"First time of a repeating event. Default one period after the start."`
+	Until *Duration `yaml:"until" doc:"Last time of a repeating event. Default the end."`
+
+	NAP        *NAPChange   `yaml:"nap" doc:"Change a NAP's networks."`
+	Fleet      *FleetChange `yaml:"fleet" doc:"Change a Fleet."`
+	SIMs       *SIMChange   `yaml:"sims" doc:"Change the SIMs of some devices."`
+	Move       *Move        `yaml:"move" doc:"Move devices to another location."`
+	Outage     *Outage      `yaml:"outage" doc:"Take a network down."`
+	PowerCycle *Targets     `yaml:"power_cycle" doc:"Power-cycle devices."`
+	API        *APICall     `yaml:"api" doc:"Any REST API request."`
+}
+
+// NAPChange adds and removes networks of a NAP.
+type NAPChange struct {
+	Pos    Pos      `yaml:"-"`
+	Name   string   `yaml:"name" required:"true" doc:"The NAP."`
+	Add    []string `yaml:"add" doc:"Networks to allow."`
+	Remove []string `yaml:"remove" doc:"Networks to stop allowing."`
+}
+
+// FleetChange updates a Fleet.
+type FleetChange struct {
+	Pos         Pos     `yaml:"-"`
+	Name        string  `yaml:"name" required:"true" doc:"The Fleet."`
+	DataLimitMB *int    `yaml:"data_limit_mb" doc:"New data limit in MB."`
+	NAP         *string `yaml:"nap" doc:"New NAP."`
+}
+
+// Targets picks devices.
+type Targets struct {
+	Pos   Pos      `yaml:"-"`
+	Group string   `yaml:"group" required:"true" doc:"The device group."`
+	Share Quantity `yaml:"share" doc:"How many of them: a count or a percentage (the group's first devices). Default 100%."`
+}
+
+// SIMChange updates the SIMs of some devices.
+type SIMChange struct {
+	Targets `yaml:",inline"`
+	Status  string `yaml:"status" enum:"active,inactive" doc:"New status."`
+	Fleet   string `yaml:"fleet" doc:"Move the SIMs to this Fleet."`
+}
+
+// Move takes devices to another location.
+type Move struct {
+	Targets `yaml:",inline"`
+	To      string `yaml:"to" required:"true" doc:"Location name or country code."`
+}
+
+// Outage takes a network down, everywhere or for a while.
+type Outage struct {
+	Pos     Pos      `yaml:"-"`
+	Network string   `yaml:"network" required:"true" doc:"The network: PLMN or catalog friendly name."`
+	For     Duration `yaml:"for" doc:"How long it lasts. Default until the end."`
+}
+
+// APICall is a request to the REST API.
+type APICall struct {
+	Pos    Pos               `yaml:"-"`
+	Method string            `yaml:"method" enum:"GET,POST,DELETE" doc:"HTTP method. Default POST."`
+	Path   string            `yaml:"path" required:"true" doc:"Path such as /v1/Fleets/trackers; {fleet:NAME}, {nap:NAME} and {sim:GROUP/INDEX} are replaced by SIDs."`
+	Params map[string]string `yaml:"params" doc:"Form parameters (POST) or query parameters."`
+	Status int               `yaml:"status" doc:"Expected HTTP status. Default any 2xx."`
+}
+
+// Expectation is something that must hold.
+type Expectation struct {
+	Pos    Pos       `yaml:"-"`
+	Name   string    `yaml:"name" required:"true" doc:"Test case name."`
+	Group  string    `yaml:"group" doc:"Device group it is about. Default all devices."`
+	At     *Duration `yaml:"at" doc:"Check once at this time. Without at or during, it is checked at the end."`
+	During *Window   `yaml:"during" doc:"Check at every sample within this window."`
+	Abort  bool      `yaml:"abort" doc:"A threshold: stop the run as soon as it fails."`
+
+	Network string `yaml:"network" doc:"Count only devices registered on this network (PLMN or friendly name)."`
+
+	Registered    Condition   `yaml:"registered" doc:"Devices registered, home or roaming, e.g. '>= 99%'."`
+	Roaming       Condition   `yaml:"roaming" doc:"Devices registered roaming."`
+	Searching     Condition   `yaml:"searching" doc:"Devices not registered but searching (+CEREG stat 2)."`
+	Denied        Condition   `yaml:"denied" doc:"Devices whose registration was denied (+CEREG stat 3)."`
+	NotRegistered Condition   `yaml:"not_registered" doc:"Devices not registered for any reason."`
+	DataBlocked   Condition   `yaml:"data_blocked" doc:"Devices whose last data transfer was refused."`
+	SimStatus     string      `yaml:"sim_status" enum:"new,ready,active,inactive,scheduled" doc:"Status to count with sims."`
+	SIMs          Condition   `yaml:"sims" doc:"SIMs of the group with sim_status, as the API lists them."`
+	AttachLatency *Percentile `yaml:"attach_latency" doc:"A percentile of the time from power-up to first registration, over the devices powered up."`
+	UsageMB       Condition   `yaml:"usage_mb" doc:"Data used by each SIM of the group in MB, from the API's UsageRecords; every SIM must satisfy it."`
+	API           *APICheck   `yaml:"api" doc:"A field of an API response."`
+}
+
+// Window is a span of the run.
+type Window struct {
+	Pos   Pos      `yaml:"-"`
+	From  Duration `yaml:"from" doc:"Start. Default 0s."`
+	Until Duration `yaml:"until" required:"true" doc:"End."`
+}
+
+// Percentile bounds an attach latency percentile.
+type Percentile struct {
+	Pos Pos       `yaml:"-"`
+	P   float64   `yaml:"p" required:"true" doc:"The percentile, e.g. 99."`
+	Max Condition `yaml:"max" required:"true" doc:"Bound of the latency, e.g. '<= 5m'."`
+}
+
+// APICheck is a GET whose JSON answer must hold a value.
+type APICheck struct {
+	Pos    Pos    `yaml:"-"`
+	Path   string `yaml:"path" required:"true" doc:"Path of a GET, with the same placeholders as api events."`
+	Field  string `yaml:"field" required:"true" doc:"Dotted path into the JSON answer, e.g. status or sims.0.status."`
+	Equals string `yaml:"equals" required:"true" doc:"Expected value, compared as text."`
+}
