@@ -359,7 +359,7 @@ func (r *runner) report() *Report {
 		rep.Expectations = append(rep.Expectations, o)
 	}
 	for _, o := range r.runErrs {
-		rep.Passed = false
+		rep.Passed = rep.Passed && o.Pass
 		rep.Expectations = append(rep.Expectations, o)
 	}
 	return rep

@@ -344,10 +344,11 @@ type decoder struct {
 }
 
 // errorKey identifies a problem, so that a value reached through several
-// aliases is reported once.
+// aliases is reported once: its place, its key (without the indexes that
+// differ from one alias to the next) and the message.
 type errorKey struct {
 	line, col int
-	msg       string
+	key, msg  string
 }
 
 func (d *decoder) info(t reflect.Type) *structInfo {
@@ -369,7 +370,11 @@ func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
 		return
 	}
 	msg := fmt.Sprintf(format, args...)
-	k := errorKey{n.Line, n.Column, msg}
+	key := path[strings.LastIndexByte(path, '.')+1:]
+	if i := strings.IndexByte(key, '['); i >= 0 {
+		key = key[:i]
+	}
+	k := errorKey{n.Line, n.Column, key, msg}
 	if d.reported[k] {
 		return
 	}
@@ -419,14 +424,6 @@ func (d *decoder) resolve(n *yaml.Node, path string) *yaml.Node {
 	}
 	if !d.visit(n, path, 1) {
 		return nil
-	}
-	return n
-}
-
-// follow returns the node an alias leads to, without counting it.
-func follow(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
-		n = n.Alias
 	}
 	return n
 }
@@ -603,8 +600,8 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 		for _, pos := range positions {
 			pos.setKey(p.key, Pos{Line: p.val.Line, Column: p.val.Column})
 		}
-		if list := follow(p.val); f.Type.Kind() == reflect.Slice && list.Kind == yaml.SequenceNode {
-			for j, item := range list.Content { // for messages about one element
+		if list := p.val; f.Type.Kind() == reflect.Slice && list.Kind == yaml.SequenceNode {
+			for j, item := range list.Content { // for messages about one element (not for an alias's)
 				for _, pos := range positions {
 					pos.setKey(p.key+"["+strconv.Itoa(j)+"]", Pos{Line: item.Line, Column: item.Column})
 				}

@@ -239,9 +239,10 @@ func TestParseErrors(t *testing.T) {
 			`t.yaml:3:21: settings.profile: want one of bg96, bg95, generic, got "BG96"; did you mean "bg96"?`},
 		{"duplicate key", "duration: 1h\ndevices: []\nduration: 2h\n",
 			`t.yaml:3:1: duration: duplicate key (first at line 1)`},
-		{"missing required", "devices:\n  - {name: t, location: DE}\n",
+		{"missing required", "devices:\n  - {name: t}\n",
 			"t.yaml:1:1: duration: required key is missing\n" +
-				"t.yaml:2:5: devices[0].count: required key is missing"},
+				"t.yaml:2:5: devices[0].count: required key is missing\n" +
+				"t.yaml:2:5: devices[0].location: required key is missing"},
 		{"inline Targets", "duration: 1h\ndevices: []\ntimeline:\n  - {at: 1m, move: {to: DE, shar: 5}}\n  - {at: 1m, sims: {group: g, size: 1}}\n",
 			"t.yaml:4:20: timeline[0].move.group: required key is missing\n" +
 				"t.yaml:4:29: timeline[0].move.shar: unknown key, did you mean \"share\"?\n" +
@@ -494,7 +495,7 @@ func TestBillionLaughs(t *testing.T) {
 	b.WriteString("devices: []\n")
 	start := time.Now()
 	_, err := Parse("laughs.yaml", []byte(b.String()))
-	t.Log(time.Since(start)); assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Less(t, time.Since(start), 10*time.Second)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "laughs.yaml:4:44: world.locations[")
 	assert.Contains(t, err.Error(), "document too large: more than 500000 values once aliases are expanded")
@@ -514,7 +515,7 @@ func TestBillionLaughs(t *testing.T) {
 	}
 	start = time.Now()
 	_, err = Parse("laughs.yaml", []byte(b.String()))
-	t.Log(time.Since(start)); assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Less(t, time.Since(start), 10*time.Second)
 	require.Error(t, err, "a list where a name is wanted is not expanded")
 	assert.Contains(t, err.Error(), "expect[1].name: want a string, got a list")
 
@@ -533,7 +534,7 @@ func TestBillionLaughs(t *testing.T) {
 	}
 	start = time.Now()
 	_, err = Parse("laughs.yaml", []byte(b.String()))
-	t.Log(time.Since(start)); assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Less(t, time.Since(start), 10*time.Second)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "document too large")
 }

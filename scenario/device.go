@@ -64,6 +64,9 @@ type device struct {
 	blocked bool     // the last data transfer was refused
 	inbox   []string // lines from the modem not yet handled
 	woken   bool     // a timer to handle the inbox is set
+	// external: the user's program drives the modem over a PTY; the
+	// firmware here only watches it.
+	external bool
 
 	poweredAt time.Duration // virtual time of the first power-up, -1 before
 	firstReg  time.Duration // virtual time of the first registration, -1 before
@@ -73,6 +76,7 @@ type device struct {
 // output receives the modem's bytes. It runs under the modem's locks: it
 // only splits lines into the inbox and wakes the firmware from a timer.
 func (d *device) output(b []byte) {
+	d.r.inboxMu.Lock()
 	for len(b) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -85,16 +89,20 @@ func (d *device) output(b []byte) {
 			d.inbox = append(d.inbox, string(line))
 		}
 	}
-	if len(d.inbox) > 0 && !d.woken {
-		d.woken = true
+	wake := len(d.inbox) > 0 && !d.woken
+	d.woken = d.woken || wake
+	d.r.inboxMu.Unlock()
+	if wake {
 		d.r.clock.AfterFunc(0, d.handle)
 	}
 }
 
 func (d *device) handle() {
+	d.r.inboxMu.Lock()
 	d.woken = false
 	lines := d.inbox
 	d.inbox = nil
+	d.r.inboxMu.Unlock()
 	for _, l := range lines {
 		d.line(l)
 	}
@@ -125,9 +133,15 @@ func (d *device) send(s step, cmd string) {
 
 // powerOn powers the modem up; the firmware talks to it once it has booted.
 func (d *device) powerOn() {
+	if d.external {
+		d.modem.PowerCycle()
+		return
+	}
 	d.epoch++
 	d.state, d.step, d.retrying, d.fails = RegOff, stepNone, false, 0
+	d.r.inboxMu.Lock()
 	d.inbox = d.inbox[:0]
+	d.r.inboxMu.Unlock()
 	if d.poweredAt < 0 {
 		d.poweredAt = d.r.elapsed()
 	}

@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/fleetsim/fleetsim/modem"
@@ -26,6 +28,16 @@ type Options struct {
 	// Progress is called as virtual time passes, between steps of the
 	// simulation; it may read the wall clock, the simulation never does.
 	Progress func(Progress)
+	// Exec, if set, plays the scenario in real time and runs this shell
+	// command beside it, with the pseudo-terminals of the groups marked
+	// pty in its environment (FLEETSIM_PTY, FLEETSIM_PTYS) and the
+	// embedded API served on loopback (FLEETSIM_API_URL,
+	// FLEETSIM_ACCOUNT_SID, FLEETSIM_AUTH_TOKEN).
+	Exec string
+	// ExecOutput receives the command's output (default standard error).
+	ExecOutput io.Writer
+	// OnPTY, in real-time mode, is told where each PTY device is.
+	OnPTY func(group string, index int, path string)
 }
 
 // ErrSetup wraps a failure to set the scenario up (the API refused part
@@ -59,6 +71,8 @@ type runner struct {
 	abortedAt  time.Duration
 	runErrs    []Outcome // timeline actions the API refused
 	ctx        context.Context
+	inboxMu    sync.Mutex // guards the devices' inboxes: modems write them from any goroutine in real time
+	realtimeState
 }
 
 type group struct {
@@ -88,8 +102,37 @@ func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
 		return nil, err
 	}
 	defer r.close()
-	r.schedule()
-	r.advance(ctx, opts.Progress)
+	if opts.Exec == "" {
+		r.schedule()
+		r.advance(ctx, opts.Progress)
+	} else {
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if err := r.startExternal(rctx); err != nil {
+			return nil, err
+		}
+		if opts.OnPTY != nil {
+			for _, e := range r.externals {
+				g := e.d.g
+				opts.OnPTY(g.spec.Name, int(e.d.idx)-g.first, e.pty.Path())
+			}
+		}
+		apiURL, err := r.serveAPI()
+		if err != nil {
+			return nil, err
+		}
+		r.schedule()
+		if err := r.startExec(rctx, opts, apiURL); err != nil {
+			r.stopRealTime(opts)
+			cancel()
+			r.wg.Wait()
+			return nil, err
+		}
+		r.advanceRealTime(ctx, opts.Progress)
+		r.stopRealTime(opts)
+		cancel()
+		r.wg.Wait()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -282,14 +325,16 @@ func (r *runner) setupSim(ctx context.Context, g *group, i int) error {
 }
 
 func (r *runner) close() {
-	for i := range r.devices {
-		if d := &r.devices[i]; d.modem != nil {
-			_ = d.link.Close()
-			d.modem.Close()
-		}
-	}
 	if r.hub != nil {
 		r.hub.Close()
+	}
+	for i := range r.devices {
+		if d := &r.devices[i]; d.modem != nil {
+			if d.link != nil {
+				_ = d.link.Close()
+			}
+			d.modem.Close()
+		}
 	}
 	_ = r.ctl.Close()
 }
@@ -300,6 +345,9 @@ func (r *runner) schedule() {
 		spec := g.spec
 		for i := g.first; i < g.first+g.count; i++ {
 			d := &r.devices[i]
+			if d.external { // the user's program powers it and drives it
+				continue
+			}
 			at := spec.PowerOn.At.D()
 			if spec.PowerOn.Spread > 0 {
 				at += time.Duration(d.rng.float() * float64(spec.PowerOn.Spread))

@@ -18,6 +18,9 @@ import (
 const runUsage = `Usage: fleetsim run [flags] FILE
 
 Runs a scenario on virtual time and checks its expectations.
+With --exec, the scenario plays in real time: the devices of groups marked
+pty: true are served on pseudo-terminals for the command to drive, as
+firmware drives a module's UART.
 Exit status: 0 all expectations held, 1 some failed (or a threshold
 aborted the run), 2 the scenario is invalid or the command line is wrong.
 
@@ -30,6 +33,7 @@ type runFlags struct {
 	quiet       bool
 	noColor     bool
 	wall        bool
+	exec        string
 }
 
 // parseInterspersed parses flags that may come before or after the
@@ -60,6 +64,7 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 	fs.BoolVar(&f.quiet, "quiet", false, "print only the summary, no progress")
 	fs.BoolVar(&f.noColor, "no-color", getenv("NO_COLOR") != "", "no colours in the summary (also NO_COLOR)")
 	fs.BoolVar(&f.wall, "wall", true, "include wall-clock figures (time, events/s, memory) in the JSON report")
+	fs.StringVar(&f.exec, "exec", "", "play the scenario in real time and run this command beside it, with the PTY of each pty group device in $FLEETSIM_PTY / $FLEETSIM_PTYS")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -86,6 +91,12 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 		return 2
 	}
 	opts.Catalog = cat
+	if f.exec != "" {
+		opts.Exec, opts.ExecOutput = f.exec, stderr
+		opts.OnPTY = func(group string, i int, path string) {
+			fmt.Fprintf(stderr, "fleetsim: %s[%d] on %s\n", group, i, path)
+		}
+	}
 	s, err := scenario.LoadValid(pos[0], cat)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
