@@ -231,7 +231,7 @@ func hangUp(_ context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.st.dataMode = false
-	if ctxt := m.st.contexts[m.st.dataCID]; ctxt != nil {
+	if ctxt := m.st.contexts.get(m.st.dataCID); ctxt != nil {
 		ctxt.active, ctxt.addr = false, ""
 	}
 	return nil, nil
@@ -240,7 +240,7 @@ func hangUp(_ context.Context, m *Modem, c Command) ([]string, error) {
 func online(_ context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if ctxt := m.st.contexts[m.st.dataCID]; ctxt == nil || !ctxt.active {
+	if ctxt := m.st.contexts.get(m.st.dataCID); ctxt == nil || !ctxt.active {
 		return nil, errNoCarrier
 	}
 	m.st.dataMode = true
@@ -645,7 +645,7 @@ func cgdcont(_ context.Context, m *Modem, c Command) ([]string, error) {
 	case KindRead:
 		var lines []string
 		for cid := 1; cid <= 15; cid++ {
-			if p := m.st.contexts[cid]; p != nil {
+			if p := m.st.contexts.get(cid); p != nil {
 				addr := p.addr
 				if addr == "" {
 					addr = "0.0.0.0"
@@ -662,10 +662,10 @@ func cgdcont(_ context.Context, m *Modem, c Command) ([]string, error) {
 			return nil, err
 		}
 		if len(c.Args) == 1 {
-			if p := m.st.contexts[cid]; p != nil && p.active {
+			if p := m.st.contexts.get(cid); p != nil && p.active {
 				return nil, cme(CMENotAllowed)
 			}
-			delete(m.st.contexts, cid)
+			m.st.contexts.del(cid)
 			return nil, nil
 		}
 		typ := strings.ToUpper(c.Args[1].Value)
@@ -684,10 +684,10 @@ func (m *Modem) defineContext(cid int, typ string, apnArg []Arg) error {
 	if len(apnArg) > 0 {
 		apn = apnArg[0].Value
 	}
-	if p := m.st.contexts[cid]; p != nil && p.active {
+	if p := m.st.contexts.get(cid); p != nil && p.active {
 		return cme(CMENotAllowed)
 	}
-	m.st.contexts[cid] = &pdpContext{pdpType: typ, apn: apn}
+	m.st.contexts.set(cid, &pdpContext{pdpType: typ, apn: apn})
 	return nil
 }
 
@@ -735,7 +735,7 @@ func cgact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		defer m.mu.Unlock()
 		var lines []string
 		for cid := 1; cid <= 15; cid++ {
-			if p := m.st.contexts[cid]; p != nil {
+			if p := m.st.contexts.get(cid); p != nil {
 				v := 0
 				if p.active {
 					v = 1
@@ -763,13 +763,13 @@ func cgact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			if len(cids) == 0 {
-				for cid := range m.st.contexts {
+				for _, cid := range m.st.contexts.cids() {
 					cids = append(cids, cid)
 				}
 				slices.Sort(cids)
 			}
 			for _, cid := range cids {
-				p := m.st.contexts[cid]
+				p := m.st.contexts.get(cid)
 				if p == nil {
 					return nil, cme(CMEIncorrectParameters)
 				}
@@ -810,14 +810,14 @@ func cgpaddr(_ context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	if len(cids) == 0 {
 		for cid := 1; cid <= 15; cid++ {
-			if m.st.contexts[cid] != nil {
+			if m.st.contexts.get(cid) != nil {
 				cids = append(cids, cid)
 			}
 		}
 	}
 	var lines []string
 	for _, cid := range cids {
-		p := m.st.contexts[cid]
+		p := m.st.contexts.get(cid)
 		if p == nil {
 			return nil, cme(CMEIncorrectParameters)
 		}

@@ -121,7 +121,7 @@ func (m *Modem) Status() Status {
 		s.Forbidden = append(s.Forbidden, p)
 	}
 	for cid := 1; cid <= 16; cid++ {
-		if p := m.st.contexts[cid]; p != nil && p.active {
+		if p := m.st.contexts.get(cid); p != nil && p.active {
 			s.DataActive, s.IP = true, p.addr
 			break
 		}

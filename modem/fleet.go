@@ -108,13 +108,13 @@ func (f *Fleet) Close() error {
 	for _, p := range f.ptys {
 		p.Close()
 	}
+	if f.hub != nil {
+		f.hub.Close()
+	}
 	for _, m := range f.modems {
 		m.Close()
 	}
 	f.wg.Wait()
-	if f.hub != nil {
-		f.hub.Close()
-	}
 	for _, l := range f.links {
 		_ = os.Remove(l)
 	}

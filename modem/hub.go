@@ -1,6 +1,7 @@
 package modem
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/fleetsim/fleetsim/sim"
@@ -18,24 +19,34 @@ type Hub struct {
 	mu      sync.RWMutex
 	byICCID map[string]*Modem
 	all     []*Modem // in joining order; nil where a modem left
-	index   map[*Modem]int
 	holes   int
+	closed  bool
 }
 
 // NewHub subscribes to core's events.
 func NewHub(core Core) *Hub {
-	h := &Hub{byICCID: make(map[string]*Modem), index: make(map[*Modem]int)}
+	h := &Hub{byICCID: make(map[string]*Modem)}
 	h.unsub = core.Subscribe(h.deliver)
 	return h
 }
 
-// Close ends the hub's subscription.
-func (h *Hub) Close() { h.unsub() }
+// Close ends the hub's subscription; modems leaving after it cost nothing
+// (close the hub before a fleet's modems).
+func (h *Hub) Close() {
+	h.unsub()
+	h.mu.Lock()
+	h.closed = true
+	h.all, h.byICCID = nil, nil
+	h.mu.Unlock()
+}
 
 func (h *Hub) join(m *Modem) (leave func()) {
 	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return func() {}
+	}
 	h.byICCID[m.cfg.Card.ICCID] = m
-	h.index[m] = len(h.all)
 	h.all = append(h.all, m)
 	h.mu.Unlock()
 	return func() { h.leave(m) }
@@ -44,11 +55,13 @@ func (h *Hub) join(m *Modem) (leave func()) {
 func (h *Hub) leave(m *Modem) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	i, ok := h.index[m]
-	if !ok {
+	if h.closed {
 		return
 	}
-	delete(h.index, m)
+	i := slices.Index(h.all, m) // a modem leaving before the hub closes is rare
+	if i < 0 {
+		return
+	}
 	if h.byICCID[m.cfg.Card.ICCID] == m {
 		delete(h.byICCID, m.cfg.Card.ICCID)
 	}
@@ -58,7 +71,6 @@ func (h *Hub) leave(m *Modem) {
 		kept := h.all[:0]
 		for _, x := range h.all {
 			if x != nil {
-				h.index[x] = len(kept)
 				kept = append(kept, x)
 			}
 		}

@@ -327,9 +327,12 @@ type nonBlockingWriter interface {
 var errWouldBlock = errors.New("write would block")
 
 func newWriter(w io.Writer) *writer {
-	wr := &writer{w: w, wake: make(chan struct{}, 1)}
+	wr := &writer{w: w}
 	if nb, ok := w.(nonBlockingWriter); ok {
 		wr.try = nb.tryWrite
+	}
+	if _, ok := w.(funcWriter); !ok { // a function takes everything at once: nothing queues
+		wr.wake = make(chan struct{}, 1)
 	}
 	return wr
 }

@@ -206,7 +206,7 @@ func qicsgp(_ context.Context, m *Modem, c Command) ([]string, error) {
 			return nil, err
 		}
 		if len(c.Args) == 1 {
-			p := m.st.contexts[cid]
+			p := m.st.contexts.get(cid)
 			if p == nil {
 				return []string{`+QICSGP: 0,"","","",0`}, nil
 			}
@@ -230,7 +230,7 @@ func qiact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		defer m.mu.Unlock()
 		var lines []string
 		for cid := 1; cid <= 16; cid++ {
-			if p := m.st.contexts[cid]; p != nil && p.active {
+			if p := m.st.contexts.get(cid); p != nil && p.active {
 				lines = append(lines, fmt.Sprintf("+QIACT: %d,1,1,%s", cid, quote(p.addr)))
 			}
 		}
@@ -255,7 +255,7 @@ func qideact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if p := m.st.contexts[cid]; p != nil {
+	if p := m.st.contexts.get(cid); p != nil {
 		p.active, p.addr = false, ""
 	}
 	return nil, nil

@@ -498,7 +498,7 @@ func (m *Modem) psmTAU() string {
 
 // activate brings up a PDP context once the core allows data. Callers hold m.mu.
 func (m *Modem) activate(cid int) error {
-	ctxt := m.st.contexts[cid]
+	ctxt := m.st.contexts.get(cid)
 	if ctxt == nil {
 		return cme(CMEIncorrectParameters)
 	}
@@ -517,7 +517,7 @@ func (m *Modem) activate(cid int) error {
 
 func (m *Modem) activeContexts() int {
 	n := 0
-	for _, c := range m.st.contexts {
+	for _, c := range m.st.contexts.list {
 		if c.active {
 			n++
 		}
@@ -528,7 +528,7 @@ func (m *Modem) activeContexts() int {
 // detachData deactivates every context (the modem left the network).
 // Callers hold m.mu.
 func (m *Modem) detachData() {
-	for _, c := range m.st.contexts {
+	for _, c := range m.st.contexts.list {
 		c.active, c.addr = false, ""
 	}
 	if m.st.dataMode {
@@ -539,7 +539,8 @@ func (m *Modem) detachData() {
 
 // dropData is the network deactivating the data session. Callers hold m.mu.
 func (m *Modem) dropData() {
-	for cid, c := range m.st.contexts {
+	for _, c := range m.st.contexts.list {
+		cid := c.cid
 		if c.active {
 			c.active, c.addr = false, ""
 			if m.st.cgerep {

@@ -1,6 +1,7 @@
 package modem
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,7 +38,7 @@ type state struct {
 	cause     int // last EMM reject cause
 	serving   *Cell
 	forbidden map[string]bool // PLMNs rejected with #11, until power-off
-	contexts  map[int]*pdpContext
+	contexts  pdpContexts
 	dataMode  bool
 	dataCID   int
 	detached  bool // AT+CGATT=0: stay off the network until asked again
@@ -46,6 +47,7 @@ type state struct {
 }
 
 type pdpContext struct {
+	cid          int
 	pdpType, apn string
 	active       bool
 	addr         string
@@ -87,7 +89,7 @@ func (st *state) resetRadio() {
 	st.copsMode, st.copsFormat = 0, 0
 	st.reg, st.cause, st.serving = RegNotRegistered, 0, nil
 	st.forbidden = nil
-	st.contexts = map[int]*pdpContext{1: {pdpType: "IP", apn: "super"}}
+	st.contexts = pdpContexts{list: []*pdpContext{{cid: 1, pdpType: "IP", apn: "super"}}}
 	st.dataMode, st.detached = false, false
 	st.scanseq, st.iotopmode, st.scanmode = "020301", 0, 0
 	st.psm, st.edrx = psmSettings{}, edrxSettings{}
@@ -180,4 +182,44 @@ func (st *state) errorResult(err error) string {
 		return st.frame("+CME ERROR: " + CMEText(cmeErr.Code))
 	}
 	return st.frame("+CME ERROR: " + strconv.Itoa(cmeErr.Code))
+}
+
+// pdpContexts are the defined PDP contexts in cid order: a modem has one or
+// two, so a short list beats a map.
+type pdpContexts struct{ list []*pdpContext }
+
+func (c *pdpContexts) get(cid int) *pdpContext {
+	for _, p := range c.list {
+		if p.cid == cid {
+			return p
+		}
+	}
+	return nil
+}
+
+func (c *pdpContexts) set(cid int, p *pdpContext) {
+	p.cid = cid
+	for i, q := range c.list {
+		switch {
+		case q.cid == cid:
+			c.list[i] = p
+			return
+		case q.cid > cid:
+			c.list = slices.Insert(c.list, i, p)
+			return
+		}
+	}
+	c.list = append(c.list, p)
+}
+
+func (c *pdpContexts) del(cid int) {
+	c.list = slices.DeleteFunc(c.list, func(p *pdpContext) bool { return p.cid == cid })
+}
+
+func (c *pdpContexts) cids() []int {
+	out := make([]int, len(c.list))
+	for i, p := range c.list {
+		out[i] = p.cid
+	}
+	return out
 }

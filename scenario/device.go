@@ -62,6 +62,7 @@ type device struct {
 	epoch   uint32   // bumped at each power-up: older timers see they are stale
 	fails   uint8    // consecutive failures to register, for the back-off
 	blocked bool     // the last data transfer was refused
+	pdp     bool     // the PDP context is active, as far as the firmware knows
 	inbox   []string // lines from the modem not yet handled
 	woken   bool     // a timer to handle the inbox is set
 	// external: the user's program drives the modem over a PTY; the
@@ -128,8 +129,11 @@ func (d *device) line(l string) {
 func (d *device) send(s step, cmd string) {
 	d.step = s
 	d.r.atCommands++
-	_, _ = d.link.Write([]byte(cmd + "\r"))
+	b := make([]byte, 0, 64)
+	_, _ = d.link.Write(append(append(b, cmd...), '\r'))
 }
+
+var escape = []byte("+++")
 
 // powerOn powers the modem up; the firmware talks to it once it has booted.
 func (d *device) powerOn() {
@@ -138,7 +142,7 @@ func (d *device) powerOn() {
 		return
 	}
 	d.epoch++
-	d.state, d.step, d.retrying, d.fails = RegOff, stepNone, false, 0
+	d.state, d.step, d.retrying, d.fails, d.pdp = RegOff, stepNone, false, 0, false
 	d.r.inboxMu.Lock()
 	d.inbox = d.inbox[:0]
 	d.r.inboxMu.Unlock()
@@ -172,7 +176,7 @@ func (d *device) final(ok bool, l string) {
 	s := d.step
 	if s == stepNone {
 		if l == "NO CARRIER" { // the network ended the data session
-			d.blocked = true
+			d.blocked, d.pdp = true, false
 		}
 		return
 	}
@@ -188,7 +192,7 @@ func (d *device) final(ok bool, l string) {
 		}
 	case stepReset:
 		d.epoch++ // the module restarts: what was pending is gone
-		d.state = RegOff
+		d.state, d.pdp = RegOff, false
 		d.afterBoot()
 	case stepDeregister:
 		d.send(stepAuto, "AT+COPS=0")
@@ -199,10 +203,11 @@ func (d *device) final(ok bool, l string) {
 			}
 			return
 		}
+		d.pdp = true
 		d.send(stepDial, "ATD*99***1#")
 	case stepDial:
-		if !ok {
-			d.blocked = true
+		if !ok { // the network refused the data session
+			d.blocked, d.pdp = true, false
 			return
 		}
 		d.transfer()
@@ -240,7 +245,7 @@ func (d *device) cereg(args string) {
 		}
 		return
 	}
-	d.plmn = sim.PLMN{}
+	d.plmn, d.pdp = sim.PLMN{}, false
 	if (d.state == RegDenied || d.state == RegNotRegistered) && !d.g.manual() {
 		d.failed()
 	}
@@ -295,6 +300,10 @@ func (d *device) sendData() {
 	if !d.state.Registered() || d.step != stepNone {
 		return
 	}
+	if d.pdp { // the context is still up: dial straight away
+		d.send(stepDial, "ATD*99***1#")
+		return
+	}
 	d.send(stepActivate, "AT+CGACT=1,1")
 }
 
@@ -310,16 +319,11 @@ func (d *device) transfer() {
 	}
 	d.r.bytesSent += int64(d.g.spec.Data.Bytes)
 	d.later(time.Second+time.Millisecond, func() {
-		if d.step != stepNone {
+		if d.step != stepNone || !d.pdp { // busy, or the network ended the session: no escape to make
 			return
 		}
-		d.step = stepEscape
-		_, _ = d.link.Write([]byte("+++"))
-		d.later(time.Second+time.Millisecond, func() {
-			if d.step == stepEscape {
-				d.step = stepNone
-			}
-		})
+		d.step = stepEscape // the modem answers OK after the guard time
+		_, _ = d.link.Write(escape)
 	})
 	// The data went through unless the modem said NO CARRIER meanwhile.
 	d.blocked = false
