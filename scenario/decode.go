@@ -118,17 +118,28 @@ func Load(file string) (*Scenario, error) {
 // Parse decodes a scenario from data, read from file (used in messages
 // only). The error, if any, is an ErrorList.
 func Parse(file string, data []byte) (*Scenario, error) {
+	s, err, _ := parsePartial(file, data)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// parsePartial is Parse that also returns what could be decoded when some
+// values were wrong, and whether that partial scenario is worth
+// validating (the YAML itself was well formed and within limits).
+func parsePartial(file string, data []byte) (*Scenario, error, bool) {
 	root, errs := parseYAML(file, data)
 	if errs != nil {
-		return nil, errs
+		return nil, errs, false
 	}
 	s := &Scenario{file: file}
 	d := &decoder{file: file, infos: make(map[reflect.Type]*structInfo), reported: make(map[errorKey]bool)}
 	d.decode(root, reflect.ValueOf(s).Elem(), "", nil)
 	if err := d.result(); err != nil {
-		return nil, err
+		return s, err, !d.over && d.dropped == 0
 	}
-	return s, nil
+	return s, nil, true
 }
 
 // parseYAML turns data into the root node of its single document.

@@ -823,3 +823,17 @@ func TestManyProblemsStayFast(t *testing.T) {
 	assert.Equal(t, "t.yaml:3:417: control.naps[0].networks[99]: unknown network \"n99\": want a PLMN such as 26201, a country code such as DE or a network name of the catalog", list[maxErrors-1].Error())
 	assert.Equal(t, "t.yaml:3:417: too many problems: 21900 more not shown", list[maxErrors].Error())
 }
+
+// TestParseValidReportsEverything checks that a file with values the
+// decoder refuses still gets its references and ranges checked, every
+// problem in one list, in file order.
+func TestParseValidReportsEverything(t *testing.T) {
+	src := "name: t\nduration: 1h\ndevices:\n  - {name: a, count: 0, location: XX, fleet: nope}\nexpect:\n  - {name: e, group: b, registered: \">= 1O%\"}\n"
+	_, err := ParseValid("bad.yaml", []byte(src), nil)
+	require.Error(t, err)
+	assert.Equal(t, `bad.yaml:4:22: devices[0].count: must be between 1 and 1000000, got 0
+bad.yaml:4:35: devices[0].location: the Networks catalog has no networks in country XX
+bad.yaml:4:46: devices[0].fleet: unknown fleet "nope": control.fleets defines none
+bad.yaml:6:22: expect[0].group: unknown group "b"; devices defines "a"
+bad.yaml:6:37: expect[0].registered: invalid condition ">= 1O%": want an operator (>=, <=, >, <, ==, !=) and a count, share or duration, e.g. '>= 99%'`, err.Error())
+}

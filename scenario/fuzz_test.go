@@ -45,6 +45,12 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 		require.LessOrEqual(t, len(list), maxErrors+1)
+		// The path fleetsim run and validate take: partial decoding then
+		// validation never panics and agrees on validity.
+		sv, verr := ParseValid("f.yaml", data, cat)
+		require.Error(t, verr)
+		require.Nil(t, sv)
+		require.True(t, errors.As(verr, &list), "%T: %v", verr, verr)
 	})
 }
 

@@ -3,6 +3,8 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -31,15 +33,56 @@ var (
 // LoadValid loads a scenario file, applies the defaults and validates it
 // against the Networks catalog.
 func LoadValid(file string, cat *sim.Catalog) (*Scenario, error) {
-	s, err := Load(file)
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
-	s.Defaults()
-	if err := s.Validate(cat); err != nil {
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	return ParseValid(file, data, cat)
+}
+
+// ParseValid is LoadValid on data read from file. When some values cannot
+// be decoded, the rest is still validated, so that every problem of the
+// file is reported at once; where a value could not be decoded, what the
+// validator says of it or of the mapping holding it is left out.
+func ParseValid(file string, data []byte, cat *sim.Catalog) (*Scenario, error) {
+	s, err, partial := parsePartial(file, data)
+	if err != nil && !partial {
+		return nil, err
+	}
+	s.Defaults()
+	verr := s.Validate(cat)
+	if err == nil {
+		if verr != nil {
+			return nil, verr
+		}
+		return s, nil
+	}
+	var decoded, checked ErrorList
+	errors.As(err, &decoded)
+	errors.As(verr, &checked)
+	all := append(ErrorList(nil), decoded...)
+	for _, e := range checked {
+		covered := false
+		for _, d := range decoded {
+			// The same field, one below it, or the mapping holding a field
+			// that could not be decoded (its checks saw a zero value).
+			if d.Path != "" && (e.Path == d.Path || strings.HasPrefix(e.Path, d.Path+".") || strings.HasPrefix(e.Path, d.Path+"[") ||
+				e.Path != "" && strings.HasPrefix(d.Path, e.Path+".")) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			all = append(all, e)
+		}
+	}
+	all.sort()
+	return nil, all
 }
 
 // written reports whether the file wrote key in the mapping at p.
