@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -763,10 +762,7 @@ func cgact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			if len(cids) == 0 {
-				for _, cid := range m.st.contexts.cids() {
-					cids = append(cids, cid)
-				}
-				slices.Sort(cids)
+				cids = m.st.contexts.cids() // in cid order
 			}
 			for _, cid := range cids {
 				p := m.st.contexts.get(cid)

@@ -188,7 +188,7 @@ settings: {limit_propagation: 0s}
 }
 
 func TestAliases(t *testing.T) {
-	s, err := Parse("alias.yaml", []byte(aliasScenario))
+	_, err := Parse("alias.yaml", []byte(aliasScenario))
 	require.Error(t, err, "x is not a key of the format")
 	assert.EqualError(t, err, `alias.yaml:2:1: x: unknown key; valid keys are name, description, seed, start, duration, sample, settings, world, control, devices, timeline, expect`)
 

@@ -59,7 +59,6 @@ type runner struct {
 	groups  []*group
 	devices []device
 	sids    []string // Sim SID of each device
-	byICCID map[string]int
 	naps    map[string]string // name → SID
 	fleets  map[string]string // name → SID
 	payload []byte
