@@ -192,7 +192,7 @@ func TestAliases(t *testing.T) {
 	require.Error(t, err, "x is not a key of the format")
 	assert.EqualError(t, err, `alias.yaml:2:1: x: unknown key; valid keys are name, description, seed, start, duration, sample, settings, world, control, devices, timeline, expect`)
 
-	s, err = Parse("alias.yaml", []byte(strings.Replace(aliasScenario, "x: &unused 1\n", "", 1)))
+	s, err := Parse("alias.yaml", []byte(strings.Replace(aliasScenario, "x: &unused 1\n", "", 1)))
 	require.NoError(t, err)
 	require.Len(t, s.Devices, 3)
 	assert.Equal(t, []string{"a", "b", "c"}, []string{s.Devices[0].Name, s.Devices[1].Name, s.Devices[2].Name})

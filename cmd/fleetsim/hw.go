@@ -234,7 +234,7 @@ func printProbe(w io.Writer, port string, r *hw.ProbeResult) {
 			for i, n := range s.QCSQ {
 				q[i] = strconv.Itoa(n)
 			}
-			v += fmt.Sprintf("; QCSQ %s %s", s.SysMode, strings.Join(q, ","))
+			v += "; QCSQ " + strings.TrimSpace(s.SysMode+" "+strings.Join(q, ","))
 		}
 		row("signal", v)
 	}
