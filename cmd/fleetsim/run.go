@@ -27,6 +27,7 @@ Usage:
   fleetsim serve [flags]         serve the Super SIM REST API (and virtual modems with --modems N)
   fleetsim modem <command>       control a running server's modems (fleetsim modem -h)
   fleetsim network down|up <sid> a coverage outage of a network
+  fleetsim hw ports|probe        a real modem on a serial port (fleetsim hw -h)
   fleetsim help                  show this help
 
 Run "fleetsim serve -h" for the flags.
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return schemaCmd(args[1:], stdout, stderr)
 	case "serve":
 		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "hw":
+		return hwCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "modem", "network":
 		return control(ctx, args[0], args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
