@@ -58,7 +58,7 @@ type runner struct {
 
 	groups  []*group
 	devices []device
-	sids    []string // Sim SID of each device
+	sids    []string          // Sim SID of each device
 	naps    map[string]string // name → SID
 	fleets  map[string]string // name → SID
 	payload []byte
