@@ -223,7 +223,7 @@ func dial2(ctx context.Context, name string, dial func(context.Context) (io.Read
 		urcs: cfg.urcs,
 	}
 	if cfg.trace != nil {
-		c.tr = &tracer{w: cfg.trace, now: cfg.now}
+		c.tr = &tracer{w: cfg.trace, now: cfg.now, port: cfg.tracePort}
 	}
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	c.wg.Add(1)

@@ -177,7 +177,15 @@ func Probe(ctx context.Context, c *Client, scan bool, progress func(string)) (*P
 	}
 	p := &prober{ctx: ctx, c: c, r: &ProbeResult{}}
 	r := p.r
-	if _, err := c.Command(ctx, "AT"); err != nil {
+	// A module that restarts under the probe (RDY in the middle of a
+	// command) answers again once it is up: the client re-initialises it.
+	var err error
+	for range 3 {
+		if _, err = c.Command(ctx, "AT"); !errors.Is(err, ErrRebooted) {
+			break
+		}
+	}
+	if err != nil {
 		return r, err
 	}
 	r.Manufacturer = p.one("+CGMI", "")
@@ -264,6 +272,9 @@ func (p *prober) cmd(cmd string) ([]string, error) {
 		return nil, p.fatal
 	}
 	info, err := p.c.Command(p.ctx, cmd)
+	for retry := 0; errors.Is(err, ErrRebooted) && retry < 2; retry++ {
+		info, err = p.c.Command(p.ctx, cmd) // the module restarted meanwhile: ask again
+	}
 	if err != nil {
 		p.r.Errors = append(p.r.Errors, ProbeError{Command: "AT" + cmd, Error: err.Error()})
 		if errors.Is(err, ErrDisconnected) || errors.Is(err, ErrClosed) || errors.Is(err, ErrNotSynced) || p.ctx.Err() != nil {

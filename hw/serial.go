@@ -42,6 +42,7 @@ type config struct {
 	dtr      *bool
 
 	trace       io.Writer
+	tracePort   string
 	now         func() time.Time
 	timeout     time.Duration            // for commands without their own
 	timeouts    map[string]time.Duration // by command, e.g. "+COPS=?"
@@ -90,6 +91,10 @@ func WithDTR(on bool) Option { return func(c *config) { c.dtr = &on } }
 
 // WithTrace records every exchange in trace format to w (see ReadTrace).
 func WithTrace(w io.Writer) Option { return func(c *config) { c.trace = w } }
+
+// WithTracePort names the modem in each trace record, for a trace that
+// several clients write (w must then be safe for concurrent use).
+func WithTracePort(name string) Option { return func(c *config) { c.tracePort = name } }
 
 // WithClock sets where trace timestamps come from (default time.Now).
 // Command timeouts run on the wall clock: the at package's timers do.

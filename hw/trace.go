@@ -25,6 +25,11 @@ import (
 // escaped as in a Go string literal without the quotes (\r, \n, \x00,
 // \"). The '<' records, concatenated, are exactly the bytes read, split
 // after each line feed; the '>' ones exactly the bytes written.
+//
+// A trace of several modems (a scenario's) names the modem of each record
+// in brackets after the time:
+//
+//	2026-01-01T00:00:00.000000000Z [trackers/0] > AT+CEREG?\r
 
 // TraceDir is the direction of a trace record.
 type TraceDir byte
@@ -38,6 +43,7 @@ const (
 // TraceRecord is one line of a trace.
 type TraceRecord struct {
 	Time time.Time
+	Port string // which modem, in a trace of several; "" otherwise
 	Dir  TraceDir
 	Data []byte
 }
@@ -51,6 +57,11 @@ var ErrTraceSyntax = errors.New("hw: trace syntax")
 // AppendTrace appends r in trace format, with its line feed.
 func AppendTrace(b []byte, r TraceRecord) []byte {
 	b = r.Time.UTC().AppendFormat(b, traceTime)
+	if r.Port != "" {
+		b = append(b, " ["...)
+		b = append(b, r.Port...)
+		b = append(b, ']')
+	}
 	b = append(b, ' ', byte(r.Dir), ' ')
 	q := strconv.AppendQuote(nil, string(r.Data))
 	b = append(b, q[1:len(q)-1]...)
@@ -89,6 +100,17 @@ func parseTraceLine(line string) (TraceRecord, error) {
 	if err != nil {
 		return TraceRecord{}, fmt.Errorf("time %q: not RFC 3339", ts)
 	}
+	var port string
+	if strings.HasPrefix(rest, "[") {
+		end := strings.Index(rest, "] ")
+		if end < 0 {
+			return TraceRecord{}, errors.New("want [PORT] followed by a space")
+		}
+		port, rest = rest[1:end], rest[end+2:]
+		if port == "" || strings.ContainsAny(port, "[]") {
+			return TraceRecord{}, fmt.Errorf("port %q: want a non-empty name without brackets", port)
+		}
+	}
 	if len(rest) < 1 {
 		return TraceRecord{}, errors.New("no direction")
 	}
@@ -107,16 +129,17 @@ func parseTraceLine(line string) (TraceRecord, error) {
 	if err != nil {
 		return TraceRecord{}, fmt.Errorf("data %q: not a Go string body", rest)
 	}
-	return TraceRecord{Time: t, Dir: dir, Data: []byte(s)}, nil
+	return TraceRecord{Time: t, Port: port, Dir: dir, Data: []byte(s)}, nil
 }
 
 // tracer writes trace records to w; safe for concurrent use.
 type tracer struct {
-	mu  sync.Mutex
-	w   io.Writer
-	now func() time.Time
-	buf []byte
-	err error // the first write error; tracing stops there
+	mu   sync.Mutex
+	w    io.Writer
+	port string
+	now  func() time.Time
+	buf  []byte
+	err  error // the first write error; tracing stops there
 }
 
 func (t *tracer) record(dir TraceDir, b []byte) {
@@ -137,11 +160,11 @@ func (t *tracer) record(dir TraceDir, b []byte) {
 			if i == 0 {
 				i = len(b)
 			}
-			t.buf = AppendTrace(t.buf, TraceRecord{Time: now, Dir: dir, Data: b[:i]})
+			t.buf = AppendTrace(t.buf, TraceRecord{Time: now, Port: t.port, Dir: dir, Data: b[:i]})
 			b = b[i:]
 		}
 	} else {
-		t.buf = AppendTrace(t.buf, TraceRecord{Time: now, Dir: dir, Data: b})
+		t.buf = AppendTrace(t.buf, TraceRecord{Time: now, Port: t.port, Dir: dir, Data: b})
 	}
 	_, t.err = t.w.Write(t.buf)
 }

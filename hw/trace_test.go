@@ -15,6 +15,7 @@ func TestTraceRoundTrip(t *testing.T) {
 		{Time: at.Add(time.Millisecond), Dir: DirIn, Data: []byte("\r\n+CEREG: 0,5\r\n")},
 		{Time: at, Dir: DirIn, Data: []byte("\x00\xff \"quoted\" \\ é")},
 		{Time: at, Dir: DirNote, Data: nil},
+		{Time: at, Port: "trackers/12", Dir: DirOut, Data: []byte("AT\r")},
 	}
 	var b []byte
 	for _, r := range recs {
@@ -32,7 +33,7 @@ func TestTraceRoundTrip(t *testing.T) {
 		t.Fatalf("read %d records, want %d", len(got), len(recs))
 	}
 	for i := range recs {
-		if !got[i].Time.Equal(recs[i].Time) || got[i].Dir != recs[i].Dir || !bytes.Equal(got[i].Data, recs[i].Data) {
+		if !got[i].Time.Equal(recs[i].Time) || got[i].Port != recs[i].Port || got[i].Dir != recs[i].Dir || !bytes.Equal(got[i].Data, recs[i].Data) {
 			t.Errorf("record %d = %+v, want %+v", i, got[i], recs[i])
 		}
 	}

@@ -103,7 +103,7 @@ func measureIdle(t testing.TB, n int) float64 {
 		s.Expect = nil
 		require.NoError(t, s.Validate(cat))
 		r := &runner{s: s, seed: 1, cat: cat, ctx: context.Background()}
-		require.NoError(t, r.setup(context.Background()))
+		require.NoError(t, r.setup(context.Background(), Options{}))
 		r.schedule()
 		r.advance(context.Background(), nil)
 		runtime.GC()

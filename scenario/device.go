@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetsim/fleetsim/hw"
 	"github.com/fleetsim/fleetsim/modem"
 	"github.com/fleetsim/fleetsim/sim"
 )
@@ -28,12 +29,22 @@ const (
 // Registered reports whether the device is attached.
 func (s RegState) Registered() bool { return s == RegHome || s == RegRoaming }
 
+// deviceKind says what is at the other end of a device's AT layer.
+type deviceKind uint8
+
+const (
+	kindVirtual  deviceKind = iota // a virtual modem, driven by the firmware here
+	kindExternal                   // a virtual modem on a PTY, driven by the user's program (--exec)
+	kindReal                       // a real modem on a serial port (--hw), driven by the firmware here
+)
+
 // step is what the firmware's outstanding AT command is for.
 type step uint8
 
 const (
 	stepNone       step = iota
 	stepInit            // ATE0;+CMEE=1;+CEREG=2;+COPS=3,2
+	stepReadReg         // AT+CEREG?
 	stepSelect          // AT+COPS=1,2,"<plmn>"
 	stepOperator        // AT+COPS?
 	stepReset           // AT+CFUN=1,1
@@ -65,9 +76,7 @@ type device struct {
 	pdp     bool     // the PDP context is active, as far as the firmware knows
 	inbox   []string // lines from the modem not yet handled
 	woken   bool     // a timer to handle the inbox is set
-	// external: the user's program drives the modem over a PTY; the
-	// firmware here only watches it.
-	external bool
+	kind    deviceKind
 
 	poweredAt time.Duration // virtual time of the first power-up, -1 before
 	firstReg  time.Duration // virtual time of the first registration, -1 before
@@ -77,6 +86,7 @@ type device struct {
 // output receives the modem's bytes. It runs under the modem's locks: it
 // only splits lines into the inbox and wakes the firmware from a timer.
 func (d *device) output(b []byte) {
+	d.r.trace(d, hw.DirIn, b)
 	d.r.inboxMu.Lock()
 	for len(b) > 0 {
 		var line []byte
@@ -112,6 +122,12 @@ func (d *device) handle() {
 // line handles one line from the modem.
 func (d *device) line(l string) {
 	switch {
+	case strings.HasPrefix(l, "+CEREG: ") && d.step == stepReadReg:
+		// The read form: <n>,<stat>[,...].
+		if _, rest, ok := strings.Cut(l[len("+CEREG: "):], ","); ok {
+			d.cereg(rest)
+		}
+		return
 	case strings.HasPrefix(l, "+CEREG: "):
 		d.cereg(l[len("+CEREG: "):])
 		return
@@ -129,17 +145,29 @@ func (d *device) line(l string) {
 func (d *device) send(s step, cmd string) {
 	d.step = s
 	d.r.atCommands++
+	if d.kind == kindReal {
+		d.r.sendReal(d, cmd)
+		return
+	}
 	b := make([]byte, 0, 64)
-	_, _ = d.link.Write(append(append(b, cmd...), '\r'))
+	b = append(append(b, cmd...), '\r')
+	d.r.trace(d, hw.DirOut, b)
+	_, _ = d.link.Write(b)
 }
 
 var escape = []byte("+++")
 
 // powerOn powers the modem up; the firmware talks to it once it has booted.
 func (d *device) powerOn() {
-	if d.external {
+	switch d.kind {
+	case kindExternal:
 		d.modem.PowerCycle()
 		return
+	case kindReal:
+		if d.poweredAt >= 0 { // powered up once already: a module reset
+			d.send(stepReset, "AT+CFUN=1,1")
+			return
+		}
 	}
 	d.epoch++
 	d.state, d.step, d.retrying, d.fails, d.pdp = RegOff, stepNone, false, 0, false
@@ -148,6 +176,11 @@ func (d *device) powerOn() {
 	d.r.inboxMu.Unlock()
 	if d.poweredAt < 0 {
 		d.poweredAt = d.r.elapsed()
+	}
+	if d.kind == kindReal { // the module is on already: talk to it now
+		d.state = RegSearching
+		d.send(stepInit, "ATE0;+CMEE=1;+CEREG=2;+COPS=3,2")
+		return
 	}
 	d.modem.PowerCycle()
 	d.afterBoot()
@@ -183,8 +216,21 @@ func (d *device) final(ok bool, l string) {
 	d.step = stepNone
 	switch s {
 	case stepInit:
+		if !ok { // still booting, or unreachable for a moment: try again
+			d.later(2*time.Second, func() {
+				if d.step == stepNone {
+					d.send(stepInit, "ATE0;+CMEE=1;+CEREG=2;+COPS=3,2")
+				}
+			})
+			return
+		}
+		// Where the modem stands already: an indication comes only on change.
+		d.send(stepReadReg, "AT+CEREG?")
+	case stepReadReg:
 		if d.g.manual() {
 			d.send(stepSelect, `AT+COPS=1,2,"`+d.g.spec.Selection.Network+`"`)
+		} else if d.state.Registered() && d.plmn == (sim.PLMN{}) {
+			d.send(stepOperator, "AT+COPS?")
 		}
 	case stepSelect, stepAuto:
 		if !ok {
@@ -297,8 +343,8 @@ func (d *device) failed() {
 // sendData starts one transfer of the group's data pattern: activate the
 // context, dial, write the bytes, escape.
 func (d *device) sendData() {
-	if !d.state.Registered() || d.step != stepNone {
-		return
+	if !d.state.Registered() || d.step != stepNone || d.kind == kindReal {
+		return // a real module's data path is its own (sockets), not a dial-up session here
 	}
 	if d.pdp { // the context is still up: dial straight away
 		d.send(stepDial, "ATD*99***1#")
@@ -311,6 +357,7 @@ func (d *device) sendData() {
 // time.
 func (d *device) transfer() {
 	n := int64(d.g.spec.Data.Bytes)
+	d.r.traceNote(d, "%d bytes of data", n)
 	buf := d.r.payload
 	for n > 0 {
 		k := min(n, int64(len(buf)))
@@ -323,6 +370,7 @@ func (d *device) transfer() {
 			return
 		}
 		d.step = stepEscape // the modem answers OK after the guard time
+		d.r.trace(d, hw.DirOut, escape)
 		_, _ = d.link.Write(escape)
 	})
 	// The data went through unless the modem said NO CARRIER meanwhile.

@@ -43,7 +43,7 @@ func (r *runner) startExternal(ctx context.Context) error {
 			}
 			_ = d.link.Close() // the user's program is the host now
 			d.link = nil
-			d.external = true
+			d.kind = kindExternal
 			r.externals = append(r.externals, external{d: d, pty: p})
 			r.wg.Add(1)
 			go func() {

@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/fleetsim/fleetsim/hw"
 	"github.com/fleetsim/fleetsim/modem"
 	"github.com/fleetsim/fleetsim/sim"
 	"github.com/fleetsim/fleetsim/sim/api"
@@ -38,6 +40,21 @@ type Options struct {
 	ExecOutput io.Writer
 	// OnPTY, in real-time mode, is told where each PTY device is.
 	OnPTY func(group string, index int, path string)
+
+	// HW binds devices to real modems on serial ports: GROUP/INDEX (or
+	// GROUP for a group of one) → port path. The run plays in real time.
+	HW map[string]string
+	// HWOptions configure the serial ports (baud rate...).
+	HWOptions []hw.Option
+	// API, if set, is the base URL of the Super SIM API (fleetsim serve's,
+	// or https://supersim.twilio.com) the control-plane actions go to
+	// instead of the embedded simulator, with APIUser and APIPassword
+	// (account SID and auth token, or API key SID and secret). Every
+	// device must then be a real modem (HW).
+	API, APIUser, APIPassword string
+	// Trace, if set, receives every AT exchange of every device in the hw
+	// package's trace format, each record naming its device.
+	Trace io.Writer
 }
 
 // ErrSetup wraps a failure to set the scenario up (the API refused part
@@ -71,6 +88,8 @@ type runner struct {
 	runErrs    []Outcome // timeline actions the API refused
 	ctx        context.Context
 	inboxMu    sync.Mutex // guards the devices' inboxes: modems write them from any goroutine in real time
+	real       map[int32]*hw.Client
+	traceW     io.Writer
 	realtimeState
 }
 
@@ -97,18 +116,25 @@ func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
 		}
 		r.cat = cat
 	}
-	if err := r.setup(ctx); err != nil {
+	if opts.Trace != nil {
+		r.traceW = &lockedWriter{w: opts.Trace}
+	}
+	if err := r.setup(ctx, opts); err != nil {
+		r.close()
 		return nil, err
 	}
 	defer r.close()
-	if opts.Exec == "" {
+	if opts.Exec == "" && len(opts.HW) == 0 {
 		r.schedule()
 		r.advance(ctx, opts.Progress)
 	} else {
 		rctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		if err := r.startExternal(rctx); err != nil {
-			return nil, err
+		r.ctx = rctx // real modems' commands end with the run
+		if opts.Exec != "" {
+			if err := r.startExternal(rctx); err != nil {
+				return nil, err
+			}
 		}
 		if opts.OnPTY != nil {
 			for _, e := range r.externals {
@@ -116,16 +142,22 @@ func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
 				opts.OnPTY(g.spec.Name, int(e.d.idx)-g.first, e.pty.Path())
 			}
 		}
-		apiURL, err := r.serveAPI()
-		if err != nil {
-			return nil, err
-		}
 		r.schedule()
-		if err := r.startExec(rctx, opts, apiURL); err != nil {
-			r.stopRealTime(opts)
-			cancel()
-			r.wg.Wait()
-			return nil, err
+		if opts.Exec != "" {
+			apiURL := opts.API
+			if r.api.handler != nil {
+				u, err := r.serveAPI()
+				if err != nil {
+					return nil, err
+				}
+				apiURL = u
+			}
+			if err := r.startExec(rctx, opts, apiURL); err != nil {
+				r.stopRealTime(opts)
+				cancel()
+				r.wg.Wait()
+				return nil, err
+			}
 		}
 		r.advanceRealTime(ctx, opts.Progress)
 		r.stopRealTime(opts)
@@ -141,7 +173,7 @@ func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
 // elapsed is the virtual time since the start.
 func (r *runner) elapsed() time.Duration { return r.clock.Now().Sub(r.s.Start.Time) }
 
-func (r *runner) setup(ctx context.Context) error {
+func (r *runner) setup(ctx context.Context, opts Options) error {
 	s := r.s
 	r.clock = vclock.New(s.Start.Time)
 	total := 0
@@ -164,15 +196,27 @@ func (r *runner) setup(ctx context.Context) error {
 	sid := "AC" + hex.EncodeToString(token)
 	_, _ = src.Read(token)
 	auth := hex.EncodeToString(token)
-	ctl, err := sim.New(ctx, sim.DiscardStore{},
-		sim.WithClock(r.clock), sim.WithRand(src), sim.WithCatalog(r.cat),
-		sim.WithUpdateDelay(s.Settings.UpdateDelay.D()), sim.WithLimitPropagation(s.Settings.LimitPropagation.D()),
-		sim.WithCards("scenario-"+strconv.FormatUint(r.seed, 10), total), sim.WithMainAccount(sid, auth))
+	r.real = make(map[int32]*hw.Client)
+	bound, err := r.bindReal(opts.HW)
 	if err != nil {
 		return err
 	}
-	r.ctl = ctl
-	r.api = &apiClient{handler: api.New(ctl), base: "http://fleetsim.local", sid: sid, auth: auth}
+	if opts.API != "" {
+		if len(bound) != total {
+			return fmt.Errorf("%w: with --api every device must be a real modem (--hw): the virtual modems need the embedded control plane", ErrUsage)
+		}
+		r.api = &apiClient{base: strings.TrimRight(opts.API, "/"), http: &http.Client{Timeout: time.Minute}, sid: opts.APIUser, auth: opts.APIPassword}
+	} else {
+		ctl, err := sim.New(ctx, sim.DiscardStore{},
+			sim.WithClock(r.clock), sim.WithRand(src), sim.WithCatalog(r.cat),
+			sim.WithUpdateDelay(s.Settings.UpdateDelay.D()), sim.WithLimitPropagation(s.Settings.LimitPropagation.D()),
+			sim.WithCards("scenario-"+strconv.FormatUint(r.seed, 10), total), sim.WithMainAccount(sid, auth))
+		if err != nil {
+			return err
+		}
+		r.ctl = ctl
+		r.api = &apiClient{handler: api.New(ctl), base: "http://fleetsim.local", sid: sid, auth: auth}
+	}
 	r.world = modem.NewWorld(r.cat)
 	for _, l := range s.World.Locations {
 		nets, err := r.locationNetworks(l)
@@ -186,7 +230,7 @@ func (r *runner) setup(ctx context.Context) error {
 	if err := r.setupControl(ctx); err != nil {
 		return fmt.Errorf("%w: %w", ErrSetup, err)
 	}
-	return r.setupDevices(ctx)
+	return r.setupDevices(ctx, bound, opts)
 }
 
 func (r *runner) locationNetworks(l Location) ([]sim.Network, error) {
@@ -253,14 +297,16 @@ func (r *runner) setupControl(ctx context.Context) error {
 	return nil
 }
 
-func (r *runner) setupDevices(ctx context.Context) error {
+func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Options) error {
 	n := 0
 	for _, g := range r.groups {
 		n += g.count
 	}
 	r.devices = make([]device, n)
 	r.sids = make([]string, n)
-	r.hub = modem.NewHub(r.ctl)
+	if r.ctl != nil {
+		r.hub = modem.NewHub(r.ctl)
+	}
 	profile, err := modem.ProfileByName(r.s.Settings.Profile)
 	if err != nil {
 		return err
@@ -274,6 +320,14 @@ func (r *runner) setupDevices(ctx context.Context) error {
 	r.payload = make([]byte, size)
 	for _, g := range r.groups {
 		for i := g.first; i < g.first+g.count; i++ {
+			if port, ok := bound[i]; ok {
+				d := &r.devices[i]
+				*d = device{r: r, g: g, idx: int32(i), rng: newRNG(r.seed, i), poweredAt: -1, firstReg: -1}
+				if err := r.openReal(ctx, d, port, opts); err != nil {
+					return fmt.Errorf("%w: %w", ErrSetup, err)
+				}
+				continue
+			}
 			card, _ := r.ctl.Card(i)
 			var out struct{ Sid string }
 			p := url.Values{"Iccid": {card.ICCID}, "RegistrationCode": {card.RegistrationCode}}
@@ -324,6 +378,10 @@ func (r *runner) setupSim(ctx context.Context, g *group, i int) error {
 }
 
 func (r *runner) close() {
+	for _, c := range r.real {
+		_ = c.Close()
+	}
+	r.real = nil
 	if r.hub != nil {
 		r.hub.Close()
 	}
@@ -335,7 +393,9 @@ func (r *runner) close() {
 			d.modem.Close()
 		}
 	}
-	_ = r.ctl.Close()
+	if r.ctl != nil {
+		_ = r.ctl.Close()
+	}
 }
 
 // schedule sets every device's and the timeline's first timers.
@@ -344,7 +404,7 @@ func (r *runner) schedule() {
 		spec := g.spec
 		for i := g.first; i < g.first+g.count; i++ {
 			d := &r.devices[i]
-			if d.external { // the user's program powers it and drives it
+			if d.kind == kindExternal { // the user's program powers it and drives it
 				continue
 			}
 			at := spec.PowerOn.At.D()
@@ -485,7 +545,9 @@ func (r *runner) act(i int) {
 		}
 	case e.Move != nil:
 		for _, d := range r.targets(e.Move.Targets) {
-			d.modem.SetCountry(e.Move.To)
+			if d.modem != nil { // a real modem moves with whoever carries it
+				d.modem.SetCountry(e.Move.To)
+			}
 		}
 	case e.Outage != nil:
 		nets, _ := ResolveNetworks(r.cat, e.Outage.Network, false)
@@ -520,7 +582,9 @@ func (r *runner) outage(nets []sim.Network, down bool) {
 		_ = r.world.SetDown(n.Sid, down)
 	}
 	for i := range r.devices {
-		r.devices[i].modem.RadioChanged()
+		if m := r.devices[i].modem; m != nil {
+			m.RadioChanged()
+		}
 	}
 }
 

@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/fleetsim/fleetsim/hw"
 	"github.com/fleetsim/fleetsim/scenario"
 	"github.com/fleetsim/fleetsim/sim"
 )
@@ -34,6 +36,24 @@ type runFlags struct {
 	noColor     bool
 	wall        bool
 	exec        string
+	hw          hwBindings
+	api         string
+	trace       string
+	baud        int
+}
+
+// hwBindings is the repeatable --hw NAME=PORT flag.
+type hwBindings map[string]string
+
+func (h hwBindings) String() string { return "" }
+
+func (h hwBindings) Set(v string) error {
+	name, port, ok := strings.Cut(v, "=")
+	if !ok || name == "" || port == "" {
+		return fmt.Errorf("want GROUP/INDEX=PORT, e.g. tracker/0=/dev/ttyUSB2")
+	}
+	h[name] = port
+	return nil
 }
 
 // parseInterspersed parses flags that may come before or after the
@@ -54,7 +74,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func runScenario(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	var f runFlags
+	f := runFlags{hw: hwBindings{}}
 	fs := flag.NewFlagSet("fleetsim run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, runUsage); fs.PrintDefaults() }
@@ -64,6 +84,10 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 	fs.BoolVar(&f.quiet, "quiet", false, "print only the summary, no progress")
 	fs.BoolVar(&f.noColor, "no-color", getenv("NO_COLOR") != "", "no colours in the summary (also NO_COLOR)")
 	fs.BoolVar(&f.wall, "wall", true, "include wall-clock figures (time, events/s, memory) in the JSON report")
+	fs.Var(f.hw, "hw", "bind a device to a real modem: GROUP/INDEX=PORT (GROUP=PORT for a group of one); repeatable; the run plays in real time")
+	fs.IntVar(&f.baud, "baud", 115200, "baud rate of the --hw serial ports")
+	fs.StringVar(&f.api, "api", "", "send control-plane actions to this Super SIM API (e.g. https://supersim.twilio.com) instead of the embedded simulator; credentials from TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN or TWILIO_API_KEY/TWILIO_API_SECRET")
+	fs.StringVar(&f.trace, "trace", "", "record every AT exchange of every device to this file")
 	fs.StringVar(&f.exec, "exec", "", "play the scenario in real time and run this command beside it, with the PTY of each pty group device in $FLEETSIM_PTY / $FLEETSIM_PTYS")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -97,6 +121,29 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 			fmt.Fprintf(stderr, "fleetsim: %s[%d] on %s\n", group, i, path)
 		}
 	}
+	if len(f.hw) > 0 {
+		opts.HW, opts.HWOptions = f.hw, []hw.Option{hw.WithBaud(f.baud)}
+	}
+	if f.api != "" {
+		opts.API = f.api
+		opts.APIUser, opts.APIPassword = getenv("TWILIO_API_KEY"), getenv("TWILIO_API_SECRET")
+		if opts.APIUser == "" {
+			opts.APIUser, opts.APIPassword = getenv("TWILIO_ACCOUNT_SID"), getenv("TWILIO_AUTH_TOKEN")
+		}
+		if opts.APIUser == "" || opts.APIPassword == "" {
+			fmt.Fprintln(stderr, "fleetsim run: --api needs credentials: TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or TWILIO_API_KEY and TWILIO_API_SECRET")
+			return 2
+		}
+	}
+	if f.trace != "" {
+		tf, err := os.Create(f.trace)
+		if err != nil {
+			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
+			return 2
+		}
+		defer tf.Close()
+		opts.Trace = tf
+	}
 	s, err := scenario.LoadValid(pos[0], cat)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
@@ -118,7 +165,7 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "fleetsim run: %s: %v\n", pos[0], err)
-		if errors.Is(err, scenario.ErrSetup) {
+		if errors.Is(err, scenario.ErrSetup) || errors.Is(err, scenario.ErrUsage) {
 			return 2
 		}
 		return 1

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetsim/fleetsim/hw"
+	"github.com/fleetsim/fleetsim/scenario"
+)
+
+const benchScenario = `name: bench
+duration: 7s
+settings: {update_delay: 200ms}
+control:
+  naps: [{name: bench-uk, networks: ["23415"]}]
+  fleets: [{name: bench, nap: bench-uk}]
+devices:
+  - {name: bench, count: 1, fleet: bench, location: GB}
+expect:
+  - name: the bench modem attaches on Vodafone UK
+    at: 6s
+    network: "23415"
+    registered: "== 100%"
+  - name: its SIM is active in the account
+    sim_status: active
+    sims: "== 100%"
+`
+
+// TestRunHWAgainstRemoteServe is the bench set-up with its two switches:
+// the scenario's device is a modem on a serial port (--hw; here a
+// separately started fleetsim serve's modem, reached through its PTY as a
+// USB port would be), and the control-plane actions go over real HTTP with
+// credentials to that server (--api) rather than to an embedded simulator.
+// The SIM in the modem is registered, put in the Fleet and activated
+// through the API; the modem then attaches, and the firmware steps, run
+// through the hw AT client, see it. --trace records the exchanges.
+func TestRunHWAgainstRemoteServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time run takes 7 s")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	env := map[string]string{"FLEETSIM_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef", "FLEETSIM_AUTH_TOKEN": "0123456789abcdef0123456789abcdef"}
+	getenv := func(k string) string { return env[k] }
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--state", ":memory:", "--modems", "1",
+			"--modem-dir", dir, "--scan-time", "100ms", "--attach-time", "50ms", "--update-delay", "200ms"}, getenv, pw, io.Discard)
+		pw.Close()
+	}()
+	defer func() { cancel(); <-done }()
+	lines := bufio.NewScanner(pr)
+	var url string
+	for lines.Scan() {
+		if m := regexp.MustCompile(`API on (http://\S+)`).FindStringSubmatch(lines.Text()); m != nil {
+			url = m[1]
+		}
+		if strings.Contains(lines.Text(), "try:") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	require.NotEmpty(t, url)
+
+	file := filepath.Join(t.TempDir(), "bench.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(benchScenario), 0o644))
+	report := filepath.Join(t.TempDir(), "report.json")
+	trace := filepath.Join(t.TempDir(), "at.trace")
+	runEnv := map[string]string{"TWILIO_ACCOUNT_SID": env["FLEETSIM_ACCOUNT_SID"], "TWILIO_AUTH_TOKEN": env["FLEETSIM_AUTH_TOKEN"]}
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"run", file, "--quiet", "--api", url, "--hw", "bench=" + filepath.Join(dir, "modem-0"),
+		"--json", report, "--trace", trace}, func(k string) string { return runEnv[k] }, &stdout, &stderr)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+
+	var rep scenario.Report
+	b, err := os.ReadFile(report)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &rep))
+	assert.True(t, rep.Passed)
+	assert.Positive(t, rep.APIRequests)
+
+	f, err := os.Open(trace)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := hw.ReadTrace(f)
+	require.NoError(t, err)
+	var sent []string
+	for _, r := range recs {
+		assert.Equal(t, "bench/0", r.Port)
+		if r.Dir == hw.DirOut {
+			sent = append(sent, strings.TrimSpace(string(r.Data)))
+		}
+	}
+	assert.Contains(t, sent, "ATE0;+CMEE=1;+CEREG=2;+COPS=3,2")
+	assert.Contains(t, sent, "AT+CEREG?")
+
+	// Without credentials, or with virtual devices, --api is refused.
+	stderr.Reset()
+	assert.Equal(t, 2, run(ctx, []string{"run", file, "--api", url}, noEnv, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "credentials")
+	stderr.Reset()
+	assert.Equal(t, 2, run(ctx, []string{"run", file, "--api", url}, func(k string) string { return runEnv[k] }, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "every device must be a real modem")
+	stderr.Reset()
+	assert.Equal(t, 2, run(ctx, []string{"run", file, "--hw", "nope=/dev/null"}, noEnv, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), `no device group "nope"`)
+}

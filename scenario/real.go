@@ -1,0 +1,256 @@
+package scenario
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/fleetsim/fleetsim/hw"
+)
+
+// Hardware in the loop: a device bound with --hw NAME=PORT is a real modem
+// on a serial port. The same firmware steps drive it, through the hw
+// package's AT client instead of an in-process link, in real time, and
+// its expectations are checked against what it reports.
+
+// ErrUsage wraps a run the options make impossible (a --hw reference to
+// no device, --api with virtual devices...): exit status 2.
+var ErrUsage = errors.New("invalid run options")
+
+// bindReal resolves the --hw references to device indices: GROUP/INDEX,
+// or GROUP for a group of one device.
+func (r *runner) bindReal(refs map[string]string) (map[int]string, error) {
+	out := make(map[int]string, len(refs))
+	for ref, port := range refs {
+		name, idx, hasIdx := strings.Cut(ref, "/")
+		g := r.group(name)
+		if g == nil {
+			return nil, fmt.Errorf("%w: --hw %s=%s: no device group %q in the scenario", ErrUsage, ref, port, name)
+		}
+		i := 0
+		switch {
+		case hasIdx:
+			n, err := strconv.Atoi(idx)
+			if err != nil || n < 0 || n >= g.count {
+				return nil, fmt.Errorf("%w: --hw %s=%s: group %s has devices 0 to %d", ErrUsage, ref, port, name, g.count-1)
+			}
+			i = n
+		case g.count != 1:
+			return nil, fmt.Errorf("%w: --hw %s=%s: group %s has %d devices: name one as %s/INDEX", ErrUsage, ref, port, name, g.count, name)
+		}
+		if _, dup := out[g.first+i]; dup {
+			return nil, fmt.Errorf("%w: --hw %s: the device is bound twice", ErrUsage, ref)
+		}
+		out[g.first+i] = port
+	}
+	return out, nil
+}
+
+// deviceName names a device in traces and messages: group/index.
+func (r *runner) deviceName(d *device) string {
+	return d.g.spec.Name + "/" + strconv.Itoa(int(d.idx)-d.g.first)
+}
+
+// openReal opens the serial port of a real device and finds its SIM in the
+// control plane.
+func (r *runner) openReal(ctx context.Context, d *device, port string, opts Options) error {
+	name := r.deviceName(d)
+	hwOpts := append([]hw.Option(nil), opts.HWOptions...)
+	if r.traceW != nil {
+		hwOpts = append(hwOpts, hw.WithTrace(r.traceW), hw.WithTracePort(name))
+	}
+	c, err := hw.Open(ctx, port, hwOpts...)
+	if err != nil {
+		return fmt.Errorf("device %s on %s: %w", name, port, err)
+	}
+	d.kind = kindReal
+	r.real[d.idx] = c
+	iccid, err := readICCID(ctx, c)
+	if err != nil {
+		return fmt.Errorf("device %s on %s: reading the SIM's ICCID: %w", name, port, err)
+	}
+	sid, err := r.findSim(ctx, iccid)
+	if err != nil {
+		return fmt.Errorf("device %s (ICCID %s): %w", name, iccid, err)
+	}
+	r.sids[d.idx] = sid
+	if sid != "" {
+		if err := r.setupSim(ctx, d.g, int(d.idx)); err != nil {
+			return fmt.Errorf("device %s (ICCID %s): %w", name, iccid, err)
+		}
+	}
+	c.OnIndication("", func(line string) { r.deliver(d, line) })
+	return nil
+}
+
+// readICCID asks the modem for its SIM's ICCID, in whichever dialect it
+// speaks.
+func readICCID(ctx context.Context, c *hw.Client) (string, error) {
+	var last error
+	for _, cmd := range []string{"+QCCID", "+CCID", "+ICCID"} {
+		info, err := c.Command(ctx, cmd)
+		if err != nil {
+			last = err
+			continue
+		}
+		for _, l := range info {
+			if id := digitsRun(l); len(id) >= 18 {
+				return id, nil
+			}
+		}
+	}
+	if last == nil {
+		last = errors.New("no ICCID in the answers")
+	}
+	return "", last
+}
+
+func digitsRun(s string) string {
+	start := strings.IndexFunc(s, unicode.IsDigit)
+	if start < 0 {
+		return ""
+	}
+	end := strings.IndexFunc(s[start:], func(r rune) bool { return !unicode.IsDigit(r) && r != 'F' && r != 'f' })
+	if end < 0 {
+		end = len(s) - start
+	}
+	return strings.TrimRight(s[start:start+end], "Ff")
+}
+
+// findSim returns the SID of the Sim with this ICCID, registering it first
+// when the control plane is fleetsim's and holds the card; "" when the
+// embedded control plane has no such card (a real SIM in a real modem).
+func (r *runner) findSim(ctx context.Context, iccid string) (string, error) {
+	var sid string
+	err := r.api.listAll(ctx, "/v1/Sims", url.Values{"Iccid": {iccid}}, "sims", func(raw json.RawMessage) error {
+		var s struct{ Sid string }
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+		sid = s.Sid
+		return nil
+	})
+	if err != nil || sid != "" {
+		return sid, err
+	}
+	// fleetsim's own inventory tells the registration code.
+	var cards struct {
+		Cards []struct {
+			ICCID string `json:"iccid"`
+			Code  string `json:"registration_code"`
+		} `json:"cards"`
+	}
+	status, err := r.api.call(ctx, http.MethodGet, "/_fleetsim/v1/cards", nil, &cards)
+	if err != nil {
+		if status == http.StatusNotFound && r.api.handler == nil {
+			return "", errors.New("the SIM is not registered in the account: register it first")
+		}
+		return "", err
+	}
+	for _, c := range cards.Cards {
+		if c.ICCID == iccid {
+			var out struct{ Sid string }
+			p := url.Values{"Iccid": {iccid}, "RegistrationCode": {c.Code}}
+			if _, err := r.api.call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
+				return "", err
+			}
+			return out.Sid, nil
+		}
+	}
+	if r.api.handler != nil {
+		return "", nil // a SIM of a real account, not the embedded simulator's
+	}
+	return "", errors.New("the SIM is neither registered in the account nor in the simulator's inventory")
+}
+
+// sendReal runs a command on a real modem; its lines and final result come
+// back through the device's inbox, like a virtual modem's output.
+func (r *runner) sendReal(d *device, cmd string) {
+	c := r.real[d.idx]
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		info, err := c.Command(r.ctx, cmd)
+		lines := append(info, finalLine(err))
+		r.deliver(d, lines...)
+	}()
+}
+
+// finalLine is the final result code an AT client's error stands for.
+func finalLine(err error) string {
+	var cme *hw.CMEError
+	switch {
+	case err == nil:
+		return "OK"
+	case errors.As(err, &cme):
+		return "+CME ERROR: " + strconv.Itoa(cme.Code)
+	case errors.Is(err, hw.ErrNoCarrier):
+		return "NO CARRIER"
+	}
+	return "ERROR"
+}
+
+// deliver queues lines for a device's firmware, from any goroutine.
+func (r *runner) deliver(d *device, lines ...string) {
+	r.inboxMu.Lock()
+	d.inbox = append(d.inbox, lines...)
+	wake := !d.woken
+	d.woken = true
+	r.inboxMu.Unlock()
+	if wake {
+		r.clock.AfterFunc(0, d.handle)
+	}
+}
+
+// ---- traces -----------------------------------------------------------------
+
+// lockedWriter serialises the trace records of many devices.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// trace records what a virtual device and its modem exchanged, in the hw
+// package's trace format, stamped with virtual time.
+func (r *runner) trace(d *device, dir hw.TraceDir, b []byte) {
+	if r.traceW == nil {
+		return
+	}
+	rec := hw.TraceRecord{Time: r.clock.Now(), Port: r.deviceName(d), Dir: dir}
+	var buf []byte
+	if dir == hw.DirIn { // a record a line, as hw writes them
+		for len(b) > 0 {
+			i := strings.IndexByte(string(b), '\n') + 1
+			if i == 0 {
+				i = len(b)
+			}
+			rec.Data = b[:i]
+			buf = hw.AppendTrace(buf, rec)
+			b = b[i:]
+		}
+	} else {
+		rec.Data = b
+		buf = hw.AppendTrace(buf, rec)
+	}
+	_, _ = r.traceW.Write(buf)
+}
+
+func (r *runner) traceNote(d *device, format string, args ...any) {
+	if r.traceW != nil {
+		r.trace(d, hw.DirNote, fmt.Appendf(nil, format, args...))
+	}
+}
