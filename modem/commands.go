@@ -22,7 +22,15 @@ var (
 
 // handler finds the command: the profile's own first, then 27.007 and V.250.
 func (m *Modem) handler(name string) Handler {
+	if _, quectel := m.cfg.Profile.(Quectel); quectel {
+		if h, ok := socketCommands[name]; ok {
+			return h
+		}
+	}
 	if h, ok := m.cfg.Profile.Commands()[name]; ok {
+		return h
+	}
+	if h, ok := smsCommands[name]; ok {
 		return h
 	}
 	if h, ok := standard[name]; ok {
