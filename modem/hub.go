@@ -80,7 +80,7 @@ func (h *Hub) leave(m *Modem) {
 }
 
 func (h *Hub) deliver(e sim.Event) {
-	if e.Kind == sim.EventSim {
+	if e.Kind == sim.EventSim || e.Kind == sim.EventSmsCommand || e.Kind == sim.EventIPCommand {
 		h.mu.RLock()
 		m := h.byICCID[e.ICCID]
 		h.mu.RUnlock()

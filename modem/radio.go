@@ -386,6 +386,18 @@ func (m *Modem) networkDetach(err error) {
 // over its limit or without data is torn down. A network removed from the
 // NAP keeps serving until the cached authorisation expires.
 func (m *Modem) onEvent(e sim.Event) {
+	switch e.Kind {
+	case sim.EventSmsCommand:
+		if e.ICCID == m.cfg.Card.ICCID {
+			m.smsEvent(e)
+		}
+		return
+	case sim.EventIPCommand:
+		if e.ICCID == m.cfg.Card.ICCID {
+			m.ipEvent(e)
+		}
+		return
+	}
 	if e.Kind == sim.EventSim && e.ICCID != m.cfg.Card.ICCID {
 		return
 	}
