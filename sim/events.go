@@ -5,11 +5,11 @@ type EventKind uint8
 
 // Event kinds.
 const (
-	EventSim   EventKind = iota + 1 // a Sim's status, Fleet or account changed
-	EventFleet                      // a Fleet changed (NAP, data limit)
-	EventNAP                        // a NAP's allow list changed
-	EventSmsCommand                 // an SMS Command for a SIM is waiting (Sid: the command, ICCID: the SIM)
-	EventIPCommand                  // an IP Command for a SIM is waiting (Sid: the command, ICCID: the SIM)
+	EventSim        EventKind = iota + 1 // a Sim's status, Fleet or account changed
+	EventFleet                           // a Fleet changed (NAP, data limit)
+	EventNAP                             // a NAP's allow list changed
+	EventSmsCommand                      // an SMS Command for a SIM is waiting (Sid: the command, ICCID: the SIM)
+	EventIPCommand                       // an IP Command for a SIM is waiting (Sid: the command, ICCID: the SIM)
 )
 
 // Event tells subscribers, such as the virtual modems, that the control
