@@ -2,6 +2,8 @@ package api
 
 import (
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/fleetsim/fleetsim/sim"
 )
@@ -94,4 +96,66 @@ func (s *Server) simulatorRoutes() {
 			respond(w, http.StatusCreated, sub, err, func(x *sim.Account) any { return renderAccount(x) })
 		}),
 	})
+	s.handle("/_fleetsim/v1/Webhooks", methods{
+		http.MethodGet: mainOnly(func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
+			p := formOf(r)
+			st, err := sim.ParseWebhookStatus(p.get("Status"))
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			ds := c.WebhookDeliveries(sim.WebhookQuery{Status: st, Kind: sim.WebhookKind(p.get("Kind"))})
+			out := make([]webhookJSON, len(ds))
+			for i, d := range ds {
+				out[i] = renderWebhook(d)
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"webhooks": out})
+		}),
+	})
+}
+
+// webhookJSON is one callback in GET /_fleetsim/v1/Webhooks.
+type webhookJSON struct {
+	ID               string               `json:"id"`
+	Kind             *string              `json:"kind"`
+	URL              string               `json:"url"`
+	Method           string               `json:"method"`
+	Params           url.Values           `json:"params"`
+	IdempotencyToken string               `json:"idempotency_token"`
+	Status           sim.WebhookStatus    `json:"status"`
+	Reason           *string              `json:"reason"`
+	DateCreated      string               `json:"date_created"`
+	DateUpdated      string               `json:"date_updated"`
+	Attempts         []webhookAttemptJSON `json:"attempts"`
+}
+
+type webhookAttemptJSON struct {
+	Attempt    int     `json:"attempt"`
+	Date       string  `json:"date"`
+	HTTPStatus *int    `json:"http_status"`
+	Error      *string `json:"error"`
+	DurationMs float64 `json:"duration_ms"`
+}
+
+// webhookTime keeps milliseconds: attempts of one callback can fall within
+// the same second.
+const webhookTime = "2006-01-02T15:04:05.000Z07:00"
+
+func renderWebhook(d sim.WebhookDelivery) webhookJSON {
+	out := webhookJSON{
+		ID: d.ID, Kind: null(string(d.Kind)), URL: d.URL, Method: d.Method, Params: d.Params,
+		IdempotencyToken: d.IdempotencyToken, Status: d.Status, Reason: null(d.Reason),
+		DateCreated: d.Created.UTC().Format(webhookTime), DateUpdated: d.Updated.UTC().Format(webhookTime),
+		Attempts: make([]webhookAttemptJSON, len(d.Attempts)),
+	}
+	for i, a := range d.Attempts {
+		aj := webhookAttemptJSON{Attempt: a.Attempt, Date: a.Time.UTC().Format(webhookTime),
+			Error: null(a.Error), DurationMs: float64(a.Duration) / float64(time.Millisecond)}
+		if a.HTTPStatus != 0 {
+			code := a.HTTPStatus
+			aj.HTTPStatus = &code
+		}
+		out.Attempts[i] = aj
+	}
+	return out
 }
