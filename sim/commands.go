@@ -58,6 +58,8 @@ type ESimProfile struct {
 	SmdpPlusAddress string    `json:"smdp_plus_address,omitempty"`
 	MatchingID      string    `json:"matching_id,omitempty"`
 	ActivationCode  string    `json:"activation_code,omitempty"`
+	ErrorCode       string    `json:"error_code,omitempty"`    // set when failed
+	ErrorMessage    string    `json:"error_message,omitempty"` // set when failed
 	CallbackURL     string    `json:"callback_url,omitempty"`
 	CallbackMethod  string    `json:"callback_method,omitempty"`
 	Due             time.Time `json:"due"`
@@ -84,4 +86,8 @@ type SettingsUpdate struct {
 	DateCreated   time.Time         `json:"date_created"`
 	DateUpdated   time.Time         `json:"date_updated"`
 	Seq           int64             `json:"seq"`
+	// Attempts counts the over-the-air attempts started so far; Due is when
+	// the one in progress completes if the SIM stays on the network.
+	Attempts int       `json:"attempts,omitempty"`
+	Due      time.Time `json:"due"`
 }

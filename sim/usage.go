@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -22,28 +23,47 @@ type UsageReport struct {
 // network with this PLMN, as the core network does on an attach request.
 // It returns the catalog Network on success, and ErrSimNew, ErrSimInactive
 // or ErrNetworkNotAllowed otherwise.
+//
+// The decision also drives the SIM's over-the-air settings updates (see
+// ScheduleSettingsUpdate): a SIM the network accepts starts downloading the
+// updates scheduled for it, and a SIM the core refuses (it went inactive)
+// interrupts the update it was installing.
 func (c *Control) AuthorizeAttach(iccid string, plmn PLMN) (Network, error) {
+	nw, simSid, ota, err := c.authorizeAttach(iccid, plmn)
+	if ota {
+		c.advanceSettings(simSid, err == nil)
+	}
+	return nw, err
+}
+
+// authorizeAttach is AuthorizeAttach's decision. It reports ota=true when
+// the decision changes one of the SIM's settings updates.
+func (c *Control) authorizeAttach(iccid string, plmn PLMN) (nw Network, simSid string, ota bool, err error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	s := c.simForCard(iccid)
-	if s == nil || s.Status == StatusNew {
-		return Network{}, ErrSimNew
+	if s == nil {
+		return Network{}, "", false, ErrSimNew
 	}
-	if s.Status == StatusInactive {
-		return Network{}, ErrSimInactive
+	if s.Status == StatusNew || s.Status == StatusInactive {
+		err = ErrSimInactive
+		if s.Status == StatusNew {
+			err = ErrSimNew
+		}
+		return Network{}, s.Sid, c.hasSettings(s.Sid, SettingsInProgress), err
 	}
 	nw, ok := c.catalog.ByPLMN(plmn)
 	if !ok {
-		return Network{}, ErrNetworkNotAllowed
+		return Network{}, s.Sid, false, ErrNetworkNotAllowed
 	}
 	f := c.fleets.get(s.FleetSid)
 	if f == nil {
-		return Network{}, ErrNetworkNotAllowed
+		return Network{}, s.Sid, false, ErrNetworkNotAllowed
 	}
 	if nap := c.naps.get(f.NAPSid); nap == nil || !nap.Allows(nw.Sid) {
-		return Network{}, ErrNetworkNotAllowed
+		return Network{}, s.Sid, false, ErrNetworkNotAllowed
 	}
-	return nw, nil
+	return nw, s.Sid, c.hasSettings(s.Sid, SettingsScheduled), nil
 }
 
 // AuthorizeData decides whether the SIM may move data now: its Fleet must
@@ -162,10 +182,20 @@ type UsageRecord struct {
 	Download   int64
 }
 
-// PricePerMB is the simulated price of a megabyte, in BilledUnit.
+// The simulated data price: PricePerMB in BilledUnit for every 1,000,000
+// bytes (the OpenAPI examples bill 300,000 bytes as 0.03 USD), billed to the
+// micro-unit.
 const (
 	PricePerMB = 0.10
 	BilledUnit = "USD"
+	// bytesPerMicro is how many bytes cost one millionth of BilledUnit.
+	bytesPerMicro = 10
+)
+
+var (
+	networkSidRE = regexp.MustCompile(`^HW[0-9a-fA-F]{32}$`)
+	simSidRE     = regexp.MustCompile(`^HS[0-9a-fA-F]{32}$`)
+	isoCountryRE = regexp.MustCompile(`^[A-Za-z]{2}$`)
 )
 
 func usageErr(code int, format string, args ...any) *Error {
@@ -190,6 +220,12 @@ func (c *Control) UsageRecords(acct *Account, q UsageQuery) ([]UsageRecord, erro
 	case "", "sim", "fleet", "network", "isoCountry":
 	default:
 		return nil, usageErr(CodeUsageInvalid, "Group must be sim, fleet, network or isoCountry")
+	}
+	if q.Network != "" && !networkSidRE.MatchString(q.Network) {
+		return nil, usageErr(CodeUsageInvalid, "Network must be the SID of a Network resource")
+	}
+	if q.IsoCountry != "" && !isoCountryRE.MatchString(q.IsoCountry) {
+		return nil, usageErr(CodeUsageInvalid, "IsoCountry must be an ISO 3166-1 alpha-2 country code")
 	}
 	end := now
 	if q.End != nil {
@@ -224,20 +260,25 @@ func (c *Control) UsageRecords(acct *Account, q UsageQuery) ([]UsageRecord, erro
 
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	// The records are the account's own usage, so a Sim or Fleet given by
+	// SID filters them even when it has since moved to another account: the
+	// usage it incurred here stays here.
 	var simSid, fleetSid string
 	if q.Sim != "" {
-		s, err := c.findSim(acct, q.Sim)
-		if err != nil {
+		if s, err := c.findSim(acct, q.Sim); err == nil {
+			simSid = s.Sid
+		} else if simSidRE.MatchString(q.Sim) {
+			simSid = q.Sim
+		} else {
 			return nil, nil
 		}
-		simSid = s.Sid
 	}
 	if q.Fleet != "" {
-		f, err := c.findFleet(acct, q.Fleet)
-		if err != nil {
+		if f, err := c.findFleet(acct, q.Fleet); err == nil {
+			fleetSid = f.Sid
+		} else {
 			return nil, nil
 		}
-		fleetSid = f.Sid
 	}
 	bucket := func(t time.Time) time.Time {
 		if step == 0 {
@@ -254,6 +295,11 @@ func (c *Control) UsageRecords(acct *Account, q UsageQuery) ([]UsageRecord, erro
 		if u.AccountSid != acct.Sid || u.Hour.Before(start) || !u.Hour.Before(end) ||
 			(simSid != "" && u.SimSid != simSid) || (fleetSid != "" && u.FleetSid != fleetSid) ||
 			(q.Network != "" && u.NetworkSid != q.Network) || (q.IsoCountry != "" && !strings.EqualFold(u.IsoCountry, q.IsoCountry)) {
+			continue
+		}
+		if q.Group != "" && u.Upload+u.Download == 0 {
+			// An hour of SMS Commands only: grouped lists name only the
+			// resources that used data.
 			continue
 		}
 		dim := map[string]string{"": "", "sim": u.SimSid, "fleet": u.FleetSid, "network": u.NetworkSid, "isoCountry": u.IsoCountry}[q.Group]
@@ -309,9 +355,10 @@ func (c *Control) UsageRecords(acct *Account, q UsageQuery) ([]UsageRecord, erro
 	return out, nil
 }
 
-// Billed is the simulated billed amount of a record's traffic.
+// Billed is the simulated amount billed for the record's traffic, in
+// BilledUnit: PricePerMB per 1,000,000 bytes, rounded down to the micro-unit.
 func (r UsageRecord) Billed() float64 {
-	return float64(r.Upload+r.Download) / MB * PricePerMB
+	return float64((r.Upload+r.Download)/bytesPerMicro) / 1e6
 }
 
 func ceilTo(t time.Time, step time.Duration) time.Time {

@@ -195,7 +195,13 @@ func (s *Server) routes() {
 				return
 			}
 			recs, err := c.UsageRecords(a, q)
-			list(w, r, "usage_records", recs, err, nil, renderUsage)
+			list(w, r, "usage_records", recs, err, nil, func(u sim.UsageRecord) any {
+				j := renderUsage(u).(usageRecordJSON)
+				if u.Upload+u.Download == 0 {
+					j.BilledUnit = nil // nothing was billed: no billing information yet
+				}
+				return j
+			})
 		},
 	})
 
@@ -253,7 +259,11 @@ func (s *Server) routes() {
 		},
 	})
 	renderE := func(r *http.Request) func(*sim.ESimProfile) any {
-		return func(p *sim.ESimProfile) any { return renderESim(r, p) }
+		return func(p *sim.ESimProfile) any {
+			j := renderESim(r, p).(esimJSON)
+			j.ErrorCode, j.ErrorMessage = null(p.ErrorCode), null(p.ErrorMessage)
+			return j
+		}
 	}
 	s.handle("/v1/ESimProfiles", methods{
 		http.MethodGet: func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
