@@ -364,7 +364,7 @@ func TestSettings(t *testing.T) {
 			{send: "AT+QCFG\r", want: cmeErr("50")},
 		}},
 		{name: "settings a host sends and forgets", steps: []step{
-			{send: "AT+CTZR=1;+CTZU=1;+CNMI=2,1;+CSMS=0;+CPMS=\"ME\";+CSCA=\"+4477\"\r", want: okLine},
+			{send: "AT+CTZR=1;+CTZU=1;+CNMI=2,1;+CSMS=0;+CPMS=\"ME\";+CSCA=\"+4477\"\r", want: "\r\n+CSMS: 1,1,1\r\n\r\n+CPMS: 0,50,0,20,0,20\r\n\r\nOK\r\n"},
 		}},
 	})
 }

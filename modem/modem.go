@@ -78,6 +78,8 @@ type Modem struct {
 	lastLine string
 	unsub    func()
 	closed   bool
+	sock     socketState
+	sms      smsState
 }
 
 // New returns a powered-off modem; Serve powers it on.

@@ -540,6 +540,7 @@ func (m *Modem) activeContexts() int {
 // detachData deactivates every context (the modem left the network).
 // Callers hold m.mu.
 func (m *Modem) detachData() {
+	m.dataLost() // sockets close with the data session
 	for _, c := range m.st.contexts.list {
 		c.active, c.addr = false, ""
 	}
@@ -551,6 +552,7 @@ func (m *Modem) detachData() {
 
 // dropData is the network deactivating the data session. Callers hold m.mu.
 func (m *Modem) dropData() {
+	m.dataLost() // sockets close with the data session: +QIURC: "pdpdeact"
 	for _, c := range m.st.contexts.list {
 		cid := c.cid
 		if c.active {

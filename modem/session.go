@@ -64,6 +64,8 @@ func (s *session) input(b []byte) {
 }
 
 func (s *session) queue(b []byte) {
+	b = s.m.promptInput(b) // a data prompt (AT+QISEND's "> ") takes its bytes first
+	b = s.m.smsInput(b)    // so does AT+CMGS's text after its "> "
 	if n := maxQueued - len(s.queued); n < len(b) {
 		b = b[:max(n, 0)]
 	}
@@ -197,6 +199,10 @@ func (s *session) result(lines []string, err error) bool {
 		res = m.st.result(resConnect)
 	case errors.Is(err, errNoCarrier):
 		res = m.st.result(resNoCarrier)
+	case errors.As(err, new(finalText)): // a command's own final result: SEND OK, SEND FAIL
+		res = m.st.frame(err.Error())
+	case errors.As(err, new(*CMSError)): // 27.005's +CMS ERROR, as +CMEE says
+		res = m.st.cmsResult(err)
 	case err != nil:
 		res = m.st.errorResult(err)
 	}

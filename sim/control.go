@@ -53,6 +53,7 @@ type Control struct {
 	names    map[string]string // kind|account|unique name → sid
 	timers   map[string]Timer  // pending Sim update and eSIM timers by sid
 	subs     map[int]func(Event)
+	sessions map[string]string // ICCID → PDP address of its data session: network state, never stored
 	nextSub  int
 }
 
@@ -173,6 +174,7 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 			c.armESimTimer(p.Sid, p.Due)
 		}
 	}
+	c.resumeSmsCommands()
 	c.mu.Unlock()
 	return c, nil
 }

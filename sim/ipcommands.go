@@ -3,6 +3,11 @@ package sim
 import (
 	"context"
 	"encoding/base64"
+	"encoding/binary"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
 )
 
 // IPCommandParams are the parameters of an IP Command create.
@@ -64,9 +69,142 @@ func (c *Control) CreateIPCommand(ctx context.Context, acct *Account, p IPComman
 			DateCreated: now, DateUpdated: now, Seq: c.nextSeq(),
 		}
 		t.put("ip", m.Sid, m, func() { c.ips.set(m.Sid, m, m.Seq) })
+		sid, iccid := m.Sid, m.SimICCID
+		t.after = append(t.after, func() { c.sendIPCommand(sid, iccid) })
 		return nil
 	})
 	return m, err
+}
+
+// IPSendWindow is how long a queued MT IP Command that no modem took
+// stays queued before it fails: the SIM is not attached (Twilio sends
+// asynchronously and reports 83401).
+const IPSendWindow = time.Second
+
+// sendIPCommand offers a queued MT IP Command to the SIM's modem, which
+// reports it with IPCommandDone at once. If no modem took it, it fails
+// after IPSendWindow.
+func (c *Control) sendIPCommand(sid, iccid string) {
+	c.publish(Event{Kind: EventIPCommand, Sid: sid, ICCID: iccid})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m := c.ips.get(sid); c.closed || m == nil || m.Status != CommandQueued {
+		return
+	}
+	c.timers[sid] = c.cfg.clock.AfterFunc(IPSendWindow, func() {
+		c.mu.Lock()
+		delete(c.timers, sid)
+		c.mu.Unlock()
+		c.cfg.logger.Info("IP Command failed", "sid", sid, "code", CodeIPNotAttached)
+		_ = c.IPCommandDone(context.Background(), sid, "", false)
+	})
+}
+
+// CodeIPNotAttached is Twilio's error for an IP Command to a SIM without a
+// data session: nothing was sent.
+const CodeIPNotAttached = 83401
+
+// IPCommandPayload returns the device port and the datagram of a queued
+// mobile-terminated IP Command: a text payload as its UTF-8 bytes, a
+// binary one decoded from base64.
+func (c *Control) IPCommandPayload(sid string) (int, []byte, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	m := c.ips.get(sid)
+	if m == nil || m.Direction != DirectionToSim || m.Status != CommandQueued {
+		return 0, nil, notFound("no queued IP Command %s", sid)
+	}
+	if m.PayloadType == "binary" {
+		b, err := base64.StdEncoding.DecodeString(m.Payload)
+		return m.DevicePort, b, err
+	}
+	return m.DevicePort, []byte(m.Payload), nil
+}
+
+// IPCommandDone records a queued MT IP Command as sent to the device at
+// deviceIP, or as failed, and calls its callback. Twilio has no delivered
+// status for IP Commands: UDP gives no receipt.
+func (c *Control) IPCommandDone(ctx context.Context, sid, deviceIP string, sent bool) error {
+	return c.write(ctx, func(t *txn) error {
+		m := c.ips.get(sid)
+		if m == nil || m.Direction != DirectionToSim {
+			return notFound("no IP Command %s for a SIM", sid)
+		}
+		if m.Status != CommandQueued {
+			return nil
+		}
+		cp := *m
+		cp.Status, cp.DateUpdated = CommandFailed, c.Now()
+		if sent {
+			cp.Status, cp.DeviceIP = CommandSent, deviceIP
+		}
+		t.put("ip", cp.Sid, &cp, func() { c.ips.set(cp.Sid, &cp, cp.Seq) })
+		if cp.CallbackURL != "" {
+			c.ipHook(t, &cp, cp.CallbackURL, cp.CallbackMethod)
+		}
+		return nil
+	})
+}
+
+// ReceiveIPCommand records a datagram the device at deviceIP sent from
+// devicePort to the IP Commands gateway as a received from_sim IP Command,
+// its payload base64, and calls the Fleet's ip_commands_url. Only the
+// first MaxIPPayload bytes are kept, as a longer datagram arrives
+// fragmented upstream.
+func (c *Control) ReceiveIPCommand(ctx context.Context, iccid, deviceIP string, devicePort int, payload []byte) (*IPCommand, error) {
+	if len(payload) > MaxIPPayload {
+		payload = payload[:MaxIPPayload]
+	}
+	var m *IPCommand
+	err := c.write(ctx, func(t *txn) error {
+		s := c.simForCard(iccid)
+		if s == nil {
+			return notFound("no Sim is registered for ICCID %s", iccid)
+		}
+		now := c.Now()
+		m = &IPCommand{
+			Sid: c.newSid("HG"), AccountSid: s.AccountSid, SimSid: s.Sid, SimICCID: s.ICCID,
+			Status: CommandReceived, Direction: DirectionFromSim, DeviceIP: deviceIP, DevicePort: devicePort,
+			PayloadType: "binary", Payload: base64.StdEncoding.EncodeToString(payload),
+			DateCreated: now, DateUpdated: now, Seq: c.nextSeq(),
+		}
+		t.put("ip", m.Sid, m, func() { c.ips.set(m.Sid, m, m.Seq) })
+		if f := c.fleets.get(s.FleetSid); f != nil && f.IPCommandsURL != "" {
+			c.ipHook(t, m, f.IPCommandsURL, f.IPCommandsMethod)
+		}
+		return nil
+	})
+	return m, err
+}
+
+// ipHook calls target after the change commits with the parameters of an
+// IP Command webhook. Callers hold c.mu inside a write.
+//
+// Twilio does not publish the parameter list (twilio-behaviour.md §2): a
+// captured MO webhook held Payload (base64) and SimUniqueName. The
+// simulator sends the resource's fields in Twilio's naming, the SID as
+// IpCommandSid, for MO webhooks and MT callbacks alike.
+func (c *Control) ipHook(t *txn, m *IPCommand, target, method string) {
+	acct := c.accounts.get(m.AccountSid)
+	if acct == nil {
+		return
+	}
+	var name string
+	if s := c.sims.get(m.SimSid); s != nil {
+		name = s.UniqueName
+	}
+	params := url.Values{
+		"AccountSid": {m.AccountSid}, "ApiVersion": {"v1"}, "IpCommandSid": {m.Sid},
+		"SimSid": {m.SimSid}, "SimIccid": {m.SimICCID}, "SimUniqueName": {name},
+		"Status": {m.Status}, "Direction": {m.Direction},
+		"DeviceIp": {m.DeviceIP}, "DevicePort": {strconv.Itoa(m.DevicePort)},
+		"PayloadType": {m.PayloadType}, "Payload": {m.Payload},
+	}
+	if method == "" {
+		method = "POST"
+	}
+	token := acct.AuthToken
+	t.after = append(t.after, func() { c.hooks.send(token, target, method, params) })
 }
 
 // IPCommand returns one IP Command.
@@ -100,14 +238,48 @@ func (c *Control) ListIPCommands(acct *Account, simRef, iccid, status, direction
 	}), nil
 }
 
-// eSIM profile statuses.
-// SimIPAddresses lists the IP addresses of a Sim configured for VPN; the
-// simulator has no VPN, so the list is empty for every Sim.
+// SimIPAddresses lists the address of the Sim's data session while it
+// has one (the simulator has no VPN, so that is all there is).
 func (c *Control) SimIPAddresses(acct *Account, simRef string) ([]string, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if _, err := c.findSim(acct, simRef); err != nil {
+	s, err := c.findSim(acct, simRef)
+	if err != nil {
 		return nil, err
 	}
+	if addr, ok := c.sessions[s.ICCID]; ok {
+		return []string{addr}, nil
+	}
 	return nil, nil
+}
+
+// sessionBase is where data session addresses start: the SIM of card i
+// gets sessionBase+1+i, in the carrier-grade NAT range 100.64.0.0/10 and
+// clear of the gateways in 100.64.0.0/16.
+var sessionBase = binary.BigEndian.Uint32(net.IPv4(100, 65, 0, 0).To4())
+
+// AssignAddress starts the data session of the SIM with this ICCID and
+// returns its PDP address: one per card, the same every session, so a
+// run replays identically.
+func (c *Control) AssignAddress(iccid string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	card, ok := c.byICCID[iccid]
+	if !ok || c.simForCard(iccid) == nil {
+		return "", notFound("no Sim is registered for ICCID %s", iccid)
+	}
+	ip := make(net.IP, 4)
+	binary.BigEndian.PutUint32(ip, sessionBase+1+uint32(card.Index))
+	if c.sessions == nil {
+		c.sessions = make(map[string]string)
+	}
+	c.sessions[iccid] = ip.String()
+	return ip.String(), nil
+}
+
+// ReleaseAddress ends the SIM's data session.
+func (c *Control) ReleaseAddress(iccid string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.sessions, iccid)
 }

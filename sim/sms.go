@@ -2,6 +2,10 @@ package sim
 
 import (
 	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -11,7 +15,34 @@ const (
 	MaxIPPayload  = 1300 // bytes
 )
 
-// CreateSmsCommand queues a mobile-terminated SMS Command for a Sim.
+// SMS Command delivery. Twilio keeps trying to deliver a mobile-terminated
+// command for up to 24 hours, for devices that are not online yet; the
+// simulated network tries at once and then every SmsRetryInterval until
+// the SIM's modem takes the SMS or SmsValidity has passed.
+const (
+	SmsValidity      = 24 * time.Hour
+	SmsRetryInterval = time.Minute
+)
+
+// SmsCommandsNumber is the number a device sends SMS Commands to, and the
+// originating address of the SMS Commands it receives.
+const SmsCommandsNumber = "000"
+
+// The simulator's own codes for SMS Commands a device cannot send: Twilio
+// publishes none for them.
+const (
+	CodeSmsCommandsDisabled = 83730 // the SIM's Fleet has sms_commands_enabled=false, or no Fleet
+	CodeSmsDestination      = 83731 // an MO SMS to another number than 000
+)
+
+// Sentinels for mobile-originated SMS the network refuses.
+var (
+	ErrSmsCommandsDisabled = &Error{Code: CodeSmsCommandsDisabled, Status: http.StatusForbidden, Message: "SMS Commands are disabled for the SIM's Fleet"}
+	ErrSmsDestination      = &Error{Code: CodeSmsDestination, Status: http.StatusForbidden, Message: "a Super SIM can send SMS to the SMS Commands number 000 only"}
+)
+
+// CreateSmsCommand queues a mobile-terminated SMS Command for a Sim. The
+// first delivery attempt follows at once; see SmsValidity.
 func (c *Control) CreateSmsCommand(ctx context.Context, acct *Account, simRef, payload, callbackURL, method string) (*SmsCommand, error) {
 	switch {
 	case simRef == "":
@@ -42,6 +73,199 @@ func (c *Control) CreateSmsCommand(ctx context.Context, acct *Account, simRef, p
 			DateCreated: now, DateUpdated: now, Seq: c.nextSeq(),
 		}
 		t.put("sms", m.Sid, m, func() { c.sms.set(m.Sid, m, m.Seq) })
+		sid := m.Sid
+		t.after = append(t.after, func() { c.attemptSms(sid) })
+		return nil
+	})
+	return m, err
+}
+
+// attemptSms is one delivery attempt of a mobile-terminated SMS Command: it
+// fails the command when it can never be delivered (no Fleet, a Fleet
+// without SMS Commands, or SmsValidity passed), and otherwise tells the
+// SIM's modem (EventSmsCommand) and arms the next attempt. The modem, if
+// it is registered, takes the SMS (SmsCommandForDevice) and reports it
+// stored (SmsDelivered), which ends the attempts.
+func (c *Control) attemptSms(sid string) {
+	err := c.write(context.Background(), func(t *txn) error {
+		delete(c.timers, sid)
+		m := c.sms.get(sid)
+		if m == nil || m.Direction != DirectionToSim || (m.Status != CommandQueued && m.Status != CommandSent) {
+			return nil
+		}
+		s := c.sims.get(m.SimSid)
+		if s == nil {
+			return nil
+		}
+		now := c.Now()
+		expires := m.DateCreated.Add(SmsValidity)
+		f := c.fleets.get(s.FleetSid)
+		if f == nil || !f.SmsCommandsEnabled || !now.Before(expires) {
+			c.putSmsStatus(t, m, CommandFailed, now)
+			return nil
+		}
+		c.armSmsTimer(sid, min(SmsRetryInterval, expires.Sub(now)))
+		iccid := s.ICCID
+		t.after = append(t.after, func() { c.publish(Event{Kind: EventSmsCommand, Sid: sid, ICCID: iccid}) })
+		return nil
+	})
+	if err != nil {
+		c.cfg.logger.Error("SMS Command delivery attempt", "sms", sid, "err", err)
+	}
+}
+
+// armSmsTimer schedules the next delivery attempt. Callers hold c.mu.
+func (c *Control) armSmsTimer(sid string, d time.Duration) {
+	if c.closed {
+		return
+	}
+	if t, ok := c.timers[sid]; ok {
+		t.Stop()
+	}
+	c.timers[sid] = c.cfg.clock.AfterFunc(max(0, d), func() { c.attemptSms(sid) })
+}
+
+// stopSmsTimer ends the delivery attempts. Callers hold c.mu.
+func (c *Control) stopSmsTimer(sid string) {
+	if t, ok := c.timers[sid]; ok {
+		t.Stop()
+		delete(c.timers, sid)
+	}
+}
+
+// resumeSmsCommands re-arms the delivery attempts of the mobile-terminated
+// commands still queued or sent, as after loading the state from a store.
+// Callers hold c.mu.
+func (c *Control) resumeSmsCommands() {
+	for _, m := range c.sms.all() {
+		if m.Direction == DirectionToSim && (m.Status == CommandQueued || m.Status == CommandSent) {
+			c.armSmsTimer(m.Sid, 0)
+		}
+	}
+}
+
+// putSmsStatus stores a copy of m with a new status and calls its
+// callback. Callers hold c.mu inside a write.
+func (c *Control) putSmsStatus(t *txn, m *SmsCommand, status string, now time.Time) *SmsCommand {
+	cp := *m
+	cp.Status, cp.DateUpdated = status, now
+	t.put("sms", cp.Sid, &cp, func() { c.sms.set(cp.Sid, &cp, cp.Seq) })
+	if status == CommandDelivered || status == CommandFailed {
+		c.stopSmsTimer(cp.Sid)
+	}
+	if cp.CallbackURL != "" {
+		c.smsHook(t, &cp, cp.CallbackURL, cp.CallbackMethod)
+	}
+	return &cp
+}
+
+// smsHook calls target after the change commits with the parameters of an
+// SMS Command webhook. Callers hold c.mu inside a write.
+//
+// The parameters are the ten of a captured MO webhook (see
+// twilio-behaviour.md §1): the SID goes as CommandSid and the body twice,
+// as Command and Payload, as the old Commands API sent them. Twilio does
+// not document the MT callback's; the simulator sends the same set.
+func (c *Control) smsHook(t *txn, m *SmsCommand, target, method string) {
+	acct := c.accounts.get(m.AccountSid)
+	if acct == nil {
+		return
+	}
+	var name string
+	if s := c.sims.get(m.SimSid); s != nil {
+		name = s.UniqueName
+	}
+	params := url.Values{
+		"AccountSid": {m.AccountSid}, "ApiVersion": {"v1"},
+		"CommandSid": {m.Sid}, "Command": {m.Payload}, "Payload": {m.Payload}, "PayloadType": {"text"},
+		"SimSid": {m.SimSid}, "SimUniqueName": {name},
+		"Status": {m.Status}, "Direction": {m.Direction},
+	}
+	token := acct.AuthToken
+	t.after = append(t.after, func() { c.hooks.send(token, target, method, params) })
+}
+
+// SmsCommandForDevice hands a mobile-terminated SMS Command to the modem of
+// the SIM with this ICCID, as the network sends it: a queued command
+// becomes sent. The modem reports it stored with SmsDelivered.
+func (c *Control) SmsCommandForDevice(ctx context.Context, iccid, sid string) (*SmsCommand, error) {
+	var out *SmsCommand
+	err := c.write(ctx, func(t *txn) error {
+		m := c.sms.get(sid)
+		if m == nil || m.Direction != DirectionToSim {
+			return notFound("no SMS Command %s for a SIM", sid)
+		}
+		if s := c.sims.get(m.SimSid); s == nil || s.ICCID != iccid {
+			return notFound("SMS Command %s is not for ICCID %s", sid, iccid)
+		}
+		switch m.Status {
+		case CommandQueued:
+			out = c.putSmsStatus(t, m, CommandSent, c.Now())
+		case CommandSent:
+			out = m // a repeated attempt: the device did not confirm the last one
+		default:
+			return errorf(CodeConflict, http.StatusConflict, "SMS Command %s is %s", sid, m.Status)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SmsDelivered records that the SIM's modem stored the SMS of a command
+// it took with SmsCommandForDevice: the command becomes delivered.
+func (c *Control) SmsDelivered(ctx context.Context, iccid, sid string) error {
+	return c.write(ctx, func(t *txn) error {
+		m := c.sms.get(sid)
+		if m == nil || m.Direction != DirectionToSim {
+			return notFound("no SMS Command %s for a SIM", sid)
+		}
+		if s := c.sims.get(m.SimSid); s == nil || s.ICCID != iccid {
+			return notFound("SMS Command %s is not for ICCID %s", sid, iccid)
+		}
+		if m.Status != CommandSent {
+			return errorf(CodeConflict, http.StatusConflict, "SMS Command %s is %s, not sent", sid, m.Status)
+		}
+		c.putSmsStatus(t, m, CommandDelivered, c.Now())
+		return nil
+	})
+}
+
+// SendMobileOriginated is an SMS the SIM with this ICCID sends to the
+// number to: the SMS Commands number 000 only (ErrSmsDestination for any
+// other), with SMS Commands enabled on its Fleet (ErrSmsCommandsDisabled).
+// It creates a from_sim SmsCommand with status received and calls the
+// Fleet's sms_commands_url, if it has one, with sms_commands_method.
+func (c *Control) SendMobileOriginated(ctx context.Context, iccid, to, payload string) (*SmsCommand, error) {
+	if strings.TrimPrefix(to, "+") != SmsCommandsNumber {
+		return nil, ErrSmsDestination
+	}
+	if payload == "" || utf8.RuneCountInString(payload) > MaxSmsPayload {
+		return nil, invalidParam("an SMS Command carries 1 to %d characters", MaxSmsPayload)
+	}
+	var m *SmsCommand
+	err := c.write(ctx, func(t *txn) error {
+		s := c.simForCard(iccid)
+		if s == nil || s.Status == StatusNew {
+			return ErrSimNew
+		}
+		if s.Status == StatusInactive {
+			return ErrSimInactive
+		}
+		f := c.fleets.get(s.FleetSid)
+		if f == nil || !f.SmsCommandsEnabled {
+			return ErrSmsCommandsDisabled
+		}
+		now := c.Now()
+		m = &SmsCommand{
+			Sid: c.newSid("HC"), AccountSid: s.AccountSid, SimSid: s.Sid, Payload: payload,
+			Status: CommandReceived, Direction: DirectionFromSim,
+			DateCreated: now, DateUpdated: now, Seq: c.nextSeq(),
+		}
+		t.put("sms", m.Sid, m, func() { c.sms.set(m.Sid, m, m.Seq) })
+		if f.SmsCommandsURL != "" {
+			method, _ := callbackMethod("SmsCommandsMethod", f.SmsCommandsMethod)
+			c.smsHook(t, m, f.SmsCommandsURL, method)
+		}
 		return nil
 	})
 	return m, err
@@ -77,5 +301,3 @@ func (c *Control) ListSmsCommands(acct *Account, simRef, status, direction strin
 			(status == "" || m.Status == status) && (direction == "" || m.Direction == direction)
 	}), nil
 }
-
-// simFilter resolves an optional Sim list filter. Callers hold c.mu.

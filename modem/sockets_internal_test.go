@@ -1,0 +1,171 @@
+package modem
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestSendParser checks AT+QISEND's data collection, in one chunk and byte
+// by byte.
+func TestSendParser(t *testing.T) {
+	tests := []struct {
+		name  string
+		fixed int
+		in    string
+		took  int
+		state sendState
+		data  string
+	}{
+		{"fixed exact", 5, "hello", 5, sendComplete, "hello"},
+		{"fixed leaves the rest", 3, "abcAT\r", 3, sendComplete, "abc"},
+		{"fixed takes control bytes", 3, "\x1a\x1b\x00", 3, sendComplete, "\x1a\x1b\x00"},
+		{"fixed short", 4, "ab", 2, sendFixed, "ab"},
+		{"variable to ctrl-z", 0, "hi\x1aAT", 3, sendComplete, "hi"},
+		{"variable esc", 0, "hi\x1bAT", 3, sendCancelled, "hi"},
+		{"variable open", 0, "hi", 2, sendVariable, "hi"},
+		{"variable too long", 0, strings.Repeat("x", maxSend+3), maxSend, sendTooLong, strings.Repeat("x", maxSend)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, bytewise := range []bool{false, true} {
+				p := newSendParser(tt.fixed)
+				took := 0
+				if bytewise {
+					for i := 0; i < len(tt.in) && !p.done(); i++ {
+						took += p.feed([]byte{tt.in[i]})
+					}
+				} else {
+					took = p.feed([]byte(tt.in))
+				}
+				if took != tt.took || p.state != tt.state || string(p.data) != tt.data {
+					t.Errorf("bytewise=%v: took %d, state %d, data %q; want %d, %d, %q", bytewise, took, p.state, p.data, tt.took, tt.state, tt.data)
+				}
+			}
+		})
+	}
+}
+
+// FuzzQISENDParser: however the input is split, the parser takes the same
+// bytes, ends in the same state with the same data, and never takes more
+// than it was given or past the data's end.
+func FuzzQISENDParser(f *testing.F) {
+	f.Add(5, []byte("hello"), 2)
+	f.Add(0, []byte("hi\x1aAT\r"), 1)
+	f.Add(0, []byte("x\x1b"), 0)
+	f.Add(1460, bytes.Repeat([]byte{0x1a}, 1500), 700)
+	f.Fuzz(func(t *testing.T, fixed int, in []byte, split int) {
+		if fixed < 0 || fixed > maxSend {
+			fixed = 0
+		}
+		whole := newSendParser(fixed)
+		took := whole.feed(in)
+		if took < 0 || took > len(in) {
+			t.Fatalf("took %d of %d bytes", took, len(in))
+		}
+		if took < len(in) && !whole.done() {
+			t.Fatalf("stopped at %d of %d bytes without finishing", took, len(in))
+		}
+		if whole.state == sendFixed && len(whole.data) > fixed || len(whole.data) > maxSend {
+			t.Fatalf("collected %d bytes (fixed %d)", len(whole.data), fixed)
+		}
+		if whole.state == sendComplete && fixed > 0 && len(whole.data) != fixed {
+			t.Fatalf("complete with %d bytes, want %d", len(whole.data), fixed)
+		}
+		parts := newSendParser(fixed)
+		if split < 0 || split > len(in) {
+			split = len(in) / 2
+		}
+		n := parts.feed(in[:split])
+		if !parts.done() {
+			n += parts.feed(in[split:])
+		}
+		if n != took || parts.state != whole.state || !bytes.Equal(parts.data, whole.data) {
+			t.Fatalf("split at %d: took %d state %d data %q; whole: %d %d %q", split, n, parts.state, parts.data, took, whole.state, whole.data)
+		}
+	})
+}
+
+// sockSink accepts TCP connections on loopback and discards what they send.
+func sockSink(tb testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() { defer wg.Done(); io.Copy(io.Discard, c) }()
+		}
+	}()
+	tb.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+// BenchmarkSocketThroughput moves 1460-byte AT+QISEND payloads through a
+// virtual modem's TCP socket to a loopback sink, and the same bytes over a
+// plain loopback TCP connection, and reports both rates and their ratio.
+func BenchmarkSocketThroughput(b *testing.B) {
+	addr := sockSink(b)
+	_, port, _ := net.SplitHostPort(addr)
+	h := newHarness(b, withProfile("bg96"))
+	if got := h.cmd("AT+QIACT=1"); !strings.Contains(got, "OK") {
+		b.Fatalf("AT+QIACT=1 answered %q", got)
+	}
+	h.send(fmt.Sprintf(`AT+QIOPEN=1,0,"TCP","127.0.0.1",%s,0,0`+"\r", port))
+	h.readUntil("+QIOPEN: 0,0\r\n")
+	chunk := bytes.Repeat([]byte("x"), maxSend)
+	b.SetBytes(int64(len(chunk)))
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		h.send(fmt.Sprintf("AT+QISEND=0,%d\r", len(chunk)))
+		h.readUntil("> ")
+		h.send(string(chunk))
+		h.readUntil("SEND OK\r\n")
+	}
+	viaModem := time.Since(start)
+	b.StopTimer()
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	start = time.Now()
+	for range b.N {
+		if _, err := conn.Write(chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+	plain := time.Since(start)
+	total := float64(b.N * len(chunk))
+	b.ReportMetric(total/viaModem.Seconds(), "modem-B/s")
+	b.ReportMetric(total/plain.Seconds(), "loopback-B/s")
+	b.ReportMetric(plain.Seconds()/viaModem.Seconds(), "modem/loopback")
+}
