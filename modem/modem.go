@@ -78,8 +78,8 @@ type Modem struct {
 	lastLine string
 	unsub    func()
 	closed   bool
-	sock     socketState
-	sms      smsState
+	sock     *socketState // allocated on first use: most modems open no socket
+	sms      *smsState    // allocated on first use
 }
 
 // New returns a powered-off modem; Serve powers it on.

@@ -167,7 +167,10 @@ type smsState struct {
 // smsSt returns the SMS state with the settings of the current power-up.
 // Callers hold m.mu.
 func (m *Modem) smsSt() *smsState {
-	s := &m.sms
+	if m.sms == nil {
+		m.sms = &smsState{}
+	}
+	s := m.sms
 	if s.store[0] == nil {
 		for i := range s.store {
 			s.store[i] = make([]*smsMessage, smsMemSlots[i])
@@ -834,7 +837,7 @@ func (e *smsEntry) start(finish func([]string, error)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e.finish, e.boot = finish, m.boots
-	m.sms.entry = e
+	m.smsSt().entry = e
 	m.raw(smsPrompt)
 }
 
@@ -844,10 +847,10 @@ func (e *smsEntry) start(finish func([]string, error)) {
 func (m *Modem) smsInput(b []byte) []byte {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e := m.sms.entry
-	if e == nil || len(b) == 0 {
+	if m.sms == nil || m.sms.entry == nil || len(b) == 0 {
 		return b
 	}
+	e := m.sms.entry
 	if e.boot != m.boots { // the modem lost power meanwhile: so did the command
 		m.sms.entry = nil
 		return b

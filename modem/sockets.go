@@ -148,6 +148,14 @@ const (
 )
 
 // socketState is the modem's TCP/IP stack. It is guarded by Modem.mu.
+// sockSt returns the socket state, made on first use. Callers hold m.mu.
+func (m *Modem) sockSt() *socketState {
+	if m.sock == nil {
+		m.sock = &socketState{}
+	}
+	return m.sock
+}
+
 type socketState struct {
 	socks    [maxSockets]*socket
 	prompt   *sendPrompt // the AT+QISEND waiting for its data
@@ -215,7 +223,7 @@ var socketCommands = map[string]Handler{
 // qiFail records a TCP/IP error for AT+QIGETERROR and answers ERROR.
 // Callers hold m.mu.
 func (m *Modem) qiFail(code int) error {
-	m.sock.lastErr = code
+	m.sockSt().lastErr = code
 	return ErrError
 }
 
@@ -231,7 +239,7 @@ func qiactSock(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	if !ok {
 		if c.Kind == KindSet && err != nil {
 			m.mu.Lock()
-			m.sock.lastErr = qiErrPDPOpen
+			m.sockSt().lastErr = qiErrPDPOpen
 			m.mu.Unlock()
 		}
 		return lines, err
@@ -241,9 +249,9 @@ func qiactSock(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		p.start(func(lines []string, err error) {
 			m.mu.Lock()
 			if err != nil {
-				m.sock.lastErr = qiErrPDPOpen
+				m.sockSt().lastErr = qiErrPDPOpen
 			} else if ctxt := m.st.contexts.get(cid); ctxt != nil && ctxt.active {
-				m.sock.qiact |= 1 << cid
+				m.sockSt().qiact |= 1 << cid
 				if ipc := m.ipCore(); ipc != nil {
 					if addr, aerr := ipc.AssignAddress(m.cfg.Card.ICCID); aerr == nil {
 						ctxt.addr = addr
@@ -264,12 +272,12 @@ func qideactSock(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			return nil, err
 		}
 		m.mu.Lock()
-		for _, s := range m.sock.socks {
+		for _, s := range m.sockSt().socks {
 			if s != nil && s.cid == cid {
 				m.dropSocket(s)
 			}
 		}
-		m.sock.qiact &^= 1 << cid
+		m.sockSt().qiact &^= 1 << cid
 		if p := m.st.contexts.get(cid); p != nil && p.active && m.activeContexts() == 1 {
 			if ipc := m.ipCore(); ipc != nil {
 				ipc.ReleaseAddress(m.cfg.Card.ICCID)
@@ -285,30 +293,33 @@ func qideactSock(ctx context.Context, m *Modem, c Command) ([]string, error) {
 // contexts activated with AT+QIACT report "pdpdeact", their sockets close
 // and sockets of an earlier power-up are forgotten. Callers hold m.mu.
 func (m *Modem) dataLost() {
+	if m.sock == nil { // never used a socket
+		return
+	}
 	active := false
 	for _, p := range m.st.contexts.list {
 		if !p.active {
 			continue
 		}
 		active = true
-		if m.sock.qiact&(1<<p.cid) != 0 {
+		if m.sockSt().qiact&(1<<p.cid) != 0 {
 			m.urc(fmt.Sprintf(`+QIURC: "pdpdeact",%d`, p.cid))
 		}
 	}
-	m.sock.qiact = 0
+	m.sockSt().qiact = 0
 	m.abandonPrompt()
 	if active {
 		if ipc := m.ipCore(); ipc != nil {
 			ipc.ReleaseAddress(m.cfg.Card.ICCID)
 		}
 	}
-	for i, s := range m.sock.socks {
+	for i, s := range m.sockSt().socks {
 		if s == nil {
 			continue
 		}
 		if s.boot != m.boots {
 			s.teardown()
-			m.sock.socks[i] = nil
+			m.sockSt().socks[i] = nil
 			continue
 		}
 		m.dropSocket(s)
@@ -331,10 +342,10 @@ func (s *socket) teardown() {
 
 // socketAt returns the socket of connectID id of this power-up. Callers hold m.mu.
 func (m *Modem) socketAt(id int) *socket {
-	s := m.sock.socks[id]
+	s := m.sockSt().socks[id]
 	if s != nil && s.boot != m.boots {
 		s.teardown()
-		m.sock.socks[id] = nil
+		m.sockSt().socks[id] = nil
 		return nil
 	}
 	return s
@@ -413,10 +424,10 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		remote: host, rport: rport, lport: lport, boot: m.boots,
 		room: make(chan struct{}, 1),
 	}
-	m.sock.socks[id] = s
-	m.sock.lastErr = qiErrNone
+	m.sockSt().socks[id] = s
+	m.sockSt().lastErr = qiErrNone
 	if m.pdpAddr(cid) == "" {
-		m.sock.socks[id] = nil
+		m.sockSt().socks[id] = nil
 		m.st.afterResult = append(m.st.afterResult, fmt.Sprintf("+QIOPEN: %d,%d", id, qiErrPDPOpen))
 		return nil, nil
 	}
@@ -442,13 +453,13 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 
 // pickPort is a local port the stack chooses. Callers hold m.mu.
 func (m *Modem) pickPort() int {
-	if m.sock.nextPort == 0 {
-		m.sock.nextPort = 49152
+	if m.sockSt().nextPort == 0 {
+		m.sockSt().nextPort = 49152
 	}
-	p := m.sock.nextPort
-	m.sock.nextPort++
-	if m.sock.nextPort > 65535 {
-		m.sock.nextPort = 49152
+	p := m.sockSt().nextPort
+	m.sockSt().nextPort++
+	if m.sockSt().nextPort > 65535 {
+		m.sockSt().nextPort = 49152
 	}
 	return p
 }
@@ -484,14 +495,14 @@ func (m *Modem) sockOpen(s *socket) {
 		m.meter(s.ctx, tcpPacket, tcpPacket) // SYN up, RST down
 	}
 	m.mu.Lock()
-	if m.sock.socks[s.id] != s || s.boot != m.boots || s.ctx.Err() != nil {
+	if m.sockSt().socks[s.id] != s || s.boot != m.boots || s.ctx.Err() != nil {
 		m.mu.Unlock()
 		s.closeHost()
 		return
 	}
 	if err != nil {
-		m.sock.socks[s.id] = nil
-		m.sock.lastErr = code
+		m.sockSt().socks[s.id] = nil
+		m.sockSt().lastErr = code
 		m.urc(fmt.Sprintf("+QIOPEN: %d,%d", s.id, code))
 		m.mu.Unlock()
 		s.teardown()
@@ -563,7 +574,7 @@ func (m *Modem) sockReader(s *socket) {
 				pk.from, pk.port = from.IP.String(), from.Port
 			}
 			m.mu.Lock()
-			if m.sock.socks[s.id] == s && s.state == sockConnected {
+			if m.sockSt().socks[s.id] == s && s.state == sockConnected {
 				m.deliver(s, pk)
 			}
 			m.mu.Unlock()
@@ -581,7 +592,7 @@ func (m *Modem) sockReader(s *socket) {
 // socket waits for AT+QICLOSE.
 func (m *Modem) remoteClosed(s *socket) {
 	m.mu.Lock()
-	current := m.sock.socks[s.id] == s && s.state == sockConnected
+	current := m.sockSt().socks[s.id] == s && s.state == sockConnected
 	wasUp := s.tcpUp
 	if current {
 		s.state, s.tcpUp = sockClosing, false
@@ -674,7 +685,10 @@ type sendPrompt struct {
 // held.
 func (m *Modem) promptInput(b []byte) []byte {
 	m.mu.Lock()
-	p := m.sock.prompt
+	var p *sendPrompt
+	if m.sock != nil {
+		p = m.sock.prompt
+	}
 	m.mu.Unlock()
 	if p == nil || len(b) == 0 {
 		return b
@@ -689,12 +703,12 @@ func (p *sendPrompt) input(b []byte) int {
 	m := p.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.sock.prompt != p {
+	if m.sockSt().prompt != p {
 		return 0
 	}
 	n := p.in.feed(b)
 	if p.in.done() {
-		m.sock.prompt = nil
+		m.sockSt().prompt = nil
 		m.cfg.Clock.AfterFunc(0, func() { m.sendAndFinish(p.ctx, p.s, p.to, p.toPort, &p.in, p.finish) })
 	}
 	return n
@@ -703,8 +717,11 @@ func (p *sendPrompt) input(b []byte) int {
 // abandonPrompt ends an AT+QISEND waiting for its data with SEND FAIL (its
 // socket or the modem's power went). Callers hold m.mu.
 func (m *Modem) abandonPrompt() {
+	if m.sock == nil {
+		return
+	}
 	if p := m.sock.prompt; p != nil {
-		m.sock.prompt = nil
+		m.sockSt().prompt = nil
 		m.cfg.Clock.AfterFunc(0, func() { p.finish(nil, resSendFail) })
 	}
 }
@@ -824,7 +841,7 @@ func qisend(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		p.finish = finish
-		m.sock.prompt = p
+		m.sockSt().prompt = p
 		m.raw("> ")
 	}}
 }
@@ -888,10 +905,10 @@ func (m *Modem) completeSend(ctx context.Context, s *socket, to string, toPort i
 	}
 	data := in.data
 	m.mu.Lock()
-	live := m.sock.socks[s.id] == s && s.boot == m.boots && s.state == sockConnected
+	live := m.sockSt().socks[s.id] == s && s.boot == m.boots && s.state == sockConnected
 	addr, _ := m.sessionAddr()
 	if !live {
-		m.sock.lastErr = qiErrClosed
+		m.sockSt().lastErr = qiErrClosed
 	}
 	m.mu.Unlock()
 	if !live {
@@ -922,7 +939,7 @@ func (m *Modem) completeSend(ctx context.Context, s *socket, to string, toPort i
 	}
 	if err != nil {
 		m.mu.Lock()
-		m.sock.lastErr = qiErrWrite
+		m.sockSt().lastErr = qiErrWrite
 		m.mu.Unlock()
 		return nil, resSendFail
 	}
@@ -1033,7 +1050,7 @@ func qiclose(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	if s != nil {
 		wasUp = s.tcpUp
 		s.tcpUp = false
-		m.sock.socks[id] = nil
+		m.sockSt().socks[id] = nil
 		s.teardown()
 	}
 	m.mu.Unlock()
@@ -1066,7 +1083,7 @@ func qistate(_ context.Context, m *Modem, c Command) ([]string, error) {
 		}
 	}
 	var lines []string
-	for id := range m.sock.socks {
+	for id := range m.sockSt().socks {
 		s := m.socketAt(id)
 		if s == nil || !match(s) {
 			continue
@@ -1091,7 +1108,7 @@ func qigeterror(_ context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	code := m.sock.lastErr
+	code := m.sockSt().lastErr
 	return []string{fmt.Sprintf("+QIGETERROR: %d,%s", code, qiErrTexts[code])}, nil
 }
 
@@ -1119,7 +1136,7 @@ func (m *Modem) ipEvent(e sim.Event) {
 	}
 	m.meter(ctx, 0, int64(len(payload))+udpPacket)
 	m.mu.Lock()
-	for id := range m.sock.socks {
+	for id := range m.sockSt().socks {
 		s := m.socketAt(id)
 		if s != nil && s.kind != sockTCP && s.lport == port && s.state == sockConnected {
 			m.deliver(s, packet{from: GatewayAddr, port: GatewayPort, data: payload})
