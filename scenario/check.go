@@ -111,12 +111,9 @@ func (r *runner) observe(e *Expectation) (string, bool, string) {
 		parts = append(parts, fmt.Sprintf("%s %d/%d (%s)", name, k, n, pct(k, n)))
 		ok = ok && c.Holds(float64(k), n)
 	}
-	count("registered", e.Registered, func(d *device) bool { return d.state.Registered() && onNet(d) })
-	count("roaming", e.Roaming, func(d *device) bool { return d.state == RegRoaming && onNet(d) })
-	count("searching", e.Searching, func(d *device) bool { return d.state == RegSearching })
-	count("denied", e.Denied, func(d *device) bool { return d.state == RegDenied })
-	count("not_registered", e.NotRegistered, func(d *device) bool { return !d.state.Registered() })
-	count("data_blocked", e.DataBlocked, func(d *device) bool { return d.blocked })
+	for _, cc := range countChecks(e) {
+		count(cc.name, cc.cond, func(d *device) bool { return cc.keep(d, onNet(d)) })
+	}
 	var msgs []string
 	if e.AttachLatency != nil {
 		v, text := attachPercentile(devs, e.AttachLatency.P)
@@ -156,6 +153,24 @@ func (r *runner) observe(e *Expectation) (string, bool, string) {
 		}
 	}
 	return strings.Join(parts, "; "), ok, strings.Join(msgs, "; ")
+}
+
+// countCheck is an expectation's count of devices in some state.
+type countCheck struct {
+	name string
+	cond Condition
+	keep func(d *device, onNetwork bool) bool // onNetwork: on the expectation's network, if it names one
+}
+
+func countChecks(e *Expectation) []countCheck {
+	return []countCheck{
+		{"registered", e.Registered, func(d *device, on bool) bool { return d.state.Registered() && on }},
+		{"roaming", e.Roaming, func(d *device, on bool) bool { return d.state == RegRoaming && on }},
+		{"searching", e.Searching, func(d *device, _ bool) bool { return d.state == RegSearching }},
+		{"denied", e.Denied, func(d *device, _ bool) bool { return d.state == RegDenied }},
+		{"not_registered", e.NotRegistered, func(d *device, _ bool) bool { return !d.state.Registered() }},
+		{"data_blocked", e.DataBlocked, func(d *device, _ bool) bool { return d.blocked }},
+	}
 }
 
 func pct(k, n int) string {
@@ -383,12 +398,9 @@ func describe(e *Expectation) string {
 			parts = append(parts, name+" "+c.Text)
 		}
 	}
-	add("registered", e.Registered)
-	add("roaming", e.Roaming)
-	add("searching", e.Searching)
-	add("denied", e.Denied)
-	add("not_registered", e.NotRegistered)
-	add("data_blocked", e.DataBlocked)
+	for _, cc := range countChecks(e) {
+		add(cc.name, cc.cond)
+	}
 	if e.AttachLatency != nil {
 		parts = append(parts, fmt.Sprintf("attach p%g %s", e.AttachLatency.P, e.AttachLatency.Max.Text))
 	}

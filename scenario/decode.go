@@ -103,16 +103,35 @@ func (l ErrorList) err() error {
 // (keys, types, required keys, enumerations) but not its meaning: see
 // Defaults and Validate, or LoadValid for all three.
 func Load(file string) (*Scenario, error) {
+	data, err := readFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(file, data)
+}
+
+// intErr reports an integer that could not be read, and whether it could.
+func (d *decoder) intErr(n *yaml.Node, path string, err error, bad func()) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, errRange):
+		d.errorf(n, path, "integer %s is out of range", n.Value)
+	default:
+		bad()
+	}
+	return false
+}
+
+// readFile reads a scenario file, up to one byte past the size limit so
+// that Parse can say it is too large.
+func readFile(file string) ([]byte, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	return Parse(file, data)
+	return io.ReadAll(io.LimitReader(f, maxFileSize+1))
 }
 
 // Parse decodes a scenario from data, read from file (used in messages
@@ -664,29 +683,17 @@ func (d *decoder) leaf(n *yaml.Node, v reflect.Value, path string, enum []string
 		if err == nil && v.OverflowInt(i) {
 			err = errRange
 		}
-		if err != nil {
-			if errors.Is(err, errRange) {
-				d.errorf(n, path, "integer %s is out of range", n.Value)
-			} else {
-				bad()
-			}
-			return
+		if d.intErr(n, path, err, bad) {
+			v.SetInt(i)
 		}
-		v.SetInt(i)
 	case reflect.Uint64, reflect.Uint, reflect.Uint32:
 		u, err := uintValue(n)
 		if err == nil && v.OverflowUint(u) {
 			err = errRange
 		}
-		if err != nil {
-			if errors.Is(err, errRange) {
-				d.errorf(n, path, "integer %s is out of range", n.Value)
-			} else {
-				bad()
-			}
-			return
+		if d.intErr(n, path, err, bad) {
+			v.SetUint(u)
 		}
-		v.SetUint(u)
 	case reflect.Float64:
 		if tag != "!!int" && tag != "!!float" {
 			bad()

@@ -3,8 +3,6 @@ package scenario
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -33,12 +31,7 @@ var (
 // LoadValid loads a scenario file, applies the defaults and validates it
 // against the Networks catalog.
 func LoadValid(file string, cat *sim.Catalog) (*Scenario, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	data, err := readFile(file)
 	if err != nil {
 		return nil, err
 	}

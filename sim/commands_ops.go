@@ -11,6 +11,16 @@ func (c *Control) simFilter(acct *Account, ref string) (string, bool) {
 	return s.Sid, true
 }
 
+// owned returns the resource sid of a table if the account owns it, and
+// Twilio's 404 for path otherwise. Callers hold c.mu.
+func owned[T any](t *table[T], acct *Account, sid string, accountOf func(*T) string, path string) (*T, error) {
+	v := t.get(sid)
+	if v == nil || accountOf(v) != acct.Sid {
+		return nil, notFound("The requested resource /%s/%s was not found", path, sid)
+	}
+	return v, nil
+}
+
 func oneOf(param, v string, allowed ...string) error {
 	if v == "" {
 		return nil

@@ -256,11 +256,7 @@ func (c *Control) esimStep(ctx context.Context, eid, iccid, from string, step fu
 func (c *Control) ESimProfile(acct *Account, sid string) (*ESimProfile, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	p := c.esims.get(sid)
-	if p == nil || p.AccountSid != acct.Sid {
-		return nil, notFound("The requested resource /ESimProfiles/%s was not found", sid)
-	}
-	return p, nil
+	return owned(&c.esims, acct, sid, func(p *ESimProfile) string { return p.AccountSid }, "ESimProfiles")
 }
 
 // ListESimProfiles lists the account's eSIM profiles.

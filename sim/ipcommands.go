@@ -211,11 +211,7 @@ func (c *Control) ipHook(t *txn, m *IPCommand, target, method string) {
 func (c *Control) IPCommand(acct *Account, sid string) (*IPCommand, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	m := c.ips.get(sid)
-	if m == nil || m.AccountSid != acct.Sid {
-		return nil, notFound("The requested resource /IpCommands/%s was not found", sid)
-	}
-	return m, nil
+	return owned(&c.ips, acct, sid, func(m *IPCommand) string { return m.AccountSid }, "IpCommands")
 }
 
 // ListIPCommands lists the account's IP Commands.

@@ -244,12 +244,9 @@ func (c *Control) SendMobileOriginated(ctx context.Context, iccid, to, payload s
 	}
 	var m *SmsCommand
 	err := c.write(ctx, func(t *txn) error {
-		s := c.simForCard(iccid)
-		if s == nil || s.Status == StatusNew {
-			return ErrSimNew
-		}
-		if s.Status == StatusInactive {
-			return ErrSimInactive
+		s, err := c.inService(iccid)
+		if err != nil {
+			return err
 		}
 		f := c.fleets.get(s.FleetSid)
 		if f == nil || !f.SmsCommandsEnabled {
@@ -275,11 +272,7 @@ func (c *Control) SendMobileOriginated(ctx context.Context, iccid, to, payload s
 func (c *Control) SmsCommand(acct *Account, sid string) (*SmsCommand, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	m := c.sms.get(sid)
-	if m == nil || m.AccountSid != acct.Sid {
-		return nil, notFound("The requested resource /SmsCommands/%s was not found", sid)
-	}
-	return m, nil
+	return owned(&c.sms, acct, sid, func(m *SmsCommand) string { return m.AccountSid }, "SmsCommands")
 }
 
 // ListSmsCommands lists the account's SMS Commands.

@@ -41,15 +41,11 @@ func (c *Control) AuthorizeAttach(iccid string, plmn PLMN) (Network, error) {
 func (c *Control) authorizeAttach(iccid string, plmn PLMN) (nw Network, simSid string, ota bool, err error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	s := c.simForCard(iccid)
+	s, err := c.inService(iccid)
 	if s == nil {
-		return Network{}, "", false, ErrSimNew
+		return Network{}, "", false, err
 	}
-	if s.Status == StatusNew || s.Status == StatusInactive {
-		err = ErrSimInactive
-		if s.Status == StatusNew {
-			err = ErrSimNew
-		}
+	if err != nil {
 		return Network{}, s.Sid, c.hasSettings(s.Sid, SettingsInProgress), err
 	}
 	nw, ok := c.catalog.ByPLMN(plmn)
@@ -72,12 +68,9 @@ func (c *Control) authorizeAttach(iccid string, plmn PLMN) (nw Network, simSid s
 func (c *Control) AuthorizeData(iccid string) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	s := c.simForCard(iccid)
-	if s == nil || s.Status == StatusNew {
-		return ErrSimNew
-	}
-	if s.Status == StatusInactive {
-		return ErrSimInactive
+	s, err := c.inService(iccid)
+	if err != nil {
+		return err
 	}
 	f := c.fleets.get(s.FleetSid)
 	if f == nil || !f.DataEnabled {
@@ -97,6 +90,20 @@ func (c *Control) simForCard(iccid string) *Sim {
 		return nil
 	}
 	return c.view(c.sims.get(sid), c.Now())
+}
+
+// inService returns the Sim of a card if the network serves it: a card
+// with no Sim, or a new one, is ErrSimNew; an inactive one ErrSimInactive.
+// Callers hold c.mu.
+func (c *Control) inService(iccid string) (*Sim, error) {
+	s := c.simForCard(iccid)
+	switch {
+	case s == nil || s.Status == StatusNew:
+		return s, ErrSimNew
+	case s.Status == StatusInactive:
+		return s, ErrSimInactive
+	}
+	return s, nil
 }
 
 // RecordUsage adds traffic to a SIM's usage records, its data limit counter
