@@ -24,9 +24,10 @@ type session struct {
 
 	mu     sync.Mutex // input and resumption may come from different goroutines
 	lr     *lineReader
-	busy   bool   // a command line is running
-	boot   uint64 // the modem's power-up the running command belongs to
-	queued []byte // input received while busy
+	busy   bool             // a command line is running
+	prompt func([]byte) int // the running command's input after its "> ", if it reads any
+	boot   uint64           // the modem's power-up the running command belongs to
+	queued []byte           // input received while busy
 	closed bool
 	// The command line being run.
 	cmds []Command
@@ -64,8 +65,9 @@ func (s *session) input(b []byte) {
 }
 
 func (s *session) queue(b []byte) {
-	b = s.m.promptInput(b) // a data prompt (AT+QISEND's "> ") takes its bytes first
-	b = s.m.smsInput(b)    // so does AT+CMGS's text after its "> "
+	if s.prompt != nil { // a command's prompt ("> ") takes its bytes first
+		b = b[s.prompt(b):]
+	}
 	if n := maxQueued - len(s.queued); n < len(b) {
 		b = b[:max(n, 0)]
 	}
@@ -168,7 +170,7 @@ func (s *session) resume() {
 			lines, err = h(s.ctx, m, c)
 		}
 		if p, ok := err.(*pending); ok {
-			s.busy = true
+			s.busy, s.prompt = true, p.input
 			m.mu.Lock()
 			s.boot = m.boots
 			m.mu.Unlock()
@@ -228,7 +230,7 @@ func (s *session) finisher() func([]string, error) {
 			if s.closed {
 				return
 			}
-			s.busy = false
+			s.busy, s.prompt = false, nil
 			m := s.m
 			m.mu.Lock()
 			lost := m.boots != s.boot
@@ -274,9 +276,13 @@ var (
 // pending is a handler's outcome that comes later: the command started a
 // procedure that takes time. The session calls start once, with m.mu not
 // held, and the procedure calls finish exactly once, later (never from
-// within start), with the information lines and the result.
+// within start), with the information lines and the result. A command that
+// prompts for data ("> ", as AT+QISEND and AT+CMGS do) has input: the
+// session gives it what arrives meanwhile, with its own lock held, and
+// queues what it did not take (the count it returns) as command lines.
 type pending struct {
 	start func(finish func([]string, error))
+	input func(b []byte) int
 }
 
 func (*pending) Error() string { return "command in progress" }

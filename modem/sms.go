@@ -813,7 +813,7 @@ func cmgs(_ context.Context, m *Modem, c Command) ([]string, error) {
 		}
 		e.length = n
 	}
-	return nil, &pending{start: e.start}
+	return nil, &pending{start: e.start, input: func(b []byte) int { return len(b) - len(m.smsInput(b)) }}
 }
 
 // smsEntry is the message a host types after AT+CMGS's prompt, up to

@@ -843,7 +843,7 @@ func qisend(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		p.finish = finish
 		m.sockSt().prompt = p
 		m.raw("> ")
-	}}
+	}, input: func(b []byte) int { return len(b) - len(m.promptInput(b)) }}
 }
 
 // qisendex is AT+QISENDEX=<id>,"<hex>": data without a prompt.
