@@ -170,6 +170,18 @@ func (w *World) coverage(country string) []Cell {
 	return all
 }
 
+// cell returns the world's cell of a network at a place: shared, never
+// modified; nil if the network does not cover the place.
+func (w *World) cell(place string, p sim.PLMN) *Cell {
+	all := w.coverage(place)
+	for i := range all {
+		if all[i].PLMN == p {
+			return &all[i]
+		}
+	}
+	return nil
+}
+
 // cells returns what this modem sees now. Callers hold m.mu.
 func (m *Modem) cells() []Cell {
 	if m.cfg.World == nil {
@@ -302,7 +314,7 @@ func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 		}
 		return
 	}
-	c := cands[0]
+	plmn := cands[0].PLMN
 	m.after(timerReg, m.cfg.Timing.Attach, func() {
 		if g != m.gen {
 			return
@@ -310,19 +322,23 @@ func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 		// The radio may have changed since the scan: a network the modem
 		// no longer sees (it went down, the modem moved or lost coverage)
 		// cannot be attached to.
-		cur, ok := m.cellFor(c.PLMN)
+		c, ok := m.cellFor(plmn)
 		if !ok {
 			m.attachNext(g, cands[1:], sel)
 			return
 		}
-		c = cur
 		_, err := m.cfg.Core.AuthorizeAttach(m.cfg.Card.ICCID, c.PLMN)
 		switch {
 		case err == nil:
 			delete(m.st.forbidden, c.PLMN.String())
 			m.st.cause = 0
-			m.st.serving = &c
-			m.setReg(RegRoaming, &c, 0)
+			// The world's own cell, shared by every modem there: a fleet
+			// of registered modems does not carry a copy each.
+			m.st.serving = m.cfg.World.cell(m.st.country, c.PLMN)
+			if m.st.serving == nil {
+				m.st.serving = &c
+			}
+			m.setReg(RegRoaming, m.st.serving, 0)
 			m.armAuthCache()
 			m.endSelection(sel, nil)
 		case errors.Is(err, sim.ErrNetworkNotAllowed):
