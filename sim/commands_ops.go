@@ -21,6 +21,24 @@ func owned[T any](t *table[T], acct *Account, sid string, accountOf func(*T) str
 	return v, nil
 }
 
+// commandQuery checks the Status and Direction filters of a Commands list.
+func commandQuery(status, direction string, statuses ...string) error {
+	if err := oneOf("Status", status, statuses...); err != nil {
+		return err
+	}
+	return oneOf("Direction", direction, DirectionToSim, DirectionFromSim)
+}
+
+// commandMatch is the filter of a Commands list: the account's commands,
+// for a Sim, in a status and a direction ("" for any); ok is false when
+// simRef names no Sim of the account. Callers hold c.mu.
+func (c *Control) commandMatch(acct *Account, simRef, status, direction string) (match func(account, sim, st, dir string) bool, ok bool) {
+	simSid, ok := c.simFilter(acct, simRef)
+	return func(account, sim, st, dir string) bool {
+		return account == acct.Sid && (simSid == "" || sim == simSid) && (status == "" || st == status) && (direction == "" || dir == direction)
+	}, ok
+}
+
 func oneOf(param, v string, allowed ...string) error {
 	if v == "" {
 		return nil

@@ -216,21 +216,17 @@ func (c *Control) IPCommand(acct *Account, sid string) (*IPCommand, error) {
 
 // ListIPCommands lists the account's IP Commands.
 func (c *Control) ListIPCommands(acct *Account, simRef, iccid, status, direction string) ([]*IPCommand, error) {
-	if err := oneOf("Status", status, CommandQueued, CommandSent, CommandReceived, CommandFailed); err != nil {
-		return nil, err
-	}
-	if err := oneOf("Direction", direction, DirectionToSim, DirectionFromSim); err != nil {
+	if err := commandQuery(status, direction, CommandQueued, CommandSent, CommandReceived, CommandFailed); err != nil {
 		return nil, err
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	simSid, ok := c.simFilter(acct, simRef)
+	match, ok := c.commandMatch(acct, simRef, status, direction)
 	if !ok {
 		return nil, nil
 	}
 	return c.ips.filter(func(m *IPCommand) bool {
-		return m.AccountSid == acct.Sid && (simSid == "" || m.SimSid == simSid) && (iccid == "" || m.SimICCID == iccid) &&
-			(status == "" || m.Status == status) && (direction == "" || m.Direction == direction)
+		return match(m.AccountSid, m.SimSid, m.Status, m.Direction) && (iccid == "" || m.SimICCID == iccid)
 	}), nil
 }
 

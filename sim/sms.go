@@ -277,20 +277,14 @@ func (c *Control) SmsCommand(acct *Account, sid string) (*SmsCommand, error) {
 
 // ListSmsCommands lists the account's SMS Commands.
 func (c *Control) ListSmsCommands(acct *Account, simRef, status, direction string) ([]*SmsCommand, error) {
-	if err := oneOf("Status", status, CommandQueued, CommandSent, CommandDelivered, CommandReceived, CommandFailed); err != nil {
-		return nil, err
-	}
-	if err := oneOf("Direction", direction, DirectionToSim, DirectionFromSim); err != nil {
+	if err := commandQuery(status, direction, CommandQueued, CommandSent, CommandDelivered, CommandReceived, CommandFailed); err != nil {
 		return nil, err
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	simSid, ok := c.simFilter(acct, simRef)
+	match, ok := c.commandMatch(acct, simRef, status, direction)
 	if !ok {
 		return nil, nil
 	}
-	return c.sms.filter(func(m *SmsCommand) bool {
-		return m.AccountSid == acct.Sid && (simSid == "" || m.SimSid == simSid) &&
-			(status == "" || m.Status == status) && (direction == "" || m.Direction == direction)
-	}), nil
+	return c.sms.filter(func(m *SmsCommand) bool { return match(m.AccountSid, m.SimSid, m.Status, m.Direction) }), nil
 }
