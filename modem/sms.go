@@ -826,7 +826,6 @@ type smsEntry struct {
 	length int    // PDU mode: the TPDU's length in octets
 	buf    []byte
 	over   bool // more than maxSMSEntry was typed
-	typed  bool
 	done   bool
 	boot   uint64 // the power-up the command belongs to
 	finish func([]string, error)
@@ -884,10 +883,6 @@ func (e *smsEntry) feed(b []byte) int {
 				m.cfg.Clock.AfterFunc(m.cfg.Timing.Data, func() { e.finish(e.submit()) })
 			}
 			return i + 1
-		case c == '\n' && !e.typed: // the LF of a host ending AT+CMGS with CRLF
-			echo(i)
-			start = i + 1
-			continue
 		case c == s5:
 			if n := len(e.buf); n > 0 {
 				_, size := utf8.DecodeLastRune(e.buf)
@@ -907,7 +902,6 @@ func (e *smsEntry) feed(b []byte) int {
 				e.buf = append(e.buf, c)
 			}
 		}
-		e.typed = true
 	}
 	echo(len(b))
 	return len(b)

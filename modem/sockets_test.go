@@ -404,3 +404,46 @@ func TestPTYSocketUDPEcho(t *testing.T) {
 		return up-up0 == 2+hdr && down-down0 == 2+hdr
 	})
 }
+
+// TestPTYSocketLineEndings sends through AT+QISEND from hosts that end
+// their command lines with CR, CR LF or LF, with the data written after
+// the prompt or in the same write as the command, in fixed-length and
+// Ctrl-Z form: the socket gets exactly the data, every time. (TinyGSM ends
+// lines with CR LF; the LF is the terminator's, not data.)
+func TestPTYSocketLineEndings(t *testing.T) {
+	e := ptyEnvNew(t, 1)
+	port := sockEnvEcho(t)
+	p := ptyEnvOpen(t, e.modems.PTYPath(0))
+	p.cmd("ATE0", "OK")
+	write := func(s string) { p.write([]byte(s)) }
+	write("AT+QIACT=1\r")
+	p.expect("\r\nOK\r\n")
+	write(fmt.Sprintf("AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,0\r", port))
+	p.expect("+QIOPEN: 0,0\r\n")
+	const payload = "hello from tinygsm\n"
+	for _, end := range []string{"\r", "\r\n", "\n"} {
+		for _, fixed := range []bool{true, false} {
+			for _, oneWrite := range []bool{false, true} {
+				name := fmt.Sprintf("end %q fixed %v one write %v", end, fixed, oneWrite)
+				cmd, data := "AT+QISEND=0"+end, payload+"\x1a"
+				if fixed {
+					cmd, data = fmt.Sprintf("AT+QISEND=0,%d%s", len(payload), end), payload
+				}
+				if oneWrite {
+					write(cmd + data)
+					p.expect("> ")
+				} else {
+					write(cmd)
+					p.expect("> ")
+					write(data)
+				}
+				sockEnvSendOKThen(p, `+QIURC: "recv",0`+"\r\n")
+				write("AT+QIRD=0,1500" + end)
+				want := fmt.Sprintf("+QIRD: %d\r\n%s\r\n\r\nOK\r\n", len(payload), payload)
+				if got := p.expect("\r\nOK\r\n"); !strings.Contains(got, want) {
+					t.Fatalf("%s: AT+QIRD answered %q, want %q", name, got, want)
+				}
+			}
+		}
+	}
+}
