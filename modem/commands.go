@@ -174,6 +174,7 @@ func (m *Modem) await(sel *selection) error {
 func resetSettings(_ context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
 	m.st.resetSettings()
+	m.st.portState.defaults() // the port's own
 	m.mu.Unlock()
 	return nil, nil
 }
@@ -221,15 +222,22 @@ func dial(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	return nil, m.enterData(cid)
 }
 
-// enterData activates a context and enters data state on it.
+// enterData activates a context and enters data state on it, on the port
+// the command came from.
 func (m *Modem) enterData(cid int) error {
+	m.mu.Lock()
+	p := m.cur
+	m.mu.Unlock()
 	return m.later(m.cfg.Timing.Data, func() ([]string, error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if err := m.activate(cid); err != nil {
 			return nil, errNoCarrier
 		}
-		m.st.dataMode, m.st.dataCID = true, cid
+		if p == nil {
+			p = m.ports[0]
+		}
+		p.st.dataMode, p.st.dataCID = true, cid
 		return nil, errConnect
 	})
 }
@@ -779,6 +787,7 @@ func cgact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 				}
 				if state == 0 {
 					p.active, p.addr = false, ""
+					m.contextDown(cid) // a port carrying it (from another port's command) loses it
 					continue
 				}
 				if p.apn != "" && !strings.EqualFold(p.apn, "super") {

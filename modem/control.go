@@ -20,6 +20,12 @@ func (m *Modem) powerUp() {
 	country, rssi := m.st.country, m.st.rssi
 	m.st = initialState(country)
 	m.st.rssi = rssi
+	for _, p := range m.ports { // every port starts afresh
+		p.st = portState{}
+		p.st.defaults()
+		p.held = nil
+	}
+	m.repoint()
 	m.after(timerBoot, m.cfg.Timing.Boot, func() {
 		for _, u := range m.cfg.Profile.BootURCs() {
 			if strings.HasPrefix(u, "+CFUN: ") {

@@ -67,19 +67,24 @@ type Config struct {
 type Modem struct {
 	cfg Config
 
-	mu       sync.Mutex
-	st       state
-	out      *writer
-	sess     *session   // the host connection being served, if any
-	boots    uint64     // power-ups so far
-	gen      uint64     // the registration procedure in progress; bumping it cancels
-	sel      *selection // its outcome, which a command may be waiting for
-	timers   [numTimers]sim.Timer
-	lastLine string
-	unsub    func()
-	closed   bool
-	sock     *socketState // allocated on first use: most modems open no socket
-	sms      *smsState    // allocated on first use
+	// exec is the module's one command processor: commands from its ports
+	// run one at a time. Taken before mu, never while holding it.
+	exec sync.Mutex
+
+	mu      sync.Mutex
+	st      state
+	ports   []*port    // the profile's ports, the main port first
+	cur     *port      // the port a command runs for, while one runs
+	urcName string     // the port indications go to (AT+QURCCFG="urcport")
+	out     *writer    // the indication port's writer; nil while no host is connected
+	boots   uint64     // power-ups so far
+	gen     uint64     // the registration procedure in progress; bumping it cancels
+	sel     *selection // the procedure's outcome, which a command may be waiting for
+	timers  [numTimers]sim.Timer
+	unsub   func()
+	closed  bool
+	sock    *socketState // allocated on first use: most modems open no socket
+	sms     *smsState    // allocated on first use
 }
 
 // New returns a powered-off modem; Serve powers it on.
@@ -100,7 +105,9 @@ func New(cfg Config) *Modem {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Modem{cfg: cfg}
+	m.ports, m.urcName = newPorts(cfg.Profile)
 	m.st = initialState(cfg.Country)
+	m.repoint()
 	switch {
 	case cfg.Hub != nil:
 		m.unsub = cfg.Hub.join(m)
@@ -113,19 +120,28 @@ func New(cfg Config) *Modem {
 // ICCID returns the ICCID of the modem's SIM.
 func (m *Modem) ICCID() string { return m.cfg.Card.ICCID }
 
-// Serve powers the modem on and answers AT commands read from rw until
-// reading fails (close rw to stop it) or ctx ends. Everything the modem
-// writes, responses and unsolicited result codes alike, goes through one
-// writer, so an indication never lands inside a response.
+// Serve powers the modem on and answers AT commands read from rw on its
+// main port until reading fails (close rw to stop it) or ctx ends. All the
+// port's output, responses and unsolicited result codes alike, goes
+// through one writer, so an indication never lands inside a response.
+// ServePort serves the modem's other ports.
 func (m *Modem) Serve(ctx context.Context, rw io.ReadWriter) error {
+	return m.serve(ctx, m.ports[0], rw, true)
+}
+
+// serve answers AT commands on port p, with the port's own writer and
+// session, powering the modem on first if on is set.
+func (m *Modem) serve(ctx context.Context, p *port, rw io.ReadWriter, on bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w := newWriter(rw)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); w.run(ctx) }()
-	s := m.connect(ctx, w)
-	m.PowerCycle()
+	s := m.connect(ctx, p, w)
+	if on {
+		m.PowerCycle()
+	}
 
 	buf := make([]byte, 4096)
 	var err error
@@ -148,25 +164,32 @@ func (m *Modem) Serve(ctx context.Context, rw io.ReadWriter) error {
 	return err
 }
 
-// connect makes w the modem's output and starts a session reading for it.
-func (m *Modem) connect(ctx context.Context, w *writer) *session {
-	s := newSession(ctx, m)
+// connect makes w port p's output and starts a session reading for it,
+// ending the port's previous session.
+func (m *Modem) connect(ctx context.Context, p *port, w *writer) *session {
+	s := newSession(ctx, m, p, w)
 	m.mu.Lock()
-	if m.sess != nil {
-		m.sess.close()
-	}
-	m.out, m.sess = w, s
+	old := p.sess
+	p.sess, p.out, p.used, p.held = s, w, false, nil
+	m.repoint()
 	m.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
 	return s
 }
 
-// disconnect ends session s, and with it the modem's timers.
+// disconnect ends session s; when it is the main port's, the modem stops
+// with it (its timers), as when its UART closes.
 func (m *Modem) disconnect(s *session) {
 	s.close()
 	m.mu.Lock()
-	if m.sess == s {
-		m.out, m.sess = nil, nil
-		m.stopTimers()
+	if p := s.p; p.sess == s {
+		p.sess, p.out, p.held = nil, nil, nil
+		if p == m.ports[0] {
+			m.stopTimers()
+		}
+		m.repoint()
 	}
 	m.mu.Unlock()
 }
@@ -180,12 +203,13 @@ type Link struct {
 	s *session
 }
 
-// Connect links a host to the modem in process; PowerCycle then powers it
-// on. out receives every byte the modem writes, in order; it runs with the
-// modem's locks held, so it must not call back into the modem (queue the
-// bytes, or react from a timer of the modem's clock).
+// Connect links a host to the modem's main port in process; PowerCycle
+// then powers it on. out receives every byte the port writes, in order; it
+// runs with the modem's locks held, so it must not call back into the
+// modem (queue the bytes, or react from a timer of the modem's clock).
+// ConnectPort links the modem's other ports.
 func (m *Modem) Connect(out func([]byte)) *Link {
-	return &Link{m: m, s: m.connect(context.Background(), newWriter(funcWriter(out)))}
+	return &Link{m: m, s: m.connect(context.Background(), m.ports[0], newWriter(funcWriter(out)))}
 }
 
 // Write sends b to the modem as if over its UART.
@@ -276,26 +300,33 @@ func (m *Modem) after(k timerKind, d time.Duration, f func()) {
 	m.timers[k] = t
 }
 
-// urc queues an unsolicited result code. Callers hold m.mu.
+// urc queues an unsolicited result code for the indication port (see
+// urcPort), framed as that port's settings say; it waits there while the
+// port carries data. Callers hold m.mu.
 func (m *Modem) urc(lines ...string) {
-	if m.out == nil {
+	p := m.urcPort()
+	if p == nil || len(lines) == 0 {
 		return
 	}
 	var b strings.Builder
 	for _, l := range lines {
-		b.WriteString(m.st.frame(l))
+		b.WriteString(p.st.frame(l))
 	}
-	m.out.send([]byte(b.String()))
+	m.toPort(p, b.String())
 }
 
-// raw queues already framed output. Callers hold m.mu.
+// raw queues already framed output: a running command's (a prompt, its
+// echo) goes to the command's port, anything else to the indication port.
+// Callers hold m.mu.
 func (m *Modem) raw(s string) {
-	if m.out != nil {
-		m.out.send([]byte(s))
+	p := m.cur
+	if p == nil {
+		p = m.urcPort()
 	}
+	m.toPort(p, s)
 }
 
-// writer is the modem's only writer to its transport. Output is written
+// writer is a port's only writer to its transport. Output is written
 // in the order it is sent; when nothing is queued or being written and the
 // transport can write without blocking, send writes at once instead of
 // waking the writer's goroutine, and queues only what did not fit.

@@ -22,6 +22,10 @@ type Profile interface {
 	CatM1AcT() int
 	// Commands are the module's own commands, and overrides of standard ones.
 	Commands() map[string]Handler
+	// Ports are the module's serial ports, the main port (MainPort: where
+	// a host dials, and what Serve serves) first; one port marks where
+	// indications go by default. A module on a single UART has one.
+	Ports() []Port
 }
 
 // Profiles lists the profiles by name, for flags and the control API.
@@ -50,6 +54,7 @@ func (Generic) Revision() string             { return "fleetsim-1.0" }
 func (Generic) BootURCs() []string           { return nil }
 func (Generic) CatM1AcT() int                { return 7 }
 func (Generic) Commands() map[string]Handler { return nil }
+func (Generic) Ports() []Port                { return []Port{{Name: MainPort, URC: true}} }
 
 // Quectel is a Quectel BG96 or BG95.
 type Quectel struct {
@@ -78,9 +83,16 @@ var quectelCommands = map[string]Handler{
 	"+QICSGP":   qicsgp,
 	"+QIACT":    qiact,
 	"+QIDEACT":  qideact,
+	"+QURCCFG":  qurccfg,
 }
 
 func (Quectel) Commands() map[string]Handler { return quectelCommands }
+
+// Ports are a BG95/BG96's USB serial ports a host talks AT on: the modem
+// port (Linux ttyUSB3) and the AT port (ttyUSB2), where indications go
+// by default (AT+QURCCFG="urcport" is "usbat"). The DM and NMEA ports
+// carry no AT commands and are left out.
+func (Quectel) Ports() []Port { return []Port{{Name: MainPort}, {Name: "at", URC: true}} }
 
 // quectelAct is how Quectel names the radio technology of a Cat-M1 cell.
 func quectelAct(m *Modem) string {

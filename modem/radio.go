@@ -560,10 +560,7 @@ func (m *Modem) detachData() {
 	for _, c := range m.st.contexts.list {
 		c.active, c.addr = false, ""
 	}
-	if m.st.dataMode {
-		m.st.dataMode = false
-		m.raw(m.st.result(resNoCarrier))
-	}
+	m.endAllData(resNoCarrier)
 }
 
 // dropData is the network deactivating the data session. Callers hold m.mu.
@@ -578,10 +575,7 @@ func (m *Modem) dropData() {
 			}
 		}
 	}
-	if m.st.dataMode {
-		m.st.dataMode = false
-		m.raw(m.st.result(resNoCarrier))
-	}
+	m.endAllData(resNoCarrier)
 }
 
 // cgnatAddr is the carrier-grade NAT address of a context, stable per IMSI.

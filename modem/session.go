@@ -11,8 +11,8 @@ import (
 	"github.com/fleetsim/fleetsim/sim"
 )
 
-// session reads one transport: command lines in command state, raw bytes
-// in data state. A command that starts a procedure taking time (a scan, an
+// session reads one port's transport: command lines in command state, raw
+// bytes in data state. A command that starts a procedure taking time (a scan, an
 // attach, a PDP activation) does not block the session: its handler returns
 // a pending outcome, the rest of the line resumes when it completes, and
 // input arriving meanwhile waits its turn, as in a module's UART buffer.
@@ -20,6 +20,8 @@ import (
 // fleet runs in one.
 type session struct {
 	m   *Modem
+	p   *port   // the port it serves
+	w   *writer // the port's writer
 	ctx context.Context
 
 	mu     sync.Mutex // input and resumption may come from different goroutines
@@ -33,10 +35,12 @@ type session struct {
 	boot    uint64 // the modem's power-up the running command belongs to
 	queued  []byte // input received while busy
 	closed  bool
+	last    string // the last command line, for A/
 	// The command line being run.
-	cmds []Command
-	next int
-	out  strings.Builder
+	cmds  []Command
+	next  int
+	out   strings.Builder
+	after []string // indications its commands raised about themselves
 	// data mode: the "+++" escape needs a guard time of silence before and after.
 	lastData time.Time
 	plus     int
@@ -50,8 +54,8 @@ const maxQueued = 4 * MaxLine
 // escapeGuard is the silence around "+++" (S12 = 50 × 20 ms).
 const escapeGuard = time.Second
 
-func newSession(ctx context.Context, m *Modem) *session {
-	return &session{m: m, ctx: ctx, lr: newLineReader(MaxLine)}
+func newSession(ctx context.Context, m *Modem, p *port, w *writer) *session {
+	return &session{m: m, p: p, w: w, ctx: ctx, lr: newLineReader(MaxLine)}
 }
 
 // input handles bytes as they arrive; how they are split does not matter.
@@ -60,6 +64,14 @@ func (s *session) input(b []byte) {
 	defer s.mu.Unlock()
 	if s.closed {
 		return
+	}
+	if m := s.m; len(b) > 0 && !s.p.used {
+		m.mu.Lock()
+		if s.p.sess == s { // a host is there: indications may go to the port
+			s.p.used = true
+			m.repoint()
+		}
+		m.mu.Unlock()
 	}
 	if s.busy {
 		s.queue(b)
@@ -77,7 +89,10 @@ func (s *session) queue(b []byte) {
 			b = b[1:]
 		}
 		s.endedCR = false
-		b = b[s.prompt(b):]
+		s.m.enter(s.p)
+		n := s.prompt(b)
+		s.m.leave()
+		b = b[n:]
 	}
 	if n := maxQueued - len(s.queued); n < len(b) {
 		b = b[:max(n, 0)]
@@ -96,21 +111,18 @@ func (s *session) close() {
 // case the rest is queued. Callers hold s.mu.
 func (s *session) feed(b []byte) {
 	m := s.m
+	ps := &s.p.st
 	var echo []byte
 	flush := func() {
 		if len(echo) > 0 {
-			m.mu.Lock()
-			if m.out != nil {
-				m.out.send(echo)
-			}
-			m.mu.Unlock()
+			s.w.send(echo)
 			echo = nil
 		}
 	}
 	for i := 0; i < len(b); i++ {
 		m.mu.Lock()
-		data := m.st.dataMode
-		s3, s5, echoOn := m.st.s3(), m.st.s5(), m.st.echo
+		data := ps.dataMode
+		s3, s5, echoOn := ps.s3(), ps.s5(), ps.echo
 		m.mu.Unlock()
 		if data {
 			flush()
@@ -130,15 +142,13 @@ func (s *session) feed(b []byte) {
 			s.start(string(s.lr.body), true)
 		case evRepeat:
 			flush()
-			m.mu.Lock()
-			last := m.lastLine
-			m.mu.Unlock()
-			s.start(last, false)
+			s.start(s.last, false)
 		case evOverflow:
 			flush()
 			m.mu.Lock()
-			m.out.send([]byte(m.st.result(resError)))
+			res := ps.result(resError)
 			m.mu.Unlock()
+			s.w.send([]byte(res))
 		}
 		if s.busy {
 			s.queue(b[i+1:])
@@ -152,15 +162,13 @@ func (s *session) feed(b []byte) {
 func (s *session) start(body string, remember bool) {
 	m := s.m
 	if remember {
-		m.mu.Lock()
-		m.lastLine = body
-		m.mu.Unlock()
+		s.last = body
 	}
 	s.out.Reset()
 	cmds, err := ParseLine(body)
 	if err != nil {
 		m.mu.Lock()
-		res := m.st.result(resError)
+		res := s.p.st.result(resError)
 		m.mu.Unlock()
 		s.final(res)
 		return
@@ -170,7 +178,8 @@ func (s *session) start(body string, remember bool) {
 }
 
 // resume runs the line's commands from s.next until one fails, one goes
-// pending or the line is done. Callers hold s.mu.
+// pending or the line is done. Each runs as the port's turn on the
+// module's command processor. Callers hold s.mu.
 func (s *session) resume() {
 	m := s.m
 	for s.next < len(s.cmds) {
@@ -179,23 +188,31 @@ func (s *session) resume() {
 		h := m.handler(c.Name)
 		var lines []string
 		err := ErrError
+		m.enter(s.p)
 		if h != nil {
 			lines, err = h(s.ctx, m, c)
 		}
-		if p, ok := err.(*pending); ok {
-			s.busy, s.prompt = true, p.input
-			m.mu.Lock()
+		p, ok := err.(*pending)
+		m.mu.Lock()
+		s.after = append(s.after, m.st.afterResult...)
+		m.st.afterResult = nil
+		if ok {
 			s.boot = m.boots
-			m.mu.Unlock()
+		}
+		m.mu.Unlock()
+		if ok {
+			s.busy, s.prompt = true, p.input
 			p.start(s.finisher())
+			m.leave()
 			return
 		}
+		m.leave()
 		if !s.result(lines, err) {
 			return
 		}
 	}
 	m.mu.Lock()
-	res := m.st.result(resOK)
+	res := s.p.st.result(resOK)
 	m.mu.Unlock()
 	s.final(res)
 }
@@ -205,6 +222,7 @@ func (s *session) resume() {
 func (s *session) result(lines []string, err error) bool {
 	m := s.m
 	m.mu.Lock()
+	m.st.portState = &s.p.st // formatted as this port's settings say
 	for _, l := range lines {
 		s.out.WriteString(m.st.frame(l))
 	}
@@ -221,6 +239,7 @@ func (s *session) result(lines []string, err error) bool {
 	case err != nil:
 		res = m.st.errorResult(err)
 	}
+	m.repoint()
 	m.mu.Unlock()
 	if err == nil {
 		return true
@@ -250,7 +269,7 @@ func (s *session) finisher() func([]string, error) {
 			m.mu.Unlock()
 			switch {
 			case lost: // the modem lost power meanwhile: so did the command
-				s.cmds = nil
+				s.cmds, s.after = nil, nil
 				s.out.Reset()
 			case s.result(lines, err):
 				s.resume()
@@ -276,16 +295,13 @@ func (s *session) finisher() func([]string, error) {
 func (s *session) final(res string) {
 	m := s.m
 	s.out.WriteString(res)
-	m.mu.Lock()
-	if m.out != nil {
-		m.out.send([]byte(s.out.String()))
-	}
+	s.w.send([]byte(s.out.String()))
 	// Indications a command raised about itself follow its final result.
-	m.urc(m.st.afterResult...)
-	m.st.afterResult = nil
+	m.mu.Lock()
+	m.urc(s.after...)
 	m.mu.Unlock()
 	s.out.Reset()
-	s.cmds = nil
+	s.cmds, s.after = nil, nil
 }
 
 var (
@@ -345,12 +361,8 @@ func (s *session) data(b []byte) int {
 			if s.plus == 3 {
 				s.plus = 0
 				m.mu.Lock()
-				m.after(timerEscape, escapeGuard, func() {
-					if m.st.dataMode {
-						m.st.dataMode = false
-						m.raw(m.st.result(resOK))
-					}
-				})
+				p := s.p
+				m.after(timerEscape, escapeGuard, func() { m.endData(p, resOK) })
 				m.mu.Unlock()
 				return n
 			}

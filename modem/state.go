@@ -9,11 +9,14 @@ import (
 )
 
 // state is everything a modem remembers. It is guarded by Modem.mu.
+//
+// What a module keeps per serial port (the V.250 settings, data state) is
+// in each port's portState; the embedded pointer is the port a command
+// runs for while one runs, and the port indications go to otherwise (see
+// Modem.repoint), so that a handler's m.st.echo or m.st.frame is its own
+// port's.
 type state struct {
-	// V.250 command settings.
-	echo, verbose, quiet bool
-	cmee                 int
-	sreg                 sregisters // S3 line end, S4 line feed, S5 backspace...
+	*portState
 
 	// 27.007 settings.
 	cregN, cgregN, ceregN int
@@ -39,8 +42,6 @@ type state struct {
 	serving   *Cell
 	forbidden map[string]bool // PLMNs rejected with #11, until power-off
 	contexts  pdpContexts
-	dataMode  bool
-	dataCID   int
 	detached  bool // AT+CGATT=0: stay off the network until asked again
 
 	afterResult []string // indications to print right after the current command's result
@@ -73,11 +74,32 @@ func initialState(country string) state {
 	return st
 }
 
-// resetSettings restores the command settings (ATZ, AT&F).
+// portState is what a module keeps per serial port. On a Quectel module
+// each USB port has its own echo, result code format and suppression, S3,
+// S4, S5 and +CMEE (a host configures each port it opens: ModemManager
+// sends ATE0 and AT+CMEE=1 on every port it probes), and its own data
+// state; everything else (registration, SIM, contexts, sockets, SMS) is
+// the module's, shared by its ports.
+type portState struct {
+	// V.250 command settings.
+	echo, verbose, quiet bool
+	cmee                 int
+	sreg                 sregisters // S3 line end, S4 line feed, S5 backspace...
+
+	dataMode bool // the port carries a data session (ATD*99#, CONNECT)
+	dataCID  int
+}
+
+// defaults restores the port's command settings (ATZ, AT&F).
+func (ps *portState) defaults() {
+	ps.echo, ps.verbose, ps.quiet = true, true, false
+	ps.cmee = 1
+	ps.sreg = sregisters{}
+}
+
+// resetSettings restores the modem's own command settings (ATZ, AT&F);
+// the port's are portState.defaults.
 func (st *state) resetSettings() {
-	st.echo, st.verbose, st.quiet = true, true, false
-	st.cmee = 1
-	st.sreg = sregisters{}
 	st.cregN, st.cgregN, st.ceregN = 0, 0, 0
 	st.cgerep = false
 	st.cscs, st.cmgf = "GSM", 0
@@ -90,16 +112,16 @@ func (st *state) resetRadio() {
 	st.reg, st.cause, st.serving = RegNotRegistered, 0, nil
 	st.forbidden = nil
 	st.contexts = pdpContexts{list: []*pdpContext{{cid: 1, pdpType: "IP", apn: "super"}}}
-	st.dataMode, st.detached = false, false
+	st.detached = false
 	st.scanseq, st.iotopmode, st.scanmode = "020301", 0, 0
 	st.psm, st.edrx = psmSettings{}, edrxSettings{}
 }
 
 func (st *state) regN(k regKind) int { return [...]int{st.cregN, st.cgregN, st.ceregN}[k] }
 
-func (st *state) s3() byte { return byte(st.sreg.get(3)) }
-func (st *state) s4() byte { return byte(st.sreg.get(4)) }
-func (st *state) s5() byte { return byte(st.sreg.get(5)) }
+func (ps *portState) s3() byte { return byte(ps.sreg.get(3)) }
+func (ps *portState) s4() byte { return byte(ps.sreg.get(4)) }
+func (ps *portState) s5() byte { return byte(ps.sreg.get(5)) }
 
 // forbid adds a PLMN to the forbidden list.
 func (st *state) forbid(p sim.PLMN) {
@@ -139,9 +161,9 @@ func (r *sregisters) set(n, v int) {
 
 // frame frames an information line: <S3><S4>text<S3><S4> in verbose mode,
 // text<S3><S4> in numeric mode.
-func (st *state) frame(line string) string {
-	eol := string([]byte{st.s3(), st.s4()})
-	if st.verbose {
+func (ps *portState) frame(line string) string {
+	eol := string([]byte{ps.s3(), ps.s4()})
+	if ps.verbose {
 		return eol + line + eol
 	}
 	return line + eol
@@ -159,29 +181,29 @@ const (
 var resultNames = map[resultCode]string{resOK: "OK", resConnect: "CONNECT", resNoCarrier: "NO CARRIER", resError: "ERROR"}
 
 // result formats a final result code, or nothing under ATQ1.
-func (st *state) result(r resultCode) string {
-	if st.quiet {
+func (ps *portState) result(r resultCode) string {
+	if ps.quiet {
 		return ""
 	}
-	if st.verbose {
-		return st.frame(resultNames[r])
+	if ps.verbose {
+		return ps.frame(resultNames[r])
 	}
-	return strconv.Itoa(int(r)) + string([]byte{st.s3()})
+	return strconv.Itoa(int(r)) + string([]byte{ps.s3()})
 }
 
 // errorResult formats an error as +CMEE asks.
-func (st *state) errorResult(err error) string {
+func (ps *portState) errorResult(err error) string {
 	cmeErr, ok := err.(*CMEError)
-	if !ok || st.cmee == 0 {
-		return st.result(resError)
+	if !ok || ps.cmee == 0 {
+		return ps.result(resError)
 	}
-	if st.quiet {
+	if ps.quiet {
 		return ""
 	}
-	if st.cmee == 2 {
-		return st.frame("+CME ERROR: " + CMEText(cmeErr.Code))
+	if ps.cmee == 2 {
+		return ps.frame("+CME ERROR: " + CMEText(cmeErr.Code))
 	}
-	return st.frame("+CME ERROR: " + strconv.Itoa(cmeErr.Code))
+	return ps.frame("+CME ERROR: " + strconv.Itoa(cmeErr.Code))
 }
 
 // pdpContexts are the defined PDP contexts in cid order: a modem has one or

@@ -1,0 +1,245 @@
+package modem
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Port is one serial port a module offers its host. A module on USB has
+// several (a Quectel BG96: the modem port a dialer runs PPP on, and an AT
+// port a host polls while the modem port carries data); all of them drive
+// the one module. The first port of a profile is its main port.
+type Port struct {
+	// Name names the port in fleetsim: "modem" for the main port; an extra
+	// port is exposed as modem-<i>-<Name>.
+	Name string
+	// URC marks the port indications go to until the host chooses another
+	// (Quectel's AT+QURCCFG="urcport").
+	URC bool
+}
+
+// MainPort is the name of every profile's first port.
+const MainPort = "modem"
+
+// port is one of a modem's ports as it is served: its own session (line
+// reader, prompt, data state), its own writer, and the settings a module
+// keeps per port. Guarded by Modem.mu.
+type port struct {
+	name string
+	st   portState
+	sess *session // the host connection being served, if any
+	out  *writer  // its output
+	used bool     // the host has written to the port since it was connected
+	held []byte   // indications that came while the port carried data
+}
+
+// maxHeld bounds the indications held for a port in data state; past it
+// the newest are lost, as a module's URC cache overflows.
+const maxHeld = 4096
+
+// newPorts makes the ports a profile declares, each with its settings at
+// their defaults, and returns the one indications go to.
+func newPorts(p Profile) ([]*port, string) {
+	spec := p.Ports()
+	if len(spec) == 0 {
+		spec = Generic{}.Ports()
+	}
+	ports := make([]*port, len(spec))
+	urc := spec[0].Name
+	for i, s := range spec {
+		ports[i] = &port{name: s.Name}
+		ports[i].st.defaults()
+		if s.URC {
+			urc = s.Name
+		}
+	}
+	return ports, urc
+}
+
+// Ports returns the names of the modem's ports, the main port first.
+func (m *Modem) Ports() []string {
+	names := make([]string, len(m.ports))
+	for i, p := range m.ports {
+		names[i] = p.name
+	}
+	return names
+}
+
+// portNamed returns the port called name, or nil.
+func (m *Modem) portNamed(name string) *port {
+	for _, p := range m.ports {
+		if p.name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// urcPort is the port indications go to: the one the host chose (or the
+// profile's default) once a host has written to it; before that the main
+// port, so that firmware on the main port alone hears every indication
+// (on a real module they would be lost on a port nobody opened). Nil while
+// no host is connected. Callers hold m.mu.
+func (m *Modem) urcPort() *port {
+	chosen := m.portNamed(m.urcName)
+	if chosen != nil && chosen.sess != nil && chosen.used {
+		return chosen
+	}
+	if main := m.ports[0]; main.sess != nil {
+		return main
+	}
+	if chosen != nil && chosen.sess != nil {
+		return chosen
+	}
+	return nil
+}
+
+// repoint makes m.st's port settings those of the port a command runs for,
+// or of the indication port when none runs, and m.out the indication
+// port's writer. Callers hold m.mu.
+func (m *Modem) repoint() {
+	u := m.urcPort()
+	m.out = nil
+	if u != nil {
+		m.out = u.out
+	}
+	switch {
+	case m.cur != nil:
+		m.st.portState = &m.cur.st
+	case u != nil:
+		m.st.portState = &u.st
+	default:
+		m.st.portState = &m.ports[0].st
+	}
+}
+
+// enter starts running something for port p (a command, its prompt's
+// input): the module has one command processor, so its ports take turns,
+// and what the command writes goes to p. leave ends it.
+func (m *Modem) enter(p *port) {
+	m.exec.Lock()
+	m.mu.Lock()
+	m.cur = p
+	m.repoint()
+	m.mu.Unlock()
+}
+
+func (m *Modem) leave() {
+	m.mu.Lock()
+	m.cur = nil
+	m.repoint()
+	m.mu.Unlock()
+	m.exec.Unlock()
+}
+
+// toPort writes framed output to p, or holds it while p carries data: a
+// port in data state never gets text inside its data stream. Callers hold
+// m.mu.
+func (m *Modem) toPort(p *port, s string) {
+	if p == nil || p.out == nil || s == "" {
+		return
+	}
+	if p.st.dataMode {
+		if n := maxHeld - len(p.held); n > 0 {
+			p.held = append(p.held, s[:min(n, len(s))]...)
+		}
+		return
+	}
+	p.out.send([]byte(s))
+}
+
+// endData takes p out of data state with result code res (OK after the
+// "+++" escape, NO CARRIER when the session is lost); the indications held
+// meanwhile follow. Callers hold m.mu.
+func (m *Modem) endData(p *port, res resultCode) {
+	if !p.st.dataMode {
+		return
+	}
+	p.st.dataMode = false
+	m.toPort(p, p.st.result(res))
+	if held := p.held; len(held) > 0 {
+		p.held = nil
+		m.toPort(p, string(held))
+	}
+}
+
+// endAllData ends the data state of every port with result code res.
+// Callers hold m.mu.
+func (m *Modem) endAllData(res resultCode) {
+	for _, p := range m.ports {
+		m.endData(p, res)
+	}
+}
+
+// contextDown ends the data state of a port carrying context cid with
+// NO CARRIER. Callers hold m.mu.
+func (m *Modem) contextDown(cid int) {
+	for _, p := range m.ports {
+		if p.st.dataMode && p.st.dataCID == cid {
+			m.endData(p, resNoCarrier)
+		}
+	}
+}
+
+// ServePort answers AT commands read from rw on the modem's port name (an
+// extra port, such as Quectel's AT port) until reading fails or ctx ends,
+// like Serve, but without powering the modem on: Serve on the main port
+// does that. The port shares everything but its own settings with the
+// modem's other ports.
+func (m *Modem) ServePort(ctx context.Context, name string, rw io.ReadWriter) error {
+	p := m.portNamed(name)
+	if p == nil {
+		return fmt.Errorf("modem: no port %q (the %s has %s)", name, m.cfg.Profile.Name(), strings.Join(m.Ports(), ", "))
+	}
+	return m.serve(ctx, p, rw, false)
+}
+
+// ConnectPort links a host to the modem's port name in process, as Connect
+// does to the main port.
+func (m *Modem) ConnectPort(name string, out func([]byte)) (*Link, error) {
+	p := m.portNamed(name)
+	if p == nil {
+		return nil, fmt.Errorf("modem: no port %q (the %s has %s)", name, m.cfg.Profile.Name(), strings.Join(m.Ports(), ", "))
+	}
+	return &Link{m: m, s: m.connect(context.Background(), p, newWriter(funcWriter(out)))}, nil
+}
+
+// URC port names in Quectel's AT+QURCCFG="urcport" and the fleetsim ports
+// they are: "uart1" is a port the simulator does not serve.
+var quectelURCPorts = []struct{ quectel, port string }{
+	{"usbat", "at"}, {"usbmodem", MainPort}, {"uart1", "uart1"},
+}
+
+// qurccfg is AT+QURCCFG="urcport"[,<port>]: where indications go. The
+// choice is kept across power cycles, as the manual says it is saved.
+func qurccfg(_ context.Context, m *Modem, c Command) ([]string, error) {
+	switch c.Kind {
+	case KindTest:
+		return []string{`+QURCCFG: "urcport",("usbat","usbmodem","uart1")`}, nil
+	case KindSet:
+	default:
+		return nil, ErrError
+	}
+	if len(c.Args) == 0 || len(c.Args) > 2 || !strings.EqualFold(c.Args[0].Value, "urcport") {
+		return nil, ErrError
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(c.Args) == 1 {
+		for _, q := range quectelURCPorts {
+			if q.port == m.urcName {
+				return []string{`+QURCCFG: "urcport",` + quote(q.quectel)}, nil
+			}
+		}
+		return nil, ErrError
+	}
+	for _, q := range quectelURCPorts {
+		if strings.EqualFold(c.Args[1].Value, q.quectel) {
+			m.urcName = q.port
+			return nil, nil
+		}
+	}
+	return nil, ErrError
+}
