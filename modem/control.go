@@ -107,6 +107,8 @@ type Status struct {
 	Forbidden  []string `json:"forbidden_plmns"`
 	DataActive bool     `json:"data_active"`
 	IP         string   `json:"ip_address,omitempty"`
+	URCPort    string   `json:"urc_port"`             // the port indications go to now
+	DataPorts  []string `json:"data_ports,omitempty"` // the ports carrying a data session
 }
 
 var regNames = map[RegState]string{RegNotRegistered: "not registered", RegHome: "home", RegSearching: "searching", RegDenied: "denied", RegUnknown: "unknown", RegRoaming: "roaming"}
@@ -122,6 +124,14 @@ func (m *Modem) Status() Status {
 	}
 	if sv := m.st.serving; sv != nil && m.st.reg.Registered() {
 		s.Network, s.PLMN = sv.Network.Sid, sv.PLMN.String()
+	}
+	if u := m.urcPort(); u != nil {
+		s.URCPort = u.name
+	}
+	for _, p := range m.ports {
+		if p.st.dataMode {
+			s.DataPorts = append(s.DataPorts, p.name)
+		}
 	}
 	for p := range m.st.forbidden {
 		s.Forbidden = append(s.Forbidden, p)

@@ -23,23 +23,41 @@ type FleetConfig struct {
 	Clock     sim.Clock
 	Timing    Timing
 	AuthCache time.Duration
-	// Dir, if set, gets a stable symlink modem-<i> to each modem's PTY.
-	Dir    string
-	Logger *slog.Logger
+	// Dir, if set, gets a stable symlink modem-<i> to each modem's main
+	// PTY, and modem-<i>-<port> to each of its extra ports'.
+	Dir string
+	// ExtraPorts serves each modem's extra ports (Profile.Ports: a Quectel
+	// module's AT port) on PTYs of their own, beside the main port.
+	ExtraPorts bool
+	Logger     *slog.Logger
 }
 
-// Fleet is a set of running modems, each on its own PTY.
+// Fleet is a set of running modems, each on its own PTY (or several).
 type Fleet struct {
 	world  *World
 	modems []*Modem
-	ptys   []*PTY
-	links  []string
+	ports  [][]fleetPort // per modem, the ports served, the main port first
 	hub    *Hub
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-// StartFleet opens a PTY per card and serves a modem on each.
+// fleetPort is one port of a modem served on a PTY.
+type fleetPort struct {
+	name string
+	pty  *PTY
+	link string
+}
+
+// PortInfo is where one port of a modem is exposed.
+type PortInfo struct {
+	Name string `json:"name"`
+	PTY  string `json:"pty"`
+	Link string `json:"link,omitempty"`
+}
+
+// StartFleet opens a PTY per card (and per extra port, if asked) and
+// serves a modem on them.
 func StartFleet(ctx context.Context, cfg FleetConfig) (*Fleet, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	f := &Fleet{world: cfg.World, cancel: cancel}
@@ -53,50 +71,85 @@ func StartFleet(ctx context.Context, cfg FleetConfig) (*Fleet, error) {
 		}
 	}
 	for i, card := range cfg.Cards {
-		p, err := OpenPTY()
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("modem %d: %w", i, err)
-		}
-		f.ptys = append(f.ptys, p)
-		if cfg.Dir != "" {
-			link := filepath.Join(cfg.Dir, fmt.Sprintf("modem-%d", i))
-			_ = os.Remove(link)
-			if err := os.Symlink(p.Path(), link); err != nil {
-				f.Close()
-				return nil, fmt.Errorf("modem %d: %w", i, err)
-			}
-			f.links = append(f.links, link)
-		}
 		m := New(Config{
 			Card: card, IMEI: IMEI(i), Profile: cfg.Profile, Core: cfg.Core, World: cfg.World,
 			Clock: cfg.Clock, Timing: cfg.Timing, AuthCache: cfg.AuthCache, Country: cfg.Country,
 			Hub: f.hub, Logger: cfg.Logger,
 		})
 		f.modems = append(f.modems, m)
-		f.wg.Add(1)
-		go func() {
-			defer f.wg.Done()
-			if err := m.Serve(ctx, p); err != nil && !errors.Is(err, os.ErrClosed) && cfg.Logger != nil {
-				cfg.Logger.Warn("modem stopped", "modem", i, "err", err)
+		names := m.Ports()
+		if !cfg.ExtraPorts {
+			names = names[:1]
+		}
+		f.ports = append(f.ports, nil)
+		for j, name := range names {
+			fp, err := openFleetPort(cfg.Dir, i, j, name)
+			if err != nil {
+				f.Close()
+				return nil, fmt.Errorf("modem %d: %w", i, err)
 			}
-		}()
+			f.ports[i] = append(f.ports[i], fp)
+		}
+		for j, fp := range f.ports[i] {
+			f.wg.Add(1)
+			go func() {
+				defer f.wg.Done()
+				var err error
+				if j == 0 {
+					err = m.Serve(ctx, fp.pty)
+				} else {
+					err = m.ServePort(ctx, fp.name, fp.pty)
+				}
+				if err != nil && !errors.Is(err, os.ErrClosed) && cfg.Logger != nil {
+					cfg.Logger.Warn("modem port stopped", "modem", i, "port", fp.name, "err", err)
+				}
+			}()
+		}
 	}
 	return f, nil
+}
+
+// openFleetPort opens the PTY of modem i's port j and links it from dir
+// (if set): modem-<i> for the main port, modem-<i>-<name> for the others.
+func openFleetPort(dir string, i, j int, name string) (fleetPort, error) {
+	p, err := OpenPTY()
+	if err != nil {
+		return fleetPort{}, err
+	}
+	fp := fleetPort{name: name, pty: p}
+	if dir != "" {
+		base := fmt.Sprintf("modem-%d", i)
+		if j > 0 {
+			base += "-" + name
+		}
+		link := filepath.Join(dir, base)
+		_ = os.Remove(link)
+		if err := os.Symlink(p.Path(), link); err != nil {
+			p.Close()
+			return fleetPort{}, err
+		}
+		fp.link = link
+	}
+	return fp, nil
 }
 
 // Modems returns the fleet's modems, in card order.
 func (f *Fleet) Modems() []*Modem { return f.modems }
 
-// PTYPath returns where modem i is exposed.
-func (f *Fleet) PTYPath(i int) string { return f.ptys[i].Path() }
+// PTYPath returns where modem i's main port is exposed.
+func (f *Fleet) PTYPath(i int) string { return f.ports[i][0].pty.Path() }
 
-// Link returns the stable symlink of modem i, if there is one.
-func (f *Fleet) Link(i int) string {
-	if i < len(f.links) {
-		return f.links[i]
+// Link returns the stable symlink of modem i's main port, if there is one.
+func (f *Fleet) Link(i int) string { return f.ports[i][0].link }
+
+// Ports returns where each served port of modem i is exposed, the main
+// port first.
+func (f *Fleet) Ports(i int) []PortInfo {
+	out := make([]PortInfo, len(f.ports[i]))
+	for j, fp := range f.ports[i] {
+		out[j] = PortInfo{Name: fp.name, PTY: fp.pty.Path(), Link: fp.link}
 	}
-	return ""
+	return out
 }
 
 // World returns the radio environment.
@@ -105,8 +158,10 @@ func (f *Fleet) World() *World { return f.world }
 // Close stops every modem, waits for them and removes the symlinks.
 func (f *Fleet) Close() error {
 	f.cancel()
-	for _, p := range f.ptys {
-		p.Close()
+	for _, ps := range f.ports {
+		for _, fp := range ps {
+			fp.pty.Close()
+		}
 	}
 	if f.hub != nil {
 		f.hub.Close()
@@ -115,8 +170,12 @@ func (f *Fleet) Close() error {
 		m.Close()
 	}
 	f.wg.Wait()
-	for _, l := range f.links {
-		_ = os.Remove(l)
+	for _, ps := range f.ports {
+		for _, fp := range ps {
+			if fp.link != "" {
+				_ = os.Remove(fp.link)
+			}
+		}
 	}
 	return nil
 }

@@ -8,17 +8,19 @@ import (
 	"strings"
 )
 
-// ModemStatus is a modem's status with where it is exposed.
+// ModemStatus is a modem's status with where it is exposed: PTY and Link
+// are its main port's, Ports every port served (the main port first).
 type ModemStatus struct {
-	Index int    `json:"index"`
-	PTY   string `json:"pty"`
-	Link  string `json:"link,omitempty"`
+	Index int        `json:"index"`
+	PTY   string     `json:"pty"`
+	Link  string     `json:"link,omitempty"`
+	Ports []PortInfo `json:"ports"`
 	Status
 }
 
-// Status returns modem i's status with its PTY.
+// Status returns modem i's status with its PTYs.
 func (f *Fleet) Status(i int) ModemStatus {
-	return ModemStatus{Index: i, PTY: f.PTYPath(i), Link: f.Link(i), Status: f.modems[i].Status()}
+	return ModemStatus{Index: i, PTY: f.PTYPath(i), Link: f.Link(i), Ports: f.Ports(i), Status: f.modems[i].Status()}
 }
 
 // ByICCID returns the index of the modem holding a card, or -1.

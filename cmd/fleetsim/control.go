@@ -88,8 +88,12 @@ func control(ctx context.Context, kind string, args []string, getenv func(string
 	}
 	var list struct {
 		Modems []struct {
-			Index        int    `json:"index"`
-			PTY          string `json:"pty"`
+			Index int    `json:"index"`
+			PTY   string `json:"pty"`
+			Ports []struct {
+				Name string `json:"name"`
+				PTY  string `json:"pty"`
+			} `json:"ports"`
 			ICCID        string `json:"iccid"`
 			Location     string `json:"location"`
 			Signal       int    `json:"signal"`
@@ -104,13 +108,22 @@ func control(ctx context.Context, kind string, args []string, getenv func(string
 		return 1
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEM\tPTY\tICCID\tLOCATION\tCSQ\tREGISTRATION\tPLMN\tCAUSE\tDATA")
+	fmt.Fprintln(tw, "MODEM\tPTY\tOTHER PORTS\tICCID\tLOCATION\tCSQ\tREGISTRATION\tPLMN\tCAUSE\tDATA")
 	for _, m := range list.Modems {
 		cause := ""
 		if m.Cause != 0 {
 			cause = fmt.Sprint("#", m.Cause)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%v\n", m.Index, m.PTY, m.ICCID, m.Location, m.Signal, m.Registration, m.PLMN, cause, m.Data)
+		var others []string
+		for _, p := range m.Ports {
+			if p.PTY != m.PTY {
+				others = append(others, p.Name+"="+p.PTY)
+			}
+		}
+		if len(others) == 0 {
+			others = []string{"-"}
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%v\n", m.Index, m.PTY, strings.Join(others, ","), m.ICCID, m.Location, m.Signal, m.Registration, m.PLMN, cause, m.Data)
 	}
 	tw.Flush()
 	return 0

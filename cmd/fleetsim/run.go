@@ -74,6 +74,7 @@ type serveFlags struct {
 	logFormat   string
 	modems      int
 	modemDir    string
+	atPorts     bool
 	location    string
 	profile     string
 	scanTime    time.Duration
@@ -96,7 +97,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.IntVar(&f.modems, "modems", 0, "number of virtual modems, each on its own PTY with a card of the inventory")
-	fs.StringVar(&f.modemDir, "modem-dir", "", "directory for stable symlinks modem-<i> to the modems' PTYs")
+	fs.StringVar(&f.modemDir, "modem-dir", "", "directory for stable symlinks modem-<i> to the modems' PTYs (modem-<i>-<port> to their extra ports')")
+	fs.BoolVar(&f.atPorts, "at-ports", true, "serve each modem's extra AT port(s) on PTYs of their own, as the module offers them on USB (Quectel: the AT port beside the modem port)")
 	fs.StringVar(&f.location, "location", "GB", "ISO country where the modems start")
 	fs.StringVar(&f.profile, "modem-profile", "bg96", "AT dialect: "+strings.Join(modem.Profiles(), ", "))
 	fs.DurationVar(&f.scanTime, "scan-time", modem.DefaultTiming.Scan, "how long a network scan takes")
@@ -164,7 +166,7 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 			api.WithCardExtras(func(iccid string) map[string]any {
 				if i := fleet.ByICCID(iccid); i >= 0 {
 					st := fleet.Status(i)
-					return map[string]any{"modem": i, "pty": st.PTY, "location": st.Country}
+					return map[string]any{"modem": i, "pty": st.PTY, "ports": st.Ports, "location": st.Country}
 				}
 				return nil
 			}),
@@ -242,7 +244,8 @@ func startModems(ctx context.Context, f serveFlags, ctl *sim.Control, logger *sl
 	timing.Scan, timing.Attach = f.scanTime, f.attachTime
 	return modem.StartFleet(ctx, modem.FleetConfig{
 		Cards: simCards, Core: ctl, World: modem.NewWorld(ctl.Catalog()), Profile: profile,
-		Country: f.location, Timing: timing, AuthCache: f.authCache, Dir: f.modemDir, Logger: logger,
+		Country: f.location, Timing: timing, AuthCache: f.authCache, Dir: f.modemDir, ExtraPorts: f.atPorts,
+		Logger: logger,
 	})
 }
 
@@ -253,11 +256,17 @@ func printModems(w io.Writer, fleet *modem.Fleet) {
 	fmt.Fprintf(w, "fleetsim: %d virtual modem(s)\n", n)
 	for i := range min(n, shown) {
 		st := fleet.Status(i)
-		link := ""
-		if st.Link != "" {
-			link = " (" + st.Link + ")"
+		where := ""
+		for j, p := range st.Ports {
+			if j > 0 {
+				where += "  " + p.Name + " "
+			}
+			where += p.PTY
+			if p.Link != "" {
+				where += " (" + p.Link + ")"
+			}
 		}
-		fmt.Fprintf(w, "  modem %d: %s%s  ICCID %s  %s\n", i, st.PTY, link, st.ICCID, st.Country)
+		fmt.Fprintf(w, "  modem %d: %s  ICCID %s  %s\n", i, where, st.ICCID, st.Country)
 	}
 	if n > shown {
 		fmt.Fprintf(w, "  ... %d more: GET /_fleetsim/v1/modems\n", n-shown)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -135,6 +136,8 @@ func TestServeWithModems(t *testing.T) {
 	go io.Copy(io.Discard, pr)
 	require.NotEmpty(t, url, "%v", out)
 	assert.Contains(t, strings.Join(out, "\n"), "modem 0: /dev/pts/")
+	assert.Contains(t, strings.Join(out, "\n"), "  at /dev/pts/", "a BG96's AT port is served by default")
+	assert.Contains(t, strings.Join(out, "\n"), "("+filepath.Join(dir, "modem-1-at")+")")
 	env["FLEETSIM_URL"] = url
 
 	// The symlink is a working UART.
@@ -145,11 +148,30 @@ func TestServeWithModems(t *testing.T) {
 	got := readUntil(t, port, "BG96\r\n\r\nOK\r\n")
 	assert.Contains(t, got, "BG96")
 	port.Close()
+	// So is the AT port beside it, on the same module.
+	atPort, err := os.OpenFile(filepath.Join(dir, "modem-1-at"), os.O_RDWR|syscall.O_NOCTTY, 0)
+	require.NoError(t, err)
+	_, err = atPort.Write([]byte("ATE0\rAT+QURCCFG=\"urcport\"\r"))
+	require.NoError(t, err)
+	readUntil(t, atPort, "+QURCCFG: \"urcport\",\"usbat\"\r\n\r\nOK\r\n")
+	atPort.Close()
 
 	var stdout, stderr bytes.Buffer
 	require.Equal(t, 0, run(ctx, []string{"modem", "list"}, getenv, &stdout, &stderr), stderr.String())
 	assert.Contains(t, stdout.String(), "MODEM")
 	assert.Contains(t, stdout.String(), "GB")
+	assert.Contains(t, stdout.String(), "at=/dev/pts/")
+	stdout.Reset()
+	require.Equal(t, 0, run(ctx, []string{"modem", "--json", "show", "1"}, getenv, &stdout, &stderr), stderr.String())
+	var shown struct {
+		PTY   string `json:"pty"`
+		Ports []struct{ Name, PTY, Link string }
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &shown))
+	require.Len(t, shown.Ports, 2, stdout.String())
+	assert.Equal(t, shown.PTY, shown.Ports[0].PTY, "the main port is listed first")
+	assert.Equal(t, "at", shown.Ports[1].Name)
+	assert.Equal(t, filepath.Join(dir, "modem-1-at"), shown.Ports[1].Link)
 	stdout.Reset()
 	require.Equal(t, 0, run(ctx, []string{"modem", "move", "0", "DE"}, getenv, &stdout, &stderr), stderr.String())
 	assert.Contains(t, stdout.String(), `"location":"DE"`)
