@@ -22,11 +22,6 @@ var (
 
 // handler finds the command: the profile's own first, then 27.007 and V.250.
 func (m *Modem) handler(name string) Handler {
-	if _, quectel := m.cfg.Profile.(Quectel); quectel {
-		if h, ok := socketCommands[name]; ok {
-			return h
-		}
-	}
 	if h, ok := m.cfg.Profile.Commands()[name]; ok {
 		return h
 	}
@@ -778,7 +773,7 @@ func cgact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 					return nil, cme(CMEIncorrectParameters)
 				}
 				if state == 0 {
-					p.active, p.addr = false, ""
+					m.deactivate(cid)
 					continue
 				}
 				if p.apn != "" && !strings.EqualFold(p.apn, "super") {

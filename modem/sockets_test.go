@@ -447,3 +447,32 @@ func TestPTYSocketLineEndings(t *testing.T) {
 		}
 	}
 }
+
+// TestPTYCGACTSessionAddress: a context brought up with the 27.007
+// AT+CGACT gets the SIM's session address from the control plane's pool,
+// as AT+QIACT does, and the API lists it while the session lasts.
+func TestPTYCGACTSessionAddress(t *testing.T) {
+	e := ptyEnvNew(t, 1)
+	p := ptyEnvOpen(t, e.modems.PTYPath(0))
+	p.cmd(`AT+CGDCONT=1,"IP","super"`, "OK")
+	p.cmd("AT+CGACT=1,1", "OK")
+	m := regexp.MustCompile(`\+CGPADDR: 1,"([0-9.]+)"`).FindStringSubmatch(p.cmd("AT+CGPADDR=1", "OK"))
+	if m == nil {
+		t.Fatal("AT+CGPADDR=1 lists no address after AT+CGACT=1,1")
+	}
+	var ips struct {
+		IPAddresses []map[string]string `json:"ip_addresses"`
+	}
+	e.rest(http.MethodGet, "/v1/Sims/"+e.sims[0].Sid+"/IpAddresses", nil, http.StatusOK, &ips)
+	if len(ips.IPAddresses) != 1 || ips.IPAddresses[0]["ip_address"] != m[1] {
+		t.Fatalf("AT+CGPADDR gives %s; the API's IpAddresses are %v", m[1], ips.IPAddresses)
+	}
+	if got := sockEnvActivate(t, p); got != m[1] {
+		t.Fatalf("AT+QIACT? gives %s, AT+CGPADDR %s: one session, one address", got, m[1])
+	}
+	p.cmd("AT+CGACT=0,1", "OK")
+	e.rest(http.MethodGet, "/v1/Sims/"+e.sims[0].Sid+"/IpAddresses", nil, http.StatusOK, &ips)
+	if len(ips.IPAddresses) != 0 {
+		t.Fatalf("IpAddresses after AT+CGACT=0,1: %v", ips.IPAddresses)
+	}
+}
