@@ -315,6 +315,13 @@ func (m *Modem) urc(lines ...string) {
 	m.toPort(p, b.String())
 }
 
+// urcIf queues an unsolicited result code unless it is empty. Callers hold m.mu.
+func (m *Modem) urcIf(line string) {
+	if line != "" {
+		m.urc(line)
+	}
+}
+
 // raw queues already framed output: a running command's (a prompt, its
 // echo) goes to the command's port, anything else to the indication port.
 // Callers hold m.mu.

@@ -447,3 +447,60 @@ func TestPTYSocketLineEndings(t *testing.T) {
 		}
 	}
 }
+
+// TestPTYCGACTSessionAddress: a context brought up with the 27.007
+// AT+CGACT gets the SIM's session address from the control plane's pool,
+// as AT+QIACT does, and the API lists it while the session lasts.
+func TestPTYCGACTSessionAddress(t *testing.T) {
+	e := ptyEnvNew(t, 1)
+	p := ptyEnvOpen(t, e.modems.PTYPath(0))
+	p.cmd(`AT+CGDCONT=1,"IP","super"`, "OK")
+	p.cmd("AT+CGACT=1,1", "OK")
+	m := regexp.MustCompile(`\+CGPADDR: 1,"([0-9.]+)"`).FindStringSubmatch(p.cmd("AT+CGPADDR=1", "OK"))
+	if m == nil {
+		t.Fatal("AT+CGPADDR=1 lists no address after AT+CGACT=1,1")
+	}
+	var ips struct {
+		IPAddresses []map[string]string `json:"ip_addresses"`
+	}
+	e.rest(http.MethodGet, "/v1/Sims/"+e.sims[0].Sid+"/IpAddresses", nil, http.StatusOK, &ips)
+	if len(ips.IPAddresses) != 1 || ips.IPAddresses[0]["ip_address"] != m[1] {
+		t.Fatalf("AT+CGPADDR gives %s; the API's IpAddresses are %v", m[1], ips.IPAddresses)
+	}
+	if got := sockEnvActivate(t, p); got != m[1] {
+		t.Fatalf("AT+QIACT? gives %s, AT+CGPADDR %s: one session, one address", got, m[1])
+	}
+	p.cmd("AT+CGACT=0,1", "OK")
+	e.rest(http.MethodGet, "/v1/Sims/"+e.sims[0].Sid+"/IpAddresses", nil, http.StatusOK, &ips)
+	if len(ips.IPAddresses) != 0 {
+		t.Fatalf("IpAddresses after AT+CGACT=0,1: %v", ips.IPAddresses)
+	}
+}
+
+// TestPTYIPCommandsDirectPushUDPService sends IP Commands one after
+// another to a UDP SERVICE socket in direct-push mode: every datagram is
+// printed, whole, with its sender, and none is lost.
+func TestPTYIPCommandsDirectPushUDPService(t *testing.T) {
+	e := ptyEnvNew(t, 1)
+	p := ptyEnvOpen(t, e.modems.PTYPath(0))
+	sockEnvActivate(t, p)
+	// The first command goes as soon as the OK is read: a UDP socket is
+	// open from its OK on (it has no handshake), so nothing is lost.
+	p.cmd(`AT+QIOPEN=1,1,"UDP SERVICE","127.0.0.1",0,6969,1`, "OK")
+	for i := range 10 {
+		payload := fmt.Sprintf("cmd-%d", i)
+		var cmd map[string]any
+		e.rest(http.MethodPost, "/v1/IpCommands", url.Values{"Sim": {e.sims[0].Sid}, "Payload": {payload}, "DevicePort": {"6969"}}, http.StatusCreated, &cmd)
+		if i == 0 {
+			p.expect("+QIOPEN: 1,0\r\n")
+		}
+		p.expect(fmt.Sprintf("+QIURC: \"recv\",1,%d,\"100.64.0.1\",6969\r\n%s", len(payload), payload))
+		ptyEnvEventually(t, "the IP Command sent", func() bool {
+			e.rest(http.MethodGet, "/v1/IpCommands/"+cmd["sid"].(string), nil, http.StatusOK, &cmd)
+			return cmd["status"] == "sent"
+		})
+	}
+	if got := p.cmd("AT+QIRD=1", "OK"); strings.Contains(got, "+QIRD: ") && !strings.Contains(got, "+QIRD: 0") {
+		t.Fatalf("AT+QIRD=1 in direct push answered %q", got)
+	}
+}
