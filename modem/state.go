@@ -25,6 +25,10 @@ type state struct {
 	cmgf                  int
 	psm                   psmSettings
 	edrx                  edrxSettings
+	ctzu, ctzr            int // time zone update and reporting
+	cusd                  int // USSD result presentation
+	crc, ccwa             int // call indication format, call waiting presentation
+	ifc                   [2]int
 
 	// Vendor settings (Quectel).
 	scanseq   string
@@ -93,6 +97,8 @@ func (st *state) resetRadio() {
 	st.dataMode, st.detached = false, false
 	st.scanseq, st.iotopmode, st.scanmode = "020301", 0, 0
 	st.psm, st.edrx = psmSettings{}, edrxSettings{}
+	st.ctzu, st.ctzr, st.cusd = 0, 0, 0
+	st.crc, st.ccwa, st.ifc = 0, 0, [2]int{}
 }
 
 func (st *state) regN(k regKind) int { return [...]int{st.cregN, st.cgregN, st.ceregN}[k] }
