@@ -40,7 +40,14 @@ type mmEnv struct {
 	mmcli string
 	tty   string // the directory bound over /sys/class/tty
 	log   *mmLog // ModemManager's debug log
-	procs []*exec.Cmd
+	procs []*mmProc
+	mm    *mmProc // the daemon itself
+}
+
+// mmProc is a daemon the test started, and a channel closed when it exits.
+type mmProc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
 }
 
 // mmLog is a process's output, written by its copier goroutine and read
@@ -155,7 +162,7 @@ func mmEnvStart(t *testing.T) *mmEnv {
 		"sh", m.tty, daemon, "--test-no-udev", "--no-auto-scan", "--test-no-suspend-resume", "--test-no-qrtr", "--debug", "--log-level=DEBUG")
 	mm.Env = m.env()
 	mm.Stdout, mm.Stderr = m.log, m.log
-	m.start(mm)
+	m.mm = m.start(mm)
 	m.eventually("ModemManager on the bus", func() bool {
 		_, err := m.run("-L")
 		return err == nil
@@ -169,28 +176,29 @@ func (m *mmEnv) env() []string {
 }
 
 // start starts a daemon that stop ends.
-func (m *mmEnv) start(c *exec.Cmd) {
+func (m *mmEnv) start(c *exec.Cmd) *mmProc {
 	m.t.Helper()
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := c.Start(); err != nil {
 		m.t.Fatalf("starting %s: %v", c.Path, err)
 	}
-	m.procs = append(m.procs, c)
+	p := &mmProc{cmd: c, done: make(chan struct{})}
+	go func() { _ = c.Wait(); close(p.done) }()
+	m.procs = append(m.procs, p)
+	return p
 }
 
 // stop ends the daemons, the last started first: SIGTERM, then SIGKILL
 // for one that has not exited within a few seconds.
 func (m *mmEnv) stop() {
 	for i := len(m.procs) - 1; i >= 0; i-- {
-		c := m.procs[i]
-		done := make(chan struct{})
-		go func() { _ = c.Wait(); close(done) }()
-		_ = c.Process.Signal(syscall.SIGTERM)
+		p := m.procs[i]
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-done:
+		case <-p.done:
 		case <-time.After(5 * time.Second):
-			_ = c.Process.Kill()
-			<-done
+			_ = p.cmd.Process.Kill()
+			<-p.done
 		}
 	}
 	m.procs = nil
@@ -288,11 +296,19 @@ func (m *mmEnv) json(args ...string) (map[string]any, error) {
 	return v, nil
 }
 
-// eventually polls cond until it holds, failing the test after mmWait.
+// eventually polls cond until it holds, failing the test after mmWait or
+// as soon as ModemManager exits (it crashes on answers it cannot parse).
 func (m *mmEnv) eventually(what string, cond func() bool) {
 	m.t.Helper()
 	deadline := time.Now().Add(mmWait)
 	for !cond() {
+		if m.mm != nil {
+			select {
+			case <-m.mm.done:
+				m.t.Fatalf("ModemManager exited (%v) while waiting for %s", m.mm.cmd.ProcessState, what)
+			default:
+			}
+		}
 		if time.Now().After(deadline) {
 			m.t.Fatalf("timed out after %v waiting for %s", mmWait, what)
 		}
@@ -380,6 +396,22 @@ func TestModemManager(t *testing.T) {
 	if got := field(last, "modem", "3gpp", "imei"); got != e.status(0).IMEI {
 		t.Errorf("IMEI %q, want %q", got, e.status(0).IMEI)
 	}
+	// The SIM's identity, read through AT+CRSM (EF ICCID) and AT+CIMI.
+	simPath := field(last, "modem", "generic", "sim")
+	simInfo, err := m.json("-i", simPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := e.ctl.Cards()[0].Card
+	if got := field(simInfo, "sim", "properties", "iccid"); got != card.ICCID {
+		t.Errorf("SIM ICCID %q, want %q", got, card.ICCID)
+	}
+	if got := field(simInfo, "sim", "properties", "imsi"); got != card.IMSI {
+		t.Errorf("SIM IMSI %q, want %q", got, card.IMSI)
+	}
+	if got := field(last, "modem", "generic", "supported-capabilities"); !strings.Contains(got, "lte") {
+		t.Errorf("supported capabilities %s, want LTE (from AT+WS46=?)", got)
+	}
 
 	m.must("-m", modemPath, "--enable")
 	m.eventually("the modem registered", state("registered", "connected"))
@@ -393,8 +425,21 @@ func TestModemManager(t *testing.T) {
 
 	m.must("-m", modemPath, "--simple-connect=apn=super,ip-type=ipv4")
 	m.eventually("the modem connected", state("connected"))
+	bearers, _ := last["modem"].(map[string]any)["generic"].(map[string]any)["bearers"].([]any)
+	if len(bearers) != 1 {
+		t.Fatalf("bearers %v, want one", bearers)
+	}
+	b, err := m.json("-b", bearers[0].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := field(b, "bearer", "status", "connected"); got != "yes" {
+		t.Errorf("bearer connected %q, want yes", got)
+	}
+	if got := field(b, "bearer", "properties", "apn"); got != "super" {
+		t.Errorf("bearer APN %q, want super", got)
+	}
 	if !e.status(0).DataActive {
 		t.Errorf("the virtual modem has no data session (%+v)", e.status(0))
 	}
-	m.must("-m", modemPath)
 }
