@@ -18,9 +18,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -442,4 +445,82 @@ func TestModemManager(t *testing.T) {
 	if !e.status(0).DataActive {
 		t.Errorf("the virtual modem has no data session (%+v)", e.status(0))
 	}
+}
+
+// TestModemManagerTwoPorts gives ModemManager a virtual BG96 as it meets a
+// real one on USB: the AT port (interface 2, its primary port, where it
+// runs PPP) and the modem port (interface 3, its secondary). It builds one
+// modem of both and connects. With indications moved to the modem port
+// (AT+QURCCFG="urcport","usbmodem": by default they go to the AT port,
+// which PPP holds), an SMS Command arriving during the session is
+// indicated and read on the secondary port while PPP runs on the primary.
+func TestModemManagerTwoPorts(t *testing.T) {
+	m := mmEnvStart(t)
+	e := ptyEnvNew(t, 1, ptyEnvExtraPorts)
+	ports := e.modems.Ports(0)
+	m.announce(ports[1].PTY, 2)
+	m.announce(ports[0].PTY, 3)
+
+	var modemPath string
+	var last map[string]any
+	m.eventually("a modem with both ports", func() bool {
+		v, err := m.json("-L")
+		if err != nil {
+			return false
+		}
+		list, _ := v["modem-list"].([]any)
+		if len(list) == 0 {
+			return false
+		}
+		modemPath, _ = list[0].(string)
+		if last, err = m.json("-m", modemPath); err != nil {
+			return false
+		}
+		p := field(last, "modem", "generic", "ports")
+		return strings.Contains(p, strings.TrimPrefix(ports[0].PTY, "/dev/")) && strings.Contains(p, strings.TrimPrefix(ports[1].PTY, "/dev/"))
+	})
+	state := func(want string) func() bool {
+		return func() bool {
+			v, err := m.json("-m", modemPath)
+			if err == nil {
+				last = v
+			}
+			return err == nil && field(v, "modem", "generic", "state") == want
+		}
+	}
+	m.eventually("the modem disabled (initialised)", state("disabled"))
+	m.must("-m", modemPath, "--enable")
+	m.eventually("the modem registered", state("registered"))
+	m.must("-m", modemPath, `--command=AT+QURCCFG="urcport","usbmodem"`)
+	m.must("-m", modemPath, "--simple-connect=apn=super,ip-type=ipv4")
+	m.eventually("the modem connected", state("connected"))
+	if st := e.status(0); !slices.Equal(st.DataPorts, []string{"at"}) || st.URCPort != "modem" {
+		t.Fatalf("want PPP on the AT port and indications on the modem port: %+v", st)
+	}
+
+	e.rest(http.MethodPost, "/v1/SmsCommands", url.Values{"Sim": {e.sims[0].Sid}, "Payload": {"during the session"}}, http.StatusCreated, nil)
+	var smsPath string
+	m.eventually("the SMS in mmcli --messaging-list-sms", func() bool {
+		v, err := m.json("-m", modemPath, "--messaging-list-sms")
+		if err != nil {
+			return false
+		}
+		list, _ := v["modem.messaging.sms"].([]any)
+		if len(list) == 0 {
+			return false
+		}
+		smsPath, _ = list[0].(string)
+		return smsPath != ""
+	})
+	sms, err := m.json("-s", smsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := field(sms, "sms", "content", "text"); got != "during the session" {
+		t.Errorf("SMS text %q", got)
+	}
+	if got := field(sms, "sms", "content", "number"); got != "000" {
+		t.Errorf("SMS number %q, want 000", got)
+	}
+	m.eventually("the modem still connected", state("connected"))
 }

@@ -772,7 +772,9 @@ func (m *Modem) receiveSMS(msg *smsMessage) {
 	}
 	msg.stat = statRecUnread
 	s.store[mem][i] = msg
-	if s.cnmi[0] != 0 && s.cnmi[1] != 0 && !m.st.dataMode {
+	// <mode> 2 buffers the indication while the port is in data state (the
+	// port holds it until it leaves); <mode> 1 discards it.
+	if s.cnmi[0] != 0 && s.cnmi[1] != 0 && (s.cnmi[0] == 2 || !m.st.dataMode) {
 		m.urc(fmt.Sprintf("+CMTI: %s,%d", quote(smsMemNames[mem]), i))
 	}
 }
