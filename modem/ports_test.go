@@ -204,10 +204,18 @@ func TestPTYPorts(t *testing.T) {
 	before := used()
 	mp.write([]byte("some data")) // upload, not commands
 	ptyEnvEventually(t, "the data port's upload to be metered", func() bool { return used() >= before+int64(len("some data")) })
+	// So does an SMS's +CMTI (+CNMI mode 2 buffers it while the link is busy).
+	var sms struct{ Sid, Status string }
+	e.rest(http.MethodPost, "/v1/SmsCommands", url.Values{"Sim": {e.sims[0].Sid}, "Payload": {"held"}}, http.StatusCreated, &sms)
+	ptyEnvEventually(t, "the SMS Command delivered", func() bool {
+		e.rest(http.MethodGet, "/v1/SmsCommands/"+sms.Sid, nil, http.StatusOK, &sms)
+		return sms.Status == "delivered"
+	})
 	// The AT port ends the data session: NO CARRIER, then what waited.
 	cmd("+CGACT=0,1")
-	if got := mp.expect("+QIURC: \"recv\",0\r\n"); got != "\r\nNO CARRIER\r\n\r\n+QIURC: \"recv\",0\r\n" {
-		t.Fatalf("the modem port after CONNECT: %q", got)
+	want := "\r\nNO CARRIER\r\n\r\n+QIURC: \"recv\",0\r\n\r\n+CMTI: \"SM\",1\r\n"
+	if got := mp.expect("+CMTI: \"SM\",1\r\n"); got != want {
+		t.Fatalf("the modem port after CONNECT: %q, want %q", got, want)
 	}
 	if got := mp.cmd("AT+QIRD=0,5", "OK"); !strings.Contains(got, "+QIRD: 5\r\nhello") {
 		t.Fatalf("AT+QIRD=0,5 on the modem port: %q", got)

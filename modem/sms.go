@@ -750,8 +750,9 @@ func (s *smsState) free(mem smsMem) int {
 
 // receiveSMS stores a new SMS or shows it, as +CNMI says: <mt> 0 stores it
 // silently, 1 (and 3: these are not class 3) stores it with +CMTI, 2
-// shows it with +CMT. With <mode> 0, or in data state, indications are
-// not shown (the message is stored). Callers hold m.mu.
+// shows it with +CMT. With <mode> 0, or <mode> 1 in data state, +CMTI is
+// not shown (the message is stored); <mode> 2 holds it until the port
+// leaves data state. Callers hold m.mu.
 func (m *Modem) receiveSMS(msg *smsMessage) {
 	s := m.smsSt()
 	f := m.smsFormat()
