@@ -17,9 +17,12 @@ func (m *Modem) PowerCycle() {
 func (m *Modem) powerUp() {
 	m.boots++
 	m.stopTimers()
-	country, rssi := m.st.country, m.st.rssi
+	country, rssi, ublox := m.st.country, m.st.rssi, m.st.ublox
 	m.st = initialState(country)
 	m.st.rssi = rssi
+	if ublox != nil { // a module's NVM outlives the power-up
+		m.st.ublox = ublox.afterReset()
+	}
 	m.after(timerBoot, m.cfg.Timing.Boot, func() {
 		for _, u := range m.cfg.Profile.BootURCs() {
 			if strings.HasPrefix(u, "+CFUN: ") {
@@ -31,6 +34,17 @@ func (m *Modem) powerUp() {
 			m.startSelection()
 		}
 	})
+}
+
+// deaf reports whether the modem ignores its UART: a module silent at
+// boot (u-blox SARA-R4) reads nothing until it is up.
+func (m *Modem) deaf() bool {
+	if _, ok := m.cfg.Profile.(silentBooter); !ok {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.timers[timerBoot] != nil
 }
 
 // reboot is AT+CFUN=<fun>,1: OK first, then the power-up sequence.

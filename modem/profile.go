@@ -25,15 +25,17 @@ type Profile interface {
 }
 
 // Profiles lists the profiles by name, for flags and the control API.
-func Profiles() []string { return []string{"bg96", "bg95", "generic"} }
+func Profiles() []string { return []string{"bg96", "bg95", "sara-r4", "generic"} }
 
-// ProfileByName returns a profile: "bg96", "bg95" or "generic".
+// ProfileByName returns a profile: "bg96", "bg95", "sara-r4" or "generic".
 func ProfileByName(name string) (Profile, error) {
 	switch strings.ToLower(name) {
 	case "bg96":
 		return Quectel{model: "BG96", revision: "BG96MAR02A07M1G", qgmr: "BG96MAR02A07M1G_01.019.01.019"}, nil
 	case "bg95":
 		return Quectel{model: "BG95-M3", revision: "BG95M3LAR02A03", qgmr: "BG95M3LAR02A03_01.011.01.011"}, nil
+	case "sara-r4":
+		return Ublox{}, nil
 	case "generic":
 		return Generic{}, nil
 	}

@@ -58,7 +58,7 @@ func newSession(ctx context.Context, m *Modem) *session {
 func (s *session) input(b []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.m.deaf() {
 		return
 	}
 	if s.busy {

@@ -189,6 +189,11 @@ type sockIndications interface {
 	closed(s *socket) string
 }
 
+// sockRetainer is a family whose socket outlives a failed open, in the
+// initial state: u-blox's AT+USOCO may be tried again on the socket
+// AT+USOCR made. Quectel's connectID is free again after a failed open.
+type sockRetainer interface{ retainFailed() bool }
+
 // quectelSockets are the BG9x's indications.
 type quectelSockets struct{}
 
@@ -513,10 +518,15 @@ func (m *Modem) sockOpen(s *socket) {
 	if m.sockSt().socks[s.id] != s || s.boot != m.boots || s.ctx.Err() != nil {
 		m.mu.Unlock()
 		s.closeHost()
+		s.teardown() // a command waiting on the socket's context hears of it
 		return
 	}
 	if err != nil {
-		m.sockSt().socks[s.id] = nil
+		if r, ok := s.ind.(sockRetainer); ok && r.retainFailed() {
+			s.state = sockInitial // the family's socket outlives a failed open
+		} else {
+			m.sockSt().socks[s.id] = nil
+		}
 		m.sockSt().lastErr = code
 		m.urcIf(s.ind.opened(s, code))
 		m.mu.Unlock()
@@ -1001,9 +1011,22 @@ func qird(_ context.Context, m *Modem, c Command) ([]string, error) {
 		s.notified = false
 		return []string{"+QIRD: 0"}, nil
 	}
-	var out []byte
+	out, from, port := s.takeRx(want)
+	head := fmt.Sprintf("+QIRD: %d", len(out))
+	if s.kind == sockUDPService {
+		head += fmt.Sprintf(",%s,%d", quote(from), port)
+	}
+	// The data follows its header line directly, framed as one line.
+	return []string{head + string([]byte{m.st.s3(), m.st.s4()}) + string(out)}, nil
+}
+
+// takeRx takes up to want bytes of the socket's unread data, and the
+// peer that sent them: a stream's reads join what arrived, datagrams are
+// read one at a time. The reader may go on once there is room again.
+// Callers hold m.mu, and s has unread data.
+func (s *socket) takeRx(want int) (out []byte, from string, port int) {
 	pk := &s.rx[0]
-	from, port := pk.from, pk.port
+	from, port = pk.from, pk.port
 	if s.kind == sockTCP {
 		for len(s.rx) > 0 && len(out) < want { // a stream: reads join what arrived
 			pk := &s.rx[0]
@@ -1032,12 +1055,7 @@ func qird(_ context.Context, m *Modem, c Command) ([]string, error) {
 		default:
 		}
 	}
-	head := fmt.Sprintf("+QIRD: %d", len(out))
-	if s.kind == sockUDPService {
-		head += fmt.Sprintf(",%s,%d", quote(from), port)
-	}
-	// The data follows its header line directly, framed as one line.
-	return []string{head + string([]byte{m.st.s3(), m.st.s4()}) + string(out)}, nil
+	return out, from, port
 }
 
 func qiclose(ctx context.Context, m *Modem, c Command) ([]string, error) {

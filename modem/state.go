@@ -30,6 +30,7 @@ type state struct {
 	scanseq   string
 	iotopmode int
 	scanmode  int
+	ublox     *ubloxState // u-blox's, allocated on first use
 
 	// The radio.
 	country   string
