@@ -101,11 +101,15 @@ func ubloxIdentity(_ context.Context, m *Modem, c Command) ([]string, error) {
 	case c.Kind == KindRead:
 		return nil, ErrError
 	case n == "0":
+		// One block: the lines are not framed each on their own.
 		p := m.cfg.Profile
-		return []string{
+		m.mu.Lock()
+		eol := string([]byte{m.st.s3(), m.st.s4()})
+		m.mu.Unlock()
+		return []string{strings.Join([]string{
 			"Manufacturer: " + p.Manufacturer(), "Model: " + p.Model(), "Revision: " + p.Revision(),
 			"SVN: " + ubloxSVN, "IMEI: " + m.cfg.IMEI,
-		}, nil
+		}, eol)}, nil
 	case n == "9":
 		return []string{ubloxATI9}, nil
 	}
