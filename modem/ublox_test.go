@@ -6,6 +6,8 @@ package modem
 
 import (
 	"bytes"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -404,4 +406,57 @@ func TestUbloxDataSplit(t *testing.T) {
 	if got.String() != string(big) {
 		t.Fatalf("echo %d bytes, want %d", got.Len(), len(big))
 	}
+}
+
+// FuzzUbloxData: a write's <length> and quoted <data>, as the command
+// line parser gives them, are either refused or give exactly <length>
+// bytes (the data itself, or its hex), within the manual's limits.
+func FuzzUbloxData(f *testing.F) {
+	f.Add(`5,"hello"`, false)
+	f.Add(`2,"0a0D"`, true)
+	f.Add(`2,"0g"`, true)
+	f.Add(`1024`, false)
+	f.Add(`0`, false)
+	f.Add(`3,"a,b"`, false)
+	f.Add(`513,""`, true)
+	f.Add(`2,hi`, false)
+	f.Fuzz(func(t *testing.T, params string, hexMode bool) {
+		cmds, err := ParseLine("+USOWR=0," + params)
+		if err != nil || len(cmds) != 1 || cmds[0].Kind != KindSet {
+			return
+		}
+		args := cmds[0].Args[1:]
+		n, data, err := ubloxData(args, hexMode)
+		if err != nil {
+			var ce *CMEError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %v is not a +CME ERROR", err)
+			}
+			return
+		}
+		if n < 1 || n > ubloxMaxData {
+			t.Fatalf("length %d accepted", n)
+		}
+		if len(args) == 1 {
+			if data != nil {
+				t.Fatalf("binary syntax with data %q", data)
+			}
+			return
+		}
+		if len(data) != n {
+			t.Fatalf("%d bytes for length %d", len(data), n)
+		}
+		want := args[1].Value
+		got := string(data)
+		if hexMode {
+			if n > ubloxMaxHex {
+				t.Fatalf("HEX length %d accepted", n)
+			}
+			got = hex.EncodeToString(data)
+			want = strings.ToLower(want)
+		}
+		if got != want {
+			t.Fatalf("data %q from %q", got, want)
+		}
+	})
 }
