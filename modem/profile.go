@@ -17,7 +17,8 @@ type Profile interface {
 	Revision() string
 	// BootURCs are printed once the modem has powered up.
 	BootURCs() []string
-	// CatM1AcT is the <AcT> +COPS uses for LTE Cat-M1: 7 in 27.007, 8 on
+	// CatM1AcT is the <AcT> +COPS, +CREG, +CGREG and +CEREG use for LTE
+	// Cat-M1: 7 in 27.007, 8 on
 	// Quectel BG9x.
 	CatM1AcT() int
 	// Commands are the module's own commands, and overrides of standard ones.
