@@ -189,11 +189,6 @@ type sockIndications interface {
 	closed(s *socket) string
 }
 
-// sockRetainer is a family whose socket outlives a failed open, in the
-// initial state: u-blox's AT+USOCO may be tried again on the socket
-// AT+USOCR made. Quectel's connectID is free again after a failed open.
-type sockRetainer interface{ retainFailed() bool }
-
 // quectelSockets are the BG9x's indications.
 type quectelSockets struct{}
 
@@ -549,15 +544,10 @@ func (m *Modem) sockOpen(s *socket) {
 	if m.sockSt().socks[s.id] != s || s.boot != m.boots || s.ctx.Err() != nil {
 		m.mu.Unlock()
 		s.closeHost()
-		s.teardown() // a command waiting on the socket's context hears of it
 		return
 	}
 	if err != nil {
-		if r, ok := s.ind.(sockRetainer); ok && r.retainFailed() {
-			s.state = sockInitial // the family's socket outlives a failed open
-		} else {
-			m.sockSt().socks[s.id] = nil
-		}
+		m.sockSt().socks[s.id] = nil
 		m.sockSt().lastErr = code
 		m.urcIf(s.ind.opened(s, code))
 		m.mu.Unlock()

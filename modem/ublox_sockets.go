@@ -3,7 +3,9 @@ package modem
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 )
@@ -74,27 +76,13 @@ var ubloxSocketCommands = map[string]Handler{
 // ubloxSock is a socket's u-blox side: its indications and its last error.
 // It is guarded by Modem.mu.
 type ubloxSock struct {
-	async bool // AT+USOCO=...,1: +UUSOCO reports the open
-	// done is the command waiting for the open's outcome, if any
-	// (AT+USOCR=17, a synchronous AT+USOCO); it runs once, under m.mu.
-	done func(code int)
-	err  int // for AT+USOCTL=<s>,1
+	async bool // AT+USOCO=...,1: +UUSOCO reports the connection
+	err   int  // for AT+USOCTL=<s>,1
 }
 
-func (u *ubloxSock) opened(s *socket, code int) string {
-	if code != qiErrNone {
-		u.err = ubloxErrno(code)
-	}
-	if d := u.done; d != nil {
-		u.done = nil
-		d(code)
-		return ""
-	}
-	if !u.async {
-		return ""
-	}
-	return fmt.Sprintf("+UUSOCO: %d,%d", s.id, ubloxErrno(code))
-}
+// opened is never asked: u-blox sockets connect through ubloxConnect,
+// which reports +UUSOCO itself.
+func (u *ubloxSock) opened(*socket, int) string { return "" }
 
 // received is +UUSORD (TCP) or +UUSORF (UDP) with everything unread, on
 // every arrival: hosts take it as the bytes pending.
@@ -106,9 +94,6 @@ func (u *ubloxSock) received(s *socket) string {
 }
 
 func (u *ubloxSock) closed(s *socket) string { return fmt.Sprintf("+UUSOCL: %d", s.id) }
-
-// retainFailed: a socket whose AT+USOCO failed may connect again.
-func (u *ubloxSock) retainFailed() bool { return true }
 
 // usoFail records a socket error for AT+USOER (and the socket's
 // AT+USOCTL=<s>,1) and returns the command's error. Callers hold m.mu.
@@ -135,30 +120,65 @@ func (m *Modem) ubloxSocket(a Arg) (*socket, error) {
 	return s, nil
 }
 
-// ubloxAwaitOpen opens s's host side for a command that waits for the
-// outcome: outcome runs under m.mu with the open's code (qiErrClosed if
-// the socket went meanwhile). Callers hold m.mu.
-func (m *Modem) ubloxAwaitOpen(s *socket, outcome func(code int) ([]string, error)) error {
+// ubloxConnect connects a TCP socket's host side, reports the outcome and
+// then reads the socket until it closes. finish, for a synchronous
+// AT+USOCO, is the command's outcome, given before anything the socket
+// receives; an asynchronous one reports +UUSOCO instead. A socket whose
+// connection failed stays, to be connected again (ubxlib retries on the
+// same socket).
+func (m *Modem) ubloxConnect(s *socket, finish func([]string, error)) {
 	u := s.ind.(*ubloxSock)
-	return &pending{start: func(finish func([]string, error)) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		var stop func() bool
-		u.done = func(code int) {
-			stop()
-			lines, err := outcome(code)
-			m.cfg.Clock.AfterFunc(0, func() { finish(lines, err) })
+	var conn net.Conn
+	err := errors.New("the gateway takes UDP only")
+	if s.remote != GatewayAddr {
+		ctx, cancel := context.WithTimeout(s.ctx, openTimeout)
+		var d net.Dialer
+		conn, err = d.DialContext(ctx, "tcp", net.JoinHostPort(s.remote, itoa(s.rport)))
+		cancel()
+		if err == nil {
+			m.meter(s.ctx, 2*tcpPacket, tcpPacket) // SYN, ACK up; SYN-ACK down
+		} else {
+			m.meter(s.ctx, tcpPacket, tcpPacket) // SYN up, RST down
 		}
-		stop = context.AfterFunc(s.ctx, func() {
-			m.mu.Lock()
-			defer m.mu.Unlock()
-			if d := u.done; d != nil {
-				u.done = nil
-				d(qiErrClosed)
-			}
-		})
-		go m.sockOpen(s)
-	}}
+	}
+	m.mu.Lock()
+	live := m.sockSt().socks[s.id] == s && s.boot == m.boots && s.ctx.Err() == nil
+	errno := uErrNone
+	switch {
+	case !live: // closed, or the module reset, meanwhile
+		errno = uErrNotConn
+	case err != nil:
+		errno = uErrConnRefused
+		s.state = sockInitial
+	default:
+		s.conn, s.state, s.tcpUp = conn, sockConnected, true
+		if s.lport == 0 {
+			s.lport = conn.LocalAddr().(*net.TCPAddr).Port
+		}
+	}
+	u.err = errno
+	if errno != uErrNone {
+		m.ubloxSt().sockErr = errno
+	}
+	if u.async && live {
+		m.urc(fmt.Sprintf("+UUSOCO: %d,%d", s.id, errno))
+	}
+	m.mu.Unlock()
+	if finish != nil {
+		if errno != uErrNone {
+			finish(nil, cme(CMENotAllowed))
+		} else {
+			finish(nil, nil)
+		}
+	}
+	if errno != uErrNone {
+		if conn != nil {
+			conn.Close()
+		}
+		s.teardown()
+		return
+	}
+	m.serveSocket(s)
 }
 
 // usocr is AT+USOCR=<protocol>[,<local_port>] → +USOCR: <socket>: the
@@ -215,17 +235,20 @@ func usocr(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	if kind == sockTCP {
 		return created, nil
 	}
-	s.state = sockOpening
+	// UDP has no handshake: the socket is bound at once, and reads once
+	// its +USOCR is out.
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	return nil, m.ubloxAwaitOpen(s, func(code int) ([]string, error) {
-		if code == qiErrNone {
-			return created, nil
-		}
-		if m.sockSt().socks[id] == s {
-			m.sockSt().socks[id] = nil
-		}
+	if code := m.bindUDP(s); code != qiErrNone {
+		m.sockSt().socks[id] = nil
+		s.teardown()
 		return nil, m.usoFail(nil, ubloxErrno(code), cme(CMENotAllowed))
-	})
+	}
+	return nil, &pending{start: func(finish func([]string, error)) {
+		m.cfg.Clock.AfterFunc(0, func() {
+			finish(created, nil)
+			go m.serveSocket(s)
+		})
+	}}
 }
 
 // usoco is AT+USOCO=<socket>,"<remote_addr>",<remote_port>[,<async>]:
@@ -280,21 +303,15 @@ func usoco(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	t.ctx, t.cancel = context.WithCancel(ctx)
 	m.sockSt().socks[s.id] = t
 	if async {
-		// OK first, then the opening: +UUSOCO never comes before the OK.
+		// OK first, then the connection: +UUSOCO never comes before the OK.
 		return nil, &pending{start: func(finish func([]string, error)) {
 			m.cfg.Clock.AfterFunc(0, func() {
 				finish(nil, nil)
-				go m.sockOpen(t)
+				go m.ubloxConnect(t, nil)
 			})
 		}}
 	}
-	return nil, m.ubloxAwaitOpen(t, func(code int) ([]string, error) {
-		if code == qiErrNone {
-			u.err = uErrNone
-			return nil, nil
-		}
-		return nil, m.usoFail(t, ubloxErrno(code), cme(CMENotAllowed))
-	})
+	return nil, &pending{start: func(finish func([]string, error)) { go m.ubloxConnect(t, finish) }}
 }
 
 // ubloxData is a write's <length> and, in the base syntax, its quoted
