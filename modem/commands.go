@@ -22,11 +22,6 @@ var (
 
 // handler finds the command: the profile's own first, then 27.007 and V.250.
 func (m *Modem) handler(name string) Handler {
-	if _, quectel := m.cfg.Profile.(Quectel); quectel {
-		if h, ok := socketCommands[name]; ok {
-			return h
-		}
-	}
 	if h, ok := m.cfg.Profile.Commands()[name]; ok {
 		return h
 	}
@@ -76,6 +71,7 @@ func init() {
 		"+CSCS": cscs,
 		"+CTZR": ok, "+CTZU": ok, "+CNMI": ok, "+CSMS": ok, "+CPMS": ok, "+CSCA": ok,
 		"+CGEREP": cgerep,
+		"+CLIP":   clip,
 		// Network.
 		"+CFUN":   cfun,
 		"+COPS":   cops,
@@ -778,7 +774,7 @@ func cgact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 					return nil, cme(CMEIncorrectParameters)
 				}
 				if state == 0 {
-					p.active, p.addr = false, ""
+					m.deactivate(cid)
 					continue
 				}
 				if p.apn != "" && !strings.EqualFold(p.apn, "super") {
@@ -852,4 +848,31 @@ func cgdata(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		return nil, m.enterData(cid)
 	}
 	return nil, m.enterData(1)
+}
+
+// clip is AT+CLIP, calling line identification presentation (27.007
+// §7.6; BG96 AT Commands Manual §6.5). A Cat-M1 module without voice still
+// answers it, as the BG9x do: hosts such as ModemManager and gammu set it
+// up whatever the bearer. No call ever comes, so it changes nothing; the
+// read form reports the service as provisioned (<m> 1), as modules do.
+func clip(_ context.Context, m *Modem, c Command) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch c.Kind {
+	case KindRead:
+		return []string{fmt.Sprintf("+CLIP: %d,1", m.st.clip)}, nil
+	case KindTest:
+		return []string{"+CLIP: (0,1)"}, nil
+	case KindSet:
+		if len(c.Args) != 1 {
+			return nil, cme(CMEIncorrectParameters)
+		}
+		n, err := atoiArg(c.Args[0], 0, 1)
+		if err != nil {
+			return nil, err
+		}
+		m.st.clip = n
+		return nil, nil
+	}
+	return nil, cme(CMEIncorrectParameters)
 }

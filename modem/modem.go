@@ -288,6 +288,13 @@ func (m *Modem) urc(lines ...string) {
 	m.out.send([]byte(b.String()))
 }
 
+// urcIf queues an unsolicited result code unless it is empty. Callers hold m.mu.
+func (m *Modem) urcIf(line string) {
+	if line != "" {
+		m.urc(line)
+	}
+}
+
 // raw queues already framed output. Callers hold m.mu.
 func (m *Modem) raw(s string) {
 	if m.out != nil {

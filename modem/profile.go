@@ -17,7 +17,8 @@ type Profile interface {
 	Revision() string
 	// BootURCs are printed once the modem has powered up.
 	BootURCs() []string
-	// CatM1AcT is the <AcT> +COPS uses for LTE Cat-M1: 7 in 27.007, 8 on
+	// CatM1AcT is the <AcT> +COPS, +CREG, +CGREG and +CEREG use for LTE
+	// Cat-M1: 7 in 27.007, 8 on
 	// Quectel BG9x.
 	CatM1AcT() int
 	// Commands are the module's own commands, and overrides of standard ones.
@@ -65,8 +66,9 @@ func (Quectel) BootURCs() []string {
 	return []string{"RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE", "+QIND: PB DONE", "APP RDY"}
 }
 
-// Quectel's commands are built once: the profile is a value.
-var quectelCommands = map[string]Handler{
+// Quectel's commands are built once: the profile is a value. Its TCP/IP
+// stack's commands (sockets.go) join them.
+var quectelCommands = joinCommands(socketCommands, map[string]Handler{
 	"+QCCID":    info(func(m *Modem) string { return "+QCCID: " + m.cfg.Card.ICCID }),
 	"+QGMR":     info(func(m *Modem) string { return m.cfg.Profile.(Quectel).qgmr }),
 	"+QINISTAT": info(func(*Modem) string { return "+QINISTAT: 7" }),
@@ -76,8 +78,17 @@ var quectelCommands = map[string]Handler{
 	"+QCFG":     qcfg,
 	"+QPOWD":    qpowd,
 	"+QICSGP":   qicsgp,
-	"+QIACT":    qiact,
-	"+QIDEACT":  qideact,
+})
+
+// joinCommands merges command tables; an earlier table's entry wins.
+func joinCommands(tables ...map[string]Handler) map[string]Handler {
+	all := make(map[string]Handler)
+	for i := len(tables) - 1; i >= 0; i-- {
+		for name, h := range tables[i] {
+			all[name] = h
+		}
+	}
+	return all
 }
 
 func (Quectel) Commands() map[string]Handler { return quectelCommands }
@@ -255,8 +266,6 @@ func qideact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if p := m.st.contexts.get(cid); p != nil {
-		p.active, p.addr = false, ""
-	}
+	m.deactivate(cid)
 	return nil, nil
 }

@@ -483,7 +483,7 @@ func (m *Modem) regLine(k regKind, n int, read bool) string {
 	if n >= 2 {
 		loc := []string{"", "", ""}
 		if s := m.st.serving; s != nil && m.st.reg.Registered() {
-			loc = []string{quote(fmt.Sprintf("%04X", s.TAC)), quote(fmt.Sprintf("%08X", s.CI)), "7"}
+			loc = []string{quote(fmt.Sprintf("%04X", s.TAC)), quote(fmt.Sprintf("%08X", s.CI)), itoa(m.cfg.Profile.CatM1AcT())}
 		}
 		f = append(f, loc...)
 		if k == regCG {
@@ -538,9 +538,48 @@ func (m *Modem) activate(cid int) error {
 	}
 	if !ctxt.active {
 		ctxt.active = true
-		ctxt.addr = cgnatAddr(m.cfg.Card.IMSI, cid)
+		ctxt.addr = m.sessionAddress(cid)
 	}
 	return nil
+}
+
+// sessionAddress is the address of a context coming up: the SIM's data
+// session address from the core's pool, shared by all its contexts, or,
+// with a core that assigns none, a stable one of the CGNAT range.
+// Callers hold m.mu.
+func (m *Modem) sessionAddress(cid int) string {
+	if addr, _ := m.sessionAddr(); addr != "" {
+		return addr
+	}
+	if ipc := m.ipCore(); ipc != nil {
+		if addr, err := ipc.AssignAddress(m.cfg.Card.ICCID); err == nil {
+			return addr
+		}
+	}
+	return cgnatAddr(m.cfg.Card.IMSI, cid)
+}
+
+// deactivate takes a context down, with the sockets on it; the SIM's data
+// session ends with its last context. Callers hold m.mu.
+func (m *Modem) deactivate(cid int) {
+	p := m.st.contexts.get(cid)
+	if p == nil || !p.active {
+		return
+	}
+	if m.sock != nil {
+		for _, s := range m.sock.socks {
+			if s != nil && s.cid == cid {
+				m.dropSocket(s)
+			}
+		}
+		delete(m.sock.owned, cid)
+	}
+	p.active, p.addr = false, ""
+	if m.activeContexts() == 0 {
+		if ipc := m.ipCore(); ipc != nil {
+			ipc.ReleaseAddress(m.cfg.Card.ICCID)
+		}
+	}
 }
 
 func (m *Modem) activeContexts() int {

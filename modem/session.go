@@ -26,9 +26,13 @@ type session struct {
 	lr     *lineReader
 	busy   bool             // a command line is running
 	prompt func([]byte) int // the running command's input after its "> ", if it reads any
-	boot   uint64           // the modem's power-up the running command belongs to
-	queued []byte           // input received while busy
-	closed bool
+	// endedCR is set when the last command line ended with S3 and no byte
+	// has come since: an LF then is the second half of a CR LF terminator,
+	// not the first byte of what a prompt reads.
+	endedCR bool
+	boot    uint64 // the modem's power-up the running command belongs to
+	queued  []byte // input received while busy
+	closed  bool
 	// The command line being run.
 	cmds []Command
 	next int
@@ -65,7 +69,14 @@ func (s *session) input(b []byte) {
 }
 
 func (s *session) queue(b []byte) {
+	if len(b) == 0 {
+		return
+	}
 	if s.prompt != nil { // a command's prompt ("> ") takes its bytes first
+		if s.endedCR && b[0] == '\n' {
+			b = b[1:]
+		}
+		s.endedCR = false
 		b = b[s.prompt(b):]
 	}
 	if n := maxQueued - len(s.queued); n < len(b) {
@@ -111,9 +122,11 @@ func (s *session) feed(b []byte) {
 		if e && echoOn {
 			echo = append(echo, b[i])
 		}
+		s.endedCR = false
 		switch ev {
 		case evLine:
 			flush()
+			s.endedCR = b[i] == s3
 			s.start(string(s.lr.body), true)
 		case evRepeat:
 			flush()
@@ -241,6 +254,13 @@ func (s *session) finisher() func([]string, error) {
 				s.out.Reset()
 			case s.result(lines, err):
 				s.resume()
+			}
+			if s.busy && s.prompt != nil && len(s.queued) > 0 {
+				// The line went on to a command that prompts: what waited
+				// is its input.
+				q := s.queued
+				s.queued = nil
+				s.queue(q)
 			}
 			for !s.busy && len(s.queued) > 0 && !s.closed {
 				q := s.queued

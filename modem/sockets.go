@@ -157,17 +157,60 @@ func (m *Modem) sockSt() *socketState {
 }
 
 type socketState struct {
-	socks    [maxSockets]*socket
-	prompt   *sendPrompt // the AT+QISEND waiting for its data
-	qiact    uint32      // contexts activated with AT+QIACT, one bit per cid
-	lastErr  int         // for AT+QIGETERROR
-	nextPort int         // the next local port the stack picks itself
+	socks  [maxSockets]*socket
+	prompt *sendPrompt // the send command waiting for its data
+	// owned are the contexts the stack's own command brought up (AT+QIACT,
+	// SIMCom's AT+CNACT), each with the indication that reports its loss.
+	owned    map[int]string
+	lastErr  int // for AT+QIGETERROR
+	nextPort int // the next local port the stack picks itself
 }
+
+// own records a context brought up by the stack's own activation command,
+// and the indication its loss prints. Callers hold m.mu.
+func (st *socketState) own(cid int, lost string) {
+	if st.owned == nil {
+		st.owned = make(map[int]string)
+	}
+	st.owned[cid] = lost
+}
+
+// sockIndications is how a module family reports what happens to its
+// sockets: Quectel's +QIOPEN and +QIURC, SIMCom's +CAOPEN, +CADATAIND and
+// +CASTATE, u-blox's +UUSOCO, +UUSORD and +UUSOCL. Each returns the
+// indication to print, or "" for none. Callers hold m.mu.
+type sockIndications interface {
+	// opened is the outcome of an open that completes after its OK; code
+	// is one of the qiErr codes.
+	opened(s *socket, code int) string
+	// received is data buffered for the host to read.
+	received(s *socket) string
+	// closed is the peer closing the connection.
+	closed(s *socket) string
+}
+
+// quectelSockets are the BG9x's indications.
+type quectelSockets struct{}
+
+func (quectelSockets) opened(s *socket, code int) string {
+	return fmt.Sprintf("+QIOPEN: %d,%d", s.id, code)
+}
+
+func (quectelSockets) received(s *socket) string {
+	if s.notified { // once until AT+QIRD drains the buffer
+		return ""
+	}
+	s.notified = true
+	return fmt.Sprintf(`+QIURC: "recv",%d`, s.id)
+}
+
+func (quectelSockets) closed(s *socket) string { return fmt.Sprintf(`+QIURC: "closed",%d`, s.id) }
 
 // socket is one connectID. Its goroutines (the opener, then the reader)
 // stop when it is torn down: teardown cancels its context, which closes
 // the host connection; the session ending cancels it too.
 type socket struct {
+	ind          sockIndications // the family whose command opened it
 	id, cid      int
 	kind         sockKind
 	state        sockState
@@ -210,7 +253,7 @@ type packet struct {
 
 var socketCommands = map[string]Handler{
 	"+QIACT":      qiactSock,
-	"+QIDEACT":    qideactSock,
+	"+QIDEACT":    qideact,
 	"+QIOPEN":     qiopen,
 	"+QISEND":     qisend,
 	"+QISENDEX":   qisendex,
@@ -251,12 +294,7 @@ func qiactSock(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			if err != nil {
 				m.sockSt().lastErr = qiErrPDPOpen
 			} else if ctxt := m.st.contexts.get(cid); ctxt != nil && ctxt.active {
-				m.sockSt().qiact |= 1 << cid
-				if ipc := m.ipCore(); ipc != nil {
-					if addr, aerr := ipc.AssignAddress(m.cfg.Card.ICCID); aerr == nil {
-						ctxt.addr = addr
-					}
-				}
+				m.sockSt().own(cid, fmt.Sprintf(`+QIURC: "pdpdeact",%d`, cid))
 			}
 			m.mu.Unlock()
 			finish(lines, err)
@@ -264,55 +302,32 @@ func qiactSock(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	}}
 }
 
-// qideactSock is AT+QIDEACT: the context's sockets close with it.
-func qideactSock(ctx context.Context, m *Modem, c Command) ([]string, error) {
-	if c.Kind == KindSet {
-		cid, err := atoiArg(c.Args[0], 1, 16)
-		if err != nil {
-			return nil, err
-		}
-		m.mu.Lock()
-		for _, s := range m.sockSt().socks {
-			if s != nil && s.cid == cid {
-				m.dropSocket(s)
-			}
-		}
-		m.sockSt().qiact &^= 1 << cid
-		if p := m.st.contexts.get(cid); p != nil && p.active && m.activeContexts() == 1 {
-			if ipc := m.ipCore(); ipc != nil {
-				ipc.ReleaseAddress(m.cfg.Card.ICCID)
-			}
-		}
-		m.mu.Unlock()
-	}
-	return qideact(ctx, m, c)
-}
-
 // dataLost is the data session ending under the sockets (the network
 // deactivated it, or the modem left the network, or powered down): the
-// contexts activated with AT+QIACT report "pdpdeact", their sockets close
-// and sockets of an earlier power-up are forgotten. Callers hold m.mu.
+// contexts the stack brought up report their loss ("pdpdeact"), their
+// sockets close and sockets of an earlier power-up are forgotten.
+// Callers hold m.mu.
 func (m *Modem) dataLost() {
-	if m.sock == nil { // never used a socket
-		return
-	}
 	active := false
 	for _, p := range m.st.contexts.list {
 		if !p.active {
 			continue
 		}
 		active = true
-		if m.sockSt().qiact&(1<<p.cid) != 0 {
-			m.urc(fmt.Sprintf(`+QIURC: "pdpdeact",%d`, p.cid))
+		if m.sock != nil && m.sock.owned[p.cid] != "" {
+			m.urc(m.sock.owned[p.cid])
 		}
 	}
-	m.sockSt().qiact = 0
-	m.abandonPrompt()
 	if active {
 		if ipc := m.ipCore(); ipc != nil {
 			ipc.ReleaseAddress(m.cfg.Card.ICCID)
 		}
 	}
+	if m.sock == nil { // never used a socket
+		return
+	}
+	m.sock.owned = nil
+	m.abandonPrompt()
 	for i, s := range m.sockSt().socks {
 		if s == nil {
 			continue
@@ -420,7 +435,7 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		return nil, m.qiFail(qiErrIDUsed)
 	}
 	s := &socket{
-		id: id, cid: cid, kind: kind, state: sockOpening, mode: accessMode(mode),
+		ind: quectelSockets{}, id: id, cid: cid, kind: kind, state: sockOpening, mode: accessMode(mode),
 		remote: host, rport: rport, lport: lport, boot: m.boots,
 		room: make(chan struct{}, 1),
 	}
@@ -428,7 +443,7 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	m.sockSt().lastErr = qiErrNone
 	if m.pdpAddr(cid) == "" {
 		m.sockSt().socks[id] = nil
-		m.st.afterResult = append(m.st.afterResult, fmt.Sprintf("+QIOPEN: %d,%d", id, qiErrPDPOpen))
+		m.st.afterResult = append(m.st.afterResult, s.ind.opened(s, qiErrPDPOpen))
 		return nil, nil
 	}
 	if kind == sockUDP && host == GatewayAddr {
@@ -438,10 +453,28 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			s.lport = m.pickPort()
 		}
 		s.ctx, s.cancel = context.WithCancel(ctx)
-		m.st.afterResult = append(m.st.afterResult, fmt.Sprintf("+QIOPEN: %d,0", id))
+		m.st.afterResult = append(m.st.afterResult, s.ind.opened(s, qiErrNone))
 		return nil, nil
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
+	if kind != sockTCP {
+		// UDP has no handshake: the socket is bound before the OK, so a
+		// datagram that comes as soon as +QIOPEN is out finds it open.
+		if code := m.bindUDP(s); code != qiErrNone {
+			m.sockSt().socks[id] = nil
+			m.sockSt().lastErr = code
+			s.teardown()
+			m.st.afterResult = append(m.st.afterResult, s.ind.opened(s, code))
+			return nil, nil
+		}
+		m.st.afterResult = append(m.st.afterResult, s.ind.opened(s, qiErrNone))
+		return nil, &pending{start: func(finish func([]string, error)) {
+			m.cfg.Clock.AfterFunc(0, func() {
+				finish(nil, nil)
+				go m.serveSocket(s)
+			})
+		}}
+	}
 	// OK first, then the opening: +QIOPEN never comes before the OK.
 	return nil, &pending{start: func(finish func([]string, error)) {
 		m.cfg.Clock.AfterFunc(0, func() {
@@ -449,6 +482,29 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			go m.sockOpen(s)
 		})
 	}}
+}
+
+// bindUDP opens the host side of a UDP socket and marks it open; it
+// returns a qiErr code. Callers hold m.mu.
+func (m *Modem) bindUDP(s *socket) int {
+	var lc net.ListenConfig
+	pc, err := lc.ListenPacket(s.ctx, "udp", ":0")
+	if err != nil {
+		return qiErrCreateSocket
+	}
+	s.pc, s.state = pc, sockConnected
+	if s.lport == 0 {
+		s.lport = pc.LocalAddr().(*net.UDPAddr).Port
+	}
+	return qiErrNone
+}
+
+// serveSocket reads an open socket until it closes; closing it (its
+// context ending) closes the host side.
+func (m *Modem) serveSocket(s *socket) {
+	stop := context.AfterFunc(s.ctx, s.closeHost)
+	defer stop()
+	m.sockReader(s)
 }
 
 // pickPort is a local port the stack chooses. Callers hold m.mu.
@@ -464,35 +520,25 @@ func (m *Modem) pickPort() int {
 	return p
 }
 
-// sockOpen opens the host side of s, reports +QIOPEN and then reads.
+// sockOpen connects the host side of a TCP socket, reports the outcome
+// and then reads.
 func (m *Modem) sockOpen(s *socket) {
 	ctx, cancel := context.WithTimeout(s.ctx, openTimeout)
 	defer cancel()
 	var err error
 	code := qiErrNone
-	switch s.kind {
-	case sockTCP:
-		if s.remote == GatewayAddr {
-			err, code = errors.New("the gateway takes UDP only"), qiErrConnect
-			break
-		}
+	if s.remote == GatewayAddr {
+		err, code = errors.New("the gateway takes UDP only"), qiErrConnect
+	} else {
 		var d net.Dialer
 		s.conn, err = d.DialContext(ctx, "tcp", net.JoinHostPort(s.remote, itoa(s.rport)))
-		if err != nil {
+		switch {
+		case err == nil:
+			m.meter(s.ctx, 2*tcpPacket, tcpPacket) // SYN, ACK up; SYN-ACK down
+		default:
 			code = qiErrConnect
+			m.meter(s.ctx, tcpPacket, tcpPacket) // SYN up, RST down
 		}
-	default:
-		var lc net.ListenConfig
-		s.pc, err = lc.ListenPacket(ctx, "udp", ":0")
-		if err != nil {
-			code = qiErrCreateSocket
-		}
-	}
-	switch {
-	case s.kind == sockTCP && err == nil:
-		m.meter(s.ctx, 2*tcpPacket, tcpPacket) // SYN, ACK up; SYN-ACK down
-	case s.kind == sockTCP && code == qiErrConnect && s.remote != GatewayAddr:
-		m.meter(s.ctx, tcpPacket, tcpPacket) // SYN up, RST down
 	}
 	m.mu.Lock()
 	if m.sockSt().socks[s.id] != s || s.boot != m.boots || s.ctx.Err() != nil {
@@ -503,26 +549,18 @@ func (m *Modem) sockOpen(s *socket) {
 	if err != nil {
 		m.sockSt().socks[s.id] = nil
 		m.sockSt().lastErr = code
-		m.urc(fmt.Sprintf("+QIOPEN: %d,%d", s.id, code))
+		m.urcIf(s.ind.opened(s, code))
 		m.mu.Unlock()
 		s.teardown()
 		return
 	}
 	if s.lport == 0 {
-		switch {
-		case s.conn != nil:
-			s.lport = s.conn.LocalAddr().(*net.TCPAddr).Port
-		case s.pc != nil:
-			s.lport = s.pc.LocalAddr().(*net.UDPAddr).Port
-		}
+		s.lport = s.conn.LocalAddr().(*net.TCPAddr).Port
 	}
-	s.state = sockConnected
-	s.tcpUp = s.kind == sockTCP
-	stop := context.AfterFunc(s.ctx, s.closeHost)
-	m.urc(fmt.Sprintf("+QIOPEN: %d,0", s.id))
+	s.state, s.tcpUp = sockConnected, true
+	m.urcIf(s.ind.opened(s, qiErrNone))
 	m.mu.Unlock()
-	defer stop()
-	m.sockReader(s)
+	m.serveSocket(s)
 }
 
 func (s *socket) closeHost() {
@@ -596,7 +634,7 @@ func (m *Modem) remoteClosed(s *socket) {
 	wasUp := s.tcpUp
 	if current {
 		s.state, s.tcpUp = sockClosing, false
-		m.urc(fmt.Sprintf(`+QIURC: "closed",%d`, s.id))
+		m.urcIf(s.ind.closed(s))
 	}
 	m.mu.Unlock()
 	if current && wasUp {
@@ -623,10 +661,7 @@ func (m *Modem) deliver(s *socket, pk packet) {
 	}
 	s.rx = append(s.rx, pk)
 	s.rxLen += len(pk.data)
-	if !s.notified {
-		s.notified = true
-		m.urc(fmt.Sprintf(`+QIURC: "recv",%d`, s.id))
-	}
+	m.urcIf(s.ind.received(s))
 }
 
 // meter records traffic of the SIM's data session and cuts the session

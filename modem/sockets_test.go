@@ -404,3 +404,103 @@ func TestPTYSocketUDPEcho(t *testing.T) {
 		return up-up0 == 2+hdr && down-down0 == 2+hdr
 	})
 }
+
+// TestPTYSocketLineEndings sends through AT+QISEND from hosts that end
+// their command lines with CR, CR LF or LF, with the data written after
+// the prompt or in the same write as the command, in fixed-length and
+// Ctrl-Z form: the socket gets exactly the data, every time. (TinyGSM ends
+// lines with CR LF; the LF is the terminator's, not data.)
+func TestPTYSocketLineEndings(t *testing.T) {
+	e := ptyEnvNew(t, 1)
+	port := sockEnvEcho(t)
+	p := ptyEnvOpen(t, e.modems.PTYPath(0))
+	p.cmd("ATE0", "OK")
+	write := func(s string) { p.write([]byte(s)) }
+	write("AT+QIACT=1\r")
+	p.expect("\r\nOK\r\n")
+	write(fmt.Sprintf("AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,0\r", port))
+	p.expect("+QIOPEN: 0,0\r\n")
+	const payload = "hello from tinygsm\n"
+	for _, end := range []string{"\r", "\r\n", "\n"} {
+		for _, fixed := range []bool{true, false} {
+			for _, oneWrite := range []bool{false, true} {
+				name := fmt.Sprintf("end %q fixed %v one write %v", end, fixed, oneWrite)
+				cmd, data := "AT+QISEND=0"+end, payload+"\x1a"
+				if fixed {
+					cmd, data = fmt.Sprintf("AT+QISEND=0,%d%s", len(payload), end), payload
+				}
+				if oneWrite {
+					write(cmd + data)
+					p.expect("> ")
+				} else {
+					write(cmd)
+					p.expect("> ")
+					write(data)
+				}
+				sockEnvSendOKThen(p, `+QIURC: "recv",0`+"\r\n")
+				write("AT+QIRD=0,1500" + end)
+				want := fmt.Sprintf("+QIRD: %d\r\n%s\r\n\r\nOK\r\n", len(payload), payload)
+				if got := p.expect("\r\nOK\r\n"); !strings.Contains(got, want) {
+					t.Fatalf("%s: AT+QIRD answered %q, want %q", name, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestPTYCGACTSessionAddress: a context brought up with the 27.007
+// AT+CGACT gets the SIM's session address from the control plane's pool,
+// as AT+QIACT does, and the API lists it while the session lasts.
+func TestPTYCGACTSessionAddress(t *testing.T) {
+	e := ptyEnvNew(t, 1)
+	p := ptyEnvOpen(t, e.modems.PTYPath(0))
+	p.cmd(`AT+CGDCONT=1,"IP","super"`, "OK")
+	p.cmd("AT+CGACT=1,1", "OK")
+	m := regexp.MustCompile(`\+CGPADDR: 1,"([0-9.]+)"`).FindStringSubmatch(p.cmd("AT+CGPADDR=1", "OK"))
+	if m == nil {
+		t.Fatal("AT+CGPADDR=1 lists no address after AT+CGACT=1,1")
+	}
+	var ips struct {
+		IPAddresses []map[string]string `json:"ip_addresses"`
+	}
+	e.rest(http.MethodGet, "/v1/Sims/"+e.sims[0].Sid+"/IpAddresses", nil, http.StatusOK, &ips)
+	if len(ips.IPAddresses) != 1 || ips.IPAddresses[0]["ip_address"] != m[1] {
+		t.Fatalf("AT+CGPADDR gives %s; the API's IpAddresses are %v", m[1], ips.IPAddresses)
+	}
+	if got := sockEnvActivate(t, p); got != m[1] {
+		t.Fatalf("AT+QIACT? gives %s, AT+CGPADDR %s: one session, one address", got, m[1])
+	}
+	p.cmd("AT+CGACT=0,1", "OK")
+	e.rest(http.MethodGet, "/v1/Sims/"+e.sims[0].Sid+"/IpAddresses", nil, http.StatusOK, &ips)
+	if len(ips.IPAddresses) != 0 {
+		t.Fatalf("IpAddresses after AT+CGACT=0,1: %v", ips.IPAddresses)
+	}
+}
+
+// TestPTYIPCommandsDirectPushUDPService sends IP Commands one after
+// another to a UDP SERVICE socket in direct-push mode: every datagram is
+// printed, whole, with its sender, and none is lost.
+func TestPTYIPCommandsDirectPushUDPService(t *testing.T) {
+	e := ptyEnvNew(t, 1)
+	p := ptyEnvOpen(t, e.modems.PTYPath(0))
+	sockEnvActivate(t, p)
+	// The first command goes as soon as the OK is read: a UDP socket is
+	// open from its OK on (it has no handshake), so nothing is lost.
+	p.cmd(`AT+QIOPEN=1,1,"UDP SERVICE","127.0.0.1",0,6969,1`, "OK")
+	for i := range 10 {
+		payload := fmt.Sprintf("cmd-%d", i)
+		var cmd map[string]any
+		e.rest(http.MethodPost, "/v1/IpCommands", url.Values{"Sim": {e.sims[0].Sid}, "Payload": {payload}, "DevicePort": {"6969"}}, http.StatusCreated, &cmd)
+		if i == 0 {
+			p.expect("+QIOPEN: 1,0\r\n")
+		}
+		p.expect(fmt.Sprintf("+QIURC: \"recv\",1,%d,\"100.64.0.1\",6969\r\n%s", len(payload), payload))
+		ptyEnvEventually(t, "the IP Command sent", func() bool {
+			e.rest(http.MethodGet, "/v1/IpCommands/"+cmd["sid"].(string), nil, http.StatusOK, &cmd)
+			return cmd["status"] == "sent"
+		})
+	}
+	if got := p.cmd("AT+QIRD=1", "OK"); strings.Contains(got, "+QIRD: ") && !strings.Contains(got, "+QIRD: 0") {
+		t.Fatalf("AT+QIRD=1 in direct push answered %q", got)
+	}
+}

@@ -23,6 +23,7 @@ type state struct {
 	manual                sim.PLMN
 	cscs                  string
 	cmgf                  int
+	clip                  int // +CLIP presentation of the calling line
 	psm                   psmSettings
 	edrx                  edrxSettings
 
