@@ -69,7 +69,12 @@ func init() {
 		"+CMEE": setting("+CMEE", 0, 2, func(st *state) *int { return &st.cmee }),
 		"+CMGF": setting("+CMGF", 0, 1, func(st *state) *int { return &st.cmgf }),
 		"+CSCS": cscs,
-		"+CTZR": ok, "+CTZU": ok, "+CNMI": ok, "+CSMS": ok, "+CPMS": ok, "+CSCA": ok,
+		"+CTZR": ctzr, "+CTZU": ctzu, "+CCLK": cclk, "+CNMI": ok, "+CSMS": ok, "+CPMS": ok, "+CSCA": ok,
+		// Subscriber, SIM and supplementary services.
+		"+CNUM": cnum, "+CLCK": clck, "+CUSD": cusd, "+CRSM": crsm, "+CSIM": csim,
+		"+WS46": ws46, "+IFC": ifc,
+		// Calls: a data module still answers the voice set-up hosts send.
+		"+CRC": crc, "+CCWA": ccwa, "+CLCC": clcc,
 		"+CGEREP": cgerep,
 		"+CLIP":   clip,
 		// Network.
@@ -832,6 +837,8 @@ func cgpaddr(_ context.Context, m *Modem, c Command) ([]string, error) {
 
 func cgdata(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	switch c.Kind {
+	case KindRead: // 27.007 §10.1.12 has no read form
+		return nil, ErrError
 	case KindTest:
 		return []string{`+CGDATA: ("PPP")`}, nil
 	case KindSet:
