@@ -20,6 +20,9 @@ func (m *Modem) powerUp() {
 	country, rssi := m.st.country, m.st.rssi
 	m.st = initialState(country)
 	m.st.rssi = rssi
+	if d, ok := m.cfg.Profile.(profileDefaults); ok {
+		d.defaults(&m.st)
+	}
 	m.after(timerBoot, m.cfg.Timing.Boot, func() {
 		for _, u := range m.cfg.Profile.BootURCs() {
 			if strings.HasPrefix(u, "+CFUN: ") {
@@ -120,8 +123,8 @@ func (m *Modem) Status() Status {
 	for p := range m.st.forbidden {
 		s.Forbidden = append(s.Forbidden, p)
 	}
-	for cid := 1; cid <= 16; cid++ {
-		if p := m.st.contexts.get(cid); p != nil && p.active {
+	for _, p := range m.st.contexts.list { // a profile's own contexts too (SIMCom's app network)
+		if p.active {
 			s.DataActive, s.IP = true, p.addr
 			break
 		}
