@@ -124,7 +124,6 @@ type simcomState struct {
 	cipmux, cipqsend, ciprxget int
 	cip                        cipState
 	cstt                       string // the APN AT+CSTT set
-	sapbrOpen                  bool
 }
 
 // appConfig is one AT+CNCFG entry.

@@ -1078,7 +1078,6 @@ func sapbr(_ context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	sc := m.simcom()
 	switch cmd {
 	case 0:
 		if m.pdpAddr(sapbrCID) == "" {
@@ -1096,7 +1095,6 @@ func sapbr(_ context.Context, m *Modem, c Command) ([]string, error) {
 			if err := m.bringUp(sapbrCID, "", fmt.Sprintf("+SAPBR %d: DEACT", bearer)); err != nil {
 				return nil, ErrError
 			}
-			sc.sapbrOpen = true
 			return nil, nil
 		})
 	case 2:
