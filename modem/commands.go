@@ -69,8 +69,14 @@ func init() {
 		"+CMEE": setting("+CMEE", 0, 2, func(st *state) *int { return &st.cmee }),
 		"+CMGF": setting("+CMGF", 0, 1, func(st *state) *int { return &st.cmgf }),
 		"+CSCS": cscs,
-		"+CTZR": ok, "+CTZU": ok, "+CNMI": ok, "+CSMS": ok, "+CPMS": ok, "+CSCA": ok,
+		"+CTZR": ctzr, "+CTZU": ctzu, "+CCLK": cclk, "+CNMI": ok, "+CSMS": ok, "+CPMS": ok, "+CSCA": ok,
+		// Subscriber, SIM and supplementary services.
+		"+CNUM": cnum, "+CLCK": clck, "+CUSD": cusd, "+CRSM": crsm, "+CSIM": csim,
+		"+WS46": ws46, "+IFC": ifc,
+		// Calls: a data module still answers the voice set-up hosts send.
+		"+CRC": crc, "+CCWA": ccwa, "+CLCC": clcc,
 		"+CGEREP": cgerep,
+		"+CLIP":   clip,
 		// Network.
 		"+CFUN":   cfun,
 		"+COPS":   cops,
@@ -831,6 +837,8 @@ func cgpaddr(_ context.Context, m *Modem, c Command) ([]string, error) {
 
 func cgdata(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	switch c.Kind {
+	case KindRead: // 27.007 §10.1.12 has no read form
+		return nil, ErrError
 	case KindTest:
 		return []string{`+CGDATA: ("PPP")`}, nil
 	case KindSet:
@@ -847,4 +855,31 @@ func cgdata(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		return nil, m.enterData(cid)
 	}
 	return nil, m.enterData(1)
+}
+
+// clip is AT+CLIP, calling line identification presentation (27.007
+// §7.6; BG96 AT Commands Manual §6.5). A Cat-M1 module without voice still
+// answers it, as the BG9x do: hosts such as ModemManager and gammu set it
+// up whatever the bearer. No call ever comes, so it changes nothing; the
+// read form reports the service as provisioned (<m> 1), as modules do.
+func clip(_ context.Context, m *Modem, c Command) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch c.Kind {
+	case KindRead:
+		return []string{fmt.Sprintf("+CLIP: %d,1", m.st.clip)}, nil
+	case KindTest:
+		return []string{"+CLIP: (0,1)"}, nil
+	case KindSet:
+		if len(c.Args) != 1 {
+			return nil, cme(CMEIncorrectParameters)
+		}
+		n, err := atoiArg(c.Args[0], 0, 1)
+		if err != nil {
+			return nil, err
+		}
+		m.st.clip = n
+		return nil, nil
+	}
+	return nil, cme(CMEIncorrectParameters)
 }

@@ -289,6 +289,15 @@ func TestSettings(t *testing.T) {
 			{send: "AT+CSCS=\"EBCDIC\"\r", want: cmeErr("50")},
 			{send: "AT+CSCS=?\r", want: resp(`+CSCS: ("GSM","IRA","UCS2","HEX","8859-1")`)},
 		}},
+		// 27.007 §7.6 and BG96 AT Commands Manual §6.5: a data-only
+		// module still answers AT+CLIP, which hosts set up regardless.
+		{name: "+CLIP", steps: []step{
+			{send: "AT+CLIP=?\r", want: resp("+CLIP: (0,1)")},
+			{send: "AT+CLIP?\r", want: resp("+CLIP: 0,1")},
+			{send: "AT+CLIP=1\r", want: okLine},
+			{send: "AT+CLIP?\r", want: resp("+CLIP: 1,1")},
+			{send: "AT+CLIP=2\r", want: cmeErr("50")},
+		}},
 		{name: "+CMGF", steps: []step{
 			{send: "AT+CMGF?\r", want: resp("+CMGF: 0")},
 			{send: "AT+CMGF=1\r", want: okLine},
@@ -301,7 +310,7 @@ func TestSettings(t *testing.T) {
 			{send: "AT+CPSMS?\r", want: resp(`+CPSMS: 0,,,"",""`)},
 			{send: "AT+CPSMS=1,,,\"00000100\",\"00001111\"\r", want: okLine},
 			{send: "AT+CPSMS?\r", want: resp(`+CPSMS: 1,,,"00000100","00001111"`)},
-			{send: "AT+CEREG=4;+CEREG?\r", want: resp(`+CEREG: 4,5,"F07B","062C5758",7,,,"00001111","00000100"`)},
+			{send: "AT+CEREG=4;+CEREG?\r", want: resp(`+CEREG: 4,5,"F07B","062C5758",8,,,"00001111","00000100"`)},
 			{send: "AT+CPSMS=1,,,\"0000010\"\r", want: cmeErr("50")},
 			{send: "AT+CPSMS=3\r", want: cmeErr("50")},
 			{send: "AT+CPSMS=2\r", want: okLine}, // disable and discard the timers
@@ -392,7 +401,7 @@ func scanLine(act int, stats ...string) string {
 
 func TestRegistrationRead(t *testing.T) {
 	t.Parallel()
-	const loc = `"F07B","062C5758",7`
+	const loc = `"F07B","062C5758",8`
 	runRows(t, []row{
 		{name: "+CREG n=0..5", steps: []step{
 			{send: "AT+CREG?\r", want: resp("+CREG: 0,5")},
@@ -522,7 +531,7 @@ func TestCOPSAfterNAPChange(t *testing.T) {
 // +CEREG for n=1..5 as the modem leaves and rejoins the network.
 func TestRegistrationURCs(t *testing.T) {
 	t.Parallel()
-	const loc = `"F07B","062C5758",7`
+	const loc = `"F07B","062C5758",8`
 	for n := 1; n <= 5; n++ {
 		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
 			t.Parallel()
@@ -886,7 +895,7 @@ func TestAttachTiming(t *testing.T) {
 	h.advance(h.timing.Scan + 3*h.timing.Attach - time.Nanosecond)
 	h.run([]step{{send: "AT+CEREG?\r", want: resp("+CEREG: 3,2")}})
 	h.advance(time.Nanosecond)
-	h.expect("\r\n+CEREG: 5,\"F07B\",\"062C5758\",7\r\n")
+	h.expect("\r\n+CEREG: 5,\"F07B\",\"062C5758\",8\r\n")
 	if d := h.clock.Now().Sub(start); d != h.timing.Scan+3*h.timing.Attach {
 		t.Fatalf("registration took %v", d)
 	}
@@ -954,7 +963,7 @@ func TestSimStatusChange(t *testing.T) {
 		t.Fatalf("UpdateSim inactive: accepted %v, %v", accepted, err)
 	}
 	h.advance(sim.DefaultUpdateDelay - time.Nanosecond)
-	h.run([]step{{send: "AT+CEREG?;+CGACT?\r", want: resp(`+CEREG: 3,5,"F07B","062C5758",7`, "+CGACT: 1,1")}})
+	h.run([]step{{send: "AT+CEREG?;+CGACT?\r", want: resp(`+CEREG: 3,5,"F07B","062C5758",8`, "+CGACT: 1,1")}})
 	h.advance(time.Nanosecond)
 	h.expect("\r\n+CGEV: NW DETACH\r\n\r\n+CEREG: 3,,,,0,8\r\n")
 	h.run([]step{{send: "AT+CEREG?;+CGACT?\r", want: resp("+CEREG: 3,3,,,,0,8", "+CGACT: 1,0")}})
@@ -969,7 +978,7 @@ func TestSimStatusChange(t *testing.T) {
 	h.advance(sim.DefaultUpdateDelay - time.Nanosecond)
 	h.run([]step{{send: "AT+CEREG?\r", want: resp("+CEREG: 3,2")}})
 	h.advance(time.Minute)
-	h.expect("\r\n+CEREG: 5,\"F07B\",\"062C5758\",7\r\n")
+	h.expect("\r\n+CEREG: 5,\"F07B\",\"062C5758\",8\r\n")
 }
 
 // TestDataDisabled checks a Fleet without data lets the SIM attach but not
@@ -1041,7 +1050,7 @@ func TestNAPRemovalAuthCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.clock.AdvanceTo(attached.Add(cache - time.Nanosecond))
-	h.run([]step{{send: "AT+CEREG?;+COPS?\r", want: resp(`+CEREG: 3,5,"F07B","062C5758",7`, `+COPS: 0,0,"Vodafone",8`)}})
+	h.run([]step{{send: "AT+CEREG?;+COPS?\r", want: resp(`+CEREG: 3,5,"F07B","062C5758",8`, `+COPS: 0,0,"Vodafone",8`)}})
 	h.advance(time.Nanosecond)
 	h.expect("\r\n+CGEV: NW DETACH\r\n\r\n+CEREG: 3,,,,0,11\r\n\r\n+CEREG: 2\r\n")
 	h.advance(time.Minute) // every other network rejects too

@@ -31,6 +31,9 @@ var atSeeds = []string{
 	"ATO", "ATH", `AT+CPSMS=1,,,"00000100","00001111"`, `AT+CEDRXS=1,4,"0101"`, `AT+CSCS="IRA"`, "AT+CMGF=1",
 	"AT+QNWINFO", "AT+QCSQ", `AT+QCFG="nwscanseq"`, `AT+QCFG="iotopmode",2,1`, `AT+QICSGP=1,1,"super"`,
 	"AT+QIACT=1", "AT+QIACT?", "AT+QIDEACT=1", "AT+QSPN", "AT+QPOWD=1", "A/",
+	"AT+CTZU=?;+CTZU=1;+CTZR=2;+CCLK?", "AT+WS46=?;+WS46?;+WS46=28", "AT+CNUM", `AT+CLCK="SC",2`,
+	`AT+CUSD=1,"*100#",15`, "AT+CRSM=176,12258,0,0,10", "AT+CRSM=176", `AT+CSIM=10,"0020000100"`, `AT+CSIM=4,"00"`,
+	"AT+IFC=2,2", "AT+CRC=1;+CCWA=1,2;+CLCC",
 }
 
 // lrEvent is one event of the line reader with the body it carried.

@@ -3,6 +3,7 @@ package modem
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -17,7 +18,8 @@ type Profile interface {
 	Revision() string
 	// BootURCs are printed once the modem has powered up.
 	BootURCs() []string
-	// CatM1AcT is the <AcT> +COPS uses for LTE Cat-M1: 7 in 27.007, 8 on
+	// CatM1AcT is the <AcT> +COPS, +CREG, +CGREG and +CEREG use for LTE
+	// Cat-M1: 7 in 27.007, 8 on
 	// Quectel BG9x.
 	CatM1AcT() int
 	// Commands are the module's own commands, and overrides of standard ones.
@@ -87,6 +89,7 @@ var quectelCommands = joinCommands(socketCommands, map[string]Handler{
 	"+QCFG":     qcfg,
 	"+QPOWD":    qpowd,
 	"+QICSGP":   qicsgp,
+	"+WS46":     quectelWS46Handler,
 })
 
 // joinCommands merges command tables; an earlier table's entry wins.
@@ -266,6 +269,9 @@ func qiact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 }
 
 func qideact(ctx context.Context, m *Modem, c Command) ([]string, error) {
+	if c.Kind == KindTest {
+		return []string{"+QIDEACT: (1-16)"}, nil
+	}
 	if c.Kind != KindSet {
 		return nil, nil
 	}
@@ -277,4 +283,34 @@ func qideact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	defer m.mu.Unlock()
 	m.deactivate(cid)
 	return nil, nil
+}
+
+// quectelWS46 ties +WS46 to the scan mode (AT+QCFG="nwscanmode"): the BG9x
+// are GSM/EGPRS and LTE (Cat-M1, NB-IoT) modules, so 12 is GSM only
+// (nwscanmode 1), 28 E-UTRAN only (3) and 30 GERAN and E-UTRAN (0, automatic).
+var quectelWS46 = map[int]int{12: 1, 28: 3, 30: 0}
+
+func quectelWS46Handler(_ context.Context, m *Modem, c Command) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch c.Kind {
+	case KindTest:
+		return []string{"+WS46: (12,28,30)"}, nil
+	case KindRead:
+		for ws, mode := range quectelWS46 {
+			if mode == m.st.scanmode {
+				return []string{fmt.Sprintf("+WS46: %d", ws)}, nil
+			}
+		}
+		return []string{"+WS46: 30"}, nil
+	case KindSet:
+		n, err := strconv.Atoi(c.Args[0].Value)
+		mode, ok := quectelWS46[n]
+		if err != nil || !ok {
+			return nil, cme(CMEIncorrectParameters)
+		}
+		m.st.scanmode = mode
+		return nil, nil
+	}
+	return nil, cme(CMEIncorrectParameters)
 }

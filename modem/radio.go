@@ -483,7 +483,7 @@ func (m *Modem) regLine(k regKind, n int, read bool) string {
 	if n >= 2 {
 		loc := []string{"", "", ""}
 		if s := m.st.serving; s != nil && m.st.reg.Registered() {
-			loc = []string{quote(fmt.Sprintf("%04X", s.TAC)), quote(fmt.Sprintf("%08X", s.CI)), "7"}
+			loc = []string{quote(fmt.Sprintf("%04X", s.TAC)), quote(fmt.Sprintf("%08X", s.CI)), itoa(m.cfg.Profile.CatM1AcT())}
 		}
 		f = append(f, loc...)
 		if k == regCG {

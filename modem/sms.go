@@ -282,8 +282,14 @@ func cpms(_ context.Context, m *Modem, c Command) ([]string, error) {
 	return nil, cms(CMSNotAllowed)
 }
 
-// cnmiRanges are the values of each +CNMI parameter the modem supports.
-var cnmiRanges = [5][2]int{{0, 2}, {0, 3}, {0, 0}, {0, 0}, {0, 1}}
+// cnmiValues are the values of each +CNMI parameter the modem accepts, as
+// the BG96 and BG95 AT Commands Manuals give them (AT+CNMI=?): <mode> 0-2,
+// <mt> 0-3, <bm> 0 or 2 (cell broadcasts as +CBM), <ds> 0-2 (status reports
+// as +CDS or +CDSI), <bfr> 0-1. The network sends neither broadcasts nor
+// status reports, so <bm> and <ds> are kept and change nothing.
+var cnmiValues = [5]uint8{0b111, 0b1111, 0b101, 0b111, 0b11}
+
+const cnmiTest = "+CNMI: (0-2),(0-3),(0,2),(0-2),(0,1)"
 
 func cnmi(_ context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
@@ -293,7 +299,7 @@ func cnmi(_ context.Context, m *Modem, c Command) ([]string, error) {
 	case KindRead:
 		return []string{fmt.Sprintf("+CNMI: %d,%d,%d,%d,%d", s.cnmi[0], s.cnmi[1], s.cnmi[2], s.cnmi[3], s.cnmi[4])}, nil
 	case KindTest:
-		return []string{"+CNMI: (0-2),(0-3),(0),(0),(0,1)"}, nil
+		return []string{cnmiTest}, nil
 	case KindSet:
 		if len(c.Args) > 5 {
 			return nil, cms(CMSNotSupported)
@@ -304,7 +310,7 @@ func cnmi(_ context.Context, m *Modem, c Command) ([]string, error) {
 				continue
 			}
 			n, err := strconv.Atoi(a.Value)
-			if err != nil || n < cnmiRanges[i][0] || n > cnmiRanges[i][1] {
+			if err != nil || n < 0 || n > 7 || cnmiValues[i]&(1<<n) == 0 {
 				return nil, cms(CMSNotSupported)
 			}
 			v[i] = n

@@ -146,7 +146,14 @@ func TestSMSSettings(t *testing.T) {
 		{`AT+CPMS="SM","SM","SM"`, "\r\n+CPMS: 0,20,0,20,0,20\r\n\r\nOK\r\n"},
 		{`AT+CPMS="MT"`, "\r\n+CMS ERROR: 303\r\n"},
 		{"AT+CNMI?", "\r\n+CNMI: 2,1,0,0,0\r\n\r\nOK\r\n"},
-		{"AT+CNMI=?", "\r\n+CNMI: (0-2),(0-3),(0),(0),(0,1)\r\n\r\nOK\r\n"},
+		// BG96 AT Commands Manual §7.9 (AT+CNMI): status reports and broadcasts too.
+		{"AT+CNMI=?", "\r\n+CNMI: (0-2),(0-3),(0,2),(0-2),(0,1)\r\n\r\nOK\r\n"},
+		{"AT+CNMI=2,1,0,2,1", "\r\nOK\r\n"},
+		{"AT+CNMI?", "\r\n+CNMI: 2,1,0,2,1\r\n\r\nOK\r\n"},
+		{"AT+CNMI=2,1,2,1,0", "\r\nOK\r\n"},
+		{"AT+CNMI=2,1,1,0,0", "\r\n+CMS ERROR: 303\r\n"},
+		{"AT+CNMI=2,1,0,3,0", "\r\n+CMS ERROR: 303\r\n"},
+		{"AT+CNMI=2,1,0,0,0", "\r\nOK\r\n"},
 		{"AT+CNMI=1,2", "\r\nOK\r\n"},
 		{"AT+CNMI?", "\r\n+CNMI: 1,2,0,0,0\r\n\r\nOK\r\n"},
 		{"AT+CNMI=2,1,0,0,0", "\r\nOK\r\n"},
@@ -343,8 +350,18 @@ func TestSMSSendTextMode(t *testing.T) {
 func TestSMSSendPDUMode(t *testing.T) {
 	hook := newSMSHookServer(t)
 	h := newHarness(t, withSMSURL(hook.srv.URL+"/mo"))
-	for i, text := range []string{"pdu hello", "ünïcödé ✓"} {
-		pdu, n := smsSubmitPDU(t, "000", text)
+	for i, tc := range []struct{ to, text string }{
+		{"000", "pdu hello"},
+		{"000", "ünïcödé ✓"},
+		// An encoder writes any number as international (type 145):
+		// the digits are what the network routes on.
+		{"+000", "international"},
+	} {
+		text := tc.text
+		pdu, n := smsSubmitPDU(t, tc.to, text)
+		if tc.to == "+000" && !strings.Contains(pdu, "0391") {
+			t.Fatalf("PDU %s does not address +000 as international (03 91 ...)", pdu)
+		}
 		h.send(fmt.Sprintf("AT+CMGS=%d\r", n))
 		h.expect("\r\n> ")
 		h.send(pdu + "\x1a")
@@ -353,6 +370,19 @@ func TestSMSSendPDUMode(t *testing.T) {
 		}
 		if v := hook.next(t); v.Get("Payload") != text {
 			t.Fatalf("webhook %v, want payload %q", v, text)
+		}
+	}
+	// Written by hand, with a service centre address: 000 as a national
+	// (type 161) and an international (145) number, "hi" in GSM 7-bit.
+	for i, pdu := range []string{"07914477000000F0" + "110003A100F00000AA02E834", "07914477000000F0" + "1100039100F00000AA02E834"} {
+		h.send("AT+CMGS=12\r")
+		h.expect("\r\n> ")
+		h.send(pdu + "\x1a")
+		if got, want := smsFinal(h, "AT+CMGS"), fmt.Sprintf("\r\n+CMGS: %d\r\n\r\nOK\r\n", i+4); got != want {
+			t.Fatalf("AT+CMGS of %s answered %q, want %q", pdu, got, want)
+		}
+		if v := hook.next(t); v.Get("Payload") != "hi" {
+			t.Fatalf("webhook %v, want payload hi", v)
 		}
 	}
 }

@@ -466,6 +466,24 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		return nil, nil
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
+	if kind != sockTCP {
+		// UDP has no handshake: the socket is bound before the OK, so a
+		// datagram that comes as soon as +QIOPEN is out finds it open.
+		if code := m.bindUDP(s); code != qiErrNone {
+			m.sockSt().socks[id] = nil
+			m.sockSt().lastErr = code
+			s.teardown()
+			m.st.afterResult = append(m.st.afterResult, s.ind.opened(s, code))
+			return nil, nil
+		}
+		m.st.afterResult = append(m.st.afterResult, s.ind.opened(s, qiErrNone))
+		return nil, &pending{start: func(finish func([]string, error)) {
+			m.cfg.Clock.AfterFunc(0, func() {
+				finish(nil, nil)
+				go m.serveSocket(s)
+			})
+		}}
+	}
 	// OK first, then the opening: +QIOPEN never comes before the OK.
 	return nil, &pending{start: func(finish func([]string, error)) {
 		m.cfg.Clock.AfterFunc(0, func() {
@@ -473,6 +491,29 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			go m.sockOpen(s)
 		})
 	}}
+}
+
+// bindUDP opens the host side of a UDP socket and marks it open; it
+// returns a qiErr code. Callers hold m.mu.
+func (m *Modem) bindUDP(s *socket) int {
+	var lc net.ListenConfig
+	pc, err := lc.ListenPacket(s.ctx, "udp", ":0")
+	if err != nil {
+		return qiErrCreateSocket
+	}
+	s.pc, s.state = pc, sockConnected
+	if s.lport == 0 {
+		s.lport = pc.LocalAddr().(*net.UDPAddr).Port
+	}
+	return qiErrNone
+}
+
+// serveSocket reads an open socket until it closes; closing it (its
+// context ending) closes the host side.
+func (m *Modem) serveSocket(s *socket) {
+	stop := context.AfterFunc(s.ctx, s.closeHost)
+	defer stop()
+	m.sockReader(s)
 }
 
 // pickPort is a local port the stack chooses. Callers hold m.mu.
@@ -488,35 +529,25 @@ func (m *Modem) pickPort() int {
 	return p
 }
 
-// sockOpen opens the host side of s, reports +QIOPEN and then reads.
+// sockOpen connects the host side of a TCP socket, reports the outcome
+// and then reads.
 func (m *Modem) sockOpen(s *socket) {
 	ctx, cancel := context.WithTimeout(s.ctx, openTimeout)
 	defer cancel()
 	var err error
 	code := qiErrNone
-	switch s.kind {
-	case sockTCP:
-		if s.remote == GatewayAddr {
-			err, code = errors.New("the gateway takes UDP only"), qiErrConnect
-			break
-		}
+	if s.remote == GatewayAddr {
+		err, code = errors.New("the gateway takes UDP only"), qiErrConnect
+	} else {
 		var d net.Dialer
 		s.conn, err = d.DialContext(ctx, "tcp", net.JoinHostPort(s.remote, itoa(s.rport)))
-		if err != nil {
+		switch {
+		case err == nil:
+			m.meter(s.ctx, 2*tcpPacket, tcpPacket) // SYN, ACK up; SYN-ACK down
+		default:
 			code = qiErrConnect
+			m.meter(s.ctx, tcpPacket, tcpPacket) // SYN up, RST down
 		}
-	default:
-		var lc net.ListenConfig
-		s.pc, err = lc.ListenPacket(ctx, "udp", ":0")
-		if err != nil {
-			code = qiErrCreateSocket
-		}
-	}
-	switch {
-	case s.kind == sockTCP && err == nil:
-		m.meter(s.ctx, 2*tcpPacket, tcpPacket) // SYN, ACK up; SYN-ACK down
-	case s.kind == sockTCP && code == qiErrConnect && s.remote != GatewayAddr:
-		m.meter(s.ctx, tcpPacket, tcpPacket) // SYN up, RST down
 	}
 	m.mu.Lock()
 	if m.sockSt().socks[s.id] != s || s.boot != m.boots || s.ctx.Err() != nil {
@@ -536,20 +567,12 @@ func (m *Modem) sockOpen(s *socket) {
 		return
 	}
 	if s.lport == 0 {
-		switch {
-		case s.conn != nil:
-			s.lport = s.conn.LocalAddr().(*net.TCPAddr).Port
-		case s.pc != nil:
-			s.lport = s.pc.LocalAddr().(*net.UDPAddr).Port
-		}
+		s.lport = s.conn.LocalAddr().(*net.TCPAddr).Port
 	}
-	s.state = sockConnected
-	s.tcpUp = s.kind == sockTCP
-	stop := context.AfterFunc(s.ctx, s.closeHost)
+	s.state, s.tcpUp = sockConnected, true
 	m.urcIf(s.ind.opened(s, qiErrNone))
 	m.mu.Unlock()
-	defer stop()
-	m.sockReader(s)
+	m.serveSocket(s)
 }
 
 func (s *socket) closeHost() {

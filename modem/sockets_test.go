@@ -476,3 +476,31 @@ func TestPTYCGACTSessionAddress(t *testing.T) {
 		t.Fatalf("IpAddresses after AT+CGACT=0,1: %v", ips.IPAddresses)
 	}
 }
+
+// TestPTYIPCommandsDirectPushUDPService sends IP Commands one after
+// another to a UDP SERVICE socket in direct-push mode: every datagram is
+// printed, whole, with its sender, and none is lost.
+func TestPTYIPCommandsDirectPushUDPService(t *testing.T) {
+	e := ptyEnvNew(t, 1)
+	p := ptyEnvOpen(t, e.modems.PTYPath(0))
+	sockEnvActivate(t, p)
+	// The first command goes as soon as the OK is read: a UDP socket is
+	// open from its OK on (it has no handshake), so nothing is lost.
+	p.cmd(`AT+QIOPEN=1,1,"UDP SERVICE","127.0.0.1",0,6969,1`, "OK")
+	for i := range 10 {
+		payload := fmt.Sprintf("cmd-%d", i)
+		var cmd map[string]any
+		e.rest(http.MethodPost, "/v1/IpCommands", url.Values{"Sim": {e.sims[0].Sid}, "Payload": {payload}, "DevicePort": {"6969"}}, http.StatusCreated, &cmd)
+		if i == 0 {
+			p.expect("+QIOPEN: 1,0\r\n")
+		}
+		p.expect(fmt.Sprintf("+QIURC: \"recv\",1,%d,\"100.64.0.1\",6969\r\n%s", len(payload), payload))
+		ptyEnvEventually(t, "the IP Command sent", func() bool {
+			e.rest(http.MethodGet, "/v1/IpCommands/"+cmd["sid"].(string), nil, http.StatusOK, &cmd)
+			return cmd["status"] == "sent"
+		})
+	}
+	if got := p.cmd("AT+QIRD=1", "OK"); strings.Contains(got, "+QIRD: ") && !strings.Contains(got, "+QIRD: 0") {
+		t.Fatalf("AT+QIRD=1 in direct push answered %q", got)
+	}
+}

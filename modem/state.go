@@ -23,8 +23,13 @@ type state struct {
 	manual                sim.PLMN
 	cscs                  string
 	cmgf                  int
+	clip                  int // +CLIP presentation of the calling line
 	psm                   psmSettings
 	edrx                  edrxSettings
+	ctzu, ctzr            int // time zone update and reporting
+	cusd                  int // USSD result presentation
+	crc, ccwa             int // call indication format, call waiting presentation
+	ifc                   [2]int
 
 	// Vendor settings (Quectel).
 	scanseq   string
@@ -97,6 +102,8 @@ func (st *state) resetRadio() {
 	st.dataMode, st.detached = false, false
 	st.scanseq, st.iotopmode, st.scanmode = "020301", 0, 0
 	st.psm, st.edrx = psmSettings{}, edrxSettings{}
+	st.ctzu, st.ctzr, st.cusd = 0, 0, 0
+	st.crc, st.ccwa, st.ifc = 0, 0, [2]int{}
 }
 
 func (st *state) regN(k regKind) int { return [...]int{st.cregN, st.cgregN, st.ceregN}[k] }

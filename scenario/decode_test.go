@@ -236,7 +236,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad time", "start: yesterday\nduration: 1h\ndevices: []\n",
 			`t.yaml:1:8: start: invalid time "yesterday": want RFC 3339 such as 2026-01-01T00:00:00Z`},
 		{"enum", "duration: 1h\ndevices: []\nsettings: {profile: BG96}\n",
-			`t.yaml:3:21: settings.profile: want one of bg96, bg95, generic, got "BG96"; did you mean "bg96"?`},
+			`t.yaml:3:21: settings.profile: want one of bg96, bg95, generic, sim7080, sim7000, sara-r4, got "BG96"; did you mean "bg96"?`},
 		{"duplicate key", "duration: 1h\ndevices: []\nduration: 2h\n",
 			`t.yaml:3:1: duration: duplicate key (first at line 1)`},
 		{"missing required", "devices:\n  - {name: t}\n",

@@ -47,10 +47,11 @@ const (
 	stepReadReg         // AT+CEREG?
 	stepSelect          // AT+COPS=1,2,"<plmn>"
 	stepOperator        // AT+COPS?
-	stepReset           // AT+CFUN=1,1
+	stepReset           // the family's reset (AT+CFUN=1,1, AT+CREBOOT, AT+CFUN=15)
 	stepDeregister      // AT+COPS=2
 	stepAuto            // AT+COPS=0
-	stepActivate        // AT+CGACT=1,1
+	stepActivate        // the family's data context (AT+CGACT=1,1, AT+CNACT=0,1)
+	stepActivating      // waiting for the indication that says the context is up
 	stepDial            // ATD*99***1#
 	stepEscape          // +++ back to command state
 )
@@ -131,6 +132,17 @@ func (d *device) line(l string) {
 	case strings.HasPrefix(l, "+CEREG: "):
 		d.cereg(l[len("+CEREG: "):])
 		return
+	case d.step == stepActivating && strings.HasPrefix(l, "+APP PDP: "):
+		d.step = stepNone
+		if l != d.g.fam.ready {
+			if d.state.Registered() {
+				d.blocked = true // registered, yet refused a data context
+			}
+			return
+		}
+		d.pdp = true
+		d.send(stepDial, "ATD*99***1#")
+		return
 	case strings.HasPrefix(l, "+COPS: ") && d.step == stepOperator:
 		d.operator(l[len("+COPS: "):])
 		return
@@ -165,7 +177,7 @@ func (d *device) powerOn() {
 		return
 	case kindReal:
 		if d.poweredAt >= 0 { // powered up once already: a module reset
-			d.send(stepReset, "AT+CFUN=1,1")
+			d.send(stepReset, d.g.fam.reset)
 			return
 		}
 	}
@@ -247,6 +259,10 @@ func (d *device) final(ok bool, l string) {
 			if d.state.Registered() {
 				d.blocked = true // registered, yet refused a data context
 			}
+			return
+		}
+		if d.g.fam.ready != "" {
+			d.step = stepActivating
 			return
 		}
 		d.pdp = true
@@ -335,7 +351,7 @@ func (d *device) failed() {
 		case rt.Action == "cops":
 			d.send(stepDeregister, "AT+COPS=2")
 		default:
-			d.send(stepReset, "AT+CFUN=1,1")
+			d.send(stepReset, d.g.fam.reset)
 		}
 	})
 }
@@ -350,7 +366,7 @@ func (d *device) sendData() {
 		d.send(stepDial, "ATD*99***1#")
 		return
 	}
-	d.send(stepActivate, "AT+CGACT=1,1")
+	d.send(stepActivate, d.g.fam.activate)
 }
 
 // transfer writes the payload in data state and escapes after the guard

@@ -95,6 +95,7 @@ type runner struct {
 
 type group struct {
 	spec  *Group
+	fam   *family
 	first int // index of its first device
 	count int
 }
@@ -307,9 +308,12 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 	if r.ctl != nil {
 		r.hub = modem.NewHub(r.ctl)
 	}
-	profile, err := modem.ProfileByName(r.s.Settings.Profile)
-	if err != nil {
-		return err
+	for _, g := range r.groups {
+		fam, err := familyOf(g.spec.Module)
+		if err != nil {
+			return fmt.Errorf("%w: group %s: %w", ErrSetup, g.spec.Name, err)
+		}
+		g.fam = fam
 	}
 	size := 0
 	for _, g := range r.groups {
@@ -341,7 +345,7 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 			d := &r.devices[i]
 			*d = device{r: r, g: g, idx: int32(i), rng: newRNG(r.seed, i), poweredAt: -1, firstReg: -1}
 			d.modem = modem.New(modem.Config{
-				Card: card, IMEI: modem.IMEI(i), Profile: profile, Core: r.ctl, World: r.world,
+				Card: card, IMEI: modem.IMEI(i), Profile: g.fam.profile, Core: r.ctl, World: r.world,
 				Clock: r.clock, Timing: r.timing, AuthCache: r.s.Settings.AuthCache.D(),
 				Country: g.spec.Location, Hub: r.hub,
 			})

@@ -35,7 +35,7 @@ type Settings struct {
 	AuthCache        Duration `yaml:"auth_cache" doc:"How long a visited network keeps a SIM's attach authorised after its NAP stops allowing it (at most 168h). Default 24h."`
 	Scan             Duration `yaml:"scan" doc:"How long a network scan takes on the modems. Default 3s."`
 	Attach           Duration `yaml:"attach" doc:"How long one attach attempt takes. Default 2s."`
-	Profile          string   `yaml:"profile" enum:"bg96,bg95,generic" doc:"The modems' AT dialect. Default bg96."`
+	Profile          string   `yaml:"profile" enum:"bg96,bg95,generic,sim7080,sim7000,sara-r4" doc:"The module family of every group's modems, unless the group names its own. Default bg96."`
 }
 
 // World is the radio environment.
@@ -85,6 +85,7 @@ type Group struct {
 	Fleet      string    `yaml:"fleet" doc:"Fleet the SIMs are in. Default none: the SIMs cannot attach."`
 	SimStatus  string    `yaml:"sim_status" enum:"new,ready,active,inactive" doc:"Status the SIMs are put in during set-up. Default active."`
 	Location   string    `yaml:"location" required:"true" doc:"Where the devices start: a location name or a country code."`
+	Module     string    `yaml:"module" enum:"bg96,bg95,generic,sim7080,sim7000,sara-r4" doc:"The module family of the group's modems; the firmware drives each through its own commands (resets, data context). Default settings.profile."`
 	PowerOn    PowerOn   `yaml:"power_on" doc:"When the devices power up."`
 	Selection  Selection `yaml:"selection" doc:"How the firmware selects a network."`
 	Retry      Retry     `yaml:"retry" doc:"What the firmware does when it cannot register."`

@@ -120,6 +120,7 @@ func (s *Scenario) Defaults() {
 	for i := range s.Devices {
 		g := &s.Devices[i]
 		defaultString(&g.SimStatus, "active")
+		defaultString(&g.Module, st.Profile)
 		defaultString(&g.Selection.Mode, "automatic")
 		r := &g.Retry
 		defaultString(&r.Action, "cfun")
