@@ -23,6 +23,9 @@ func (m *Modem) powerUp() {
 	if ublox != nil { // a module's NVM outlives the power-up
 		m.st.ublox = ublox.afterReset()
 	}
+	if d, ok := m.cfg.Profile.(profileDefaults); ok {
+		d.defaults(&m.st)
+	}
 	m.after(timerBoot, m.cfg.Timing.Boot, func() {
 		for _, u := range m.cfg.Profile.BootURCs() {
 			if strings.HasPrefix(u, "+CFUN: ") {
@@ -134,8 +137,8 @@ func (m *Modem) Status() Status {
 	for p := range m.st.forbidden {
 		s.Forbidden = append(s.Forbidden, p)
 	}
-	for cid := 1; cid <= 16; cid++ {
-		if p := m.st.contexts.get(cid); p != nil && p.active {
+	for _, p := range m.st.contexts.list { // a profile's own contexts too (SIMCom's app network)
+		if p.active {
 			s.DataActive, s.IP = true, p.addr
 			break
 		}

@@ -71,6 +71,7 @@ const (
 // Limits of the module.
 const (
 	maxSockets   = 12       // connectIDs 0..11
+	sockSlots    = 13       // the most ids a family has: SIMCom's CA* cids 0..12
 	maxSend      = 1460     // AT+QISEND's longest data
 	maxRead      = 1500     // AT+QIRD's longest read
 	socketBuffer = 64 << 10 // unread bytes a socket holds before the reader pauses
@@ -157,7 +158,7 @@ func (m *Modem) sockSt() *socketState {
 }
 
 type socketState struct {
-	socks  [maxSockets]*socket
+	socks  [sockSlots]*socket
 	prompt *sendPrompt // the send command waiting for its data
 	// owned are the contexts the stack's own command brought up (AT+QIACT,
 	// SIMCom's AT+CNACT), each with the indication that reports its loss.
@@ -187,6 +188,14 @@ type sockIndications interface {
 	received(s *socket) string
 	// closed is the peer closing the connection.
 	closed(s *socket) string
+}
+
+// openAbandoner is a family whose open command waits for the outcome
+// (SIMCom's AT+CAOPEN answers +CAOPEN before its OK): sockOpen tells it
+// when an open ends unreported because the socket was torn down or the
+// modem powered up again meanwhile. Callers hold m.mu.
+type openAbandoner interface {
+	abandoned(s *socket)
 }
 
 // quectelSockets are the BG9x's indications.
@@ -542,6 +551,9 @@ func (m *Modem) sockOpen(s *socket) {
 	}
 	m.mu.Lock()
 	if m.sockSt().socks[s.id] != s || s.boot != m.boots || s.ctx.Err() != nil {
+		if a, ok := s.ind.(openAbandoner); ok {
+			a.abandoned(s)
+		}
 		m.mu.Unlock()
 		s.closeHost()
 		return

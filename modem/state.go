@@ -36,6 +36,10 @@ type state struct {
 	iotopmode int
 	scanmode  int
 	ublox     *ubloxState // u-blox's, allocated on first use
+	// SIMCom's settings and CIP stack state, made on first use (simcom.go).
+	simcom *simcomState
+	// cmeTexts are the profile's own +CME ERROR texts, over 27.007's.
+	cmeTexts map[int]string
 
 	// The radio.
 	country   string
@@ -187,7 +191,11 @@ func (st *state) errorResult(err error) string {
 		return ""
 	}
 	if st.cmee == 2 {
-		return st.frame("+CME ERROR: " + CMEText(cmeErr.Code))
+		text, ok := st.cmeTexts[cmeErr.Code]
+		if !ok {
+			text = CMEText(cmeErr.Code)
+		}
+		return st.frame("+CME ERROR: " + text)
 	}
 	return st.frame("+CME ERROR: " + strconv.Itoa(cmeErr.Code))
 }
