@@ -1,11 +1,14 @@
 package modem_test
 
 // Real AT clients against the virtual modems over PTYs: the Go library
-// github.com/warthog618/modem, gammu and pppd's chat.
+// github.com/warthog618/modem, gammu, pppd's chat, smstools' smsd and the
+// npm library serialport-gsm.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +19,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -307,5 +311,244 @@ func TestPTYChat(t *testing.T) {
 	}
 	if st := e.status(0); !st.DataActive {
 		t.Fatalf("after CONNECT the modem has no data session: %+v", st)
+	}
+}
+
+// ptyEnvProcess starts a long-running host tool in its own process group,
+// so that it and every process it forks end with the test.
+func ptyEnvProcess(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", strings.Join(cmd.Args, " "), err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	})
+}
+
+// fromSim is the payloads of the from_sim SMS Commands so far.
+func (e *ptyEnv) fromSim() []string {
+	e.t.Helper()
+	l, err := e.ctl.ListSmsCommands(e.acct, "", "", sim.DirectionFromSim)
+	if err != nil {
+		e.t.Fatalf("ListSmsCommands: %v", err)
+	}
+	var p []string
+	for _, m := range l {
+		p = append(p, m.Payload)
+	}
+	return p
+}
+
+// smsCommand creates an SMS Command to SIM 0 through the REST API and
+// returns its SID.
+func (e *ptyEnv) smsCommand(payload string) string {
+	e.t.Helper()
+	var created struct{ Sid string }
+	e.rest(http.MethodPost, "/v1/SmsCommands", url.Values{"Sim": {e.sims[0].Sid}, "Payload": {payload}}, http.StatusCreated, &created)
+	return created.Sid
+}
+
+// smsStatus is an SMS Command's status.
+func (e *ptyEnv) smsStatus(sid string) string {
+	e.t.Helper()
+	m, err := e.ctl.SmsCommand(e.acct, sid)
+	if err != nil {
+		e.t.Fatalf("SmsCommand %s: %v", sid, err)
+	}
+	return m.Status
+}
+
+// TestPTYSmsd runs smstools' smsd, the SMS gateway daemon, on a modem: a
+// message file in its outgoing spool becomes an SMS to 000 (a from_sim SMS
+// Command), and an SMS Command becomes a file in its incoming spool. smsd
+// sends in PDU mode (AT+CMGS=<length>), polls the storage with AT+CPMS?
+// and reads and deletes with AT+CMGR/AT+CMGD.
+func TestPTYSmsd(t *testing.T) {
+	smsd := ptyEnvNeed(t, "smsd", "smstools", "/usr/sbin/smsd")
+	e := ptyEnvNew(t, 1)
+	dir := t.TempDir()
+	spool := map[string]string{}
+	for _, s := range []string{"outgoing", "checked", "incoming", "failed", "sent", "stats"} {
+		spool[s] = filepath.Join(dir, s)
+		if err := os.Mkdir(spool[s], 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// memory_start = 0: the BG96 numbers its SM storage from 0 (smsd's
+	// default is 1). delaytime = 1: poll every second, not every ten.
+	conf := filepath.Join(dir, "smsd.conf")
+	logFile := filepath.Join(dir, "smsd.log")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, `devices = GSM1
+outgoing = %s
+checked = %s
+incoming = %s
+failed = %s
+sent = %s
+stats = %s
+logfile = %s
+loglevel = 7
+infofile = %s
+pidfile = %s
+delaytime = 1
+
+[GSM1]
+device = %s
+incoming = yes
+baudrate = 115200
+memory_start = 0
+`, spool["outgoing"], spool["checked"], spool["incoming"], spool["failed"], spool["sent"], spool["stats"],
+		logFile, filepath.Join(dir, "smsd.working"), filepath.Join(dir, "smsd.pid"), e.modems.PTYPath(0)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outFile := filepath.Join(dir, "smsd.out")
+	// Registered before the process starts, so it runs after smsd ends.
+	t.Cleanup(func() {
+		for _, f := range []string{outFile, logFile} {
+			if b, err := os.ReadFile(f); err == nil && len(b) > 0 {
+				t.Logf("%s:\n%s", filepath.Base(f), b)
+			}
+		}
+	})
+
+	// smsd takes only whole files: write the message aside, then move it
+	// into the spool. "s" marks a short number (type of address unknown);
+	// without it smsd writes the number as international.
+	tmp := filepath.Join(dir, "to-000")
+	if err := os.WriteFile(tmp, []byte("To: s000\n\nhello from smsd\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(spool["outgoing"], "to-000")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Create(outFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	c := exec.Command(smsd, "-c"+conf, "-t")
+	c.Stdout, c.Stderr = out, out
+	ptyEnvProcess(t, c)
+
+	ptyEnvEventuallyf(t, func() string { return fmt.Sprintf("the SMS to 000 from smsd (from_sim %q)", e.fromSim()) }, func() bool {
+		return slices.Equal(e.fromSim(), []string{"hello from smsd"})
+	})
+	ptyEnvEventually(t, "smsd to move the message to its sent spool", func() bool {
+		_, err := os.Stat(filepath.Join(spool["sent"], "to-000"))
+		return err == nil
+	})
+
+	sid := e.smsCommand("reboot now")
+	var got string
+	ptyEnvEventually(t, "the SMS Command in smsd's incoming spool", func() bool {
+		ents, err := os.ReadDir(spool["incoming"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ent := range ents {
+			b, err := os.ReadFile(filepath.Join(spool["incoming"], ent.Name()))
+			if err == nil && bytes.Contains(b, []byte("From: 000\n")) {
+				got = string(b)
+				return true
+			}
+		}
+		return false
+	})
+	if _, body, _ := strings.Cut(got, "\n\n"); body != "reboot now" {
+		t.Errorf("smsd's incoming file has body %q, want %q:\n%s", body, "reboot now", got)
+	}
+	if st := e.smsStatus(sid); st != sim.CommandDelivered {
+		t.Errorf("the SMS Command is %q, want delivered", st)
+	}
+	if ents, _ := os.ReadDir(spool["failed"]); len(ents) != 0 {
+		t.Errorf("smsd's failed spool has %d files", len(ents))
+	}
+}
+
+// TestPTYSerialportGSM drives a modem with the npm library serialport-gsm
+// (testdata/serialport-gsm/client.js): initialisation, PDU mode,
+// AT+CNMI=2,1,0,2,1, an SMS to 000 (node-pdu writes 000 as an
+// international number, type 145), then an SMS Command announced with
+// +CMTI and read with AT+CMGR.
+func TestPTYSerialportGSM(t *testing.T) {
+	node := ptyEnvNeed(t, "node", "nodejs")
+	dir := filepath.Join("testdata", "serialport-gsm")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "serialport-gsm", "package.json")); err != nil {
+		msg := "modem/testdata/serialport-gsm/node_modules is missing: run npm ci there (.ci/run does)"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg + ": required under CI")
+		}
+		t.Skip(msg)
+	}
+	e := ptyEnvNew(t, 1)
+	c := exec.Command(node, "client.js", e.modems.PTYPath(0), "hello from serialport-gsm")
+	c.Dir = dir
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	// Registered before the process starts, so it runs after node ends.
+	t.Cleanup(func() { t.Logf("client.js stderr (serialport-gsm's log):\n%s", stderr.String()) })
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Stdout = w
+	ptyEnvProcess(t, c)
+	w.Close()
+	lines, done := make(chan string), make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	go func() {
+		defer r.Close()
+		defer close(lines)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-done:
+				return
+			}
+		}
+	}()
+	type event struct{ Event, Step, Sender, Message, Response string }
+	next := func(want string) event {
+		t.Helper()
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("client.js ended before %q", want)
+			}
+			var ev event
+			if err := json.Unmarshal([]byte(l), &ev); err != nil {
+				t.Fatalf("client.js printed %q: %v", l, err)
+			}
+			if ev.Event != want {
+				t.Fatalf("client.js: %s, want event %q", l, want)
+			}
+			return ev
+		case <-time.After(ptyEnvWait):
+			t.Fatalf("no %q from client.js in %v", want, ptyEnvWait)
+		}
+		return event{}
+	}
+	next("initialized")
+	next("cnmi")
+	next("sent")
+	if got := e.fromSim(); !slices.Equal(got, []string{"hello from serialport-gsm"}) {
+		t.Fatalf("from_sim SMS Commands %q", got)
+	}
+	sid := e.smsCommand("reboot now")
+	if ev := next("message"); ev.Sender != "000" || ev.Message != "reboot now" {
+		t.Fatalf("serialport-gsm read %+v, want %q from 000", ev, "reboot now")
+	}
+	if st := e.smsStatus(sid); st != sim.CommandDelivered {
+		t.Errorf("the SMS Command is %q, want delivered", st)
 	}
 }

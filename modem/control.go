@@ -17,13 +17,21 @@ func (m *Modem) PowerCycle() {
 func (m *Modem) powerUp() {
 	m.boots++
 	m.stopTimers()
-	country, rssi := m.st.country, m.st.rssi
+	country, rssi, ublox := m.st.country, m.st.rssi, m.st.ublox
 	m.st = initialState(country)
 	m.st.rssi = rssi
-	for _, p := range m.ports { // every port starts afresh
+	if ublox != nil { // a module's NVM outlives the power-up
+		m.st.ublox = ublox.afterReset()
+	}
+	d, _ := m.cfg.Profile.(profileDefaults)
+	for _, p := range m.ports { // every port starts afresh, as the profile has it
 		p.st = portState{}
 		p.st.defaults()
 		p.held = nil
+		if d != nil {
+			m.st.portState = &p.st
+			d.defaults(&m.st)
+		}
 	}
 	m.repoint()
 	m.after(timerBoot, m.cfg.Timing.Boot, func() {
@@ -37,6 +45,17 @@ func (m *Modem) powerUp() {
 			m.startSelection()
 		}
 	})
+}
+
+// deaf reports whether the modem ignores its UART: a module silent at
+// boot (u-blox SARA-R4) reads nothing until it is up.
+func (m *Modem) deaf() bool {
+	if _, ok := m.cfg.Profile.(silentBooter); !ok {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.timers[timerBoot] != nil
 }
 
 // reboot is AT+CFUN=<fun>,1: OK first, then the power-up sequence.
@@ -136,8 +155,8 @@ func (m *Modem) Status() Status {
 	for p := range m.st.forbidden {
 		s.Forbidden = append(s.Forbidden, p)
 	}
-	for cid := 1; cid <= 16; cid++ {
-		if p := m.st.contexts.get(cid); p != nil && p.active {
+	for _, p := range m.st.contexts.list { // a profile's own contexts too (SIMCom's app network)
+		if p.active {
 			s.DataActive, s.IP = true, p.addr
 			break
 		}

@@ -208,6 +208,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	if urcs := profile.BootURCs(); len(urcs) > 0 {
 		h.waitURC(urcs[len(urcs)-1])
 	}
+	h.waitAwake()
 	if got := h.cmd("ATE0"); got != "ATE0\r\r\nOK\r\n" {
 		t.Fatalf("ATE0 answered %q", got)
 	}
@@ -217,6 +218,25 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		h.advance(time.Minute) // let the attempt fail
 	}
 	return h
+}
+
+// waitAwake returns once the modem has powered up and reads its UART: a
+// module silent at boot (u-blox) reads nothing until its boot time has
+// passed.
+func (h *harness) waitAwake() {
+	h.t.Helper()
+	deadline := time.Now().Add(harnessWait)
+	up := func() bool {
+		h.m.mu.Lock()
+		defer h.m.mu.Unlock()
+		return h.m.boots > 0
+	}
+	for !up() || h.m.deaf() {
+		if h.clock != nil || time.Now().After(deadline) {
+			h.t.Fatalf("the modem did not finish booting within %v", harnessWait)
+		}
+		time.Sleep(time.Millisecond) // poll interval on the wall clock
+	}
 }
 
 // setSimStatus moves the Sim to status (with the Fleet, if not "") and

@@ -23,6 +23,13 @@ type Port struct {
 // MainPort is the name of every profile's first port.
 const MainPort = "modem"
 
+// The SIMCom and u-blox profiles are served on their main UART alone, as
+// firmware meets them. Their USB ports (a SIM7080G's AT and modem ports;
+// SIMCom routes indications with AT+CATR, to every port by default) are
+// left for their profiles to declare.
+func (SIMCom) Ports() []Port { return Generic{}.Ports() }
+func (Ublox) Ports() []Port  { return Generic{}.Ports() }
+
 // port is one of a modem's ports as it is served: its own session (line
 // reader, prompt, data state), its own writer, and the settings a module
 // keeps per port. Guarded by Modem.mu.

@@ -30,16 +30,28 @@ type Profile interface {
 	Ports() []Port
 }
 
-// Profiles lists the profiles by name, for flags and the control API.
-func Profiles() []string { return []string{"bg96", "bg95", "generic"} }
+// profileDefaults is a profile whose power-up settings differ from the
+// engine's (SIMCom: +CMEE 0, its own +CME ERROR texts). powerUp applies them.
+type profileDefaults interface {
+	defaults(st *state)
+}
 
-// ProfileByName returns a profile: "bg96", "bg95" or "generic".
+// Profiles lists the profiles by name, for flags and the control API.
+func Profiles() []string { return []string{"bg96", "bg95", "sim7080", "sim7000", "sara-r4", "generic"} }
+
+// ProfileByName returns a profile: "bg96", "bg95", "sim7080", "sim7000", "sara-r4" or "generic".
 func ProfileByName(name string) (Profile, error) {
 	switch strings.ToLower(name) {
 	case "bg96":
 		return Quectel{model: "BG96", revision: "BG96MAR02A07M1G", qgmr: "BG96MAR02A07M1G_01.019.01.019"}, nil
 	case "bg95":
 		return Quectel{model: "BG95-M3", revision: "BG95M3LAR02A03", qgmr: "BG95M3LAR02A03_01.011.01.011"}, nil
+	case "sara-r4":
+		return Ublox{}, nil
+	case "sim7080":
+		return sim7080, nil
+	case "sim7000":
+		return sim7000, nil
 	case "generic":
 		return Generic{}, nil
 	}

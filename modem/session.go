@@ -62,7 +62,7 @@ func newSession(ctx context.Context, m *Modem, p *port, w *writer) *session {
 func (s *session) input(b []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.m.deaf() {
 		return
 	}
 	if m := s.m; len(b) > 0 && !s.p.used {
@@ -264,9 +264,16 @@ func (s *session) finisher() func([]string, error) {
 			}
 			s.busy, s.prompt = false, nil
 			m := s.m
+			// What the command's completion raised about itself (+CASEND
+			// after its OK) is its own: a handler's is taken as it returns,
+			// on the command processor, so none of another port's is left.
+			m.enter(s.p)
 			m.mu.Lock()
 			lost := m.boots != s.boot
+			s.after = append(s.after, m.st.afterResult...)
+			m.st.afterResult = nil
 			m.mu.Unlock()
+			m.leave()
 			switch {
 			case lost: // the modem lost power meanwhile: so did the command
 				s.cmds, s.after = nil, nil

@@ -71,6 +71,7 @@ const (
 // Limits of the module.
 const (
 	maxSockets   = 12       // connectIDs 0..11
+	sockSlots    = 13       // the most ids a family has: SIMCom's CA* cids 0..12
 	maxSend      = 1460     // AT+QISEND's longest data
 	maxRead      = 1500     // AT+QIRD's longest read
 	socketBuffer = 64 << 10 // unread bytes a socket holds before the reader pauses
@@ -157,7 +158,7 @@ func (m *Modem) sockSt() *socketState {
 }
 
 type socketState struct {
-	socks  [maxSockets]*socket
+	socks  [sockSlots]*socket
 	prompt *sendPrompt // the send command waiting for its data
 	// owned are the contexts the stack's own command brought up (AT+QIACT,
 	// SIMCom's AT+CNACT), each with the indication that reports its loss.
@@ -187,6 +188,14 @@ type sockIndications interface {
 	received(s *socket) string
 	// closed is the peer closing the connection.
 	closed(s *socket) string
+}
+
+// openAbandoner is a family whose open command waits for the outcome
+// (SIMCom's AT+CAOPEN answers +CAOPEN before its OK): sockOpen tells it
+// when an open ends unreported because the socket was torn down or the
+// modem powered up again meanwhile. Callers hold m.mu.
+type openAbandoner interface {
+	abandoned(s *socket)
 }
 
 // quectelSockets are the BG9x's indications.
@@ -542,6 +551,9 @@ func (m *Modem) sockOpen(s *socket) {
 	}
 	m.mu.Lock()
 	if m.sockSt().socks[s.id] != s || s.boot != m.boots || s.ctx.Err() != nil {
+		if a, ok := s.ind.(openAbandoner); ok {
+			a.abandoned(s)
+		}
 		m.mu.Unlock()
 		s.closeHost()
 		return
@@ -1024,9 +1036,22 @@ func qird(_ context.Context, m *Modem, c Command) ([]string, error) {
 		s.notified = false
 		return []string{"+QIRD: 0"}, nil
 	}
-	var out []byte
+	out, from, port := s.takeRx(want)
+	head := fmt.Sprintf("+QIRD: %d", len(out))
+	if s.kind == sockUDPService {
+		head += fmt.Sprintf(",%s,%d", quote(from), port)
+	}
+	// The data follows its header line directly, framed as one line.
+	return []string{head + string([]byte{m.st.s3(), m.st.s4()}) + string(out)}, nil
+}
+
+// takeRx takes up to want bytes of the socket's unread data, and the
+// peer that sent them: a stream's reads join what arrived, datagrams are
+// read one at a time. The reader may go on once there is room again.
+// Callers hold m.mu, and s has unread data.
+func (s *socket) takeRx(want int) (out []byte, from string, port int) {
 	pk := &s.rx[0]
-	from, port := pk.from, pk.port
+	from, port = pk.from, pk.port
 	if s.kind == sockTCP {
 		for len(s.rx) > 0 && len(out) < want { // a stream: reads join what arrived
 			pk := &s.rx[0]
@@ -1055,12 +1080,7 @@ func qird(_ context.Context, m *Modem, c Command) ([]string, error) {
 		default:
 		}
 	}
-	head := fmt.Sprintf("+QIRD: %d", len(out))
-	if s.kind == sockUDPService {
-		head += fmt.Sprintf(",%s,%d", quote(from), port)
-	}
-	// The data follows its header line directly, framed as one line.
-	return []string{head + string([]byte{m.st.s3(), m.st.s4()}) + string(out)}, nil
+	return out, from, port
 }
 
 func qiclose(ctx context.Context, m *Modem, c Command) ([]string, error) {

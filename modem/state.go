@@ -38,6 +38,11 @@ type state struct {
 	scanseq   string
 	iotopmode int
 	scanmode  int
+	ublox     *ubloxState // u-blox's, allocated on first use
+	// SIMCom's settings and CIP stack state, made on first use (simcom.go).
+	simcom *simcomState
+	// cmeTexts are the profile's own +CME ERROR texts, over 27.007's.
+	cmeTexts map[int]string
 
 	// The radio.
 	country   string
@@ -198,19 +203,24 @@ func (ps *portState) result(r resultCode) string {
 	return strconv.Itoa(int(r)) + string([]byte{ps.s3()})
 }
 
-// errorResult formats an error as +CMEE asks.
-func (ps *portState) errorResult(err error) string {
+// errorResult formats an error as the port's +CMEE asks, in the
+// profile's words.
+func (st *state) errorResult(err error) string {
 	cmeErr, ok := err.(*CMEError)
-	if !ok || ps.cmee == 0 {
-		return ps.result(resError)
+	if !ok || st.cmee == 0 {
+		return st.result(resError)
 	}
-	if ps.quiet {
+	if st.quiet {
 		return ""
 	}
-	if ps.cmee == 2 {
-		return ps.frame("+CME ERROR: " + CMEText(cmeErr.Code))
+	if st.cmee == 2 {
+		text, ok := st.cmeTexts[cmeErr.Code]
+		if !ok {
+			text = CMEText(cmeErr.Code)
+		}
+		return st.frame("+CME ERROR: " + text)
 	}
-	return ps.frame("+CME ERROR: " + strconv.Itoa(cmeErr.Code))
+	return st.frame("+CME ERROR: " + strconv.Itoa(cmeErr.Code))
 }
 
 // pdpContexts are the defined PDP contexts in cid order: a modem has one or
