@@ -302,9 +302,11 @@ func (s *session) finisher() func([]string, error) {
 func (s *session) final(res string) {
 	m := s.m
 	s.out.WriteString(res)
-	s.w.send([]byte(s.out.String()))
-	// Indications a command raised about itself follow its final result.
+	// Indications a command raised about itself follow its final result at
+	// once: nothing else comes between (an indication's data pushed the
+	// moment the host reads the OK comes after the +QIOPEN it follows).
 	m.mu.Lock()
+	s.w.send([]byte(s.out.String()))
 	m.urc(s.after...)
 	m.mu.Unlock()
 	s.out.Reset()
