@@ -15,10 +15,13 @@ import (
 
 // FleetConfig describes a set of modems exposed on pseudo-terminals.
 type FleetConfig struct {
-	Cards     []sim.Card // one modem per card
-	Core      Core
-	World     *World
-	Profile   Profile
+	Cards   []sim.Card // one modem per card
+	Core    Core
+	World   *World
+	Profile Profile
+	// Profiles, if set, gives each card's modem its own family (a mixed
+	// fleet); where it has no entry, Profile applies.
+	Profiles  []Profile
 	Country   string
 	Clock     sim.Clock
 	Timing    Timing
@@ -30,6 +33,14 @@ type FleetConfig struct {
 	// module's AT port) on PTYs of their own, beside the main port.
 	ExtraPorts bool
 	Logger     *slog.Logger
+}
+
+// profile is modem i's family.
+func (cfg *FleetConfig) profile(i int) Profile {
+	if i < len(cfg.Profiles) && cfg.Profiles[i] != nil {
+		return cfg.Profiles[i]
+	}
+	return cfg.Profile
 }
 
 // Fleet is a set of running modems, each on its own PTY (or several).
@@ -72,7 +83,7 @@ func StartFleet(ctx context.Context, cfg FleetConfig) (*Fleet, error) {
 	}
 	for i, card := range cfg.Cards {
 		m := New(Config{
-			Card: card, IMEI: IMEI(i), Profile: cfg.Profile, Core: cfg.Core, World: cfg.World,
+			Card: card, IMEI: IMEI(i), Profile: cfg.profile(i), Core: cfg.Core, World: cfg.World,
 			Clock: cfg.Clock, Timing: cfg.Timing, AuthCache: cfg.AuthCache, Country: cfg.Country,
 			Hub: f.hub, Logger: cfg.Logger,
 		})

@@ -94,6 +94,7 @@ func control(ctx context.Context, kind string, args []string, getenv func(string
 				Name string `json:"name"`
 				PTY  string `json:"pty"`
 			} `json:"ports"`
+			Profile      string `json:"profile"`
 			ICCID        string `json:"iccid"`
 			Location     string `json:"location"`
 			Signal       int    `json:"signal"`
@@ -108,7 +109,7 @@ func control(ctx context.Context, kind string, args []string, getenv func(string
 		return 1
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEM\tPTY\tOTHER PORTS\tICCID\tLOCATION\tCSQ\tREGISTRATION\tPLMN\tCAUSE\tDATA")
+	fmt.Fprintln(tw, "MODEM\tFAMILY\tPTY\tOTHER PORTS\tICCID\tLOCATION\tCSQ\tREGISTRATION\tPLMN\tCAUSE\tDATA")
 	for _, m := range list.Modems {
 		cause := ""
 		if m.Cause != 0 {
@@ -123,7 +124,7 @@ func control(ctx context.Context, kind string, args []string, getenv func(string
 		if len(others) == 0 {
 			others = []string{"-"}
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%v\n", m.Index, m.PTY, strings.Join(others, ","), m.ICCID, m.Location, m.Signal, m.Registration, m.PLMN, cause, m.Data)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%v\n", m.Index, m.Profile, m.PTY, strings.Join(others, ","), m.ICCID, m.Location, m.Signal, m.Registration, m.PLMN, cause, m.Data)
 	}
 	tw.Flush()
 	return 0

@@ -72,7 +72,7 @@ type serveFlags struct {
 	propagation time.Duration
 	logLevel    string
 	logFormat   string
-	modems      int
+	modems      modemSpec
 	modemDir    string
 	atPorts     bool
 	location    string
@@ -96,11 +96,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.DurationVar(&f.propagation, "limit-propagation", sim.DefaultLimitPropagation, "how long a Fleet's new data limit takes to be enforced (at most 15m)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
-	fs.IntVar(&f.modems, "modems", 0, "number of virtual modems, each on its own PTY with a card of the inventory")
+	fs.Var(&f.modems, "modems", "virtual modems, each on its own PTY with a card of the inventory: a number of --modem-profile modems, or a mixed fleet such as bg96:2,sim7080:2,sara-r4:1")
 	fs.StringVar(&f.modemDir, "modem-dir", "", "directory for stable symlinks modem-<i> to the modems' PTYs (modem-<i>-<port> to their extra ports')")
 	fs.BoolVar(&f.atPorts, "at-ports", true, "serve each modem's extra AT port(s) on PTYs of their own, as the module offers them on USB (Quectel: the AT port beside the modem port)")
 	fs.StringVar(&f.location, "location", "GB", "ISO country where the modems start")
-	fs.StringVar(&f.profile, "modem-profile", "bg96", "AT dialect: "+strings.Join(modem.Profiles(), ", "))
+	fs.StringVar(&f.profile, "modem-profile", "bg96", "module family of the modems, unless --modems names them: "+strings.Join(modem.Profiles(), ", "))
 	fs.DurationVar(&f.scanTime, "scan-time", modem.DefaultTiming.Scan, "how long a network scan takes")
 	fs.DurationVar(&f.attachTime, "attach-time", modem.DefaultTiming.Attach, "how long an attach attempt takes")
 	fs.DurationVar(&f.authCache, "auth-cache", modem.DefaultAuthCache, "how long a visited network keeps a removed network's attach authorised (at most 168h)")
@@ -127,13 +127,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 }
 
 func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.Writer) error {
-	if f.modems < 0 || f.modems > 10000 {
-		return fmt.Errorf("--modems %d is outside 0..10000", f.modems)
-	}
 	if f.authCache <= 0 || f.authCache > modem.MaxAuthCache {
 		return fmt.Errorf("--auth-cache %v is outside (0, %v]", f.authCache, modem.MaxAuthCache)
 	}
-	f.sims = max(f.sims, f.modems)
+	f.sims = max(f.sims, f.modems.n)
 	store, err := sqlstore.Open(ctx, f.state)
 	if err != nil {
 		return err
@@ -152,7 +149,7 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 	defer ctl.Close()
 
 	apiOpts := []api.Option{api.WithLogger(logger)}
-	if f.modems > 0 {
+	if f.modems.n > 0 {
 		fleet, err := startModems(ctx, f, ctl, logger)
 		if err != nil {
 			return err
@@ -166,7 +163,7 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 			api.WithCardExtras(func(iccid string) map[string]any {
 				if i := fleet.ByICCID(iccid); i >= 0 {
 					st := fleet.Status(i)
-					return map[string]any{"modem": i, "pty": st.PTY, "ports": st.Ports, "location": st.Country}
+					return map[string]any{"modem": i, "profile": st.Profile, "pty": st.PTY, "ports": st.Ports, "location": st.Country}
 				}
 				return nil
 			}),
@@ -228,14 +225,14 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 
 // startModems exposes one virtual modem per inventory card on a PTY.
 func startModems(ctx context.Context, f serveFlags, ctl *sim.Control, logger *slog.Logger) (*modem.Fleet, error) {
-	profile, err := modem.ProfileByName(f.profile)
+	profiles, err := f.modems.profiles(f.profile)
 	if err != nil {
 		return nil, err
 	}
 	if len(ctl.Catalog().InCountry(f.location)) == 0 {
 		return nil, fmt.Errorf("--location %q: no networks of that country in the catalog", f.location)
 	}
-	cards := ctl.Cards()[:f.modems]
+	cards := ctl.Cards()[:f.modems.n]
 	simCards := make([]sim.Card, len(cards))
 	for i, c := range cards {
 		simCards[i] = c.Card
@@ -243,7 +240,7 @@ func startModems(ctx context.Context, f serveFlags, ctl *sim.Control, logger *sl
 	timing := modem.DefaultTiming
 	timing.Scan, timing.Attach = f.scanTime, f.attachTime
 	return modem.StartFleet(ctx, modem.FleetConfig{
-		Cards: simCards, Core: ctl, World: modem.NewWorld(ctl.Catalog()), Profile: profile,
+		Cards: simCards, Core: ctl, World: modem.NewWorld(ctl.Catalog()), Profiles: profiles,
 		Country: f.location, Timing: timing, AuthCache: f.authCache, Dir: f.modemDir, ExtraPorts: f.atPorts,
 		Logger: logger,
 	})
@@ -266,7 +263,7 @@ func printModems(w io.Writer, fleet *modem.Fleet) {
 				where += " (" + p.Link + ")"
 			}
 		}
-		fmt.Fprintf(w, "  modem %d: %s  ICCID %s  %s\n", i, where, st.ICCID, st.Country)
+		fmt.Fprintf(w, "  modem %d (%s): %s  ICCID %s  %s\n", i, st.Profile, where, st.ICCID, st.Country)
 	}
 	if n > shown {
 		fmt.Fprintf(w, "  ... %d more: GET /_fleetsim/v1/modems\n", n-shown)

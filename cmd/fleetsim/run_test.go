@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -135,7 +136,7 @@ func TestServeWithModems(t *testing.T) {
 	}
 	go io.Copy(io.Discard, pr)
 	require.NotEmpty(t, url, "%v", out)
-	assert.Contains(t, strings.Join(out, "\n"), "modem 0: /dev/pts/")
+	assert.Contains(t, strings.Join(out, "\n"), "modem 0 (bg96): /dev/pts/")
 	assert.Contains(t, strings.Join(out, "\n"), "  at /dev/pts/", "a BG96's AT port is served by default")
 	assert.Contains(t, strings.Join(out, "\n"), "("+filepath.Join(dir, "modem-1-at")+")")
 	env["FLEETSIM_URL"] = url
@@ -196,4 +197,72 @@ func readUntil(t *testing.T, f *os.File, want string) string {
 		require.NoError(t, err, "read so far: %q", got)
 	}
 	return string(got)
+}
+
+// TestServeMixedFleet: `--modems bg96:1,sim7080:1,sara-r4:1` serves one
+// modem of each family, numbered in that order; the startup listing and
+// `fleetsim modem list` show each modem's family, and each answers as its
+// module does.
+func TestServeMixedFleet(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	env := map[string]string{"FLEETSIM_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef", "FLEETSIM_AUTH_TOKEN": "0123456789abcdef0123456789abcdef"}
+	getenv := func(k string) string { return env[k] }
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--state", ":memory:", "--modems", "bg96:1,sim7080:1,sara-r4:1",
+			"--modem-dir", dir}, getenv, pw, io.Discard)
+		pw.Close()
+	}()
+	defer func() { cancel(); <-done }()
+	lines := bufio.NewScanner(pr)
+	var url string
+	var out []string
+	for lines.Scan() {
+		out = append(out, lines.Text())
+		if m := regexp.MustCompile(`API on (http://\S+)`).FindStringSubmatch(lines.Text()); m != nil {
+			url = m[1]
+		}
+		if strings.Contains(lines.Text(), "try:") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	require.NotEmpty(t, url, "%v", out)
+	listing := strings.Join(out, "\n")
+	assert.Contains(t, listing, "fleetsim: 3 virtual modem(s)")
+	assert.Contains(t, listing, "modem 0 (bg96): ")
+	assert.Contains(t, listing, "modem 1 (sim7080): ")
+	assert.Contains(t, listing, "modem 2 (sara-r4): ")
+	env["FLEETSIM_URL"] = url
+
+	for i, want := range []string{"BG96", "SIMCOM_SIM7080", "SARA-R410M-02B"} {
+		port, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("modem-%d", i)), os.O_RDWR|syscall.O_NOCTTY, 0)
+		require.NoError(t, err)
+		// A SARA-R4 ignores input until it has booted: ask until it answers.
+		deadline := time.Now().Add(10 * time.Second)
+		var got string
+		for !strings.Contains(got, want+"\r\n\r\nOK\r\n") {
+			require.True(t, time.Now().Before(deadline), "modem %d answered %q", i, got)
+			_, err = port.Write([]byte("ATE0\rAT+CGMM\r"))
+			require.NoError(t, err)
+			require.NoError(t, port.SetReadDeadline(time.Now().Add(500*time.Millisecond)))
+			buf := make([]byte, 512)
+			n, _ := port.Read(buf)
+			got += string(buf[:n])
+		}
+		port.Close()
+	}
+
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run(ctx, []string{"modem", "list"}, getenv, &stdout, &stderr), stderr.String())
+	assert.Regexp(t, `(?m)^0\s+bg96\s`, stdout.String())
+	assert.Regexp(t, `(?m)^1\s+sim7080\s`, stdout.String())
+	assert.Regexp(t, `(?m)^2\s+sara-r4\s`, stdout.String())
+
+	// A bad mixed fleet is refused before anything starts.
+	stderr.Reset()
+	assert.Equal(t, 2, run(ctx, []string{"serve", "--modems", "bg96:2,nokia:1"}, getenv, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), `unknown modem profile "nokia"`)
 }
