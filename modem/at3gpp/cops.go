@@ -66,9 +66,9 @@ func (s NetStat) String() string {
 // Network is one entry of the +COPS test answer:
 // (<stat>,long alphanumeric <oper>,short alphanumeric <oper>,numeric <oper>[,<AcT>]).
 type Network struct {
-	Stat               NetStat
-	Long, Short, PLMN  string
-	AcT                int // -1 when not given
+	Stat              NetStat
+	Long, Short, PLMN string
+	AcT               int // -1 when not given
 }
 
 // ParseCOPSList parses the value of a +COPS test answer, after "+COPS: ":
