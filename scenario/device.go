@@ -52,18 +52,19 @@ type device struct {
 
 	// state is the registration as the firmware knows it from +CEREG:
 	// not registered until the modem says otherwise.
-	state   at3gpp.RegState
-	step    step
-	plmn    sim.PLMN // the network registered on
-	epoch   uint32   // bumped at each power-up: older timers see they are stale
-	fails   uint8    // consecutive failures to register, for the back-off
-	blocked bool     // the last data transfer was refused
-	pdp     bool     // the PDP context is active, as far as the firmware knows
-	kind    deviceKind
+	state    at3gpp.RegState
+	step     step
+	retrying bool     // a back-off timer is set
+	woken    bool     // a timer to handle lp's inbox is set, guarded by runner.inboxMu
+	plmn     sim.PLMN // the network registered on
+	epoch    uint32   // bumped at each power-up: older timers see they are stale
+	fails    uint8    // consecutive failures to register, for the back-off
+	blocked  bool     // the last data transfer was refused
+	pdp      bool     // the PDP context is active, as far as the firmware knows
+	kind     deviceKind
 
 	poweredAt time.Duration // virtual time of the first power-up, -1 before
 	firstReg  time.Duration // virtual time of the first registration, -1 before
-	retrying  bool          // a back-off timer is set
 }
 
 // indication handles a line the modem wrote outside a command's answer.
@@ -130,7 +131,11 @@ func (d *device) port() atPort {
 	return &d.lp
 }
 
-var escape = []byte("+++")
+// escape leaves data state; escapeLine is the same as the outstanding
+// "command" whose answer is the modem's OK.
+var escape = []byte(escapeLine)
+
+const escapeLine = "+++"
 
 // powerOn powers the modem up; the firmware talks to it once it has booted.
 func (d *device) powerOn() {

@@ -34,7 +34,6 @@ type atPort interface {
 type linkPort struct {
 	link  *modem.Link
 	inbox []string // lines from the modem not yet handled, guarded by runner.inboxMu
-	woken bool     // a timer to handle the inbox is set, guarded by runner.inboxMu
 	// cmd is the outstanding command line ("" with none): a line that
 	// starts with its name ("+CEREG:" for AT+CEREG?) is its information.
 	cmd string
@@ -52,7 +51,7 @@ func (p *linkPort) Command(_ context.Context, d *device, line string) {
 // escape leaves data state with +++; the modem's OK after the guard time
 // is its answer.
 func (p *linkPort) escape(d *device) {
-	p.cmd = string(escape)
+	p.cmd = escapeLine
 	d.r.trace(d, hw.DirOut, escape)
 	_, _ = p.link.Write(escape)
 }
@@ -75,8 +74,8 @@ func (d *device) output(b []byte) {
 			p.inbox = append(p.inbox, string(line))
 		}
 	}
-	wake := len(p.inbox) > 0 && !p.woken
-	p.woken = p.woken || wake
+	wake := len(p.inbox) > 0 && !d.woken
+	d.woken = d.woken || wake
 	d.r.inboxMu.Unlock()
 	if wake {
 		d.r.clock.AfterFunc(0, d.handle)
@@ -89,7 +88,7 @@ func (d *device) output(b []byte) {
 func (d *device) handle() {
 	p := &d.lp
 	d.r.inboxMu.Lock()
-	p.woken = false
+	d.woken = false
 	lines := p.inbox
 	p.inbox = nil
 	d.r.inboxMu.Unlock()

@@ -177,8 +177,8 @@ func (r *runner) findSim(ctx context.Context, iccid string) (string, error) {
 func (r *runner) deliver(d *device, line string) {
 	r.inboxMu.Lock()
 	d.lp.inbox = append(d.lp.inbox, line)
-	wake := !d.lp.woken
-	d.lp.woken = true
+	wake := !d.woken
+	d.woken = true
 	r.inboxMu.Unlock()
 	if wake {
 		r.clock.AfterFunc(0, d.handle)
