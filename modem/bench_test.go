@@ -22,7 +22,7 @@ import (
 // a PTY master's input straight back, which is the least any program on
 // the far side of a PTY can cost. The echo PTYs are opened with OpenPTY,
 // as the modems' are, so a ratio isolates the engine. Figures that matter
-// are the ratios (x-raw-median, x-raw); the absolute ones move with the
+// are the ratios (x-echo, x-raw); the absolute ones move with the
 // machine's load.
 //
 //	go test -run '^$' -bench 'ATRoundTrip|Fleet' -benchtime 2s ./modem/
@@ -51,11 +51,17 @@ func benchCore(b *testing.B, n int) (*sim.Control, []sim.Card) {
 	return ctl, cards
 }
 
-// benchStartFleet starts n modems on PTYs.
+// benchStartFleet starts n generic modems on PTYs.
 func benchStartFleet(b *testing.B, ctl *sim.Control, cards []sim.Card) *Fleet {
 	b.Helper()
+	return benchStartFleetOf(b, ctl, cards, Generic{})
+}
+
+// benchStartFleetOf starts n modems of profile on PTYs.
+func benchStartFleetOf(b *testing.B, ctl *sim.Control, cards []sim.Card, profile Profile) *Fleet {
+	b.Helper()
 	f, err := StartFleet(context.Background(), FleetConfig{
-		Cards: cards, Core: ctl, World: NewWorld(ctl.Catalog()), Profile: Generic{},
+		Cards: cards, Core: ctl, World: NewWorld(ctl.Catalog()), Profile: profile,
 		Country: "GB", Timing: benchTiming,
 	})
 	if err != nil {
@@ -235,9 +241,9 @@ func benchPercentile(sorted []time.Duration, p float64) time.Duration {
 
 func benchMicros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
-// benchRoundTrips runs b.N sequential request/response exchanges on port and
-// reports their median and p99 latency; it returns the median.
-func benchRoundTrips(b *testing.B, port *benchPort, cmd, want []byte) time.Duration {
+// benchRoundTrips runs b.N sequential request/response exchanges on port,
+// reports their median and p99 latency, and returns ns/op.
+func benchRoundTrips(b *testing.B, port *benchPort, cmd, want []byte) float64 {
 	lat := make([]time.Duration, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -250,48 +256,93 @@ func benchRoundTrips(b *testing.B, port *benchPort, cmd, want []byte) time.Durat
 	}
 	b.StopTimer()
 	slices.Sort(lat)
-	med := benchPercentile(lat, 0.5)
-	b.ReportMetric(benchMicros(med), "median-µs")
+	b.ReportMetric(benchMicros(benchPercentile(lat, 0.5)), "median-µs")
 	b.ReportMetric(benchMicros(benchPercentile(lat, 0.99)), "p99-µs")
-	return med
+	return float64(b.Elapsed()) / float64(b.N)
 }
 
-// BenchmarkATRoundTrip is the latency of one "AT" exchange seen by a host
-// on the PTY slave, against a raw echo of the same bytes measured first in
-// the same run. x-raw-median is the modem's median over the echo's.
+// startBenchOK is the baseline of BenchmarkATRoundTrip: a PTY whose master
+// answers every CR-ended line with "\r\nOK\r\n" and nothing else, the least
+// a program on the far side of a PTY can do to answer a command.
+func startBenchOK(b *testing.B) (*PTY, func()) {
+	b.Helper()
+	p, err := OpenPTY()
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		ok := []byte("\r\nOK\r\n")
+		for {
+			n, err := p.Read(buf)
+			for range bytes.Count(buf[:n], []byte("\r")) {
+				if _, werr := p.Write(ok); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return p, func() { p.Close(); <-done }
+}
+
+// benchFamilies are the module profiles BenchmarkATRoundTrip measures.
+var benchFamilies = []string{"bg96", "bg95", "sim7080", "sim7000", "sara-r4"}
+
+// BenchmarkATRoundTrip is the latency of one "AT+CSQ" → final result
+// exchange seen by a host on the PTY slave, for each module family, beside
+// family=echo measured first in the same run: a PTY whose master answers
+// each line with "\r\nOK\r\n" (startBenchOK). x-echo is a family's ns/op
+// over the echo's; it is reported only when family=echo ran too.
+//
+//	go test -run '^$' -bench ATRoundTrip -benchtime 2000x ./modem/
 func BenchmarkATRoundTrip(b *testing.B) {
-	benchNeedPTYs(b, 2)
-	var rawMedian time.Duration
+	benchNeedPTYs(b, 1+len(benchFamilies))
+	cmd, final := []byte("AT+CSQ\r"), []byte("\r\nOK\r\n")
+	var echoNS float64
 
-	b.Run("raw-pty-echo", func(b *testing.B) {
-		e := startBenchEcho(b, 1)
-		defer e.Close()
-		port, err := openBenchPort(e.ptys[0].Path())
+	b.Run("family=echo", func(b *testing.B) {
+		p, stop := startBenchOK(b)
+		defer stop()
+		port, err := openBenchPort(p.Path())
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer port.f.Close()
-		cmd := []byte("AT\r")
-		rawMedian = benchRoundTrips(b, port, cmd, cmd)
+		echoNS = benchRoundTrips(b, port, cmd, final)
 	})
 
-	b.Run("modem-AT", func(b *testing.B) {
-		ctl, cards := benchCore(b, 1)
-		f := benchStartFleet(b, ctl, cards)
-		defer f.Close()
-		port, err := openBenchPort(f.PTYPath(0))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer port.f.Close()
-		if err := port.quiet(); err != nil {
-			b.Fatal(err)
-		}
-		med := benchRoundTrips(b, port, []byte("AT\r"), []byte("\r\nOK\r\n"))
-		if rawMedian > 0 {
-			b.ReportMetric(float64(med)/float64(rawMedian), "x-raw-median")
-		}
-	})
+	for _, name := range benchFamilies {
+		b.Run("family="+name, func(b *testing.B) {
+			profile, err := ProfileByName(name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctl, cards := benchCore(b, 1)
+			f := benchStartFleetOf(b, ctl, cards, profile)
+			defer f.Close()
+			benchWaitSettled() // boot indications and registration are over
+			port, err := openBenchPort(f.PTYPath(0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer port.f.Close()
+			if err := port.quiet(); err != nil {
+				b.Fatal(err)
+			}
+			if err := port.roundTrip(cmd, final); err != nil {
+				b.Fatal(err)
+			}
+			ns := benchRoundTrips(b, port, cmd, final)
+			if echoNS > 0 {
+				b.ReportMetric(ns/echoNS, "x-echo")
+			}
+		})
+	}
 }
 
 // benchFleetClients is how many goroutines drive a fleet's ports; each owns an

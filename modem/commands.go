@@ -358,6 +358,7 @@ func cfun(ctx context.Context, m *Modem, c Command) ([]string, error) {
 // radioOff deregisters without touching the settings. Callers hold m.mu.
 func (m *Modem) radioOff() {
 	m.gen++
+	m.st.camped = false
 	m.abandonSelection()
 	m.stopTimer(timerReg)
 	m.stopTimer(timerAuth)
@@ -719,20 +720,28 @@ func cgatt(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			return nil, err
 		}
 		m.mu.Lock()
-		m.st.detached = v == 0
 		if v == 0 {
+			camped := m.st.reg.Registered()
 			m.radioOff()
+			m.st.detached, m.st.camped = true, camped
 			m.mu.Unlock()
 			return nil, nil
 		}
+		m.st.detached = false
 		if m.st.reg.Registered() {
 			m.mu.Unlock()
-			return nil, nil
+			return nil, nil // 27.007 §10.1.9: already attached, nothing to do
 		}
 		if m.st.copsMode == 2 {
 			m.st.copsMode = 0
 		}
 		defer m.mu.Unlock()
+		if m.st.camped {
+			// Detached by the host but still camped on its cell: the attach
+			// procedure alone, no cell search (TinyGSM's SIMCom drivers
+			// detach before every connect).
+			return nil, m.await(m.selectAfter(0))
+		}
 		return nil, m.await(m.startSelection())
 	}
 	return nil, cme(CMEIncorrectParameters)

@@ -593,6 +593,39 @@ func TestCGATT(t *testing.T) {
 	})
 }
 
+// TestCGATTTiming: on every family, AT+CGATT=1 when attached answers OK
+// at once (27.007 §10.1.9), and after the host's own AT+CGATT=0 it takes
+// exactly Timing.Attach: the modem is still camped on its cell
+// (24.301 §5.2.2.3.1), so no cell search. TinyGSM's SIMCom drivers detach
+// before every connect; the search made gprsConnect 5 s instead of 2 s.
+func TestCGATTTiming(t *testing.T) {
+	t.Parallel()
+	for _, profile := range []string{"bg96", "bg95", "sim7080", "sim7000", "sara-r4"} {
+		t.Run(profile, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, withVClock(), withProfile(profile))
+			h.send("AT+CGATT=1\r")
+			h.expect(okLine) // no time passes on the virtual clock
+			h.run([]step{{send: "AT+CGATT=0\r", want: okLine}})
+			h.send("AT+CGATT=1\r")
+			h.awaitTimer(h.timing.Attach)
+			h.advance(h.timing.Attach - time.Nanosecond)
+			if got := h.unread(); got != "" {
+				t.Fatalf("AT+CGATT=1 answered %q before the attach time", got)
+			}
+			h.advance(time.Nanosecond)
+			h.expect(okLine)
+			h.run([]step{{send: "AT+CGATT?\r", want: resp("+CGATT: 1")}})
+
+			// Detached while not registered (airplane mode in between): a full search.
+			h.run([]step{{send: "AT+CGATT=0\r", want: okLine}, {send: "AT+CFUN=4\r", want: okLine}})
+			h.run([]step{{send: "AT+CFUN=1\r", re: `^\r\nOK\r\n`}})
+			h.send("AT+CGATT=1\r")
+			h.awaitTimer(h.timing.Scan)
+		})
+	}
+}
+
 // TestSignal checks forced signal levels and loss of coverage.
 func TestSignal(t *testing.T) {
 	t.Parallel()

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/sim"
@@ -217,13 +218,17 @@ type selection struct {
 // startSelection runs network selection as +CFUN and +COPS say; its
 // outcome is nil once registered, a *CMEError otherwise. Starting another
 // selection abandons this one. Callers hold m.mu.
-func (m *Modem) startSelection() *selection {
+func (m *Modem) startSelection() *selection { return m.selectAfter(m.cfg.Timing.Scan) }
+
+// selectAfter is startSelection with a cell search of scan: 0 when the
+// modem is still camped and only has to attach. Callers hold m.mu.
+func (m *Modem) selectAfter(scan time.Duration) *selection {
 	m.gen++
 	m.abandonSelection()
 	sel := &selection{}
 	m.sel = sel
 	g := m.gen
-	m.st.detached = false
+	m.st.detached, m.st.camped = false, false
 	m.stopTimer(timerReg)
 	switch {
 	case m.st.cfun != 1:
@@ -242,7 +247,11 @@ func (m *Modem) startSelection() *selection {
 	m.detachData()
 	m.st.serving = nil
 	m.setReg(RegSearching, nil, 0)
-	m.after(timerReg, m.cfg.Timing.Scan, func() {
+	if scan == 0 {
+		m.attachNext(g, m.candidates(), sel)
+		return sel
+	}
+	m.after(timerReg, scan, func() {
 		if g == m.gen {
 			m.attachNext(g, m.candidates(), sel)
 		}

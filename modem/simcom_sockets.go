@@ -494,8 +494,11 @@ func castate(_ context.Context, m *Modem, c Command) ([]string, error) {
 	return lines, nil
 }
 
-// caclose is AT+CACLOSE=<cid> (S80 §12.2.9): OK, or an error for an id
-// that is not open.
+// caclose is AT+CACLOSE=<cid> (S80 §12.2.9): OK, or a plain ERROR for an
+// id that is not open, whatever +CMEE says (the manual's example:
+// AT+CACLOSE=2 → ERROR). TinyGSM closes before every open; built with
+// TINY_GSM_DEBUG it reads a +CME ERROR's text up to a NUL that never
+// comes, so a +CME ERROR here cost it a second per connect.
 func caclose(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	if c.Kind == KindTest {
 		return []string{"+CACLOSE: (0-12)"}, nil
@@ -511,7 +514,7 @@ func caclose(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	s := m.simcomSocket(id, stackCA)
 	m.mu.Unlock()
 	if s == nil {
-		return nil, cme(simcomOperationFail)
+		return nil, ErrError
 	}
 	m.closeSocket(ctx, s)
 	return nil, nil

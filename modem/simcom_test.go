@@ -231,7 +231,9 @@ func TestSIMComCASockets(t *testing.T) {
 		{send: "AT+CACLOSE=0\r", want: okLine},
 		{send: "AT+CASTATE?\r", want: okLine},
 		{send: "AT+CMEE=1\r", want: okLine},
-		{send: "AT+CACLOSE=0\r", want: cmeErr("767")},
+		// S80 12.2.9's example: AT+CACLOSE=2 on a closed id → ERROR, not +CME.
+		{send: "AT+CACLOSE=0\r", want: "\r\nERROR\r\n"},
+		{send: "AT+CACLOSE=2\r", want: "\r\nERROR\r\n"},
 		{send: "AT+CASEND=0,5\r", want: cmeErr("767")},
 		{send: fmt.Sprintf("AT+CAOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,1\r", port), want: "\r\nERROR\r\n"},
 		{send: "AT+CAOPEN=1,0,\"NONIP\",\"127.0.0.1\",1\r", want: resp("+CAOPEN: 1,7")},
@@ -303,6 +305,8 @@ func TestSIM7000Sockets(t *testing.T) {
 		h.run([]step{
 			{send: "AT+CARECV=0,100\r", want: resp("+CARECV: 4,ping")},
 			{send: "AT+CACLOSE=0\r", want: okLine},
+			{send: "AT+CMEE=2\r", want: okLine},
+			{send: "AT+CACLOSE=0\r", want: "\r\nERROR\r\n"}, // a closed id, as S80 12.2.9
 		})
 	})
 	t.Run("S70 8.2 CIP", func(t *testing.T) {

@@ -54,6 +54,9 @@ type state struct {
 	dataMode  bool
 	dataCID   int
 	detached  bool // AT+CGATT=0: stay off the network until asked again
+	// camped: detached by AT+CGATT=0 while registered, so still camped on
+	// the cell (24.301 §5.2.2.3.1): AT+CGATT=1 attaches without a search.
+	camped bool
 
 	afterResult []string // indications to print right after the current command's result
 }
@@ -102,7 +105,7 @@ func (st *state) resetRadio() {
 	st.reg, st.cause, st.serving = RegNotRegistered, 0, nil
 	st.forbidden = nil
 	st.contexts = pdpContexts{list: []*pdpContext{{cid: 1, pdpType: "IP", apn: "super"}}}
-	st.dataMode, st.detached = false, false
+	st.dataMode, st.detached, st.camped = false, false, false
 	st.scanseq, st.iotopmode, st.scanmode = "020301", 0, 0
 	st.psm, st.edrx = psmSettings{}, edrxSettings{}
 	st.ctzu, st.ctzr, st.cusd = 0, 0, 0
