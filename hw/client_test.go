@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/warthog618/modem/at"
+
+	"github.com/fleetsim/fleetsim/modem/at3gpp"
 )
 
 // collector gathers indications.
@@ -236,16 +238,21 @@ func TestCMEErrors(t *testing.T) {
 		step{expect: "AT+CIMI", reply: []string{"\r\n+CME ERROR: SIM not inserted\r\n"}},
 		step{expect: "AT+CIMI", reply: []string{"\r\n+CME ERROR: vendor trouble\r\n"}},
 		step{expect: "AT+CIMI", reply: []string{"\r\nERROR\r\n"}},
+		step{expect: "ATD*99***1#", reply: []string{"\r\nBUSY\r\n"}},
 	)
-	for _, want := range []CMEError{{10, "SIM not inserted"}, {10, "SIM not inserted"}, {-1, "vendor trouble"}} {
+	for _, want := range []CMEError{{Code: 10, Text: "SIM not inserted"}, {Code: 10, Text: "SIM not inserted"}, {Code: -1, Text: "vendor trouble"}} {
 		_, err := c.Command(testCtx(t), "AT+CIMI")
 		var cme *CMEError
 		if !errors.As(err, &cme) || *cme != want {
 			t.Fatalf("AT+CIMI = %v, want %+v", err, want)
 		}
 	}
-	if _, err := c.Command(testCtx(t), "AT+CIMI"); !errors.Is(err, ErrError) {
-		t.Fatalf("AT+CIMI = %v, want ErrError", err)
+	if _, err := c.Command(testCtx(t), "AT+CIMI"); !errors.Is(err, ErrError) || !errors.Is(err, at3gpp.ResultError) {
+		t.Fatalf("AT+CIMI = %v, want ErrError, at3gpp.ResultError", err)
+	}
+	// The V.250 result names the failure in the shared vocabulary too.
+	if _, err := c.Command(testCtx(t), "ATD*99***1#"); !errors.Is(err, ErrNoCarrier) || !errors.Is(err, at3gpp.ResultBusy) {
+		t.Fatalf("ATD = %v, want ErrNoCarrier, at3gpp.ResultBusy", err)
 	}
 }
 

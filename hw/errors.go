@@ -3,10 +3,10 @@ package hw
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/warthog618/modem/at"
+
+	"github.com/fleetsim/fleetsim/modem/at3gpp"
 )
 
 // Sentinel errors of the client. Errors returned by Client.Command wrap one
@@ -17,8 +17,9 @@ var (
 	// The client resynchronises before the next command, so a late reply
 	// is never taken for that command's answer.
 	ErrTimeout = errors.New("hw: command timed out")
-	// ErrError: the modem answered ERROR.
-	ErrError = errors.New("hw: modem answered ERROR")
+	// ErrError: the modem answered ERROR. It wraps at3gpp.ResultError,
+	// the plain ERROR the virtual modem's side knows.
+	ErrError = fmt.Errorf("hw: modem answered %w", at3gpp.ResultError)
 	// ErrDisconnected: the port is gone (unplugged, closed by the far end)
 	// and the client has not reconnected yet.
 	ErrDisconnected = errors.New("hw: port disconnected")
@@ -37,83 +38,14 @@ var (
 
 // CMEError is a +CME ERROR final result (3GPP TS 27.007 §9.2): mobile
 // termination errors, in numeric (AT+CMEE=1) or verbose (AT+CMEE=2) form.
-// Code is -1 when a verbose text is not one the client knows; Text is the
-// standard text for a known code, or what the modem said.
-type CMEError struct {
-	Code int
-	Text string
-}
+// Code is -1 when a verbose text is not one 27.007 has; Text is the
+// standard text for a known code, or what the modem said. It is the type
+// the virtual modem and the scenario firmware use too.
+type CMEError = at3gpp.CMEError
 
-func (e *CMEError) Error() string {
-	if e.Code < 0 {
-		return "+CME ERROR: " + e.Text
-	}
-	if e.Text == "" {
-		return fmt.Sprintf("+CME ERROR: %d", e.Code)
-	}
-	return fmt.Sprintf("+CME ERROR: %d (%s)", e.Code, e.Text)
-}
-
-// CMSError is a +CMS ERROR final result (27.005 §3.2.5), from SMS commands.
-type CMSError struct {
-	Code int // -1 when the modem gave text
-	Text string
-}
-
-func (e *CMSError) Error() string {
-	if e.Code < 0 {
-		return "+CMS ERROR: " + e.Text
-	}
-	return fmt.Sprintf("+CMS ERROR: %d", e.Code)
-}
-
-// cmeTexts are the 27.007 §9.2 texts of the codes a cellular IoT module
-// answers most, by code.
-var cmeTexts = map[int]string{
-	0: "phone failure", 1: "no connection to phone", 2: "phone-adaptor link reserved",
-	3: "operation not allowed", 4: "operation not supported", 5: "PH-SIM PIN required",
-	10: "SIM not inserted", 11: "SIM PIN required", 12: "SIM PUK required", 13: "SIM failure",
-	14: "SIM busy", 15: "SIM wrong", 16: "incorrect password", 17: "SIM PIN2 required",
-	18: "SIM PUK2 required", 20: "memory full", 21: "invalid index", 22: "not found",
-	23: "memory failure", 24: "text string too long", 25: "invalid characters in text string",
-	26: "dial string too long", 27: "invalid characters in dial string", 30: "no network service",
-	31: "network timeout", 32: "network not allowed - emergency calls only",
-	50: "incorrect parameters", 100: "unknown",
-	103: "Illegal MS", 106: "Illegal ME", 107: "GPRS services not allowed",
-	111: "PLMN not allowed", 112: "Location area not allowed",
-	113: "Roaming not allowed in this location area", 132: "service option not supported",
-	133: "requested service option not subscribed", 134: "service option temporarily out of order",
-	148: "unspecified GPRS error", 149: "PDP authentication failure",
-}
-
-// cmeCodes maps lower-case texts back to codes.
-var cmeCodes = func() map[string]int {
-	m := make(map[string]int, len(cmeTexts))
-	for c, t := range cmeTexts {
-		m[strings.ToLower(t)] = c
-	}
-	return m
-}()
-
-// newCMEError parses what follows "+CME ERROR:".
-func newCMEError(s string) *CMEError {
-	s = strings.TrimSpace(s)
-	if n, err := strconv.Atoi(s); err == nil {
-		return &CMEError{Code: n, Text: cmeTexts[n]}
-	}
-	if c, ok := cmeCodes[strings.ToLower(s)]; ok {
-		return &CMEError{Code: c, Text: s}
-	}
-	return &CMEError{Code: -1, Text: s}
-}
-
-func newCMSError(s string) *CMSError {
-	s = strings.TrimSpace(s)
-	if n, err := strconv.Atoi(s); err == nil {
-		return &CMSError{Code: n}
-	}
-	return &CMSError{Code: -1, Text: s}
-}
+// CMSError is a +CMS ERROR final result (27.005 §3.2.5), from SMS commands,
+// with Code and Text as in CMEError.
+type CMSError = at3gpp.CMSError
 
 // fromAT maps an error of the at package to the client's own.
 func fromAT(err error) error {
@@ -124,10 +56,13 @@ func fromAT(err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &cme):
-		return newCMEError(string(cme))
+		return at3gpp.ParseCMEError(string(cme))
 	case errors.As(err, &cms):
-		return newCMSError(string(cms))
+		return at3gpp.ParseCMSError(string(cms))
 	case errors.As(err, &conn):
+		if res, ok := at3gpp.FinalError(string(conn)).(at3gpp.Result); ok && res != at3gpp.ResultError {
+			return fmt.Errorf("%w: %w", ErrNoCarrier, res) // errors.Is(err, at3gpp.ResultBusy) holds
+		}
 		return fmt.Errorf("%w: %s", ErrNoCarrier, string(conn))
 	case errors.Is(err, at.ErrError):
 		return ErrError

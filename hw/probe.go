@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fleetsim/fleetsim/modem/at3gpp"
 )
 
 // ProbeResult is what a module says about itself, its SIM and its network.
@@ -36,41 +38,23 @@ type ProbeError struct {
 	Error   string `json:"error"`
 }
 
-// RegStat is a registration status, <stat> of +CREG, +CGREG and +CEREG.
-type RegStat uint8
+// RegStat is a registration status, <stat> of +CREG, +CGREG and +CEREG:
+// the shared vocabulary's RegState.
+type RegStat = at3gpp.RegState
 
 const (
-	RegNotSearching RegStat = 0
-	RegHome         RegStat = 1
-	RegSearching    RegStat = 2
-	RegDenied       RegStat = 3
-	RegUnknown      RegStat = 4
-	RegRoaming      RegStat = 5
-	RegHomeSMS      RegStat = 6
-	RegRoamingSMS   RegStat = 7
-	RegEmergency    RegStat = 8
-	RegHomeNoCSFB   RegStat = 9
-	RegRoamingCSFB  RegStat = 10
+	RegNotSearching = at3gpp.RegNotRegistered
+	RegHome         = at3gpp.RegHome
+	RegSearching    = at3gpp.RegSearching
+	RegDenied       = at3gpp.RegDenied
+	RegUnknown      = at3gpp.RegUnknown
+	RegRoaming      = at3gpp.RegRoaming
+	RegHomeSMS      = at3gpp.RegHomeSMSOnly
+	RegRoamingSMS   = at3gpp.RegRoamingSMSOnly
+	RegEmergency    = at3gpp.RegEmergencyOnly
+	RegHomeNoCSFB   = at3gpp.RegHomeNoCSFB
+	RegRoamingCSFB  = at3gpp.RegRoamingNoCSFB
 )
-
-var regStatText = [...]string{
-	"not registered, not searching", "registered, home", "not registered, searching",
-	"registration denied", "unknown", "registered, roaming", "registered for SMS only, home",
-	"registered for SMS only, roaming", "emergency bearer services only",
-	"registered for CSFB not preferred, home", "registered for CSFB not preferred, roaming",
-}
-
-func (s RegStat) String() string {
-	if int(s) < len(regStatText) {
-		return regStatText[s]
-	}
-	return fmt.Sprintf("stat %d", uint8(s))
-}
-
-// Registered reports whether s is a registered state.
-func (s RegStat) Registered() bool {
-	return s == RegHome || s == RegRoaming || s == RegHomeSMS || s == RegRoamingSMS || s == RegHomeNoCSFB || s == RegRoamingCSFB
-}
 
 // Registration is the answer to AT+CxREG?.
 type Registration struct {
@@ -122,8 +106,6 @@ type Network struct {
 	AcTText  string `json:"act_text,omitempty"`
 }
 
-var networkStatText = [...]string{"unknown", "available", "current", "forbidden"}
-
 // actText names an <AcT> of 27.007 (+COPS, +CxREG); Quectel BG9x use 8
 // for LTE Cat-M1 and 9 for NB-IoT where 27.007 has 7 and 9.
 func actText(act int, quectel bool) string {
@@ -137,27 +119,7 @@ func actText(act int, quectel bool) string {
 			return "LTE Cat-NB1"
 		}
 	}
-	switch act {
-	case 0:
-		return "GSM"
-	case 2:
-		return "UTRAN"
-	case 3:
-		return "GSM w/EGPRS"
-	case 7:
-		return "E-UTRAN"
-	case 8:
-		return "EC-GSM-IoT"
-	case 9:
-		return "E-UTRAN (NB-S1)"
-	case 10:
-		return "E-UTRA-5GCN"
-	case 11:
-		return "NR-5GCN"
-	case 13:
-		return "E-UTRA-NR dual"
-	}
-	return strconv.Itoa(act)
+	return at3gpp.AcTName(act)
 }
 
 // ProbeProgressEvery is how often Probe reports that a scan is still running.
@@ -206,8 +168,8 @@ func Probe(ctx context.Context, c *Client, scan bool, progress func(string)) (*P
 		}
 	}
 	r.EPS = p.epsRegistration()
-	r.CS = p.registration("+CREG")
-	r.GPRS = p.registration("+CGREG")
+	r.CS = p.registration(at3gpp.CREG)
+	r.GPRS = p.registration(at3gpp.CGREG)
 	if v := p.one("+COPS?", "+COPS"); v != "" {
 		r.Operator = parseOperator(v, quectel)
 	}
@@ -308,9 +270,9 @@ func (p *prober) one(cmd string, prefixes ...string) string {
 	return strings.TrimSpace(info[0])
 }
 
-func (p *prober) registration(cmd string) *Registration {
-	if v := p.one(cmd+"?", cmd); v != "" {
-		return parseRegistration(v)
+func (p *prober) registration(c at3gpp.RegCommand) *Registration {
+	if v := p.one(c.String()+"?", c.String()); v != "" {
+		return parseRegistration(c, v)
 	}
 	return nil
 }
@@ -319,14 +281,14 @@ func (p *prober) registration(cmd string) *Registration {
 // read answer carries it; otherwise the probe sets mode 3 for the read and
 // restores the mode it found.
 func (p *prober) epsRegistration() *Registration {
-	reg := p.registration("+CEREG")
+	reg := p.registration(at3gpp.CEREG)
 	if reg == nil || reg.Mode == 3 || reg.Mode == 5 {
 		return reg
 	}
 	if _, err := p.cmd("+CEREG=3"); err != nil {
 		return reg
 	}
-	if r3 := p.registration("+CEREG"); r3 != nil {
+	if r3 := p.registration(at3gpp.CEREG); r3 != nil {
 		r3.Mode = reg.Mode
 		reg = r3
 	}
@@ -446,90 +408,53 @@ func fields(v string) []field {
 	return append(out, field{strings.TrimSpace(cur.String()), quoted})
 }
 
-func atoiPtr(s string) *int {
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil {
+// optional is a number the parser gave, nil for the -1 of one not given.
+func optional(n int) *int {
+	if n < 0 {
 		return nil
 	}
 	return &n
 }
 
-// parseRegistration parses the value of a +CxREG read answer:
-// <n>,<stat>[,<lac/tac>,<ci>[,<AcT>[,<rac>]][,<cause_type>,<reject_cause>]].
-func parseRegistration(v string) *Registration {
-	f := fields(v)
-	if len(f) < 2 {
+// parseRegistration parses the value of a +CxREG read answer.
+func parseRegistration(c at3gpp.RegCommand, v string) *Registration {
+	reg, err := at3gpp.ParseReg(c, v, true)
+	if err != nil {
 		return nil
 	}
-	n, err1 := strconv.Atoi(f[0].s)
-	st, err2 := strconv.Atoi(f[1].s)
-	if err1 != nil || err2 != nil || st < 0 || st > 255 {
-		return nil
+	return &Registration{
+		Mode: reg.N, Stat: reg.Stat, StatText: reg.Stat.String(), Area: reg.Area, CellID: reg.CI,
+		AcT: optional(reg.AcT), RejectCauseType: optional(reg.CauseType), RejectCause: optional(reg.Cause),
 	}
-	r := &Registration{Mode: n, Stat: RegStat(st), StatText: RegStat(st).String()}
-	if len(f) > 2 {
-		r.Area = f[2].s
-	}
-	if len(f) > 3 {
-		r.CellID = f[3].s
-	}
-	if len(f) > 4 {
-		r.AcT = atoiPtr(f[4].s)
-	}
-	// In modes 3 and 5 the last two fields are <cause_type>,<reject_cause>.
-	if (n == 3 || n == 5) && len(f) >= 7 {
-		r.RejectCauseType = atoiPtr(f[len(f)-2].s)
-		r.RejectCause = atoiPtr(f[len(f)-1].s)
-	}
-	return r
 }
 
 // parseOperator parses <mode>[,<format>,<oper>[,<AcT>]].
 func parseOperator(v string, quectel bool) *Operator {
-	f := fields(v)
-	if len(f) == 0 {
+	op, err := at3gpp.ParseCOPS(v)
+	if err != nil {
 		return nil
 	}
-	mode := atoiPtr(f[0].s)
-	if mode == nil {
-		return nil
-	}
-	o := &Operator{Mode: *mode}
-	if len(f) > 1 {
-		o.Format = atoiPtr(f[1].s)
-	}
-	if len(f) > 2 {
-		o.Name = f[2].s
-	}
-	if len(f) > 3 {
-		if o.AcT = atoiPtr(f[3].s); o.AcT != nil {
-			o.AcTText = actText(*o.AcT, quectel)
-		}
+	o := &Operator{Mode: op.Mode, Format: optional(op.Format), Name: op.Oper, AcT: optional(op.AcT)}
+	if o.AcT != nil {
+		o.AcTText = actText(*o.AcT, quectel)
 	}
 	return o
 }
 
 // parseCSQ parses <rssi>,<ber>.
 func parseCSQ(v string) *Signal {
-	f := fields(v)
-	if len(f) < 2 {
+	q, err := at3gpp.ParseCSQ(v)
+	if err != nil {
 		return nil
 	}
-	rssi, ber := atoiPtr(f[0].s), atoiPtr(f[1].s)
-	if rssi == nil || ber == nil {
-		return nil
-	}
-	s := &Signal{RSSI: *rssi, BER: *ber}
-	if *rssi >= 0 && *rssi <= 31 {
-		d := -113 + 2**rssi
+	s := &Signal{RSSI: q.RSSI, BER: q.BER}
+	if d, ok := q.DBm(); ok {
 		s.DBm = &d
 	}
 	return s
 }
 
-// parseScan parses the information lines of AT+COPS=?: a list of
-// (<stat>,"<long>","<short>","<numeric>"[,<AcT>]) entries, then, after two
-// commas, the supported modes and formats, which are not networks.
+// parseScan parses the information lines of AT+COPS=?.
 func parseScan(info []string, quectel bool) []Network {
 	var out []Network
 	for _, l := range info {
@@ -537,31 +462,13 @@ func parseScan(info []string, quectel bool) []Network {
 		if !ok {
 			continue
 		}
-		for _, g := range fields(v) {
-			if g.s == "" {
-				break // ",," ends the list of networks
+		nets, _ := at3gpp.ParseCOPSList(strings.TrimSpace(v)) // what parsed before a fault
+		for _, n := range nets {
+			e := Network{Stat: int(n.Stat), StatText: n.Stat.String(), Long: n.Long, Short: n.Short, Numeric: n.PLMN, AcT: optional(n.AcT)}
+			if e.AcT != nil {
+				e.AcTText = actText(*e.AcT, quectel)
 			}
-			if !strings.HasPrefix(g.s, "(") || !strings.HasSuffix(g.s, ")") {
-				continue
-			}
-			e := fields(g.s[1 : len(g.s)-1])
-			if len(e) < 4 || !e[1].quoted {
-				continue
-			}
-			st := atoiPtr(e[0].s)
-			if st == nil {
-				continue
-			}
-			n := Network{Stat: *st, Long: e[1].s, Short: e[2].s, Numeric: e[3].s}
-			if *st >= 0 && *st < len(networkStatText) {
-				n.StatText = networkStatText[*st]
-			}
-			if len(e) > 4 {
-				if n.AcT = atoiPtr(e[4].s); n.AcT != nil {
-					n.AcTText = actText(*n.AcT, quectel)
-				}
-			}
-			out = append(out, n)
+			out = append(out, e)
 		}
 	}
 	return out

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fleetsim/fleetsim/modem"
+	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -198,7 +199,7 @@ func TestParseRegistration(t *testing.T) {
 		{`3,3,"1A2B","01A2B3C4",7,0,11`, Registration{Mode: 3, Stat: RegDenied, Area: "1A2B", CellID: "01A2B3C4", AcT: ptr(7), RejectCauseType: ptr(0), RejectCause: ptr(11)}},
 		{`3,2,,,,0,15`, Registration{Mode: 3, Stat: RegSearching, RejectCauseType: ptr(0), RejectCause: ptr(15)}},
 	} {
-		got := parseRegistration(tc.in)
+		got := parseRegistration(at3gpp.CEREG, tc.in)
 		tc.want.StatText = tc.want.Stat.String()
 		a, _ := json.Marshal(got)
 		b, _ := json.Marshal(tc.want)

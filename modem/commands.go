@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -568,10 +569,11 @@ func cesq(_ context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	rssi := m.signal()
-	if rssi == 99 {
+	dbm, ok := at3gpp.RSSIDBm(rssi)
+	if !ok {
 		return []string{"+CESQ: 99,99,255,255,255,255"}, nil
 	}
-	rsrp := min(97, max(0, (2*rssi-113)-17+141)) // RSRP ≈ RSSI − 17 dB, −141+n dBm
+	rsrp := min(97, max(0, dbm-17+141)) // RSRP ≈ RSSI − 17 dB, −141+n dBm
 	rsrq := min(34, 14+rssi/3)
 	return []string{fmt.Sprintf("+CESQ: 99,99,255,255,%d,%d", rsrq, rsrp)}, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/fleetsim/fleetsim/modem/at3gpp"
 )
 
 // Profile is a module's dialect on top of 27.007: its identity, what it
@@ -149,7 +151,7 @@ func qcsq(_ context.Context, m *Modem, c Command) ([]string, error) {
 	if m.st.serving == nil || !m.st.reg.Registered() {
 		return []string{`+QCSQ: "NOSERVICE"`}, nil
 	}
-	dbm := 2*m.signal() - 113
+	dbm, _ := at3gpp.RSSIDBm(m.signal()) // registered: a signal there is
 	return []string{fmt.Sprintf("+QCSQ: %s,%d,%d,%d,%d", quote(quectelAct(m)), dbm, dbm-17, 100+5*(m.signal()-10), -3-(31-m.signal())/4)}, nil
 }
 

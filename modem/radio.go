@@ -11,24 +11,23 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
-// RegState is a registration status, the <stat> of +CREG/+CGREG/+CEREG.
-type RegState uint8
+// RegState is a registration status, the <stat> of +CREG/+CGREG/+CEREG,
+// in the vocabulary the modem shares with its hosts.
+type RegState = at3gpp.RegState
 
 // 27.007 registration states the virtual radio reports.
 const (
-	RegNotRegistered RegState = 0
-	RegHome          RegState = 1
-	RegSearching     RegState = 2
-	RegDenied        RegState = 3
-	RegUnknown       RegState = 4
-	RegRoaming       RegState = 5 // a Super SIM is always roaming
+	RegNotRegistered = at3gpp.RegNotRegistered
+	RegHome          = at3gpp.RegHome
+	RegSearching     = at3gpp.RegSearching
+	RegDenied        = at3gpp.RegDenied
+	RegUnknown       = at3gpp.RegUnknown
+	RegRoaming       = at3gpp.RegRoaming // a Super SIM is always roaming
 )
-
-// Registered reports whether the state is a registration.
-func (r RegState) Registered() bool { return r == RegHome || r == RegRoaming }
 
 // EMM causes (3GPP TS 24.301 Annex A) the virtual network rejects with. The
 // core's refusals map to them as an MME maps S6a results (TS 29.272 Annex

@@ -16,6 +16,7 @@ import (
 	"github.com/warthog618/sms/encoding/tpdu"
 	"github.com/warthog618/sms/encoding/ucs2"
 
+	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -32,43 +33,25 @@ type smsCore interface {
 }
 
 // CMSError is a final result "+CMS ERROR: <err>" of 3GPP TS 27.005
-// §3.2.5: 0–127 are RP causes of TS 24.011 Annex E, 300–500 the ME's.
-// It is written as plain ERROR, the number or the text, as AT+CMEE says.
-type CMSError struct{ Code int }
+// §3.2.5 (0–127 RP causes of TS 24.011 Annex E, 300–500 the ME's), shared
+// with the hw client and the scenario firmware. The modem writes it as
+// plain ERROR, the number or the text, as AT+CMEE says.
+type CMSError = at3gpp.CMSError
 
-func (e *CMSError) Error() string { return fmt.Sprintf("+CMS ERROR: %d (%s)", e.Code, CMSText(e.Code)) }
-
-// 27.005 §3.2.5 and 24.011 codes the modem uses.
+// 27.005 §3.2.5 and 24.011 codes the modem uses, named in the shared
+// vocabulary.
 const (
-	CMSTransferRejected   = 21  // RP cause #21: short message transfer rejected
-	CMSFacilityNotSubscr  = 50  // RP cause #50: requested facility not subscribed
-	CMSNotAllowed         = 302 // operation not allowed
-	CMSNotSupported       = 303 // operation not supported
-	CMSInvalidPDUParam    = 304 // invalid PDU mode parameter
-	CMSInvalidTextParam   = 305 // invalid text mode parameter
-	CMSInvalidMemoryIndex = 321 // invalid memory index
-	CMSMemoryFull         = 322 // memory full
-	CMSNoNetwork          = 331 // no network service
-	CMSUnknown            = 500 // unknown error
+	CMSTransferRejected   = at3gpp.CMSTransferRejected  // RP cause #21: short message transfer rejected
+	CMSFacilityNotSubscr  = at3gpp.CMSFacilityNotSubscr // RP cause #50: requested facility not subscribed
+	CMSNotAllowed         = at3gpp.CMSNotAllowed
+	CMSNotSupported       = at3gpp.CMSNotSupported
+	CMSInvalidPDUParam    = at3gpp.CMSInvalidPDUParam
+	CMSInvalidTextParam   = at3gpp.CMSInvalidTextParam
+	CMSInvalidMemoryIndex = at3gpp.CMSInvalidMemoryIndex
+	CMSMemoryFull         = at3gpp.CMSMemoryFull
+	CMSNoNetwork          = at3gpp.CMSNoNetwork
+	CMSUnknown            = at3gpp.CMSUnknown
 )
-
-var cmsTexts = map[int]string{
-	CMSTransferRejected: "Short message transfer rejected", CMSFacilityNotSubscr: "Requested facility not subscribed",
-	300: "ME failure", 301: "SMS service of ME reserved", CMSNotAllowed: "operation not allowed",
-	CMSNotSupported: "operation not supported", CMSInvalidPDUParam: "invalid PDU mode parameter",
-	CMSInvalidTextParam: "invalid text mode parameter", 310: "SIM not inserted", 320: "memory failure",
-	CMSInvalidMemoryIndex: "invalid memory index", CMSMemoryFull: "memory full", 330: "SMSC address unknown",
-	CMSNoNetwork: "no network service", 332: "network timeout", 340: "no +CNMA acknowledgement expected",
-	CMSUnknown: "unknown error",
-}
-
-// CMSText is the verbose text of a +CMS ERROR code.
-func CMSText(code int) string {
-	if t, ok := cmsTexts[code]; ok {
-		return t
-	}
-	return "unknown error"
-}
 
 func cms(code int) error { return &CMSError{Code: code} }
 
@@ -83,7 +66,7 @@ func (st *state) cmsResult(err error) string {
 		return ""
 	}
 	if st.cmee == 2 {
-		return st.frame("+CMS ERROR: " + CMSText(e.Code))
+		return st.frame("+CMS ERROR: " + e.Verbose())
 	}
 	return st.frame("+CMS ERROR: " + strconv.Itoa(e.Code))
 }

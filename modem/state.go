@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -41,7 +42,8 @@ type state struct {
 	ublox     *ubloxState // u-blox's, allocated on first use
 	// SIMCom's settings and CIP stack state, made on first use (simcom.go).
 	simcom *simcomState
-	// cmeTexts are the profile's own +CME ERROR texts, over 27.007's.
+	// cmeTexts are the profile's own +CME ERROR texts, over 27.007's
+	// (at3gpp.CMEText).
 	cmeTexts map[int]string
 
 	// The radio.
@@ -184,16 +186,15 @@ func (ps *portState) frame(line string) string {
 	return line + eol
 }
 
-type resultCode uint8
+// resultCode is a V.250 final result code, numbered as ATV0 writes it.
+type resultCode = at3gpp.Result
 
 const (
-	resOK        resultCode = 0
-	resConnect   resultCode = 1
-	resNoCarrier resultCode = 3
-	resError     resultCode = 4
+	resOK        = at3gpp.ResultOK
+	resConnect   = at3gpp.ResultConnect
+	resNoCarrier = at3gpp.ResultNoCarrier
+	resError     = at3gpp.ResultError
 )
-
-var resultNames = map[resultCode]string{resOK: "OK", resConnect: "CONNECT", resNoCarrier: "NO CARRIER", resError: "ERROR"}
 
 // result formats a final result code, or nothing under ATQ1.
 func (ps *portState) result(r resultCode) string {
@@ -201,7 +202,7 @@ func (ps *portState) result(r resultCode) string {
 		return ""
 	}
 	if ps.verbose {
-		return ps.frame(resultNames[r])
+		return ps.frame(r.String())
 	}
 	return strconv.Itoa(int(r)) + string([]byte{ps.s3()})
 }
@@ -219,7 +220,7 @@ func (st *state) errorResult(err error) string {
 	if st.cmee == 2 {
 		text, ok := st.cmeTexts[cmeErr.Code]
 		if !ok {
-			text = CMEText(cmeErr.Code)
+			text = cmeErr.Verbose()
 		}
 		return st.frame("+CME ERROR: " + text)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -165,9 +166,9 @@ type countCheck struct {
 func countChecks(e *Expectation) []countCheck {
 	return []countCheck{
 		{"registered", e.Registered, func(d *device, on bool) bool { return d.state.Registered() && on }},
-		{"roaming", e.Roaming, func(d *device, on bool) bool { return d.state == RegRoaming && on }},
-		{"searching", e.Searching, func(d *device, _ bool) bool { return d.state == RegSearching }},
-		{"denied", e.Denied, func(d *device, _ bool) bool { return d.state == RegDenied }},
+		{"roaming", e.Roaming, func(d *device, on bool) bool { return d.state == at3gpp.RegRoaming && on }},
+		{"searching", e.Searching, func(d *device, _ bool) bool { return d.state == at3gpp.RegSearching }},
+		{"denied", e.Denied, func(d *device, _ bool) bool { return d.state == at3gpp.RegDenied }},
 		{"not_registered", e.NotRegistered, func(d *device, _ bool) bool { return !d.state.Registered() }},
 		{"data_blocked", e.DataBlocked, func(d *device, _ bool) bool { return d.blocked }},
 	}

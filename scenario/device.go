@@ -1,33 +1,15 @@
 package scenario
 
 import (
-	"bytes"
+	"errors"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/fleetsim/fleetsim/hw"
 	"github.com/fleetsim/fleetsim/modem"
+	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/sim"
 )
-
-// RegState is a device's registration as its firmware knows it, from the
-// modem's +CEREG indications.
-type RegState uint8
-
-// Registration states.
-const (
-	RegOff           RegState = iota // powered off or booting
-	RegNotRegistered                 // +CEREG stat 0 or 4: not trying
-	RegSearching                     // +CEREG stat 2
-	RegDenied                        // +CEREG stat 3
-	RegHome                          // +CEREG stat 1
-	RegRoaming                       // +CEREG stat 5
-)
-
-// Registered reports whether the device is attached.
-func (s RegState) Registered() bool { return s == RegHome || s == RegRoaming }
 
 // deviceKind says what is at the other end of a device's AT layer.
 type deviceKind uint8
@@ -65,73 +47,33 @@ type device struct {
 	g     *group
 	idx   int32
 	modem *modem.Modem
-	link  *modem.Link
+	lp    linkPort // a virtual modem's; a real one's is in runner.real
 	rng   rng
 
-	state   RegState
-	step    step
-	plmn    sim.PLMN // the network registered on
-	epoch   uint32   // bumped at each power-up: older timers see they are stale
-	fails   uint8    // consecutive failures to register, for the back-off
-	blocked bool     // the last data transfer was refused
-	pdp     bool     // the PDP context is active, as far as the firmware knows
-	inbox   []string // lines from the modem not yet handled
-	woken   bool     // a timer to handle the inbox is set
-	kind    deviceKind
+	// state is the registration as the firmware knows it from +CEREG:
+	// not registered until the modem says otherwise.
+	state    at3gpp.RegState
+	step     step
+	retrying bool     // a back-off timer is set
+	woken    bool     // a timer to handle lp's inbox is set, guarded by runner.inboxMu
+	plmn     sim.PLMN // the network registered on
+	epoch    uint32   // bumped at each power-up: older timers see they are stale
+	fails    uint8    // consecutive failures to register, for the back-off
+	blocked  bool     // the last data transfer was refused
+	pdp      bool     // the PDP context is active, as far as the firmware knows
+	kind     deviceKind
 
 	poweredAt time.Duration // virtual time of the first power-up, -1 before
 	firstReg  time.Duration // virtual time of the first registration, -1 before
-	retrying  bool          // a back-off timer is set
 }
 
-// output receives the modem's bytes. It runs under the modem's locks: it
-// only splits lines into the inbox and wakes the firmware from a timer.
-func (d *device) output(b []byte) {
-	d.r.trace(d, hw.DirIn, b)
-	d.r.inboxMu.Lock()
-	for len(b) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			line, b = b, nil
-		}
-		line = bytes.TrimSpace(line)
-		if len(line) > 0 {
-			d.inbox = append(d.inbox, string(line))
-		}
-	}
-	wake := len(d.inbox) > 0 && !d.woken
-	d.woken = d.woken || wake
-	d.r.inboxMu.Unlock()
-	if wake {
-		d.r.clock.AfterFunc(0, d.handle)
-	}
-}
-
-func (d *device) handle() {
-	d.r.inboxMu.Lock()
-	d.woken = false
-	lines := d.inbox
-	d.inbox = nil
-	d.r.inboxMu.Unlock()
-	for _, l := range lines {
-		d.line(l)
-	}
-}
-
-// line handles one line from the modem.
-func (d *device) line(l string) {
+// indication handles a line the modem wrote outside a command's answer.
+func (d *device) indication(l string) {
 	switch {
-	case strings.HasPrefix(l, "+CEREG: ") && d.step == stepReadReg:
-		// The read form: <n>,<stat>[,...].
-		if _, rest, ok := strings.Cut(l[len("+CEREG: "):], ","); ok {
-			d.cereg(rest)
+	case strings.HasPrefix(l, "+CEREG:"):
+		if reg, err := at3gpp.ParseRegLine(l, false); err == nil {
+			d.cereg(reg.Stat)
 		}
-		return
-	case strings.HasPrefix(l, "+CEREG: "):
-		d.cereg(l[len("+CEREG: "):])
-		return
 	case d.step == stepActivating && strings.HasPrefix(l, "+APP PDP: "):
 		d.step = stepNone
 		if l != d.g.fam.ready {
@@ -142,32 +84,58 @@ func (d *device) line(l string) {
 		}
 		d.pdp = true
 		d.send(stepDial, "ATD*99***1#")
-		return
-	case strings.HasPrefix(l, "+COPS: ") && d.step == stepOperator:
-		d.operator(l[len("+COPS: "):])
-		return
-	case l == "OK" || l == "CONNECT":
-		d.final(true, l)
-	case l == "ERROR" || l == "NO CARRIER" || strings.HasPrefix(l, "+CME ERROR"):
-		d.final(false, l)
+	case at3gpp.IsFinal(l): // a final result with no command outstanding
+		if d.step == stepNone {
+			if l == "NO CARRIER" { // the network ended the data session
+				d.blocked, d.pdp = true, false
+			}
+			return
+		}
+		d.step = stepNone // waiting for an indication: the modem gave up instead
 	}
 }
 
-// send writes one command line to the modem.
+// answer handles the outstanding command's answer: its information lines
+// and its final result (nil for OK and CONNECT).
+func (d *device) answer(info []string, err error) {
+	s := d.step
+	if s == stepNone {
+		return
+	}
+	for _, l := range info {
+		switch {
+		case s == stepReadReg && strings.HasPrefix(l, "+CEREG:"):
+			if reg, err := at3gpp.ParseRegLine(l, true); err == nil {
+				d.cereg(reg.Stat)
+			}
+		case s == stepOperator && strings.HasPrefix(l, "+COPS:"):
+			d.operator(l)
+		}
+	}
+	d.step = stepNone
+	d.final(s, err)
+}
+
+// send sends one command line to the modem.
 func (d *device) send(s step, cmd string) {
 	d.step = s
 	d.r.atCommands++
-	if d.kind == kindReal {
-		d.r.sendReal(d, cmd)
-		return
-	}
-	b := make([]byte, 0, 64)
-	b = append(append(b, cmd...), '\r')
-	d.r.trace(d, hw.DirOut, b)
-	_, _ = d.link.Write(b)
+	d.port().Command(d.r.ctx, d, cmd)
 }
 
-var escape = []byte("+++")
+// port is the AT layer the firmware drives.
+func (d *device) port() atPort {
+	if d.kind == kindReal {
+		return d.r.real[d.idx]
+	}
+	return &d.lp
+}
+
+// escape leaves data state; escapeLine is the same as the outstanding
+// "command" whose answer is the modem's OK.
+var escape = []byte(escapeLine)
+
+const escapeLine = "+++"
 
 // powerOn powers the modem up; the firmware talks to it once it has booted.
 func (d *device) powerOn() {
@@ -182,15 +150,15 @@ func (d *device) powerOn() {
 		}
 	}
 	d.epoch++
-	d.state, d.step, d.retrying, d.fails, d.pdp = RegOff, stepNone, false, 0, false
+	d.state, d.step, d.retrying, d.fails, d.pdp = at3gpp.RegNotRegistered, stepNone, false, 0, false
 	d.r.inboxMu.Lock()
-	d.inbox = d.inbox[:0]
+	d.lp.inbox, d.lp.cmd = d.lp.inbox[:0], ""
 	d.r.inboxMu.Unlock()
 	if d.poweredAt < 0 {
 		d.poweredAt = d.r.elapsed()
 	}
 	if d.kind == kindReal { // the module is on already: talk to it now
-		d.state = RegSearching
+		d.state = at3gpp.RegSearching
 		d.send(stepInit, "ATE0;+CMEE=1;+CEREG=2;+COPS=3,2")
 		return
 	}
@@ -201,7 +169,7 @@ func (d *device) powerOn() {
 // afterBoot initialises the modem once its boot time has passed.
 func (d *device) afterBoot() {
 	d.later(d.r.timing.Boot+100*time.Millisecond, func() {
-		d.state = RegSearching
+		d.state = at3gpp.RegSearching
 		d.send(stepInit, "ATE0;+CMEE=1;+CEREG=2;+COPS=3,2")
 	})
 }
@@ -216,16 +184,9 @@ func (d *device) later(dur time.Duration, f func()) {
 	})
 }
 
-// final handles a final result code of the outstanding command.
-func (d *device) final(ok bool, l string) {
-	s := d.step
-	if s == stepNone {
-		if l == "NO CARRIER" { // the network ended the data session
-			d.blocked, d.pdp = true, false
-		}
-		return
-	}
-	d.step = stepNone
+// final goes on from the outcome of the command of step s.
+func (d *device) final(s step, err error) {
+	ok := err == nil
 	switch s {
 	case stepInit:
 		if !ok { // still booting, or unreachable for a moment: try again
@@ -246,11 +207,15 @@ func (d *device) final(ok bool, l string) {
 		}
 	case stepSelect, stepAuto:
 		if !ok {
+			var cme *at3gpp.CMEError // why: no network, PLMN not allowed (#11)...
+			if errors.As(err, &cme) && d.r.traceW != nil {
+				d.r.traceNote(d, "registration refused: %v", cme)
+			}
 			d.failed()
 		}
 	case stepReset:
 		d.epoch++ // the module restarts: what was pending is gone
-		d.state, d.pdp = RegOff, false
+		d.state, d.pdp = at3gpp.RegNotRegistered, false
 		d.afterBoot()
 	case stepDeregister:
 		d.send(stepAuto, "AT+COPS=0")
@@ -277,26 +242,10 @@ func (d *device) final(ok bool, l string) {
 	}
 }
 
-// cereg handles a +CEREG indication: <stat>[,<tac>,<ci>,<AcT>].
-func (d *device) cereg(args string) {
-	stat, _, _ := strings.Cut(args, ",")
-	n, err := strconv.Atoi(stat)
-	if err != nil {
-		return
-	}
+// cereg takes the registration state the modem reported.
+func (d *device) cereg(st at3gpp.RegState) {
 	prev := d.state
-	switch n {
-	case 1:
-		d.state = RegHome
-	case 5:
-		d.state = RegRoaming
-	case 2:
-		d.state = RegSearching
-	case 3:
-		d.state = RegDenied
-	default:
-		d.state = RegNotRegistered
-	}
+	d.state = st
 	if d.state.Registered() {
 		d.fails = 0
 		if d.firstReg < 0 {
@@ -308,20 +257,17 @@ func (d *device) cereg(args string) {
 		return
 	}
 	d.plmn, d.pdp = sim.PLMN{}, false
-	if (d.state == RegDenied || d.state == RegNotRegistered) && !d.g.manual() {
+	if d.state != at3gpp.RegSearching && !d.g.manual() { // denied, or not trying
 		d.failed()
 	}
 }
 
-// operator handles +COPS: <mode>,<format>,"<oper>",<AcT>.
-func (d *device) operator(args string) {
-	parts := strings.Split(args, ",")
-	if len(parts) < 3 {
-		return
-	}
-	oper := strings.Trim(parts[2], `"`)
-	if len(oper) >= 5 {
-		d.plmn = sim.PLMN{MCC: oper[:3], MNC: oper[3:]}
+// operator takes the network from +COPS: <mode>,<format>,"<oper>",<AcT>
+// (the firmware set <format> 2, numeric).
+func (d *device) operator(l string) {
+	v, _ := strings.CutPrefix(l, "+COPS:")
+	if o, err := at3gpp.ParseCOPS(strings.TrimSpace(v)); err == nil && len(o.Oper) >= 5 {
+		d.plmn = sim.PLMN{MCC: o.Oper[:3], MNC: o.Oper[3:]}
 	}
 }
 
@@ -377,7 +323,7 @@ func (d *device) transfer() {
 	buf := d.r.payload
 	for n > 0 {
 		k := min(n, int64(len(buf)))
-		_, _ = d.link.Write(buf[:k])
+		_, _ = d.lp.link.Write(buf[:k])
 		n -= k
 	}
 	d.r.bytesSent += int64(d.g.spec.Data.Bytes)
@@ -386,8 +332,7 @@ func (d *device) transfer() {
 			return
 		}
 		d.step = stepEscape // the modem answers OK after the guard time
-		d.r.trace(d, hw.DirOut, escape)
-		_, _ = d.link.Write(escape)
+		d.lp.escape(d)
 	})
 	// The data went through unless the modem said NO CARRIER meanwhile.
 	d.blocked = false

@@ -72,7 +72,7 @@ func (r *runner) openReal(ctx context.Context, d *device, port string, opts Opti
 		return fmt.Errorf("device %s on %s: %w", name, port, err)
 	}
 	d.kind = kindReal
-	r.real[d.idx] = c
+	r.real[d.idx] = hwPort{c}
 	iccid, err := readICCID(ctx, c)
 	if err != nil {
 		return fmt.Errorf("device %s on %s: reading the SIM's ICCID: %w", name, port, err)
@@ -171,37 +171,12 @@ func (r *runner) findSim(ctx context.Context, iccid string) (string, error) {
 	return "", errors.New("the SIM is neither registered in the account nor in the simulator's inventory")
 }
 
-// sendReal runs a command on a real modem; its lines and final result come
-// back through the device's inbox, like a virtual modem's output.
-func (r *runner) sendReal(d *device, cmd string) {
-	c := r.real[d.idx]
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		info, err := c.Command(r.ctx, cmd)
-		lines := append(info, finalLine(err))
-		r.deliver(d, lines...)
-	}()
-}
-
-// finalLine is the final result code an AT client's error stands for.
-func finalLine(err error) string {
-	var cme *hw.CMEError
-	switch {
-	case err == nil:
-		return "OK"
-	case errors.As(err, &cme):
-		return "+CME ERROR: " + strconv.Itoa(cme.Code)
-	case errors.Is(err, hw.ErrNoCarrier):
-		return "NO CARRIER"
-	}
-	return "ERROR"
-}
-
-// deliver queues lines for a device's firmware, from any goroutine.
-func (r *runner) deliver(d *device, lines ...string) {
+// deliver queues a real modem's indication for the device's firmware,
+// from any goroutine. No command is ever outstanding on the device's
+// linkPort, so the line reaches device.indication.
+func (r *runner) deliver(d *device, line string) {
 	r.inboxMu.Lock()
-	d.inbox = append(d.inbox, lines...)
+	d.lp.inbox = append(d.lp.inbox, line)
 	wake := !d.woken
 	d.woken = true
 	r.inboxMu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fleetsim/fleetsim/modem"
+	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -41,8 +42,8 @@ func (r *runner) startExternal(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			_ = d.link.Close() // the user's program is the host now
-			d.link = nil
+			_ = d.lp.link.Close() // the user's program is the host now
+			d.lp.link = nil
 			d.kind = kindExternal
 			r.externals = append(r.externals, external{d: d, pty: p})
 			r.wg.Add(1)
@@ -143,18 +144,7 @@ func (r *runner) pollExternal() {
 	for _, e := range r.externals {
 		d := e.d
 		st := e.d.modem.Status()
-		switch modem.RegState(st.Reg) {
-		case modem.RegHome:
-			d.state = RegHome
-		case modem.RegRoaming:
-			d.state = RegRoaming
-		case modem.RegSearching:
-			d.state = RegSearching
-		case modem.RegDenied:
-			d.state = RegDenied
-		default:
-			d.state = RegNotRegistered
-		}
+		d.state = at3gpp.RegState(st.Reg)
 		if d.poweredAt < 0 {
 			d.poweredAt = 0
 		}

@@ -88,7 +88,7 @@ type runner struct {
 	runErrs    []Outcome // timeline actions the API refused
 	ctx        context.Context
 	inboxMu    sync.Mutex // guards the devices' inboxes: modems write them from any goroutine in real time
-	real       map[int32]*hw.Client
+	real       map[int32]hwPort
 	traceW     io.Writer
 	realtimeState
 }
@@ -197,7 +197,7 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 	sid := "AC" + hex.EncodeToString(token)
 	_, _ = src.Read(token)
 	auth := hex.EncodeToString(token)
-	r.real = make(map[int32]*hw.Client)
+	r.real = make(map[int32]hwPort)
 	bound, err := r.bindReal(opts.HW)
 	if err != nil {
 		return err
@@ -349,7 +349,7 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 				Clock: r.clock, Timing: r.timing, AuthCache: r.s.Settings.AuthCache.D(),
 				Country: g.spec.Location, Hub: r.hub,
 			})
-			d.link = d.modem.Connect(d.output)
+			d.lp.link = d.modem.Connect(d.output)
 		}
 	}
 	return nil
@@ -382,8 +382,8 @@ func (r *runner) setupSim(ctx context.Context, g *group, i int) error {
 }
 
 func (r *runner) close() {
-	for _, c := range r.real {
-		_ = c.Close()
+	for _, p := range r.real {
+		_ = p.c.Close()
 	}
 	r.real = nil
 	if r.hub != nil {
@@ -391,8 +391,8 @@ func (r *runner) close() {
 	}
 	for i := range r.devices {
 		if d := &r.devices[i]; d.modem != nil {
-			if d.link != nil {
-				_ = d.link.Close()
+			if d.lp.link != nil {
+				_ = d.lp.link.Close()
 			}
 			d.modem.Close()
 		}
