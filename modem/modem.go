@@ -232,7 +232,9 @@ func (f funcWriter) Write(b []byte) (int, error) { f(b); return len(b), nil }
 
 func (f funcWriter) tryWrite(b []byte) (int, error) { f(b); return len(b), nil }
 
-// Close stops the modem's timers and its subscription to the core.
+// Close stops the modem's timers and its subscription to the core, closes
+// its sockets and waits for their goroutines, whether or not a host is
+// still connected.
 func (m *Modem) Close() {
 	m.mu.Lock()
 	m.closed = true
@@ -241,6 +243,7 @@ func (m *Modem) Close() {
 	if m.unsub != nil {
 		m.unsub()
 	}
+	m.closeSockets()
 }
 
 // The modem's timers: one of each kind runs at a time.

@@ -375,7 +375,7 @@ func caopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			}
 		}
 		m.mu.Unlock()
-		go m.sockOpen(s)
+		m.goSock(s, func() { m.sockOpen(s) })
 	}}
 }
 
@@ -827,7 +827,7 @@ func cipstart(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	return nil, &pending{start: func(finish func([]string, error)) {
 		m.cfg.Clock.AfterFunc(0, func() {
 			finish(nil, nil)
-			go m.sockOpen(s)
+			m.goSock(s, func() { m.sockOpen(s) })
 		})
 	}}
 }

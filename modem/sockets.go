@@ -165,6 +165,58 @@ type socketState struct {
 	owned    map[int]string
 	lastErr  int // for AT+QIGETERROR
 	nextPort int // the next local port the stack picks itself
+	// run holds the stack's goroutines, each socket's opener and then its
+	// reader (see goSock): Modem.Close stops them and waits.
+	run sync.WaitGroup
+}
+
+// goSock runs f, socket s's opener or reader, on a goroutine the stack
+// owns: tearing s down stops it, and Modem.Close tears every socket down
+// and waits for it. Once the modem is closed nothing new starts: s is torn
+// down and f runs from the clock, where it only winds down (a cancelled
+// socket neither dials nor reads) and gives a waiting command its outcome.
+func (m *Modem) goSock(s *socket, f func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		s.teardown()
+		m.cfg.Clock.AfterFunc(0, f)
+		return
+	}
+	st := m.sockSt()
+	st.run.Add(1)
+	go func() {
+		defer st.run.Done()
+		f()
+	}()
+}
+
+// closeSockets is the stack's part of Modem.Close: every socket torn
+// down, the stack's goroutines waited for, and the host sockets closed,
+// including those of sockets no goroutine serves yet. The modem is
+// already closed, so nothing new starts.
+func (m *Modem) closeSockets() {
+	m.mu.Lock()
+	st := m.sock
+	if st != nil {
+		for _, s := range st.socks {
+			if s != nil {
+				s.teardown()
+			}
+		}
+	}
+	m.mu.Unlock()
+	if st == nil {
+		return
+	}
+	st.run.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range st.socks {
+		if s != nil {
+			s.closeHost()
+		}
+	}
 }
 
 // own records a context brought up by the stack's own activation command,
@@ -480,7 +532,7 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		return nil, &pending{start: func(finish func([]string, error)) {
 			m.cfg.Clock.AfterFunc(0, func() {
 				finish(nil, nil)
-				go m.serveSocket(s)
+				m.goSock(s, func() { m.serveSocket(s) })
 			})
 		}}
 	}
@@ -488,7 +540,7 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	return nil, &pending{start: func(finish func([]string, error)) {
 		m.cfg.Clock.AfterFunc(0, func() {
 			finish(nil, nil)
-			go m.sockOpen(s)
+			m.goSock(s, func() { m.sockOpen(s) })
 		})
 	}}
 }
@@ -508,12 +560,21 @@ func (m *Modem) bindUDP(s *socket) int {
 	return qiErrNone
 }
 
-// serveSocket reads an open socket until it closes; closing it (its
-// context ending) closes the host side.
+// serveSocket reads an open socket until it closes, then closes its host
+// side; tearing the socket down (its context ending) closes the host side
+// at once, which ends the read.
 func (m *Modem) serveSocket(s *socket) {
-	stop := context.AfterFunc(s.ctx, s.closeHost)
-	defer stop()
+	closed := make(chan struct{})
+	stop := context.AfterFunc(s.ctx, func() {
+		s.closeHost()
+		close(closed)
+	})
 	m.sockReader(s)
+	if stop() {
+		s.closeHost() // the peer closed, or the read failed
+	} else {
+		<-closed
+	}
 }
 
 // pickPort is a local port the stack chooses. Callers hold m.mu.
@@ -529,16 +590,24 @@ func (m *Modem) pickPort() int {
 	return p
 }
 
-// sockOpen connects the host side of a TCP socket, reports the outcome
-// and then reads.
+// sockOpen connects the host side of a TCP socket (binds a UDP one's),
+// reports the outcome and then reads.
 func (m *Modem) sockOpen(s *socket) {
 	ctx, cancel := context.WithTimeout(s.ctx, openTimeout)
 	defer cancel()
 	var err error
 	code := qiErrNone
-	if s.remote == GatewayAddr {
+	switch {
+	case s.ctx.Err() != nil: // torn down before it started: no dial
+		err = s.ctx.Err()
+	case s.kind != sockTCP: // UDP has no handshake: the host side is bound
+		var lc net.ListenConfig
+		if s.pc, err = lc.ListenPacket(ctx, "udp", ":0"); err != nil {
+			code = qiErrCreateSocket
+		}
+	case s.remote == GatewayAddr:
 		err, code = errors.New("the gateway takes UDP only"), qiErrConnect
-	} else {
+	default:
 		var d net.Dialer
 		s.conn, err = d.DialContext(ctx, "tcp", net.JoinHostPort(s.remote, itoa(s.rport)))
 		switch {
@@ -566,10 +635,17 @@ func (m *Modem) sockOpen(s *socket) {
 		s.teardown()
 		return
 	}
-	if s.lport == 0 {
-		s.lport = s.conn.LocalAddr().(*net.TCPAddr).Port
+	if s.pc != nil {
+		if s.lport == 0 {
+			s.lport = s.pc.LocalAddr().(*net.UDPAddr).Port
+		}
+		s.state = sockConnected
+	} else {
+		if s.lport == 0 {
+			s.lport = s.conn.LocalAddr().(*net.TCPAddr).Port
+		}
+		s.state, s.tcpUp = sockConnected, true
 	}
-	s.state, s.tcpUp = sockConnected, true
 	m.urcIf(s.ind.opened(s, qiErrNone))
 	m.mu.Unlock()
 	m.serveSocket(s)

@@ -130,7 +130,9 @@ func (m *Modem) ubloxConnect(s *socket, finish func([]string, error)) {
 	u := s.ind.(*ubloxSock)
 	var conn net.Conn
 	err := errors.New("the gateway takes UDP only")
-	if s.remote != GatewayAddr {
+	if s.ctx.Err() != nil { // torn down before it started: no dial
+		err = s.ctx.Err()
+	} else if s.remote != GatewayAddr {
 		ctx, cancel := context.WithTimeout(s.ctx, openTimeout)
 		var d net.Dialer
 		conn, err = d.DialContext(ctx, "tcp", net.JoinHostPort(s.remote, itoa(s.rport)))
@@ -246,7 +248,7 @@ func usocr(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	return nil, &pending{start: func(finish func([]string, error)) {
 		m.cfg.Clock.AfterFunc(0, func() {
 			finish(created, nil)
-			go m.serveSocket(s)
+			m.goSock(s, func() { m.serveSocket(s) })
 		})
 	}}
 }
@@ -307,11 +309,13 @@ func usoco(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		return nil, &pending{start: func(finish func([]string, error)) {
 			m.cfg.Clock.AfterFunc(0, func() {
 				finish(nil, nil)
-				go m.ubloxConnect(t, nil)
+				m.goSock(t, func() { m.ubloxConnect(t, nil) })
 			})
 		}}
 	}
-	return nil, &pending{start: func(finish func([]string, error)) { go m.ubloxConnect(t, finish) }}
+	return nil, &pending{start: func(finish func([]string, error)) {
+		m.goSock(t, func() { m.ubloxConnect(t, finish) })
+	}}
 }
 
 // ubloxData is a write's <length> and, in the base syntax, its quoted
