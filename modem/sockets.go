@@ -191,6 +191,21 @@ func (m *Modem) goSock(s *socket, f func()) {
 	}()
 }
 
+// sockBusy marks socket I/O that runs from the clock (a send's write)
+// as the stack's work until done is called: Modem.Close waits for it. On a
+// closed modem there is nothing to wait for: the host sockets are closed,
+// so the I/O fails at once.
+func (m *Modem) sockBusy() (done func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return func() {}
+	}
+	st := m.sockSt()
+	st.run.Add(1)
+	return st.run.Done
+}
+
 // closeSockets is the stack's part of Modem.Close: every socket torn
 // down, the stack's goroutines waited for, and the host sockets closed,
 // including those of sockets no goroutine serves yet. The modem is
@@ -240,13 +255,10 @@ type sockIndications interface {
 	received(s *socket) string
 	// closed is the peer closing the connection.
 	closed(s *socket) string
-}
-
-// openAbandoner is a family whose open command waits for the outcome
-// (SIMCom's AT+CAOPEN answers +CAOPEN before its OK): sockOpen tells it
-// when an open ends unreported because the socket was torn down or the
-// modem powered up again meanwhile. Callers hold m.mu.
-type openAbandoner interface {
+	// abandoned is an open that ends unreported because the socket was
+	// torn down or the modem powered up again meanwhile: a family whose
+	// open command waits for the outcome (SIMCom's AT+CAOPEN answers
+	// +CAOPEN before its OK) gives the command one.
 	abandoned(s *socket)
 }
 
@@ -266,6 +278,8 @@ func (quectelSockets) received(s *socket) string {
 }
 
 func (quectelSockets) closed(s *socket) string { return fmt.Sprintf(`+QIURC: "closed",%d`, s.id) }
+
+func (quectelSockets) abandoned(*socket) {} // +QIOPEN follows the OK: nothing waits
 
 // socket is one connectID. Its goroutines (the opener, then the reader)
 // stop when it is torn down: teardown cancels its context, which closes
@@ -331,11 +345,6 @@ func (m *Modem) qiFail(code int) error {
 	return ErrError
 }
 
-func (m *Modem) ipCore() IPCore {
-	ipc, _ := m.cfg.Core.(IPCore)
-	return ipc
-}
-
 // qiactSock is AT+QIACT with the address the core assigns.
 func qiactSock(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	lines, err := qiact(ctx, m, c)
@@ -380,8 +389,8 @@ func (m *Modem) dataLost() {
 		}
 	}
 	if active {
-		if ipc := m.ipCore(); ipc != nil {
-			ipc.ReleaseAddress(m.cfg.Card.ICCID)
+		if m.ipc != nil {
+			m.ipc.ReleaseAddress(m.cfg.Card.ICCID)
 		}
 	}
 	if m.sock == nil { // never used a socket
@@ -620,9 +629,7 @@ func (m *Modem) sockOpen(s *socket) {
 	}
 	m.mu.Lock()
 	if m.sockSt().socks[s.id] != s || s.boot != m.boots || s.ctx.Err() != nil {
-		if a, ok := s.ind.(openAbandoner); ok {
-			a.abandoned(s)
-		}
+		s.ind.abandoned(s)
 		m.mu.Unlock()
 		s.closeHost()
 		return
@@ -1008,6 +1015,7 @@ func qisendex(ctx context.Context, m *Modem, c Command) ([]string, error) {
 // command its outcome; a session cut by this very traffic (the data limit
 // crossed) is reported after SEND OK. It runs without locks held.
 func (m *Modem) sendAndFinish(ctx context.Context, s *socket, to string, toPort int, in *sendParser, finish func([]string, error)) {
+	defer m.sockBusy()()
 	s.sending.Lock()
 	lines, err := m.completeSend(ctx, s, to, toPort, in)
 	finish(lines, err)
@@ -1049,8 +1057,8 @@ func (m *Modem) completeSend(ctx context.Context, s *socket, to string, toPort i
 		_, err = s.conn.Write(data)
 	case to == GatewayAddr:
 		if toPort == GatewayPort {
-			if ipc := m.ipCore(); ipc != nil {
-				_, err = ipc.ReceiveIPCommand(ctx, m.cfg.Card.ICCID, addr, s.lport, data)
+			if m.ipc != nil {
+				_, err = m.ipc.ReceiveIPCommand(ctx, m.cfg.Card.ICCID, addr, s.lport, data)
 			}
 		} // other ports of the gateway take nothing: the datagram is lost
 	default:
@@ -1248,7 +1256,7 @@ func qigeterror(_ context.Context, m *Modem, c Command) ([]string, error) {
 // sent once the SIM has a data session (a UDP datagram has no receipt: it
 // is sent even when no socket listens), and fails when it has none.
 func (m *Modem) ipEvent(e sim.Event) {
-	ipc := m.ipCore()
+	ipc := m.ipc
 	if ipc == nil {
 		return
 	}

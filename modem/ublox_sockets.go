@@ -95,6 +95,10 @@ func (u *ubloxSock) received(s *socket) string {
 
 func (u *ubloxSock) closed(s *socket) string { return fmt.Sprintf("+UUSOCL: %d", s.id) }
 
+// abandoned is never asked: ubloxConnect gives a synchronous AT+USOCO its
+// outcome itself.
+func (u *ubloxSock) abandoned(*socket) {}
+
 // usoFail records a socket error for AT+USOER (and the socket's
 // AT+USOCTL=<s>,1) and returns the command's error. Callers hold m.mu.
 func (m *Modem) usoFail(s *socket, errno int, res error) error {
