@@ -100,6 +100,9 @@ func parseTraceLine(line string) (TraceRecord, error) {
 	if err != nil {
 		return TraceRecord{}, fmt.Errorf("time %q: not RFC 3339", ts)
 	}
+	if y := t.UTC().Year(); y < 0 || y > 9999 { // traces are written in UTC, which must fit RFC 3339 too
+		return TraceRecord{}, fmt.Errorf("time %q: outside RFC 3339's years in UTC", ts)
+	}
 	var port string
 	if strings.HasPrefix(rest, "[") {
 		end := strings.Index(rest, "] ")
