@@ -847,6 +847,60 @@ func TestDataModeNetworkDrop(t *testing.T) {
 	h.run([]step{{send: "AT+CEREG?;+CGACT?\r", want: resp("+CEREG: 0,3", "+CGACT: 1,0")}})
 }
 
+// TestDataModeCutAtLimit checks a data session that crosses the Fleet's
+// data limit is cut where the limit is reached: the SIM's usage ends at the
+// limit, not at the end of the transfer that crossed it.
+func TestDataModeCutAtLimit(t *testing.T) {
+	t.Parallel()
+	oneMB := 1
+	h := newHarness(t, withVClock(), withControl(sim.WithLimitPropagation(0)), withFleet(func(p *sim.FleetParams) { p.DataLimit = &oneMB }))
+	usage := func() int64 {
+		t.Helper()
+		s, err := h.ctl.Sim(h.acct, h.simSid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.DataUsed
+	}
+	h.send("AT+CGEREP=1;D*99#\r")
+	h.awaitTimer(h.timing.Data)
+	h.advance(h.timing.Data)
+	h.expect("\r\nCONNECT\r\n")
+	chunk := strings.Repeat("x", 400_000)
+	h.send(chunk)
+	h.send(chunk)
+	h.sync()
+	if got := usage(); got != 800_000 {
+		t.Fatalf("data used %d after 800,000 bytes", got)
+	}
+	h.send(chunk) // crosses the 1 MB limit
+	h.sync()
+	if got := usage(); got != sim.MB {
+		t.Fatalf("data used %d after a transfer across the limit, want the limit %d", got, sim.MB)
+	}
+	h.expect("\r\nNO CARRIER\r\n\r\n+CGEV: NW PDN DEACT 1\r\n")
+	if h.dataMode() {
+		t.Fatal("still in data state after the limit was reached")
+	}
+
+	// The same through UseData: up to the limit, and no further.
+	twoMB := 2
+	if _, err := h.ctl.UpdateFleet(h.ctx, h.acct, h.fleet.Sid, sim.FleetParams{DataLimit: &twoMB}); err != nil {
+		t.Fatal(err)
+	}
+	h.send("AT+CGACT=1,1\r")
+	h.awaitTimer(h.timing.Data)
+	h.advance(h.timing.Data)
+	h.expect(okLine)
+	if err := h.m.UseData(h.ctx, 600_000, 600_000); !errors.Is(err, sim.ErrDataLimitReached) {
+		t.Fatalf("UseData across the limit: %v, want ErrDataLimitReached", err)
+	}
+	if got := usage(); got != 2*sim.MB {
+		t.Fatalf("data used %d after UseData across the limit, want %d", got, 2*sim.MB)
+	}
+	h.expect("\r\n+CGEV: NW PDN DEACT 1\r\n")
+}
+
 // ---- timing on the virtual clock ------------------------------------------------
 
 // TestScanTakesScanTime checks AT+COPS=? answers exactly Timing.Scan after it arrives.

@@ -22,6 +22,9 @@ import (
 type Core interface {
 	AuthorizeAttach(iccid string, plmn sim.PLMN) (sim.Network, error)
 	AuthorizeData(iccid string) error
+	// DataAllowance is how many bytes the SIM may still move before the
+	// data limit the network enforces now; 0 with an error once it may not.
+	DataAllowance(iccid string) (int64, error)
 	RecordUsage(ctx context.Context, r sim.UsageReport) error
 	Subscribe(fn func(sim.Event)) (cancel func())
 }

@@ -648,5 +648,11 @@ func (m *Modem) UseData(ctx context.Context, up, down int64) error {
 	}
 	plmn := m.st.serving.PLMN
 	m.mu.Unlock()
-	return m.cfg.Core.RecordUsage(ctx, sim.UsageReport{ICCID: m.cfg.Card.ICCID, PLMN: plmn, Upload: up, Download: down})
+	if !m.charge(ctx, plmn, up, down) { // cut where the Fleet's limit is reached
+		m.mu.Lock()
+		m.dropData()
+		m.mu.Unlock()
+		return sim.ErrDataLimitReached
+	}
+	return nil
 }

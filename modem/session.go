@@ -7,8 +7,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/fleetsim/fleetsim/sim"
 )
 
 // session reads one port's transport: command lines in command state, raw
@@ -387,12 +385,10 @@ func (s *session) data(b []byte) int {
 	if serving == nil {
 		return n
 	}
-	if err := m.cfg.Core.AuthorizeData(m.cfg.Card.ICCID); err != nil {
+	if !m.charge(s.ctx, serving.PLMN, int64(n), 0) { // cut where the Fleet's limit is reached
 		m.mu.Lock()
 		m.dropData()
 		m.mu.Unlock()
-		return n
 	}
-	_ = m.cfg.Core.RecordUsage(s.ctx, sim.UsageReport{ICCID: m.cfg.Card.ICCID, PLMN: serving.PLMN, Upload: int64(n)})
 	return n
 }

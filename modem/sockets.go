@@ -696,18 +696,18 @@ func (m *Modem) sockReader(s *socket) {
 		if n > 0 {
 			data := append([]byte(nil), buf[:n]...)
 			s.waitSent()
+			up, down := int64(0), int64(n)+udpPacket
 			if s.kind == sockTCP {
 				segs := int64((n + TCPMSS - 1) / TCPMSS)
-				m.meter(s.ctx, segs*tcpPacket, int64(n)+segs*tcpPacket)
-			} else {
-				m.meter(s.ctx, 0, int64(n)+udpPacket)
+				up, down = segs*tcpPacket, int64(n)+segs*tcpPacket
 			}
+			passed := m.meter(s.ctx, up, down) // false: the session was cut at the limit
 			pk := packet{data: data}
 			if from != nil {
 				pk.from, pk.port = from.IP.String(), from.Port
 			}
 			m.mu.Lock()
-			if m.sockSt().socks[s.id] == s && s.state == sockConnected {
+			if passed && m.sockSt().socks[s.id] == s && s.state == sockConnected {
 				m.deliver(s, pk)
 			}
 			m.mu.Unlock()
@@ -759,29 +759,46 @@ func (m *Modem) deliver(s *socket, pk packet) {
 	m.urcIf(s.ind.received(s))
 }
 
-// meter records traffic of the SIM's data session and cuts the session
-// when the core no longer allows data (the Fleet's limit was crossed or
-// its data disabled). It reports whether data may go on.
+// meter records traffic of the SIM's data session, up to what the core
+// still allows, and cuts the session where the Fleet's limit is reached
+// (or when data is no longer allowed at all). It reports whether data may
+// go on.
 func (m *Modem) meter(ctx context.Context, up, down int64) bool {
-	if !m.record(ctx, up, down) {
-		return m.cfg.Core == nil
+	if m.cfg.Core == nil {
+		return true
 	}
-	return m.dataAllowed()
+	fits := m.record(ctx, up, down)
+	return m.dataAllowed() && fits
 }
 
-// record adds traffic to the SIM's usage, if the modem is on a network.
+// record charges traffic of the SIM's data session, if the modem is on a
+// network; it reports false when the traffic crossed the Fleet's limit,
+// so that only the part before it was charged.
 func (m *Modem) record(ctx context.Context, up, down int64) bool {
 	if m.cfg.Core == nil {
-		return false
+		return true
 	}
 	m.mu.Lock()
 	serving := m.st.serving
 	m.mu.Unlock()
-	if serving == nil {
-		return false
+	return serving == nil || m.charge(ctx, serving.PLMN, up, down)
+}
+
+// charge adds up and down bytes to the SIM's usage on the network plmn, but
+// no more than the core's allowance: traffic beyond the Fleet's data limit
+// never passes, and charge reports false when some of it did not fit. The
+// caller cuts the session then (NO CARRIER, pdpdeact).
+func (m *Modem) charge(ctx context.Context, plmn sim.PLMN, up, down int64) bool {
+	left, err := m.cfg.Core.DataAllowance(m.cfg.Card.ICCID)
+	fits := err == nil && up+down <= left
+	if !fits {
+		up = min(up, left)
+		down = min(down, left-up)
 	}
-	_ = m.cfg.Core.RecordUsage(ctx, sim.UsageReport{ICCID: m.cfg.Card.ICCID, PLMN: serving.PLMN, Upload: up, Download: down})
-	return true
+	if up+down > 0 {
+		_ = m.cfg.Core.RecordUsage(ctx, sim.UsageReport{ICCID: m.cfg.Card.ICCID, PLMN: plmn, Upload: up, Download: down})
+	}
+	return fits
 }
 
 // dataAllowed asks the core whether the SIM may move data, and drops the
@@ -1048,6 +1065,20 @@ func (m *Modem) completeSend(ctx context.Context, s *socket, to string, toPort i
 	if m.cfg.Core != nil && !m.dataAllowed() {
 		return nil, resSendFail
 	}
+	// The data goes over the air only as far as the Fleet's limit lets it.
+	up, down := int64(len(data))+udpPacket, int64(0)
+	if s.kind == sockTCP {
+		segs := int64((len(data) + TCPMSS - 1) / TCPMSS)
+		up, down = int64(len(data))+segs*tcpPacket, segs*tcpPacket
+	}
+	if !m.record(ctx, up, down) {
+		// Accepted by the module, dropped by the network at the limit; the
+		// caller's check after the answer cuts the session.
+		m.mu.Lock()
+		s.sent += int64(len(data))
+		m.mu.Unlock()
+		return nil, resSendOK
+	}
 	if s.kind != sockUDPService {
 		to, toPort = s.remote, s.rport
 	}
@@ -1077,12 +1108,6 @@ func (m *Modem) completeSend(ctx context.Context, s *socket, to string, toPort i
 	m.mu.Lock()
 	s.sent += int64(len(data))
 	m.mu.Unlock()
-	if s.kind == sockTCP {
-		segs := int64((len(data) + TCPMSS - 1) / TCPMSS)
-		m.record(ctx, int64(len(data))+segs*tcpPacket, segs*tcpPacket)
-	} else {
-		m.record(ctx, int64(len(data))+udpPacket, 0)
-	}
 	return nil, resSendOK
 }
 

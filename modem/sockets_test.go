@@ -274,6 +274,12 @@ func TestPTYSocketDataLimit(t *testing.T) {
 	if !strings.Contains(got, "SEND OK") {
 		t.Fatalf("the send crossing the limit did not go: %q", got)
 	}
+	if cur, err = e.ctl.Sim(e.acct, e.sims[0].Sid); err != nil {
+		t.Fatal(err)
+	}
+	if cur.DataUsed != sim.MB {
+		t.Fatalf("data used %d after the send crossing the limit, want the limit %d", cur.DataUsed, sim.MB)
+	}
 	if got := p.cmd("AT+QISTATE=1,0", "OK"); !strings.Contains(got, `,4,1,0,0,"uart1"`) {
 		t.Fatalf("AT+QISTATE after pdpdeact answered %q (want state 4, closing)", got)
 	}

@@ -66,20 +66,32 @@ func (c *Control) authorizeAttach(iccid string, plmn PLMN) (nw Network, simSid s
 // have data enabled and the SIM must be under the data limit the network
 // enforces at this moment.
 func (c *Control) AuthorizeData(iccid string) error {
+	_, err := c.DataAllowance(iccid)
+	return err
+}
+
+// DataAllowance is how many bytes the SIM may still move before it reaches
+// the data limit the network enforces at this moment (a limit still
+// propagating is not enforced yet). It is never 0 without an error:
+// ErrDataLimitReached once the limit is used up, ErrDataDisabled, or why
+// the SIM is not served. The network cuts a session where the allowance
+// runs out, so no SIM consumes more than its Fleet's limit.
+func (c *Control) DataAllowance(iccid string) (int64, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	s, err := c.inService(iccid)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	f := c.fleets.get(s.FleetSid)
 	if f == nil || !f.DataEnabled {
-		return ErrDataDisabled
+		return 0, ErrDataDisabled
 	}
-	if s.DataUsed >= int64(f.EnforcedLimitMB(c.Now()))*MB {
-		return ErrDataLimitReached
+	left := int64(f.EnforcedLimitMB(c.Now()))*MB - s.DataUsed
+	if left <= 0 {
+		return 0, ErrDataLimitReached
 	}
-	return nil
+	return left, nil
 }
 
 // simForCard returns the current view of the Sim registered from a card.

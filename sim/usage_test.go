@@ -409,3 +409,40 @@ func TestBillingPeriodAfterLongInactivity(t *testing.T) {
 	assert.Equal(t, f.clock.Now(), bps[0].Start)
 	assert.NotEqual(t, old.Sid, bps[0].Sid)
 }
+
+// TestDataAllowance: the core says how many bytes a SIM may still move
+// before the limit the network enforces now, so a session can be cut where
+// the limit is reached; a new limit counts only once it has propagated.
+func TestDataAllowance(t *testing.T) {
+	const prop = 5 * time.Minute
+	f := newFixture(t, sim.WithLimitPropagation(prop))
+	_, err := f.ctl.UpdateFleet(f.ctx, f.main, f.fleet.Sid, sim.FleetParams{DataLimit: ptr(1)})
+	require.NoError(t, err)
+	f.clock.Advance(prop)
+	f.activate(f.register(f.main, 0), "active")
+	card := f.ctl.Cards()[0]
+	left, err := f.ctl.DataAllowance(card.ICCID)
+	require.NoError(t, err)
+	assert.Equal(t, int64(sim.MB), left)
+
+	require.NoError(t, f.ctl.RecordUsage(f.ctx, sim.UsageReport{ICCID: card.ICCID, PLMN: f.vf.Identifiers[0], Upload: 400_000, Download: 400_000}))
+	left, err = f.ctl.DataAllowance(card.ICCID)
+	require.NoError(t, err)
+	assert.Equal(t, int64(sim.MB-800_000), left)
+
+	// A higher limit is not enforced while it propagates.
+	_, err = f.ctl.UpdateFleet(f.ctx, f.main, f.fleet.Sid, sim.FleetParams{DataLimit: ptr(2)})
+	require.NoError(t, err)
+	left, err = f.ctl.DataAllowance(card.ICCID)
+	require.NoError(t, err)
+	assert.Equal(t, int64(sim.MB-800_000), left, "the new limit still propagates")
+	f.clock.Advance(prop)
+	left, err = f.ctl.DataAllowance(card.ICCID)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2*sim.MB-800_000), left)
+
+	require.NoError(t, f.ctl.RecordUsage(f.ctx, sim.UsageReport{ICCID: card.ICCID, PLMN: f.vf.Identifiers[0], Upload: left}))
+	left, err = f.ctl.DataAllowance(card.ICCID)
+	require.ErrorIs(t, err, sim.ErrDataLimitReached)
+	assert.Zero(t, left)
+}
