@@ -206,6 +206,11 @@ func (d *device) final(s step, err error) {
 			d.send(stepOperator, "AT+COPS?")
 		}
 	case stepSelect, stepAuto:
+		if n := d.g.spec.Selection.Network; ok && s == stepSelect && len(n) >= 5 {
+			// AT+COPS=1 answers OK once registered on the network asked for;
+			// its +CEREG came while the command was outstanding.
+			d.plmn = sim.PLMN{MCC: n[:3], MNC: n[3:]}
+		}
 		if !ok {
 			var cme *at3gpp.CMEError // why: no network, PLMN not allowed (#11)...
 			if errors.As(err, &cme) && d.r.traceW != nil {

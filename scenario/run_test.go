@@ -125,3 +125,40 @@ func TestFailuresAndAbort(t *testing.T) {
 	assert.False(t, rep.Expectations[1].Pass)
 	assert.True(t, rep.Expectations[2].Skipped)
 }
+
+const manualOnNetwork = `name: manual
+duration: 30m
+control:
+  naps: [{name: uk, networks: ["23415", "23430"]}]
+  fleets: [{name: f, nap: uk}]
+devices:
+  - {name: pinned, count: 4, fleet: f, location: GB, selection: {mode: manual, network: "23430"}}
+expect:
+  - name: on EE
+    group: pinned
+    at: 10m
+    network: "23430"
+    registered: "== 100%"
+  - name: not on Vodafone
+    group: pinned
+    at: 10m
+    network: "23415"
+    registered: "== 0"
+`
+
+// TestManualSelectionNetwork checks an expectation filtered by network
+// counts the devices of a group in manual selection: the firmware learns
+// the network from the selection the modem accepted.
+func TestManualSelectionNetwork(t *testing.T) {
+	t.Parallel()
+	cat := testCatalog(t)
+	s, err := Parse("manual.yaml", []byte(manualOnNetwork))
+	require.NoError(t, err)
+	s.Defaults()
+	require.NoError(t, s.Validate(cat))
+	rep, err := Run(context.Background(), s, Options{Catalog: cat})
+	require.NoError(t, err)
+	require.Len(t, rep.Expectations, 2)
+	assert.True(t, rep.Expectations[0].Pass, "%s", rep.Expectations[0].Observed)
+	assert.True(t, rep.Expectations[1].Pass, "%s", rep.Expectations[1].Observed)
+}
