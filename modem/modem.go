@@ -44,8 +44,10 @@ type Timing struct {
 // DefaultTiming feels like a real LTE-M module in good coverage.
 var DefaultTiming = Timing{Boot: 2 * time.Second, Scan: 3 * time.Second, Attach: 2 * time.Second, Data: 500 * time.Millisecond}
 
-// DefaultAuthCache is how long a visited network keeps a SIM's attach
-// authorised after the SIM's NAP stops allowing it; at most a week.
+// DefaultAuthCache is how long a visited network caches a SIM's
+// authorisation, counted from the attach and renewed while the NAP allows
+// the network: a network removed from the NAP serves the SIM until the
+// cache expires. At most a week.
 const (
 	DefaultAuthCache = 24 * time.Hour
 	MaxAuthCache     = 7 * 24 * time.Hour

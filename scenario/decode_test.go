@@ -837,3 +837,20 @@ bad.yaml:4:46: devices[0].fleet: unknown fleet "nope": control.fleets defines no
 bad.yaml:6:22: expect[0].group: unknown group "b"; devices defines "a"
 bad.yaml:6:37: expect[0].registered: invalid condition ">= 1O%": want an operator (>=, <=, >, <, ==, !=) and a count, share or duration, e.g. '>= 99%'`, err.Error())
 }
+
+// TestSchemaAuthCacheFromAttach checks the schema says what the engine
+// does (TestNAPRemovalAuthCache in modem): the cached authorisation counts
+// from the attach, not from the NAP change.
+func TestSchemaAuthCacheFromAttach(t *testing.T) {
+	var raw struct {
+		Defs map[string]struct {
+			Properties map[string]struct {
+				Description string `json:"description"`
+			} `json:"properties"`
+		} `json:"$defs"`
+	}
+	require.NoError(t, json.Unmarshal(Schema(), &raw))
+	desc := raw.Defs["Settings"].Properties["auth_cache"].Description
+	assert.Contains(t, desc, "counted from the attach")
+	assert.NotContains(t, desc, "after its NAP stops allowing it")
+}

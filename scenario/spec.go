@@ -32,7 +32,7 @@ type Settings struct {
 	Pos              Pos      `yaml:"-"`
 	LimitPropagation Duration `yaml:"limit_propagation" doc:"How long a Fleet's new data limit takes to be enforced (at most 15m). Default 5m."`
 	UpdateDelay      Duration `yaml:"update_delay" doc:"How long an asynchronous Sim status update stays scheduled. Default 3s."`
-	AuthCache        Duration `yaml:"auth_cache" doc:"How long a visited network keeps a SIM's attach authorised after its NAP stops allowing it (at most 168h). Default 24h."`
+	AuthCache        Duration `yaml:"auth_cache" doc:"How long a visited network caches a SIM's authorisation, counted from the attach and renewed while the NAP allows the network: a network removed from the NAP serves an attached SIM until the cache expires, at most this long after the removal (at most 168h). Default 24h."`
 	Scan             Duration `yaml:"scan" doc:"How long a network scan takes on the modems. Default 3s."`
 	Attach           Duration `yaml:"attach" doc:"How long one attach attempt takes. Default 2s."`
 	Profile          string   `yaml:"profile" enum:"bg96,bg95,generic,sim7080,sim7000,sara-r4" doc:"The module family of every group's modems, unless the group names its own. Default bg96."`
