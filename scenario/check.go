@@ -360,7 +360,8 @@ func (r *runner) report() *Report {
 	if r.aborted {
 		rep.AbortedAt = formatDuration(r.abortedAt)
 	}
-	rep.Passed = !r.aborted
+	rep.Interrupted = r.stopped
+	rep.Passed = !r.aborted && !r.stopped
 	for _, c := range r.checks {
 		e := c.e
 		o := Outcome{Name: e.Name, Group: e.Group, When: when(e, r.s), Check: describe(e), Observed: c.observed,
@@ -368,7 +369,7 @@ func (r *runner) report() *Report {
 		if c.failed {
 			o.FailedAt = formatDuration(c.failedAt)
 		}
-		if c.samples == 0 && r.aborted {
+		if c.samples == 0 && (r.aborted || r.stopped) {
 			o.Skipped = true
 		}
 		rep.Passed = rep.Passed && o.Pass

@@ -69,7 +69,7 @@ expect:
 // minimalScenario is the least a valid file holds.
 const minimalScenario = `duration: 24h
 devices:
-  - {name: t, count: 10, location: DE}
+  - {name: t, count: 10, location: DE, sim_status: new}
 `
 
 // aliasScenario shares settings through anchors, aliases and merges.
@@ -81,12 +81,14 @@ devices:
     count: 10
     location: DE
     retry: &retry {backoff: 2m}
+    sim_status: new
   - <<: *base
     name: b
   - name: c
     count: 5
     location: FR
     retry: *retry
+    sim_status: new
 `
 
 func catalogForTest(t testing.TB) *sim.Catalog {
@@ -151,7 +153,7 @@ func TestParseFull(t *testing.T) {
 func stripKeys(p Pos) Pos { return Pos{Line: p.Line, Column: p.Column} }
 
 func TestDefaults(t *testing.T) {
-	s, err := Parse("min.yaml", []byte(minimalScenario+`control:
+	s, err := Parse("min.yaml", []byte(strings.Replace(minimalScenario, "sim_status: new", "fleet: f", 1)+`control:
   naps: [{name: n}]
   fleets: [{name: f, nap: n}]
 timeline:
@@ -302,7 +304,7 @@ func TestValidateErrors(t *testing.T) {
 				"t.yaml:9:35: timeline[1].move.to: the Networks catalog has no networks in country XX\n" +
 				"t.yaml:11:22: expect[0].group: unknown group \"t2\"; devices defines \"t\""},
 		{"networks", "duration: 1d\ncontrol:\n  naps: [{name: eu, networks: [26299, Vodafone, EE, KT, Vodafon, ZZ]}]\n" +
-			"devices: [{name: t, count: 1, location: DE, selection: {mode: manual, network: DE}}]\n",
+			"devices: [{name: t, count: 1, location: DE, selection: {mode: manual, network: DE}, sim_status: new}]\n",
 			"t.yaml:3:32: control.naps[0].networks[0]: unknown network: no network of the catalog has PLMN 26299\n" +
 				"t.yaml:3:39: control.naps[0].networks[1]: ambiguous network name \"Vodafone\": 21 networks have it (AL 27602, CZ 23003, DE 26202/26204/26209, EG 60202, ES 21401/21406, GB 23415, GH 62002, GR 20205, and 13 more); write a PLMN instead\n" +
 				"t.yaml:3:57: control.naps[0].networks[4]: unknown network \"Vodafon\", did you mean \"Vodafone\"?\n" +
@@ -311,7 +313,7 @@ func TestValidateErrors(t *testing.T) {
 		{"ranges", "duration: 401d\nsample: 0s\nsettings: {limit_propagation: 16m, auth_cache: 169h}\n" +
 			"world:\n  locations: [{name: x, country: de, signal: 32}]\n" +
 			"control:\n  naps: [{name: n}]\n  fleets: [{name: f, nap: n, data_limit_mb: 2000001}]\n" +
-			"devices:\n  - {name: a, count: 0, location: DE, retry: {backoff: 2h, max_backoff: 1h, jitter: 5}}\n  - {name: b, count: 1000000, location: DE}\n  - {name: c, count: 1, location: DE}\n",
+			"devices:\n  - {name: a, count: 0, location: DE, retry: {backoff: 2h, max_backoff: 1h, jitter: 5}, sim_status: new}\n  - {name: b, count: 1000000, location: DE, sim_status: new}\n  - {name: c, count: 1, location: DE, sim_status: new}\n",
 			"t.yaml:1:11: duration: must be at most 400 days (9600h), got 9624h\n" +
 				"t.yaml:2:9: sample: must be more than 0\n" +
 				"t.yaml:3:31: settings.limit_propagation: must be at most 15m, got 16m\n" +
@@ -322,14 +324,14 @@ func TestValidateErrors(t *testing.T) {
 				"t.yaml:10:22: devices[0].count: must be between 1 and 1000000, got 0\n" +
 				"t.yaml:10:73: devices[0].retry.max_backoff: must be at least backoff (2h), got 1h\n" +
 				"t.yaml:10:85: devices[0].retry.jitter: want a share such as 10%, got 5"},
-		{"too many devices", "duration: 1d\ndevices:\n  - {name: b, count: 1000000, location: DE}\n  - {name: c, count: 1, location: DE}\n",
+		{"too many devices", "duration: 1d\ndevices:\n  - {name: b, count: 1000000, location: DE, sim_status: new}\n  - {name: c, count: 1, location: DE, sim_status: new}\n",
 			"t.yaml:3:3: devices: 1000001 devices in all: at most 1000000"},
-		{"duplicate names", "duration: 1d\ndevices:\n  - {name: a, count: 1, location: DE}\n  - {name: a, count: 1, location: DE}\n" +
+		{"duplicate names", "duration: 1d\ndevices:\n  - {name: a, count: 1, location: DE, sim_status: new}\n  - {name: a, count: 1, location: DE, sim_status: new}\n" +
 			"expect:\n  - {name: x, registered: 1}\n  - {name: '', registered: 1}\n  - {name: x, registered: 1}\n",
 			"t.yaml:4:12: devices[1].name: group \"a\" is already defined at line 3\n" +
 				"t.yaml:7:12: expect[1].name: must not be empty\n" +
 				"t.yaml:8:12: expect[2].name: expectation \"x\" is already defined at line 6"},
-		{"events", "duration: 1d\ndevices: [{name: t, count: 5, location: DE}]\ntimeline:\n" +
+		{"events", "duration: 1d\ndevices: [{name: t, count: 5, location: DE, sim_status: new}]\ntimeline:\n" +
 			"  - {power_cycle: {group: t}}\n" +
 			"  - {at: 1h, every: 1h, power_cycle: {group: t}}\n" +
 			"  - {at: 2d, outage: {network: 26201}}\n" +
@@ -355,7 +357,7 @@ func TestValidateErrors(t *testing.T) {
 				"t.yaml:14:26: timeline[10].api.path: placeholder {sim:t/5}: group \"t\" has 5 devices, numbered from 0\n" +
 				"t.yaml:14:26: timeline[10].api.path: unknown placeholder {bad:x}: want {fleet:NAME}, {nap:NAME} or {sim:GROUP/INDEX}\n" +
 				"t.yaml:14:69: timeline[10].api.status: want an HTTP status (100..599), got 999"},
-		{"expectations", "duration: 1d\ndevices: [{name: t, count: 5, location: DE}]\nexpect:\n" +
+		{"expectations", "duration: 1d\ndevices: [{name: t, count: 5, location: DE, sim_status: new}]\nexpect:\n" +
 			"  - {name: a}\n" +
 			"  - {name: b, at: 1h, during: {until: 2h}, registered: 1}\n" +
 			"  - {name: c, during: {from: 2h, until: 2h}, registered: 1m}\n" +
@@ -375,7 +377,7 @@ func TestValidateErrors(t *testing.T) {
 				"t.yaml:9:43: expect[5].attach_latency.max: want a duration bound such as '<= 5m', got \"5\"\n" +
 				"t.yaml:10:35: expect[6].attach_latency.p: must be more than 0 and at most 100, got 100.5\n" +
 				"t.yaml:10:64: expect[6].network: ambiguous network name \"Vodafone\": 21 networks have it (AL 27602, CZ 23003, DE 26202/26204/26209, EG 60202, ES 21401/21406, GB 23415, GH 62002, GR 20205, and 13 more); write a PLMN instead"},
-		{"changes", "duration: 1d\ncontrol:\n  naps: [{name: n}]\n  fleets: [{name: f, nap: n}]\ndevices: [{name: t, count: 5, location: DE}]\ntimeline:\n" +
+		{"changes", "duration: 1d\ncontrol:\n  naps: [{name: n}]\n  fleets: [{name: f, nap: n}]\ndevices: [{name: t, count: 5, location: DE, sim_status: new}]\ntimeline:\n" +
 			"  - {at: 1h, nap: {name: n}}\n" +
 			"  - {at: 1h, fleet: {name: f}}\n" +
 			"  - {at: 1h, fleet: {name: f, nap: m, data_limit_mb: 0}}\n" +
@@ -406,7 +408,7 @@ func TestSelection(t *testing.T) {
 		{"{mode: manual}", "t.yaml:2:63: devices[0].selection.network: required with mode manual"},
 		{"{network: 26201}", "t.yaml:2:66: devices[0].selection.network: only with mode manual: automatic selection picks the network itself"},
 	} {
-		s, err := Parse("t.yaml", []byte("duration: 1d\ndevices: [{name: t, count: 5, location: DE, selection: "+tc.sel+"}]\n"))
+		s, err := Parse("t.yaml", []byte("duration: 1d\ndevices: [{name: t, count: 5, location: DE, selection: "+tc.sel+", sim_status: new}]\n"))
 		require.NoError(t, err)
 		s.Defaults()
 		err = s.Validate(catalogForTest(t))
@@ -464,7 +466,7 @@ func TestLoad(t *testing.T) {
 	assert.ErrorIs(t, err, fs.ErrNotExist)
 
 	bad := filepath.Join(dir, "bad.yaml")
-	require.NoError(t, os.WriteFile(bad, []byte("duration: 1h\ndevices: [{name: t, count: 1, location: Mars}]\n"), 0o600))
+	require.NoError(t, os.WriteFile(bad, []byte("duration: 1h\ndevices: [{name: t, count: 1, location: Mars, sim_status: new}]\n"), 0o600))
 	s, err = Load(bad)
 	require.NoError(t, err, "Load does not validate")
 	assert.Equal(t, "Mars", s.Devices[0].Location)
@@ -809,7 +811,7 @@ func TestManyProblemsStayFast(t *testing.T) {
 	}
 	b.WriteString("]}]\ndevices:\n")
 	for i := range 2000 {
-		b.WriteString("  - {name: g" + strconv.Itoa(i) + ", count: 1, location: l" + strconv.Itoa(i) + "}\n")
+		b.WriteString("  - {name: g" + strconv.Itoa(i) + ", count: 1, location: l" + strconv.Itoa(i) + ", sim_status: new}\n")
 	}
 	start := time.Now()
 	s, err := Parse("t.yaml", []byte(b.String()))
@@ -853,4 +855,39 @@ func TestSchemaAuthCacheFromAttach(t *testing.T) {
 	desc := raw.Defs["Settings"].Properties["auth_cache"].Description
 	assert.Contains(t, desc, "counted from the attach")
 	assert.NotContains(t, desc, "after its NAP stops allowing it")
+}
+
+// TestValidateBounds: intervals that would make a run eat memory or make
+// no progress are refused with their file:line, and so is a run whose
+// estimated events pass MaxEvents, at its largest cost; a group that
+// cannot leave status new without a Fleet is refused before the API does.
+func TestValidateBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"floors", "duration: 1d\nsample: 1ns\ncontrol: {naps: [{name: n}], fleets: [{name: f, nap: n}]}\ndevices:\n" +
+			"  - {name: t, count: 5, location: DE, fleet: f, power_cycle: {every: 1ns}, data: {every: 1ns, bytes: 1KB}, retry: {backoff: 1ns}}\n" +
+			"timeline:\n  - {every: 1ns, power_cycle: {group: t}}\n  - {every: 9s, power_cycle: {group: t}}\n",
+			"t.yaml:2:9: sample: must be at least 1s, got 1ns\n" +
+				"t.yaml:5:70: devices[0].power_cycle.every: must be at least 10s, got 1ns\n" +
+				"t.yaml:5:90: devices[0].data.every: must be at least 1s, got 1ns\n" +
+				"t.yaml:5:125: devices[0].retry.backoff: must be at least 1s, got 1ns\n" +
+				"t.yaml:7:13: timeline[0].every: must be at least 1s, got 1ns"},
+		{"budget", "duration: 30d\ncontrol: {naps: [{name: n}], fleets: [{name: f, nap: n}]}\ndevices:\n" +
+			"  - {name: t, count: 100000, location: DE, fleet: f, data: {every: 1m, bytes: 1KB}}\n",
+			"t.yaml:4:68: devices[0].data.every: the run would simulate about 2.59e+10 events, more than the 1e+09 a run may (100% of them from here): use longer intervals, fewer devices or a shorter duration"},
+		{"no fleet", "duration: 1d\ndevices:\n  - {name: t, count: 5, location: DE}\n  - {name: r, count: 5, location: DE, sim_status: ready}\n" +
+			"  - {name: n, count: 5, location: DE, sim_status: new}\n",
+			"t.yaml:3:5: devices[0].fleet: required with sim_status active: a Sim cannot leave status new without a Fleet (error 83007)\n" +
+				"t.yaml:4:51: devices[1].fleet: required with sim_status ready: a Sim cannot leave status new without a Fleet (error 83007)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Parse("t.yaml", []byte(tc.in))
+			require.NoError(t, err)
+			s.Defaults()
+			err = s.Validate(catalogForTest(t))
+			require.Error(t, err)
+			assert.Equal(t, tc.want, err.Error())
+		})
+	}
 }

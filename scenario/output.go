@@ -127,6 +127,9 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	if r.Aborted {
 		suite.Properties = append(suite.Properties, junitProperty{"aborted_at", r.AbortedAt})
 	}
+	if r.Interrupted {
+		suite.Properties = append(suite.Properties, junitProperty{"interrupted_at", formatDuration(r.End.Sub(r.Start))})
+	}
 	for _, o := range r.Expectations {
 		c := junitCase{
 			Name:      o.Name,
@@ -202,6 +205,8 @@ func skipReason(r *Report) string {
 		return "run aborted at " + r.AbortedAt
 	case r.Aborted:
 		return "run aborted"
+	case r.Interrupted:
+		return "run interrupted at " + formatDuration(r.End.Sub(r.Start))
 	}
 	return "not checked"
 }
@@ -269,7 +274,7 @@ func WriteSummary(w io.Writer, r *Report, color bool) {
 	if skipped > 0 {
 		fmt.Fprintf(&b, ", %d skipped", skipped)
 	}
-	if r.Aborted {
+	if r.Aborted || r.Interrupted {
 		b.WriteString("; " + skipReason(r))
 	}
 	b.WriteByte('\n')

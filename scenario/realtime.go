@@ -122,7 +122,9 @@ func (r *runner) advanceRealTime(ctx context.Context, progress func(Progress)) {
 	lastProgress := time.Time{}
 	for !r.aborted && ctx.Err() == nil {
 		at := min(time.Since(wallStart), total)
-		r.clock.AdvanceTo(r.s.Start.Time.Add(at))
+		if r.clock.AdvanceToContext(ctx, r.s.Start.Time.Add(at)) != nil {
+			return
+		}
 		r.pollExternal()
 		if progress != nil && time.Since(lastProgress) >= 100*time.Millisecond {
 			progress(r.progress())

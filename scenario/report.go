@@ -18,7 +18,7 @@ import "time"
 //     seed replay the same run.
 //   - start (time): virtual time at which the run started.
 //   - end (time): virtual time the run reached; before the scenario's end
-//     when the run was aborted.
+//     when the run was aborted or interrupted.
 //   - duration (duration): virtual time covered.
 //   - devices (integer): simulated devices.
 //   - events (integer): discrete events simulated.
@@ -29,6 +29,9 @@ import "time"
 //   - aborted (boolean): an expectation marked abort failed and stopped
 //     the run early.
 //   - aborted_at (duration, only when aborted): when the run stopped.
+//   - interrupted (boolean, omitted when false): the run was stopped from
+//     outside (SIGINT, SIGTERM) at end, before the scenario's end; passed
+//     is false.
 //   - expectations (array, never null): one object per expectation, in
 //     the order of the scenario file; see Outcome.
 //   - wall (object, omitted unless wall-clock figures were asked for):
@@ -45,7 +48,7 @@ import "time"
 //     Empty when it was never checked.
 //   - pass (boolean): it held at every check; false when skipped.
 //   - skipped (boolean, omitted when false): never checked, because the
-//     run was aborted before its time came.
+//     run was aborted or interrupted before its time came.
 //   - failed_at (duration, omitted unless it failed): when the first
 //     failing check was made.
 //   - samples (integer): how many times it was checked.
@@ -73,6 +76,7 @@ type Report struct {
 	Passed       bool      `json:"passed"`       // every expectation held
 	Aborted      bool      `json:"aborted"`      // a threshold stopped the run early
 	AbortedAt    string    `json:"aborted_at,omitempty"`
+	Interrupted  bool      `json:"interrupted,omitempty"` // SIGINT or SIGTERM stopped the run at End
 	Expectations []Outcome `json:"expectations"`
 	Wall         *Wall     `json:"wall,omitempty"` // wall-clock figures; not reproducible
 }

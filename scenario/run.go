@@ -85,6 +85,7 @@ type runner struct {
 	bytesSent  int64
 	aborted    bool
 	abortedAt  time.Duration
+	stopped    bool      // interrupted from outside (the run's context) before the end
 	runErrs    []Outcome // timeline actions the API refused
 	ctx        context.Context
 	inboxMu    sync.Mutex // guards the devices' inboxes: modems write them from any goroutine in real time
@@ -165,9 +166,8 @@ func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
 		cancel()
 		r.wg.Wait()
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
+	// Stopped from outside (SIGINT, SIGTERM): report what was reached.
+	r.stopped = ctx.Err() != nil && !r.aborted && r.elapsed() < r.s.Duration.D()
 	return r.report(), nil
 }
 
@@ -324,6 +324,9 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 	r.payload = make([]byte, size)
 	for _, g := range r.groups {
 		for i := g.first; i < g.first+g.count; i++ {
+			if err := ctx.Err(); err != nil { // SIGINT, SIGTERM during a long set-up
+				return err
+			}
 			if port, ok := bound[i]; ok {
 				d := &r.devices[i]
 				*d = device{r: r, g: g, idx: int32(i), rng: newRNG(r.seed, i), poweredAt: -1, firstReg: -1}
@@ -629,9 +632,11 @@ func (r *runner) actionFailed(i int, err error) {
 func (r *runner) advance(ctx context.Context, progress func(Progress)) {
 	total := r.s.Duration.D()
 	step := max(total/500, time.Second)
-	for at := time.Duration(0); at < total && !r.aborted && ctx.Err() == nil; {
+	for at := time.Duration(0); at < total && !r.aborted; {
 		at = min(at+step, total)
-		r.clock.AdvanceTo(r.s.Start.Time.Add(at))
+		if r.clock.AdvanceToContext(ctx, r.s.Start.Time.Add(at)) != nil {
+			return // interrupted: Run reports what was reached
+		}
 		if progress != nil {
 			progress(r.progress())
 		}

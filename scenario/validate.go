@@ -242,9 +242,7 @@ func (v *validator) scenario() {
 	default:
 		v.end = d
 	}
-	if s.Sample <= 0 {
-		v.errorf(s.Pos.At("sample"), "sample", "must be more than 0")
-	}
+	v.atLeast(s.Pos.At("sample"), "sample", s.Sample, MinSample)
 	st := s.Settings
 	if st.LimitPropagation.D() > sim.MaxLimitPropagation {
 		v.errorf(st.Pos.At("limit_propagation"), "settings.limit_propagation", "must be at most %s, got %s", Duration(sim.MaxLimitPropagation), st.LimitPropagation)
@@ -303,6 +301,7 @@ func (v *validator) scenario() {
 	for i := range s.Expect {
 		v.expectation(&s.Expect[i], fmt.Sprintf("expect[%d]", i))
 	}
+	v.budget()
 }
 
 // unique records the names of a list, reporting empty and duplicate ones.
@@ -398,14 +397,6 @@ func (v *validator) within(at Pos, path string, d Duration) {
 	}
 }
 
-func (v *validator) positive(at Pos, path string, d Duration) bool {
-	if d <= 0 {
-		v.errorf(at, path, "must be more than 0")
-		return false
-	}
-	return true
-}
-
 // share checks a Quantity that must be a share of a whole.
 func (v *validator) share(at Pos, path string, q Quantity) {
 	if q.Set && !q.Percent {
@@ -434,6 +425,9 @@ func (v *validator) group(g *Group, path string) {
 	}
 	if g.Fleet != "" {
 		v.ref(g.Pos.At("fleet"), path+".fleet", &v.fleets, g.Fleet)
+	} else if g.SimStatus != "new" {
+		// The API refuses it at set-up (83007): a Sim leaves new only with a Fleet.
+		v.errorf(g.Pos.At("sim_status"), path+".fleet", "required with sim_status %s: a Sim cannot leave status new without a Fleet (error 83007)", g.SimStatus)
 	}
 	v.place(g.Pos.At("location"), path+".location", g.Location)
 
@@ -454,18 +448,18 @@ func (v *validator) group(g *Group, path string) {
 	}
 
 	r := g.Retry
-	v.positive(r.Pos.At("backoff"), path+".retry.backoff", r.Backoff)
+	v.atLeast(r.Pos.At("backoff"), path+".retry.backoff", r.Backoff, MinEvery)
 	if r.Backoff > r.MaxBackoff {
 		v.errorf(r.Pos.At("max_backoff"), path+".retry.max_backoff", "must be at least backoff (%s), got %s", r.Backoff, r.MaxBackoff)
 	}
 	v.share(r.Pos.At("jitter"), path+".retry.jitter", r.Jitter)
 
 	if d := g.Data; d != nil {
-		v.positive(d.Pos.At("every"), path+".data.every", d.Every)
+		v.atLeast(d.Pos.At("every"), path+".data.every", d.Every, MinEvery)
 		v.share(d.Pos.At("jitter"), path+".data.jitter", d.Jitter)
 	}
 	if pc := g.PowerCycle; pc != nil {
-		v.positive(pc.Pos.At("every"), path+".power_cycle.every", pc.Every)
+		v.atLeast(pc.Pos.At("every"), path+".power_cycle.every", pc.Every, MinPowerCycle)
 	}
 }
 
@@ -483,7 +477,7 @@ func (v *validator) event(e *Event, path string) {
 		v.within(e.Pos.At("at"), path+".at", *e.At)
 	}
 	if e.Every != nil {
-		if v.positive(e.Pos.At("every"), path+".every", *e.Every) && v.end > 0 && e.Every.D() > v.end {
+		if v.atLeast(e.Pos.At("every"), path+".every", *e.Every, MinEvery) && v.end > 0 && e.Every.D() > v.end {
 			v.errorf(e.Pos.At("every"), path+".every", "%s is longer than the run (%s): the event never happens", e.Every, Duration(v.end))
 		} else {
 			v.within(e.Pos.At("from"), path+".from", e.From)

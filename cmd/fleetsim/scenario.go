@@ -24,7 +24,11 @@ With --exec, the scenario plays in real time: the devices of groups marked
 pty: true are served on pseudo-terminals for the command to drive, as
 firmware drives a module's UART.
 Exit status: 0 all expectations held, 1 some failed (or a threshold
-aborted the run), 2 the scenario is invalid or the command line is wrong.
+aborted the run), 2 the scenario is invalid or the command line is wrong,
+3 SIGINT or SIGTERM interrupted the run (the summary and reports cover the
+virtual time reached and are marked interrupted).
+With --json - (or --junit -) standard output holds only that report and
+the summary goes to standard error.
 
 Flags:
 `
@@ -100,6 +104,10 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 		fs.Usage()
 		return 2
 	}
+	if f.json == "-" && f.junit == "-" {
+		fmt.Fprintln(stderr, "fleetsim run: --json - and --junit - both want standard output: give one of them a file")
+		return 2
+	}
 	var opts scenario.Options
 	if f.seed != "" {
 		v, err := strconv.ParseUint(f.seed, 10, 64)
@@ -163,6 +171,10 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 	if pp != nil {
 		pp.Done()
 	}
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintf(stderr, "fleetsim run: %s: interrupted during set-up, nothing to report\n", pos[0])
+		return exitInterrupted
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "fleetsim run: %s: %v\n", pos[0], err)
 		if errors.Is(err, scenario.ErrSetup) || errors.Is(err, scenario.ErrUsage) {
@@ -183,7 +195,11 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 	} else {
 		color = false
 	}
-	scenario.WriteSummary(stdout, rep, color)
+	summary := stdout
+	if f.json == "-" || f.junit == "-" { // stdout is the report's: pipe it into jq
+		summary, color = stderr, tty && !f.noColor
+	}
+	scenario.WriteSummary(summary, rep, color)
 	if f.json != "" {
 		if err := writeReport(f.json, stdout, func(w io.Writer) error { return scenario.WriteJSON(w, rep) }); err != nil {
 			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
@@ -196,11 +212,17 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 			return 2
 		}
 	}
+	if rep.Interrupted {
+		return exitInterrupted
+	}
 	if !rep.Passed {
 		return 1
 	}
 	return 0
 }
+
+// exitInterrupted is run's exit status when SIGINT or SIGTERM stopped it.
+const exitInterrupted = 3
 
 func writeReport(path string, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "-" {

@@ -20,7 +20,7 @@ func TestValidateCmd(t *testing.T) {
 		require.NoError(t, os.WriteFile(p, []byte(body), 0o600))
 		return p
 	}
-	good := write("good.yaml", "duration: 24h\ndevices:\n  - {name: t, count: 10, location: DE}\n")
+	good := write("good.yaml", "duration: 24h\ndevices:\n  - {name: t, count: 10, location: DE, sim_status: new}\n")
 	good2 := write("good2.yaml", "duration: 1h\ncontrol:\n  naps: [{name: eu, networks: [DE, 23430]}]\n  fleets: [{name: f, nap: eu}]\n"+
 		"devices:\n  - {name: t, count: 1, fleet: f, location: FR}\nexpect:\n  - {name: up, registered: \">= 99%\"}\n")
 	bad := write("bad.yaml", "duration: 24h\ndevices:\n  - {name: t, count: 10, location: Mars, powr_on: {at: 1m}}\n")

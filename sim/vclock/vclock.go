@@ -10,6 +10,7 @@
 package vclock
 
 import (
+	"context"
 	"math"
 	"sync"
 	"time"
@@ -90,23 +91,49 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	end := addNanos(c.now, d)
 	c.mu.Unlock()
-	c.advanceTo(end)
+	c.advanceTo(nil, end)
 }
 
 // AdvanceTo moves the clock forward to t (never backward).
-func (c *Clock) AdvanceTo(end time.Time) { c.advanceTo(unixNano(end)) }
+func (c *Clock) AdvanceTo(end time.Time) { c.advanceTo(nil, unixNano(end)) }
+
+// AdvanceToContext is AdvanceTo that stops early, between two timers, once
+// ctx is done, and returns ctx's error then: the clock stays at the last
+// timer it ran. However many timers fall due, it looks at ctx every
+// checkEvery of them.
+func (c *Clock) AdvanceToContext(ctx context.Context, end time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !c.advanceTo(ctx.Done(), unixNano(end)) {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// checkEvery is how many timers AdvanceToContext runs between two looks at
+// its context: cheap next to the timers, and a few microseconds apart.
+const checkEvery = 256
 
 // advanceTo is AdvanceTo in Unix nanoseconds. It takes the next timer off
 // the heap under the lock and runs it without, so that callbacks may use the
 // clock, and looks at the heap afresh each time, so that timers callbacks
-// start or stop are honoured.
-func (c *Clock) advanceTo(end int64) {
-	for {
+// start or stop are honoured. It returns false if it stopped early because
+// done was closed.
+func (c *Clock) advanceTo(done <-chan struct{}, end int64) bool {
+	for n := 1; ; n++ {
+		if done != nil && n%checkEvery == 0 {
+			select {
+			case <-done:
+				return false
+			default:
+			}
+		}
 		c.mu.Lock()
 		if len(c.heap) == 0 || c.heap[0].due > end {
 			c.now = max(c.now, end)
 			c.mu.Unlock()
-			return
+			return true
 		}
 		e := c.heap[0]
 		c.remove(0)

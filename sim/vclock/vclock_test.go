@@ -1,6 +1,8 @@
 package vclock_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -464,4 +466,36 @@ func TestConcurrentUse(t *testing.T) {
 	assert.Equal(t, want, c.Fired())
 	assert.Zero(t, c.Pending())
 	require.NoError(t, c.CheckHeap())
+}
+
+// TestAdvanceToContextStopsATimerStorm: timers that re-arm themselves 1ns
+// apart would keep AdvanceTo busy for ages; AdvanceToContext stops soon
+// after its context is cancelled, at the last timer it ran.
+func TestAdvanceToContextStopsATimerStorm(t *testing.T) {
+	c := vclock.New(time.Unix(0, 0))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fired := 0
+	var storm func()
+	storm = func() {
+		fired++
+		if fired == 1000 {
+			cancel()
+		}
+		c.AfterFunc(time.Nanosecond, storm)
+	}
+	c.AfterFunc(time.Nanosecond, storm)
+	err := c.AdvanceToContext(ctx, time.Unix(0, 0).Add(time.Hour))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("AdvanceToContext = %v, want context.Canceled", err)
+	}
+	if fired < 1000 || fired > 1000+256 {
+		t.Fatalf("%d timers ran; want the storm stopped within 256 of the cancel", fired)
+	}
+	if got := c.Now(); !got.Equal(time.Unix(0, int64(fired)).UTC()) {
+		t.Fatalf("clock at %v after the stop, want the last timer's time", got)
+	}
+	if err := c.AdvanceToContext(ctx, time.Unix(0, 0).Add(time.Hour)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("AdvanceToContext with a done context = %v", err)
+	}
 }
