@@ -16,7 +16,7 @@ type Scenario struct {
 	Seed        uint64        `yaml:"seed" doc:"Seed of every random choice; the same seed replays the same run. Overridden by --seed."`
 	Start       Time          `yaml:"start" doc:"Virtual wall-clock time at which the run starts (RFC 3339). Default 2026-01-01T00:00:00Z."`
 	Duration    Duration      `yaml:"duration" required:"true" doc:"How much virtual time the run covers, e.g. 24h."`
-	Sample      Duration      `yaml:"sample" doc:"How often expectations with a window are checked. Default 1m."`
+	Sample      Duration      `yaml:"sample" doc:"How often expectations with a window are checked (at least 1s). Default 1m."`
 	Settings    Settings      `yaml:"settings" doc:"Timing of the control plane and the modems."`
 	World       World         `yaml:"world" doc:"The radio world: places and the networks seen there."`
 	Control     ControlSetup  `yaml:"control" doc:"Control plane set-up done through the REST API before devices power on."`
@@ -112,7 +112,7 @@ type Selection struct {
 type Retry struct {
 	Pos        Pos      `yaml:"-"`
 	Action     string   `yaml:"action" enum:"cfun,cops,none" doc:"cfun: switch the radio off and on (clears the forbidden list); cops: select again; none: wait. Default cfun."`
-	Backoff    Duration `yaml:"backoff" doc:"First wait after a failure. Default 1m."`
+	Backoff    Duration `yaml:"backoff" doc:"First wait after a failure (at least 1s). Default 1m."`
 	MaxBackoff Duration `yaml:"max_backoff" doc:"The wait doubles after each failure up to this. Default 30m."`
 	Jitter     Quantity `yaml:"jitter" doc:"Random share added to each wait, e.g. 20%. Default 10%."`
 }
@@ -120,7 +120,7 @@ type Retry struct {
 // Traffic is a periodic data pattern.
 type Traffic struct {
 	Pos    Pos      `yaml:"-"`
-	Every  Duration `yaml:"every" required:"true" doc:"Interval between transfers."`
+	Every  Duration `yaml:"every" required:"true" doc:"Interval between transfers (at least 1s)."`
 	Bytes  ByteSize `yaml:"bytes" required:"true" doc:"Bytes per transfer, e.g. 2KB or 1.5MB (KB = 1024 bytes)."`
 	Jitter Quantity `yaml:"jitter" doc:"Random share of the interval by which a transfer moves, e.g. 10%. Default 0%."`
 }
@@ -128,14 +128,14 @@ type Traffic struct {
 // Every is a period.
 type Every struct {
 	Pos   Pos      `yaml:"-"`
-	Every Duration `yaml:"every" required:"true" doc:"Interval."`
+	Every Duration `yaml:"every" required:"true" doc:"Interval (at least 10s: more than a boot and an attach)."`
 }
 
 // Event is one entry of the timeline: when, and exactly one action.
 type Event struct {
 	Pos   Pos       `yaml:"-"`
 	At    *Duration `yaml:"at" doc:"Time after the start at which it happens once."`
-	Every *Duration `yaml:"every" doc:"Period at which it repeats (from 'from', until 'until')."`
+	Every *Duration `yaml:"every" doc:"Period at which it repeats (from 'from', until 'until'); at least 1s."`
 	From  Duration  `yaml:"from" doc:"First time of a repeating event. Default one period after the start."`
 	Until *Duration `yaml:"until" doc:"Last time of a repeating event. Default the end."`
 
