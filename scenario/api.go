@@ -151,3 +151,70 @@ func (c *apiClient) listAll(ctx context.Context, path string, params url.Values,
 	}
 	return nil
 }
+
+// A scenario's NAPs and Fleets are found by unique name in an account that
+// outlives the run (--api): a second run against the same account reuses
+// them, made to hold what the scenario states, rather than failing to
+// create them again (20409). The embedded control plane starts empty, so
+// it is not asked.
+
+// lookup returns the SID of the resource at path+name, or "" if there is
+// none.
+func (c *apiClient) lookup(ctx context.Context, path, name string) (string, error) {
+	var out struct{ Sid string }
+	status, err := c.call(ctx, http.MethodGet, path+url.PathEscape(name), nil, &out)
+	if status == http.StatusNotFound {
+		return "", nil
+	}
+	return out.Sid, err
+}
+
+// reuseNAP returns the SID of the account's NAP of this unique name, after
+// adding the networks it lacks of sids; "" if there is none.
+func (c *apiClient) reuseNAP(ctx context.Context, name string, sids []string) (string, error) {
+	if c.handler != nil {
+		return "", nil
+	}
+	sid, err := c.lookup(ctx, "/v1/NetworkAccessProfiles/", name)
+	if sid == "" || err != nil {
+		return "", err
+	}
+	path := "/v1/NetworkAccessProfiles/" + sid + "/Networks"
+	has := map[string]bool{}
+	err = c.listAll(ctx, path, nil, "networks", func(m json.RawMessage) error {
+		var n struct{ Sid string }
+		err := json.Unmarshal(m, &n)
+		has[n.Sid] = true
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	for _, nw := range sids {
+		if !has[nw] {
+			if _, err := c.call(ctx, http.MethodPost, path, url.Values{"Network": {nw}}, nil); err != nil {
+				return "", err
+			}
+		}
+	}
+	return sid, nil
+}
+
+// reuseFleet returns the SID of the account's Fleet of this unique name,
+// after giving it the NAP and data limit of p (its other settings are
+// fixed at creation); "" if there is none.
+func (c *apiClient) reuseFleet(ctx context.Context, name string, p url.Values) (string, error) {
+	if c.handler != nil {
+		return "", nil
+	}
+	sid, err := c.lookup(ctx, "/v1/Fleets/", name)
+	if sid == "" || err != nil {
+		return "", err
+	}
+	up := url.Values{"NetworkAccessProfile": p["NetworkAccessProfile"]}
+	if v := p.Get("DataLimit"); v != "" {
+		up.Set("DataLimit", v)
+	}
+	_, err = c.call(ctx, http.MethodPost, "/v1/Fleets/"+sid, up, nil)
+	return sid, err
+}

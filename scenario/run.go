@@ -271,6 +271,14 @@ func (r *runner) setupControl(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		sid, err := r.api.reuseNAP(ctx, n.Name, sids)
+		if err != nil {
+			return err
+		}
+		if sid != "" {
+			r.naps[n.Name] = sid
+			continue
+		}
 		p := url.Values{"UniqueName": {n.Name}, "Networks": sids}
 		var out struct{ Sid string }
 		if _, err := r.api.call(ctx, http.MethodPost, "/v1/NetworkAccessProfiles", p, &out); err != nil {
@@ -288,6 +296,14 @@ func (r *runner) setupControl(ctx context.Context) error {
 		}
 		if f.SmsCommandsEnabled != nil {
 			p.Set("SmsCommandsEnabled", strconv.FormatBool(*f.SmsCommandsEnabled))
+		}
+		sid, err := r.api.reuseFleet(ctx, f.Name, p)
+		if err != nil {
+			return err
+		}
+		if sid != "" {
+			r.fleets[f.Name] = sid
+			continue
 		}
 		var out struct{ Sid string }
 		if _, err := r.api.call(ctx, http.MethodPost, "/v1/Fleets", p, &out); err != nil {

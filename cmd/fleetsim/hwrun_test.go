@@ -19,35 +19,22 @@ import (
 	"github.com/fleetsim/fleetsim/scenario"
 )
 
-const benchScenario = `name: bench
-duration: 7s
-settings: {update_delay: 200ms}
-control:
-  naps: [{name: bench-uk, networks: ["23415"]}]
-  fleets: [{name: bench, nap: bench-uk}]
-devices:
-  - {name: bench, count: 1, fleet: bench, location: GB}
-expect:
-  - name: the bench modem attaches on Vodafone UK
-    at: 6s
-    network: "23415"
-    registered: "== 100%"
-  - name: its SIM is active in the account
-    sim_status: active
-    sims: "== 100%"
-`
+// benchScenario is the README's bench scenario, shipped in scenarios/.
+const benchScenario = "../../scenarios/hw-bench.yaml"
 
-// TestRunHWAgainstRemoteServe is the bench set-up with its two switches:
+// TestRunHWAgainstRemoteServe is the README's bench run with its two switches:
 // the scenario's device is a modem on a serial port (--hw; here a
 // separately started fleetsim serve's modem, reached through its PTY as a
 // USB port would be), and the control-plane actions go over real HTTP with
 // credentials to that server (--api) rather than to an embedded simulator.
 // The SIM in the modem is registered, put in the Fleet and activated
 // through the API; the modem then attaches, and the firmware steps, run
-// through the hw AT client, see it. --trace records the exchanges.
+// through the hw AT client, see it. --trace records the exchanges. The
+// server runs with its default timings, and the scenario runs twice against
+// it: the second run reuses the NAP and Fleet the first one created.
 func TestRunHWAgainstRemoteServe(t *testing.T) {
 	if testing.Short() {
-		t.Skip("real-time run takes 7 s")
+		t.Skip("two real-time runs of the bench scenario")
 	}
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -57,7 +44,7 @@ func TestRunHWAgainstRemoteServe(t *testing.T) {
 	getenv := func(k string) string { return env[k] }
 	go func() {
 		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--state", ":memory:", "--modems", "1",
-			"--modem-dir", dir, "--scan-time", "100ms", "--attach-time", "50ms", "--update-delay", "200ms"}, getenv, pw, io.Discard)
+			"--modem-dir", dir}, getenv, pw, io.Discard)
 		pw.Close()
 	}()
 	defer func() { cancel(); <-done }()
@@ -74,8 +61,7 @@ func TestRunHWAgainstRemoteServe(t *testing.T) {
 	go io.Copy(io.Discard, pr)
 	require.NotEmpty(t, url)
 
-	file := filepath.Join(t.TempDir(), "bench.yaml")
-	require.NoError(t, os.WriteFile(file, []byte(benchScenario), 0o644))
+	file := benchScenario
 	report := filepath.Join(t.TempDir(), "report.json")
 	trace := filepath.Join(t.TempDir(), "at.trace")
 	runEnv := map[string]string{"TWILIO_ACCOUNT_SID": env["FLEETSIM_ACCOUNT_SID"], "TWILIO_AUTH_TOKEN": env["FLEETSIM_AUTH_TOKEN"]}
@@ -83,6 +69,11 @@ func TestRunHWAgainstRemoteServe(t *testing.T) {
 	code := run(ctx, []string{"run", file, "--quiet", "--api", url, "--hw", "bench=" + filepath.Join(dir, "modem-0"),
 		"--json", report, "--trace", trace}, func(k string) string { return runEnv[k] }, &stdout, &stderr)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	stdout.Reset()
+	stderr.Reset()
+	again := run(ctx, []string{"run", file, "--quiet", "--api", url, "--hw", "bench=" + filepath.Join(dir, "modem-0")},
+		func(k string) string { return runEnv[k] }, &stdout, &stderr)
+	require.Equal(t, 0, again, "a second run against the same account reuses its NAP and Fleet\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 
 	var rep scenario.Report
 	b, err := os.ReadFile(report)
