@@ -306,7 +306,7 @@ func TestValidateErrors(t *testing.T) {
 		{"networks", "duration: 1d\ncontrol:\n  naps: [{name: eu, networks: [26299, Vodafone, EE, KT, Vodafon, ZZ]}]\n" +
 			"devices: [{name: t, count: 1, location: DE, selection: {mode: manual, network: DE}, sim_status: new}]\n",
 			"t.yaml:3:32: control.naps[0].networks[0]: unknown network: no network of the catalog has PLMN 26299\n" +
-				"t.yaml:3:39: control.naps[0].networks[1]: ambiguous network name \"Vodafone\": 21 networks have it (AL 27602, CZ 23003, DE 26202/26204/26209, EG 60202, ES 21401/21406, GB 23415, GH 62002, GR 20205, and 13 more); write a PLMN instead\n" +
+				"t.yaml:3:39: control.naps[0].networks[1]: ambiguous network name \"Vodafone\": 21 networks have it (AL 27602, CZ 23003, DE 26202/26204/26209, EG 60202, ES 21401/21406, GB 23415/23427/23491, GH 62002, GR 20205, and 13 more); write a PLMN instead\n" +
 				"t.yaml:3:57: control.naps[0].networks[4]: unknown network \"Vodafon\", did you mean \"Vodafone\"?\n" +
 				"t.yaml:3:66: control.naps[0].networks[5]: unknown network \"ZZ\": the catalog has no networks in country ZZ, nor a network of that name\n" +
 				"t.yaml:4:80: devices[0].selection.network: unknown network \"DE\": a country is not allowed here; want a PLMN such as 26201 or a network name of the catalog"},
@@ -376,7 +376,7 @@ func TestValidateErrors(t *testing.T) {
 				"t.yaml:9:35: expect[5].attach_latency.p: must be more than 0 and at most 100, got 0\n" +
 				"t.yaml:9:43: expect[5].attach_latency.max: want a duration bound such as '<= 5m', got \"5\"\n" +
 				"t.yaml:10:35: expect[6].attach_latency.p: must be more than 0 and at most 100, got 100.5\n" +
-				"t.yaml:10:64: expect[6].network: ambiguous network name \"Vodafone\": 21 networks have it (AL 27602, CZ 23003, DE 26202/26204/26209, EG 60202, ES 21401/21406, GB 23415, GH 62002, GR 20205, and 13 more); write a PLMN instead"},
+				"t.yaml:10:64: expect[6].network: ambiguous network name \"Vodafone\": 21 networks have it (AL 27602, CZ 23003, DE 26202/26204/26209, EG 60202, ES 21401/21406, GB 23415/23427/23491, GH 62002, GR 20205, and 13 more); write a PLMN instead"},
 		{"changes", "duration: 1d\ncontrol:\n  naps: [{name: n}]\n  fleets: [{name: f, nap: n}]\ndevices: [{name: t, count: 5, location: DE, sim_status: new}]\ntimeline:\n" +
 			"  - {at: 1h, nap: {name: n}}\n" +
 			"  - {at: 1h, fleet: {name: f}}\n" +

@@ -84,6 +84,25 @@ func TestDefaultCatalogVodafoneGB(t *testing.T) {
 	}
 }
 
+// TestDefaultCatalogSeedNetworks: the networks the Super SIM documentation
+// states are in the catalog as it states them, whatever the Debian data
+// lacks: Vodafone UK is one Network with MNCs 15, 27 and 91.
+func TestDefaultCatalogSeedNetworks(t *testing.T) {
+	c := defaultCatalog(t)
+	vf, ok := c.ByPLMN(PLMN{MCC: "234", MNC: "15"})
+	require.True(t, ok)
+	require.Equal(t, []PLMN{{"234", "15"}, {"234", "27"}, {"234", "91"}}, vf.Identifiers)
+	for _, mnc := range []string{"27", "91"} {
+		n, ok := c.ByPLMN(PLMN{MCC: "234", MNC: mnc})
+		require.True(t, ok, mnc)
+		require.Equal(t, vf.Sid, n.Sid, "234 %s is Vodafone UK's", mnc)
+	}
+	sprint, ok := c.ByPLMN(PLMN{MCC: "312", MNC: "530"})
+	require.True(t, ok)
+	require.Equal(t, "Sprint", sprint.FriendlyName)
+	require.Equal(t, "US", sprint.IsoCountry)
+}
+
 func TestDefaultCatalogInvariants(t *testing.T) {
 	c := defaultCatalog(t)
 	seenSid := map[string]bool{}

@@ -33,6 +33,11 @@
 //     to be the best maintained;
 //     4. friendly_name in byte order, then iso_country.
 //     Providers left without any PLMN are dropped.
+//   - The networks the Super SIM documentation states (seedNetworks) hold
+//     afterwards whatever the XML says: each of their PLMNs is taken from
+//     the network the XML gave it to, and the network is created if the
+//     XML lacks it. The XML is community data; the documentation is the
+//     specification the simulator follows.
 //   - A network's sid is "HW" followed by the first 16 bytes, in lower-case
 //     hex, of sha256("fleetsim/network/" + MCC + "-" + MNC) of its lowest
 //     identifier. Identifiers are sorted by MCC then MNC (as strings) and
@@ -271,6 +276,8 @@ func generate(r io.Reader, version string, warn io.Writer) ([]byte, error) {
 		winner.won = append(winner.won, id)
 	}
 
+	provs = applySeeds(provs)
+
 	var nets []network
 	for _, pr := range provs {
 		if len(pr.won) == 0 {
@@ -292,6 +299,46 @@ func generate(r io.Reader, version string, warn io.Writer) ([]byte, error) {
 		)
 	})
 	return encode(nets, version)
+}
+
+// seedNetwork is a network as the Super SIM documentation states it.
+type seedNetwork struct {
+	country, name string
+	ids           []plmn
+}
+
+// seedNetworks are the networks of the seed pages' examples ("Vodafone in
+// the UK (MCC 234) has three MNCs: 15, 27 and 91"; Sprint's MNC 530, which
+// is assigned under the United States' MCC 312).
+var seedNetworks = []seedNetwork{
+	{"GB", "Vodafone", []plmn{{"234", "15"}, {"234", "27"}, {"234", "91"}}},
+	{"US", "Sprint", []plmn{{"312", "530"}}},
+}
+
+// applySeeds gives each seed network its PLMNs, taking them from the
+// providers that won them, and returns provs with any seed network the XML
+// lacks appended.
+func applySeeds(provs []*provider) []*provider {
+	for _, sn := range seedNetworks {
+		var own *provider
+		for _, pr := range provs {
+			if pr.country == sn.country && pr.name == sn.name {
+				own = pr
+			}
+		}
+		if own == nil {
+			own = &provider{name: sn.name, country: sn.country, ids: map[plmn]bool{}}
+			provs = append(provs, own)
+		}
+		for _, id := range sn.ids {
+			for _, pr := range provs {
+				pr.won = slices.DeleteFunc(pr.won, func(w plmn) bool { return w == id })
+			}
+			own.won = append(own.won, id)
+			own.ids[id] = true
+		}
+	}
+	return provs
 }
 
 // better orders candidates for one PLMN: the smallest one gets it.
