@@ -42,6 +42,9 @@ const time = (iso) => {
   return isNaN(d) ? "" : d.toISOString().slice(11, 19);
 };
 
+// short abbreviates a SID: its prefix and both ends of its hex.
+const short = (sid) => sid && sid.length > 14 ? `${sid.slice(0, 6)}…${sid.slice(-4)}` : sid || "";
+
 function regClass(name) {
   return "reg-" + (name || "unknown").split(" ")[0];
 }
@@ -141,7 +144,7 @@ async function loadSims() {
   state.sims.matched = v.matched;
   $("#sim-table tbody").replaceChildren(...v.rows.map((s) =>
     el("tr", { "data-sim": s.sid, "data-blocked": s.data_blocked || "" },
-      el("td", { class: "sid", text: s.unique_name || s.sid, title: s.sid }),
+      el("td", { class: "sid", text: s.unique_name || short(s.sid), title: s.sid }),
       el("td", { class: "iccid", text: s.iccid }),
       el("td", { "data-col": "status" }, el("span", { class: "st-" + s.status, text: s.status })),
       el("td", { text: s.fleet_name || s.fleet_sid || "—", title: s.fleet_sid || "" }),
@@ -160,7 +163,7 @@ async function loadActivity() {
     el("tr", { "data-command": c.sid },
       el("td", { text: time(c.date_updated) }), el("td", { text: c.kind === "sms" ? "SMS" : "IP" }),
       el("td", { text: c.direction }), el("td", {}, el("span", { class: "st-" + c.status, text: c.status })),
-      el("td", { class: "sid", text: c.sim_sid }), el("td", { class: "mono", text: c.payload }))) :
+      el("td", { class: "sid", text: short(c.sim_sid), title: c.sim_sid }), el("td", { class: "mono", text: c.payload }))) :
     [el("tr", {}, el("td", { colSpan: 6, class: "empty", text: "none yet" }))]));
   $("#callbacks tbody").replaceChildren(...(v.callbacks.length ? v.callbacks.map((c) =>
     el("tr", {},
@@ -250,6 +253,7 @@ function openModem(i) {
   state.modem = i;
   state.lastSeq = 0;
   $("#modem").hidden = false;
+  document.body.classList.add("panel-open");
   $("#at-log").replaceChildren();
   $("#ctl-msg").textContent = "";
   for (const tr of document.querySelectorAll("#modems tbody tr")) tr.classList.toggle("sel", Number(tr.dataset.modem) === i);
@@ -273,6 +277,7 @@ function closeModem(clearHash = true) {
   state.source = null;
   state.modem = null;
   $("#modem").hidden = true;
+  document.body.classList.remove("panel-open");
   $("#at-log").dataset.live = "false";
   if (clearHash && location.hash.startsWith("#modem=")) history.replaceState(null, "", location.pathname);
 }
