@@ -101,3 +101,43 @@ func TestTapUnwatchedCostsNothing(t *testing.T) {
 		t.Errorf("an unwatched tap keeps lines")
 	}
 }
+
+// FuzzTapRecord: input split anywhere gives the lines it gives in one
+// piece, each non-empty, printable and at most maxTapLine bytes before
+// escaping.
+func FuzzTapRecord(f *testing.F) {
+	f.Add([]byte("AT+CSQ\r\nAT+CMGS=\"+44\"\r> hello\x1a"), uint8(3))
+	f.Add([]byte("\r\n\r\n"), uint8(1))
+	f.Add([]byte(strings.Repeat("x", maxTapLine+1)), uint8(7))
+	f.Fuzz(func(t *testing.T, b []byte, step uint8) {
+		lines := func(split int) []string {
+			var tap Tap
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			tap.Watch(ctx, 1)
+			for i := 0; i < len(b); i += split {
+				tap.record(time.Time{}, "modem", TapIn, string(b[i:min(i+split, len(b))]))
+			}
+			tail, _ := tap.Watch(ctx, 1)
+			var out []string
+			for _, l := range tail {
+				out = append(out, l.Text)
+			}
+			return out
+		}
+		whole, parts := lines(max(len(b), 1)), lines(int(step%16)+1)
+		if strings.Join(whole, "\n") != strings.Join(parts, "\n") {
+			t.Fatalf("split input gives %q, whole %q", parts, whole)
+		}
+		for _, l := range whole {
+			if l == "" || len(l) > 4*maxTapLine {
+				t.Fatalf("line %q", l)
+			}
+			for _, c := range []byte(l) {
+				if c < 0x20 || c >= 0x7f {
+					t.Fatalf("unescaped byte %#x in %q", c, l)
+				}
+			}
+		}
+	})
+}
