@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fleetsim/fleetsim/console"
 	"github.com/fleetsim/fleetsim/modem"
+	"github.com/fleetsim/fleetsim/modem/console"
 	"github.com/fleetsim/fleetsim/sim"
 	"github.com/fleetsim/fleetsim/sim/api"
 	"github.com/fleetsim/fleetsim/sim/sqlstore"

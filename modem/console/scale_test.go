@@ -16,8 +16,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/fleetsim/fleetsim/console"
 	"github.com/fleetsim/fleetsim/modem"
+	"github.com/fleetsim/fleetsim/modem/console"
 	"github.com/fleetsim/fleetsim/sim"
 	"github.com/fleetsim/fleetsim/sim/api"
 	"github.com/fleetsim/fleetsim/sim/vclock"

@@ -6,9 +6,9 @@
 //
 // It is a page of plain HTML, CSS and JavaScript embedded in the binary,
 // and a small JSON API under /console/api/ that the page polls, with
-// server-sent events for the AT exchange. It sits above the control plane
-// (sim) and the modems (modem), reading both, which is why it is a package
-// of its own rather than part of either; the API server mounts it as an
+// server-sent events for the AT exchange. It reads the modems and the
+// control plane (modem → sim, the one direction imports take), so it lives
+// beside the modems rather than in the control plane; the API server mounts it as an
 // extension (api.Extension with AnyAccount), so it takes the API's
 // credentials, and a subaccount sees only its own SIMs and their modems.
 // The modem controls are the API's /_fleetsim/v1 endpoints, which only the

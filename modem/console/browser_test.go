@@ -180,7 +180,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatalf("taking the screenshot: %v", err)
 		}
-		out := filepath.Join("..", "docs", "console.png")
+		out := filepath.Join("..", "..", "docs", "console.png")
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 			t.Fatal(err)
 		}
