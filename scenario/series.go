@@ -182,7 +182,7 @@ func (r *runner) timelineEvent(i int) {
 	e := &r.s.Timeline[i]
 	line := e.Pos.Line
 	share := func(t Targets) string {
-		if t.Share.Set {
+		if t.Share.Set && (!t.Share.Percent || t.Share.Value != 100) {
 			return fmt.Sprintf("%s (%s)", t.Group, t.Share)
 		}
 		return t.Group
