@@ -304,7 +304,7 @@ func (r *runner) series() *Series {
 		})
 	}
 	s.AttachLatency = attachHistogram(r.devices)
-	usage, err := r.usageBySim()
+	usage, err := r.finalUsage()
 	if err != nil {
 		s.Notes = append(s.Notes, "data use per SIM could not be read: "+err.Error())
 	}
@@ -498,6 +498,32 @@ func (r *runner) usageDistribution(g *group, usage map[string]float64) UsageDist
 		})
 	}
 	return u
+}
+
+// finalUsage is every SIM's data use (bytes) at the end, for the report:
+// from the embedded control plane directly when there is one (one pass over
+// the records, where paging through the API recomputes them per page).
+func (r *runner) finalUsage() (map[string]float64, error) {
+	if r.ctl == nil {
+		return r.usageBySim()
+	}
+	used := make(map[string]float64, len(r.sids))
+	start := r.s.Start.Time.Truncate(time.Hour)
+	end := r.clock.Now().Truncate(time.Hour).Add(time.Hour)
+	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
+		to := from.Add(30 * 24 * time.Hour)
+		if to.After(end) {
+			to = end
+		}
+		recs, err := r.ctl.UsageRecords(r.ctl.MainAccount(), sim.UsageQuery{Group: "sim", Granularity: "all", Start: &from, End: &to})
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range recs {
+			used[u.SimSid] += float64(u.Upload + u.Download)
+		}
+	}
+	return used, nil
 }
 
 // usageBySim reads every SIM's data use (bytes) from UsageRecords.
