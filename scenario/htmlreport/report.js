@@ -94,21 +94,31 @@
     return f;
   }
 
-  // events draws the timeline's events that concern a group (or all).
+  // events draws the timeline's events that concern a group (or all),
+  // each label in the first of four rows where it overlaps no other.
   function events(svg, sc, group) {
-    let row = 0;
+    const rows = [[], [], [], []];
+    let k = 0;
     for (const ev of S.events) {
       if (group && ev.group && ev.group !== group) continue;
       const x = sc.x(ev.t);
       const g = sv("g", { class: "event", "data-kind": ev.kind }, title(dur(ev.t) + ": " + ev.text));
       g.append(sv("line", { class: "event", x1: x, x2: x, y1: M.t - 6, y2: H - M.b }));
-      const label = sv("text", { class: "event", x: x + 3, y: M.t + 4 + 12 * (row++ % 3) }, ev.text.length > 34 ? ev.text.slice(0, 33) + "…" : ev.text);
+      const label = sv("text", { class: "event", x: x + 3, y: M.t + 4 }, ev.text.length > 34 ? ev.text.slice(0, 33) + "…" : ev.text);
       g.append(label);
       svg.append(g);
-      if (x + 3 + label.getComputedTextLength() > W) { // no room on the right
+      const len = label.getComputedTextLength();
+      let x0 = x + 3, x1 = x + 3 + len;
+      if (x1 > W) { // no room on the right
         label.setAttribute("x", x - 3);
         label.setAttribute("text-anchor", "end");
+        x0 = x - 3 - len; x1 = x - 3;
       }
+      let r = rows.findIndex((row) => row.every(([a, b]) => x1 + 4 < a || x0 > b + 4));
+      if (r < 0) r = k % rows.length;
+      rows[r].push([x0, x1]);
+      label.setAttribute("y", M.t + 4 + 12 * r);
+      k++;
     }
   }
 
