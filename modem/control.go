@@ -23,14 +23,13 @@ func (m *Modem) powerUp() {
 	if ublox != nil { // a module's NVM outlives the power-up
 		m.st.ublox = ublox.afterReset()
 	}
-	d, _ := m.cfg.Profile.(profileDefaults)
 	for _, p := range m.ports { // every port starts afresh, as the profile has it
 		p.st = portState{}
 		p.st.defaults()
 		p.held = nil
-		if d != nil {
+		if m.defaults != nil {
 			m.st.portState = &p.st
-			d.defaults(&m.st)
+			m.defaults.defaults(&m.st)
 		}
 	}
 	m.repoint()
@@ -50,7 +49,7 @@ func (m *Modem) powerUp() {
 // deaf reports whether the modem ignores its UART: a module silent at
 // boot (u-blox SARA-R4) reads nothing until it is up.
 func (m *Modem) deaf() bool {
-	if _, ok := m.cfg.Profile.(silentBooter); !ok {
+	if !m.silentBoot {
 		return false
 	}
 	m.mu.Lock()

@@ -62,7 +62,8 @@ type harness struct {
 	m      *Modem
 	timing Timing
 	clock  *testClock // nil on the wall clock
-	conn   net.Conn   // the host's end of the pipe
+	conn   net.Conn   // the host's end of the pipe; nil with withLink
+	link   *Link      // the host in process, with withLink
 
 	mu      sync.Mutex
 	out     []byte        // what the modem wrote and no helper consumed yet
@@ -78,6 +79,7 @@ type harnessConfig struct {
 	fleet     func(*sim.FleetParams)
 	ctlOpts   []sim.Option
 	authCache time.Duration
+	link      bool
 }
 
 // harnessOption configures newHarness.
@@ -104,6 +106,10 @@ func withFleet(edit func(*sim.FleetParams)) harnessOption {
 func withControl(opts ...sim.Option) harnessOption {
 	return func(c *harnessConfig) { c.ctlOpts = append(c.ctlOpts, opts...) }
 }
+
+// withLink connects the host in process (Modem.Connect) instead of
+// serving the modem over net.Pipe: no Serve, no session goroutine.
+func withLink() harnessOption { return func(c *harnessConfig) { c.link = true } }
 
 // withAuthCache sets Config.AuthCache.
 func withAuthCache(d time.Duration) harnessOption { return func(c *harnessConfig) { c.authCache = d } }
@@ -181,6 +187,16 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		Card: h.card, IMEI: IMEI(0), Core: ctl, World: NewWorld(ctl.Catalog()), Clock: clock,
 		Country: "GB", Profile: profile, Timing: h.timing, AuthCache: cfg.authCache,
 	})
+	if cfg.link {
+		h.link = h.m.Connect(h.output)
+		h.m.PowerCycle()
+		t.Cleanup(func() {
+			cancel()
+			h.link.Close()
+			h.m.Close()
+		})
+		return h.boot(profile, cfg)
+	}
 	host, dev := net.Pipe()
 	h.conn = host
 	go h.readLoop()
@@ -200,6 +216,13 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		dev.Close()
 		h.m.Close()
 	})
+	return h.boot(profile, cfg)
+}
+
+// boot waits for the modem to boot and register, with echo off.
+func (h *harness) boot(profile Profile, cfg harnessConfig) *harness {
+	t := h.t
+	t.Helper()
 
 	if h.clock != nil {
 		h.awaitTimer(h.timing.Boot)
@@ -278,6 +301,15 @@ func (h *harness) setSimStatus(status, fleet string) {
 	}
 }
 
+// output is the modem's output to a linked host (withLink).
+func (h *harness) output(b []byte) {
+	h.mu.Lock()
+	h.out = append(h.out, b...)
+	close(h.changed)
+	h.changed = make(chan struct{})
+	h.mu.Unlock()
+}
+
 func (h *harness) readLoop() {
 	b := make([]byte, 64<<10)
 	for {
@@ -306,6 +338,10 @@ func (h *harness) send(s string) {
 		h.mark = n
 		h.mu.Unlock()
 	}
+	if h.link != nil {
+		h.link.Write([]byte(s))
+		return
+	}
 	h.conn.SetWriteDeadline(time.Now().Add(harnessWait))
 	if _, err := h.conn.Write([]byte(s)); err != nil {
 		h.t.Fatalf("writing %q: %v", s, err)
@@ -317,6 +353,9 @@ func (h *harness) send(s string) {
 // input went through the engine. Its output may still be on its way.
 func (h *harness) sync() {
 	h.t.Helper()
+	if h.link != nil { // a linked host's write returns once the modem handled it
+		return
+	}
 	h.conn.SetWriteDeadline(time.Now().Add(harnessWait))
 	if _, err := h.conn.Write(nil); err != nil {
 		h.t.Fatalf("the modem did not come back for input: %v", err)
@@ -329,6 +368,10 @@ func (h *harness) sync() {
 // fails the test if the modem stops reading for harnessWait (a hang).
 func (h *harness) feed(b []byte) {
 	h.t.Helper()
+	if h.link != nil && h.clock == nil {
+		h.link.Write(b)
+		return
+	}
 	h.conn.SetWriteDeadline(time.Now().Add(harnessWait))
 	done := make(chan error, 1)
 	go func() {

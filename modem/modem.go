@@ -85,6 +85,13 @@ type Modem struct {
 	closed  bool
 	sock    *socketState // allocated on first use: most modems open no socket
 	sms     *smsState    // allocated on first use
+
+	// The optional parts of the profile and the core, found once in New;
+	// nil (false) where they have none.
+	defaults   profileDefaults // power-up settings other than the engine's (SIMCom)
+	silentBoot bool            // the UART reads nothing while booting (u-blox)
+	ipc        IPCore          // session addresses and IP Commands (sockets.go)
+	smsc       smsCore         // SMS both ways (sms.go)
 }
 
 // New returns a powered-off modem; Serve powers it on.
@@ -105,6 +112,10 @@ func New(cfg Config) *Modem {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Modem{cfg: cfg}
+	m.defaults, _ = cfg.Profile.(profileDefaults)
+	_, m.silentBoot = cfg.Profile.(silentBooter)
+	m.ipc, _ = cfg.Core.(IPCore)
+	m.smsc, _ = cfg.Core.(smsCore)
 	m.ports, m.urcName = newPorts(cfg.Profile)
 	m.st = initialState(cfg.Country)
 	m.repoint()
@@ -232,7 +243,9 @@ func (f funcWriter) Write(b []byte) (int, error) { f(b); return len(b), nil }
 
 func (f funcWriter) tryWrite(b []byte) (int, error) { f(b); return len(b), nil }
 
-// Close stops the modem's timers and its subscription to the core.
+// Close stops the modem's timers and its subscription to the core, closes
+// its sockets and waits for their goroutines, whether or not a host is
+// still connected.
 func (m *Modem) Close() {
 	m.mu.Lock()
 	m.closed = true
@@ -241,6 +254,7 @@ func (m *Modem) Close() {
 	if m.unsub != nil {
 		m.unsub()
 	}
+	m.closeSockets()
 }
 
 // The modem's timers: one of each kind runs at a time.

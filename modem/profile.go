@@ -33,7 +33,8 @@ type Profile interface {
 }
 
 // profileDefaults is a profile whose power-up settings differ from the
-// engine's (SIMCom: +CMEE 0, its own +CME ERROR texts). powerUp applies them.
+// engine's (SIMCom: +CMEE 0, its own +CME ERROR texts). New finds it,
+// powerUp applies it.
 type profileDefaults interface {
 	defaults(st *state)
 }

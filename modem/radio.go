@@ -559,8 +559,8 @@ func (m *Modem) sessionAddress(cid int) string {
 	if addr, _ := m.sessionAddr(); addr != "" {
 		return addr
 	}
-	if ipc := m.ipCore(); ipc != nil {
-		if addr, err := ipc.AssignAddress(m.cfg.Card.ICCID); err == nil {
+	if m.ipc != nil {
+		if addr, err := m.ipc.AssignAddress(m.cfg.Card.ICCID); err == nil {
 			return addr
 		}
 	}
@@ -585,8 +585,8 @@ func (m *Modem) deactivate(cid int) {
 	p.active, p.addr = false, ""
 	m.contextDown(cid) // a port carrying it (another port deactivated it) loses it
 	if m.activeContexts() == 0 {
-		if ipc := m.ipCore(); ipc != nil {
-			ipc.ReleaseAddress(m.cfg.Card.ICCID)
+		if m.ipc != nil {
+			m.ipc.ReleaseAddress(m.cfg.Card.ICCID)
 		}
 	}
 }

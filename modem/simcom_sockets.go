@@ -143,48 +143,16 @@ func (m *Modem) simcomSocket(id int, stack simcomStack) *socket {
 	return s
 }
 
-// takeRx takes up to want bytes the host has not read yet: a stream's
-// bytes joined, or one datagram. Callers hold m.mu.
+// takeRx takes up to want bytes the host has not read yet (socket.takeRx),
+// or nothing when none are waiting. Callers hold m.mu.
 func (m *Modem) takeRx(s *socket, want int) (out []byte, from string, port int) {
 	if len(s.rx) == 0 {
 		s.notified = false
 		return nil, "", 0
 	}
-	pk := &s.rx[0]
-	from, port = pk.from, pk.port
-	if s.kind == sockTCP {
-		for len(s.rx) > 0 && len(out) < want {
-			pk := &s.rx[0]
-			n := min(want-len(out), len(pk.data))
-			out = append(out, pk.data[:n]...)
-			if pk.data = pk.data[n:]; len(pk.data) == 0 {
-				s.rx = s.rx[1:]
-			}
-		}
-	} else {
-		n := min(want, len(pk.data))
-		out = append(out, pk.data[:n]...)
-		if pk.data = pk.data[n:]; len(pk.data) == 0 {
-			s.rx = s.rx[1:]
-		}
-	}
-	wasFull := s.rxLen >= socketBuffer
-	s.rxLen -= len(out)
-	s.read += int64(len(out))
-	if len(s.rx) == 0 {
-		s.rx, s.notified = nil, false
-	}
-	if wasFull && s.rxLen < socketBuffer {
-		select {
-		case s.room <- struct{}{}:
-		default:
-		}
-	}
-	return out, from, port
+	return s.takeRx(want)
 }
 
-// closeSocket frees a socket's id and closes its host side; a TCP
-// connection's close is metered (FIN and ACK each way).
 func (m *Modem) closeSocket(ctx context.Context, s *socket) {
 	m.mu.Lock()
 	wasUp := s.tcpUp
@@ -375,7 +343,7 @@ func caopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			}
 		}
 		m.mu.Unlock()
-		go m.sockOpen(s)
+		m.goSock(s, func() { m.sockOpen(s) })
 	}}
 }
 
@@ -827,7 +795,7 @@ func cipstart(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	return nil, &pending{start: func(finish func([]string, error)) {
 		m.cfg.Clock.AfterFunc(0, func() {
 			finish(nil, nil)
-			go m.sockOpen(s)
+			m.goSock(s, func() { m.sockOpen(s) })
 		})
 	}}
 }

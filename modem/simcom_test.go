@@ -400,3 +400,62 @@ func FuzzSIMComSession(f *testing.F) {
 		h.readUntil("AT\r\r\nOK\r\n")
 	})
 }
+
+// udpEcho starts a UDP echo server on loopback for an in-process test.
+func udpEcho(t *testing.T) int {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			pc.WriteTo(buf[:n], from)
+		}
+	}()
+	t.Cleanup(func() { pc.Close(); <-done })
+	return pc.LocalAddr().(*net.UDPAddr).Port
+}
+
+// TestSIMComUDPSockets: a UDP connection of each SIMCom set to a host
+// peer (not the IP Commands gateway) is a UDP socket on the host: what it
+// sends arrives as a datagram and the answer comes back (S80 §12.2.2,
+// S70 §8.2.2).
+func TestSIMComUDPSockets(t *testing.T) {
+	t.Parallel()
+	t.Run("S80 12.2 CA", func(t *testing.T) {
+		t.Parallel()
+		port := udpEcho(t)
+		h := newHarness(t, sim7080Opts()...)
+		h.run([]step{
+			{send: "AT+CNACT=0,1\r", want: okLine + "\r\n+APP PDP: 0,ACTIVE\r\n"},
+			{send: fmt.Sprintf("AT+CAOPEN=1,0,\"UDP\",\"127.0.0.1\",%d\r", port), want: resp("+CAOPEN: 1,0")},
+			{send: "AT+CASEND=1,5\r", want: "> "},
+			{send: "hello", want: okLine + "\r\n+CADATAIND: 1\r\n"},
+			{send: "AT+CARECV=1,100\r", want: resp("+CARECV: 5,hello")},
+			{send: "AT+CACLOSE=1\r", want: okLine},
+		})
+	})
+	t.Run("S70 8.2 CIP", func(t *testing.T) {
+		t.Parallel()
+		port := udpEcho(t)
+		h := newHarness(t, sim7000Opts()...)
+		h.run([]step{
+			{send: "AT+CIPMUX=1\r", want: okLine},
+			{send: "AT+CSTT=\"super\",\"\",\"\"\r", want: okLine},
+			{send: "AT+CIICR\r", want: okLine},
+			{send: "AT+CIFSR\r", re: `\r\n100\.[0-9.]+\r\n\r\nOK\r\n`},
+			{send: fmt.Sprintf("AT+CIPSTART=2,\"UDP\",\"127.0.0.1\",%d\r", port), want: okLine + "\r\n2, CONNECT OK\r\n"},
+			{send: "AT+CIPSEND=2,5\r", want: "> "},
+			{send: "hello", want: "\r\n2, SEND OK\r\n\r\n+RECEIVE,2,5:\r\nhello\r\n"},
+			{send: "AT+CIPCLOSE=2\r", want: "\r\n2, CLOSE OK\r\n"},
+		})
+	})
+}

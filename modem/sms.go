@@ -664,8 +664,8 @@ func parseDeliver(b []byte) (*smsMessage, error) {
 // once, as +CNMI says) and confirms it; otherwise the network tries again
 // later. Each SMS counts in the SIM's usage.
 func (m *Modem) smsEvent(e sim.Event) {
-	core, ok := m.cfg.Core.(smsCore)
-	if !ok {
+	core := m.smsc
+	if core == nil {
 		return
 	}
 	iccid := m.cfg.Card.ICCID
@@ -906,8 +906,8 @@ func (e *smsEntry) submit() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	core, ok := m.cfg.Core.(smsCore)
-	if !ok {
+	core := m.smsc
+	if core == nil {
 		return nil, cms(CMSUnknown)
 	}
 	m.mu.Lock()

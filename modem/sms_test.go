@@ -859,3 +859,46 @@ func FuzzSMSPDU(f *testing.F) {
 func utfValid(s string) bool {
 	return strings.ToValidUTF8(s, "\uFFFD") == s && !strings.ContainsRune(s, '\uFFFD')
 }
+
+// AT+CMGS from hosts ending command lines with CR, CR LF or LF, the message
+// in the same write as the command or after the prompt, in text and PDU
+// mode: the message is exactly what was typed, every time (the LF of a CR LF
+// terminator is the terminator's, not the message's first character).
+func TestSMSSendLineEndings(t *testing.T) {
+	hook := newSMSHookServer(t)
+	h := newHarness(t, withSMSURL(hook.srv.URL+"/mo"))
+	smsExpect(h, "ATE0", "\r\nOK\r\n")
+	mr := 0
+	for _, pdu := range []bool{false, true} {
+		mode := "AT+CMGF=1"
+		if pdu {
+			mode = "AT+CMGF=0"
+		}
+		smsExpect(h, mode, "\r\nOK\r\n")
+		for _, end := range []string{"\r", "\r\n", "\n"} {
+			for _, oneWrite := range []bool{false, true} {
+				text := fmt.Sprintf("msg %q %v %v", end, pdu, oneWrite)
+				cmd, body := `AT+CMGS="000"`+end, text+"\x1a"
+				if pdu {
+					hexPDU, n := smsSubmitPDU(t, "000", text)
+					cmd, body = fmt.Sprintf("AT+CMGS=%d%s", n, end), hexPDU+"\x1a"
+				}
+				if oneWrite {
+					h.send(cmd + body)
+					h.expect("\r\n> ")
+				} else {
+					h.send(cmd)
+					h.expect("\r\n> ")
+					h.send(body)
+				}
+				mr++
+				if got, want := smsFinal(h, "AT+CMGS"), fmt.Sprintf("\r\n+CMGS: %d\r\n\r\nOK\r\n", mr); got != want {
+					t.Fatalf("%s: AT+CMGS answered %q, want %q", text, got, want)
+				}
+				if v := hook.next(t); v.Get("Payload") != text {
+					t.Fatalf("%s: webhook payload %q", text, v.Get("Payload"))
+				}
+			}
+		}
+	}
+}

@@ -165,6 +165,73 @@ type socketState struct {
 	owned    map[int]string
 	lastErr  int // for AT+QIGETERROR
 	nextPort int // the next local port the stack picks itself
+	// run holds the stack's goroutines, each socket's opener and then its
+	// reader (see goSock): Modem.Close stops them and waits.
+	run sync.WaitGroup
+}
+
+// goSock runs f, socket s's opener or reader, on a goroutine the stack
+// owns: tearing s down stops it, and Modem.Close tears every socket down
+// and waits for it. Once the modem is closed nothing new starts: s is torn
+// down and f runs from the clock, where it only winds down (a cancelled
+// socket neither dials nor reads) and gives a waiting command its outcome.
+func (m *Modem) goSock(s *socket, f func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		s.teardown()
+		m.cfg.Clock.AfterFunc(0, f)
+		return
+	}
+	st := m.sockSt()
+	st.run.Add(1)
+	go func() {
+		defer st.run.Done()
+		f()
+	}()
+}
+
+// sockBusy marks socket I/O that runs from the clock (a send's write)
+// as the stack's work until done is called: Modem.Close waits for it. On a
+// closed modem there is nothing to wait for: the host sockets are closed,
+// so the I/O fails at once.
+func (m *Modem) sockBusy() (done func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return func() {}
+	}
+	st := m.sockSt()
+	st.run.Add(1)
+	return st.run.Done
+}
+
+// closeSockets is the stack's part of Modem.Close: every socket torn
+// down, the stack's goroutines waited for, and the host sockets closed,
+// including those of sockets no goroutine serves yet. The modem is
+// already closed, so nothing new starts.
+func (m *Modem) closeSockets() {
+	m.mu.Lock()
+	st := m.sock
+	if st != nil {
+		for _, s := range st.socks {
+			if s != nil {
+				s.teardown()
+			}
+		}
+	}
+	m.mu.Unlock()
+	if st == nil {
+		return
+	}
+	st.run.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range st.socks {
+		if s != nil {
+			s.closeHost()
+		}
+	}
 }
 
 // own records a context brought up by the stack's own activation command,
@@ -188,13 +255,10 @@ type sockIndications interface {
 	received(s *socket) string
 	// closed is the peer closing the connection.
 	closed(s *socket) string
-}
-
-// openAbandoner is a family whose open command waits for the outcome
-// (SIMCom's AT+CAOPEN answers +CAOPEN before its OK): sockOpen tells it
-// when an open ends unreported because the socket was torn down or the
-// modem powered up again meanwhile. Callers hold m.mu.
-type openAbandoner interface {
+	// abandoned is an open that ends unreported because the socket was
+	// torn down or the modem powered up again meanwhile: a family whose
+	// open command waits for the outcome (SIMCom's AT+CAOPEN answers
+	// +CAOPEN before its OK) gives the command one.
 	abandoned(s *socket)
 }
 
@@ -214,6 +278,8 @@ func (quectelSockets) received(s *socket) string {
 }
 
 func (quectelSockets) closed(s *socket) string { return fmt.Sprintf(`+QIURC: "closed",%d`, s.id) }
+
+func (quectelSockets) abandoned(*socket) {} // +QIOPEN follows the OK: nothing waits
 
 // socket is one connectID. Its goroutines (the opener, then the reader)
 // stop when it is torn down: teardown cancels its context, which closes
@@ -279,11 +345,6 @@ func (m *Modem) qiFail(code int) error {
 	return ErrError
 }
 
-func (m *Modem) ipCore() IPCore {
-	ipc, _ := m.cfg.Core.(IPCore)
-	return ipc
-}
-
 // qiactSock is AT+QIACT with the address the core assigns.
 func qiactSock(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	lines, err := qiact(ctx, m, c)
@@ -328,8 +389,8 @@ func (m *Modem) dataLost() {
 		}
 	}
 	if active {
-		if ipc := m.ipCore(); ipc != nil {
-			ipc.ReleaseAddress(m.cfg.Card.ICCID)
+		if m.ipc != nil {
+			m.ipc.ReleaseAddress(m.cfg.Card.ICCID)
 		}
 	}
 	if m.sock == nil { // never used a socket
@@ -480,7 +541,7 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		return nil, &pending{start: func(finish func([]string, error)) {
 			m.cfg.Clock.AfterFunc(0, func() {
 				finish(nil, nil)
-				go m.serveSocket(s)
+				m.goSock(s, func() { m.serveSocket(s) })
 			})
 		}}
 	}
@@ -488,7 +549,7 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	return nil, &pending{start: func(finish func([]string, error)) {
 		m.cfg.Clock.AfterFunc(0, func() {
 			finish(nil, nil)
-			go m.sockOpen(s)
+			m.goSock(s, func() { m.sockOpen(s) })
 		})
 	}}
 }
@@ -508,12 +569,21 @@ func (m *Modem) bindUDP(s *socket) int {
 	return qiErrNone
 }
 
-// serveSocket reads an open socket until it closes; closing it (its
-// context ending) closes the host side.
+// serveSocket reads an open socket until it closes, then closes its host
+// side; tearing the socket down (its context ending) closes the host side
+// at once, which ends the read.
 func (m *Modem) serveSocket(s *socket) {
-	stop := context.AfterFunc(s.ctx, s.closeHost)
-	defer stop()
+	closed := make(chan struct{})
+	stop := context.AfterFunc(s.ctx, func() {
+		s.closeHost()
+		close(closed)
+	})
 	m.sockReader(s)
+	if stop() {
+		s.closeHost() // the peer closed, or the read failed
+	} else {
+		<-closed
+	}
 }
 
 // pickPort is a local port the stack chooses. Callers hold m.mu.
@@ -529,16 +599,24 @@ func (m *Modem) pickPort() int {
 	return p
 }
 
-// sockOpen connects the host side of a TCP socket, reports the outcome
-// and then reads.
+// sockOpen connects the host side of a TCP socket (binds a UDP one's),
+// reports the outcome and then reads.
 func (m *Modem) sockOpen(s *socket) {
 	ctx, cancel := context.WithTimeout(s.ctx, openTimeout)
 	defer cancel()
 	var err error
 	code := qiErrNone
-	if s.remote == GatewayAddr {
+	switch {
+	case s.ctx.Err() != nil: // torn down before it started: no dial
+		err = s.ctx.Err()
+	case s.kind != sockTCP: // UDP has no handshake: the host side is bound
+		var lc net.ListenConfig
+		if s.pc, err = lc.ListenPacket(ctx, "udp", ":0"); err != nil {
+			code = qiErrCreateSocket
+		}
+	case s.remote == GatewayAddr:
 		err, code = errors.New("the gateway takes UDP only"), qiErrConnect
-	} else {
+	default:
 		var d net.Dialer
 		s.conn, err = d.DialContext(ctx, "tcp", net.JoinHostPort(s.remote, itoa(s.rport)))
 		switch {
@@ -551,9 +629,7 @@ func (m *Modem) sockOpen(s *socket) {
 	}
 	m.mu.Lock()
 	if m.sockSt().socks[s.id] != s || s.boot != m.boots || s.ctx.Err() != nil {
-		if a, ok := s.ind.(openAbandoner); ok {
-			a.abandoned(s)
-		}
+		s.ind.abandoned(s)
 		m.mu.Unlock()
 		s.closeHost()
 		return
@@ -566,10 +642,17 @@ func (m *Modem) sockOpen(s *socket) {
 		s.teardown()
 		return
 	}
-	if s.lport == 0 {
-		s.lport = s.conn.LocalAddr().(*net.TCPAddr).Port
+	if s.pc != nil {
+		if s.lport == 0 {
+			s.lport = s.pc.LocalAddr().(*net.UDPAddr).Port
+		}
+		s.state = sockConnected
+	} else {
+		if s.lport == 0 {
+			s.lport = s.conn.LocalAddr().(*net.TCPAddr).Port
+		}
+		s.state, s.tcpUp = sockConnected, true
 	}
-	s.state, s.tcpUp = sockConnected, true
 	m.urcIf(s.ind.opened(s, qiErrNone))
 	m.mu.Unlock()
 	m.serveSocket(s)
@@ -932,6 +1015,7 @@ func qisendex(ctx context.Context, m *Modem, c Command) ([]string, error) {
 // command its outcome; a session cut by this very traffic (the data limit
 // crossed) is reported after SEND OK. It runs without locks held.
 func (m *Modem) sendAndFinish(ctx context.Context, s *socket, to string, toPort int, in *sendParser, finish func([]string, error)) {
+	defer m.sockBusy()()
 	s.sending.Lock()
 	lines, err := m.completeSend(ctx, s, to, toPort, in)
 	finish(lines, err)
@@ -973,8 +1057,8 @@ func (m *Modem) completeSend(ctx context.Context, s *socket, to string, toPort i
 		_, err = s.conn.Write(data)
 	case to == GatewayAddr:
 		if toPort == GatewayPort {
-			if ipc := m.ipCore(); ipc != nil {
-				_, err = ipc.ReceiveIPCommand(ctx, m.cfg.Card.ICCID, addr, s.lport, data)
+			if m.ipc != nil {
+				_, err = m.ipc.ReceiveIPCommand(ctx, m.cfg.Card.ICCID, addr, s.lport, data)
 			}
 		} // other ports of the gateway take nothing: the datagram is lost
 	default:
@@ -1172,7 +1256,7 @@ func qigeterror(_ context.Context, m *Modem, c Command) ([]string, error) {
 // sent once the SIM has a data session (a UDP datagram has no receipt: it
 // is sent even when no socket listens), and fails when it has none.
 func (m *Modem) ipEvent(e sim.Event) {
-	ipc := m.ipCore()
+	ipc := m.ipc
 	if ipc == nil {
 		return
 	}

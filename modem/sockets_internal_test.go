@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -168,4 +169,113 @@ func BenchmarkSocketThroughput(b *testing.B) {
 	b.ReportMetric(total/viaModem.Seconds(), "modem-B/s")
 	b.ReportMetric(total/plain.Seconds(), "loopback-B/s")
 	b.ReportMetric(plain.Seconds()/viaModem.Seconds(), "modem/loopback")
+}
+
+// TestCloseStopsSockets: Modem.Close, with the host still linked in
+// process (no Serve, so no session ends to cancel anything), closes every
+// family's TCP and UDP sockets and waits for their goroutines: as it
+// returns, the UDP ports are free again and no socket goroutine runs; the
+// TCP peers see their connections end.
+func TestCloseStopsSockets(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []harnessOption
+		open func(tcp, udp int) []step
+	}{
+		{"bg96", nil, func(tcp, udp int) []step {
+			return []step{
+				{send: "AT+QIACT=1\r", want: okLine},
+				{send: fmt.Sprintf("AT+QIOPEN=1,0,\"TCP\",\"127.0.0.1\",%d,0,0\r", tcp), want: okLine + "\r\n+QIOPEN: 0,0\r\n"},
+				{send: fmt.Sprintf("AT+QIOPEN=1,1,\"UDP\",\"127.0.0.1\",%d,0,0\r", udp), want: okLine + "\r\n+QIOPEN: 1,0\r\n"},
+			}
+		}},
+		{"sim7080 CA", sim7080Opts(), func(tcp, udp int) []step {
+			return []step{
+				{send: "AT+CNACT=0,1\r", want: okLine + "\r\n+APP PDP: 0,ACTIVE\r\n"},
+				{send: fmt.Sprintf("AT+CAOPEN=0,0,\"TCP\",\"127.0.0.1\",%d\r", tcp), want: resp("+CAOPEN: 0,0")},
+				{send: fmt.Sprintf("AT+CAOPEN=1,0,\"UDP\",\"127.0.0.1\",%d\r", udp), want: resp("+CAOPEN: 1,0")},
+			}
+		}},
+		{"sim7000 CIP", sim7000Opts(), func(tcp, udp int) []step {
+			return []step{
+				{send: "AT+CIPMUX=1\r", want: okLine},
+				{send: "AT+CSTT=\"super\"\r", want: okLine},
+				{send: "AT+CIICR\r", want: okLine},
+				{send: fmt.Sprintf("AT+CIPSTART=0,\"TCP\",\"127.0.0.1\",%d\r", tcp), want: okLine + "\r\n0, CONNECT OK\r\n"},
+				{send: fmt.Sprintf("AT+CIPSTART=1,\"UDP\",\"127.0.0.1\",%d\r", udp), want: okLine + "\r\n1, CONNECT OK\r\n"},
+			}
+		}},
+		{"sara-r4", []harnessOption{sara()}, func(tcp, udp int) []step {
+			return []step{
+				{send: "AT+CGACT=1,1\r", want: okLine},
+				{send: "AT+USOCR=6\r", want: resp("+USOCR: 0")},
+				{send: fmt.Sprintf("AT+USOCO=0,\"127.0.0.1\",%d\r", tcp), want: okLine},
+				{send: "AT+USOCR=17\r", want: resp("+USOCR: 1")},
+				{send: fmt.Sprintf("AT+USOCO=1,\"127.0.0.1\",%d\r", udp), want: okLine},
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			peers := make(chan net.Conn, 1)
+			go func() {
+				if c, err := ln.Accept(); err == nil {
+					peers <- c
+				}
+			}()
+			udpPeer, err := net.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer udpPeer.Close()
+
+			h := newHarness(t, append([]harnessOption{withLink()}, tt.opts...)...)
+			h.run(tt.open(ln.Addr().(*net.TCPAddr).Port, udpPeer.LocalAddr().(*net.UDPAddr).Port))
+			var peer net.Conn
+			select {
+			case peer = <-peers:
+				defer peer.Close()
+			case <-time.After(harnessWait):
+				t.Fatal("the TCP socket's connection never reached the peer")
+			}
+			h.m.mu.Lock()
+			udp := h.m.sock.socks[1]
+			h.m.mu.Unlock()
+			if udp == nil || udp.pc == nil {
+				t.Fatal("socket 1 has no UDP socket on the host")
+			}
+			lport := udp.pc.LocalAddr().(*net.UDPAddr).Port
+			if c, err := net.ListenPacket("udp", fmt.Sprintf(":%d", lport)); err == nil {
+				c.Close()
+				t.Fatalf("UDP port %d free while socket 1 is open", lport)
+			}
+
+			h.m.Close()
+
+			// Close waited: nothing is left to wind down.
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+				for _, f := range []string{"modem.(*Modem).sockOpen", "modem.(*Modem).sockReader", "modem.(*Modem).serveSocket", "modem.(*Modem).ubloxConnect"} {
+					if strings.Contains(g, f) {
+						t.Fatalf("a socket goroutine runs after Close:\n%s", g)
+					}
+				}
+			}
+			c, err := net.ListenPacket("udp", fmt.Sprintf(":%d", lport))
+			if err != nil {
+				t.Fatalf("UDP port %d still bound after Close: %v", lport, err)
+			}
+			c.Close()
+			peer.SetReadDeadline(time.Now().Add(harnessWait))
+			if n, err := peer.Read(make([]byte, 16)); err != io.EOF {
+				t.Fatalf("the TCP peer read %d bytes, %v; want EOF", n, err)
+			}
+		})
+	}
 }

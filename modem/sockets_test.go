@@ -144,7 +144,7 @@ func sockEnvNoGoroutines(t *testing.T) {
 		n := runtime.Stack(buf, true)
 		last = ""
 		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-			if strings.Contains(g, "modem.(*Modem).sockOpen") || strings.Contains(g, "modem.(*Modem).sockReader") {
+			if strings.Contains(g, "modem.(*Modem).sockOpen") || strings.Contains(g, "modem.(*Modem).sockReader") || strings.Contains(g, "modem.(*Modem).ubloxConnect") {
 				last += g + "\n\n"
 			}
 		}

@@ -95,6 +95,10 @@ func (u *ubloxSock) received(s *socket) string {
 
 func (u *ubloxSock) closed(s *socket) string { return fmt.Sprintf("+UUSOCL: %d", s.id) }
 
+// abandoned is never asked: ubloxConnect gives a synchronous AT+USOCO its
+// outcome itself.
+func (u *ubloxSock) abandoned(*socket) {}
+
 // usoFail records a socket error for AT+USOER (and the socket's
 // AT+USOCTL=<s>,1) and returns the command's error. Callers hold m.mu.
 func (m *Modem) usoFail(s *socket, errno int, res error) error {
@@ -130,7 +134,9 @@ func (m *Modem) ubloxConnect(s *socket, finish func([]string, error)) {
 	u := s.ind.(*ubloxSock)
 	var conn net.Conn
 	err := errors.New("the gateway takes UDP only")
-	if s.remote != GatewayAddr {
+	if s.ctx.Err() != nil { // torn down before it started: no dial
+		err = s.ctx.Err()
+	} else if s.remote != GatewayAddr {
 		ctx, cancel := context.WithTimeout(s.ctx, openTimeout)
 		var d net.Dialer
 		conn, err = d.DialContext(ctx, "tcp", net.JoinHostPort(s.remote, itoa(s.rport)))
@@ -246,7 +252,7 @@ func usocr(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	return nil, &pending{start: func(finish func([]string, error)) {
 		m.cfg.Clock.AfterFunc(0, func() {
 			finish(created, nil)
-			go m.serveSocket(s)
+			m.goSock(s, func() { m.serveSocket(s) })
 		})
 	}}
 }
@@ -307,11 +313,13 @@ func usoco(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		return nil, &pending{start: func(finish func([]string, error)) {
 			m.cfg.Clock.AfterFunc(0, func() {
 				finish(nil, nil)
-				go m.ubloxConnect(t, nil)
+				m.goSock(t, func() { m.ubloxConnect(t, nil) })
 			})
 		}}
 	}
-	return nil, &pending{start: func(finish func([]string, error)) { go m.ubloxConnect(t, finish) }}
+	return nil, &pending{start: func(finish func([]string, error)) {
+		m.goSock(t, func() { m.ubloxConnect(t, finish) })
+	}}
 }
 
 // ubloxData is a write's <length> and, in the base syntax, its quoted
