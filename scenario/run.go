@@ -90,6 +90,7 @@ type runner struct {
 	inboxMu    sync.Mutex // guards the devices' inboxes: modems write them from any goroutine in real time
 	real       map[int32]hwPort
 	traceW     io.Writer
+	rec        *sampler // the report's time series
 	realtimeState
 }
 
@@ -98,6 +99,7 @@ type group struct {
 	fam   *family
 	first int // index of its first device
 	count int
+	sent  int64 // bytes its devices wrote
 }
 
 func (g *group) manual() bool { return g.spec.Selection.Mode == "manual" }
@@ -168,6 +170,7 @@ func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	r.ctx = ctx // the report reads usage after the real-time run's context ended
 	return r.report(), nil
 }
 
@@ -404,6 +407,7 @@ func (r *runner) close() {
 
 // schedule sets every device's and the timeline's first timers.
 func (r *runner) schedule() {
+	r.startRecording()
 	for _, g := range r.groups {
 		spec := g.spec
 		for i := g.first; i < g.first+g.count; i++ {
@@ -515,6 +519,7 @@ func (r *runner) act(i int) {
 	if r.aborted {
 		return
 	}
+	r.timelineEvent(i)
 	e := &r.s.Timeline[i]
 	switch {
 	case e.NAP != nil:

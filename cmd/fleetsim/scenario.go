@@ -14,6 +14,7 @@ import (
 
 	"github.com/fleetsim/fleetsim/hw"
 	"github.com/fleetsim/fleetsim/scenario"
+	"github.com/fleetsim/fleetsim/scenario/htmlreport"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -31,6 +32,7 @@ Flags:
 
 type runFlags struct {
 	json, junit string
+	html        string
 	seed        string
 	quiet       bool
 	noColor     bool
@@ -80,6 +82,7 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 	fs.Usage = func() { fmt.Fprint(stderr, runUsage); fs.PrintDefaults() }
 	fs.StringVar(&f.json, "json", "", "write the JSON report to this file (- for standard output)")
 	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
+	fs.StringVar(&f.html, "html", "", "write a self-contained HTML report with charts to this file")
 	fs.StringVar(&f.seed, "seed", "", "seed of the run, instead of the scenario's")
 	fs.BoolVar(&f.quiet, "quiet", false, "print only the summary, no progress")
 	fs.BoolVar(&f.noColor, "no-color", getenv("NO_COLOR") != "", "no colours in the summary (also NO_COLOR)")
@@ -192,6 +195,12 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if f.junit != "" {
 		if err := writeReport(f.junit, stdout, func(w io.Writer) error { return scenario.WriteJUnit(w, rep) }); err != nil {
+			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
+			return 2
+		}
+	}
+	if f.html != "" {
+		if err := writeReport(f.html, stdout, func(w io.Writer) error { return htmlreport.Write(w, rep) }); err != nil {
 			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
 			return 2
 		}
