@@ -7,7 +7,7 @@ TESTFLAGS     ?=
 PKGS          := ./...
 
 .DEFAULT_GOAL := help
-.PHONY: help build test unit scenarios bench fuzz lint tidy-check generate clean
+.PHONY: help build test unit scenarios screenshots bench fuzz lint tidy-check generate clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,13 +19,16 @@ test: lint tidy-check unit scenarios ## lint, tidy-check, every test with -race,
 
 REPORTS ?= $(CURDIR)/.reports
 
-scenarios: ## run every scenario in scenarios/ as a user would, JUnit reports in REPORTS
+scenarios: ## run every scenario in scenarios/ as a user would, JUnit, JSON and HTML reports in REPORTS
 	@mkdir -p $(REPORTS)
 	$(GO) build -o $(REPORTS)/fleetsim ./cmd/fleetsim
 	@set -e; for f in scenarios/*.yaml; do \
 	  n=$$(basename $$f .yaml); \
-	  $(REPORTS)/fleetsim run --quiet --junit $(REPORTS)/$$n.xml --json $(REPORTS)/$$n.json $$f; \
+	  $(REPORTS)/fleetsim run --quiet --junit $(REPORTS)/$$n.xml --json $(REPORTS)/$$n.json --html $(REPORTS)/$$n.html $$f; \
 	done
+
+screenshots: ## regenerate docs/report.png (the HTML report of scenarios/eu-tracker.yaml) in headless Chromium
+	UPDATE_SCREENSHOTS=1 $(GO) test -count=1 -run '^TestScreenshot$$' ./scenario/htmlreport/
 
 unit: ## every test with -race, without lint
 	$(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(PKGS)

@@ -40,6 +40,7 @@ type port struct {
 	out  *writer  // its output
 	used bool     // the host has written to the port since it was connected
 	held []byte   // indications that came while the port carried data
+	tap  *Tap     // the modem's, shared by its ports
 }
 
 // maxHeld bounds the indications held for a port in data state; past it
@@ -55,8 +56,9 @@ func newPorts(p Profile) ([]*port, string) {
 	}
 	ports := make([]*port, len(spec))
 	urc := spec[0].Name
+	tap := &Tap{}
 	for i, s := range spec {
-		ports[i] = &port{name: s.Name}
+		ports[i] = &port{name: s.Name, tap: tap}
 		ports[i].st.defaults()
 		if s.URC {
 			urc = s.Name
@@ -154,6 +156,7 @@ func (m *Modem) toPort(p *port, s string) {
 		}
 		return
 	}
+	m.tapOut(p, s)
 	p.out.send([]byte(s))
 }
 

@@ -60,7 +60,11 @@ func newSession(ctx context.Context, m *Modem, p *port, w *writer) *session {
 func (s *session) input(b []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.m.deaf() {
+	if s.closed {
+		return
+	}
+	s.m.tapIn(s.p, b)
+	if s.m.deaf() {
 		return
 	}
 	if m := s.m; len(b) > 0 && !s.p.used {
@@ -146,6 +150,7 @@ func (s *session) feed(b []byte) {
 			m.mu.Lock()
 			res := ps.result(resError)
 			m.mu.Unlock()
+			m.tapOut(s.p, res)
 			s.w.send([]byte(res))
 		}
 		if s.busy {
@@ -304,6 +309,7 @@ func (s *session) final(res string) {
 	// once: nothing else comes between (an indication's data pushed the
 	// moment the host reads the OK comes after the +QIOPEN it follows).
 	m.mu.Lock()
+	m.tapOut(s.p, s.out.String())
 	s.w.send([]byte(s.out.String()))
 	m.urc(s.after...)
 	m.mu.Unlock()

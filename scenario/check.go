@@ -24,12 +24,31 @@ type check struct {
 	failedAt time.Duration
 	observed string // the first failing observation, else the last one
 	message  string
+
+	// The samples the report shows (see series.go).
+	stride  int // keep one sample in stride
+	seen    int
+	thinned int
+	kept    []CheckSample
+}
+
+// observation is what one check of an expectation saw.
+type observation struct {
+	text     string  // what was seen, e.g. "registered 99/100 (99.0%)"
+	ok       bool    // every check holds
+	msg      string  // what could not be observed
+	value    float64 // the first check's figure, in its condition's unit
+	hasValue bool
 }
 
 func (r *runner) scheduleChecks() {
 	for i := range r.s.Expect {
 		e := &r.s.Expect[i]
-		c := &check{e: e}
+		c := &check{e: e, stride: 1}
+		if e.During != nil {
+			n := int((e.During.Until.D()-e.During.From.D())/r.s.Sample.D()) + 2
+			c.stride = (n + maxCheckSamples - 1) / maxCheckSamples
+		}
 		r.checks = append(r.checks, c)
 		switch {
 		case e.At != nil:
@@ -60,11 +79,12 @@ func (r *runner) sample(c *check) {
 		return
 	}
 	c.samples++
-	observed, ok, msg := r.observe(c.e)
+	o := r.observe(c.e)
+	c.record(r.elapsed(), o, !o.ok && !c.failed)
 	if !c.failed {
-		c.observed, c.message = observed, msg
+		c.observed, c.message = o.text, o.msg
 	}
-	if ok || c.failed {
+	if o.ok || c.failed {
 		return
 	}
 	c.failed, c.failedAt = true, r.elapsed()
@@ -87,7 +107,7 @@ func (r *runner) members(name string) []device {
 
 // observe evaluates every check of an expectation: what was seen, whether
 // all hold, and a message when something could not be observed.
-func (r *runner) observe(e *Expectation) (string, bool, string) {
+func (r *runner) observe(e *Expectation) observation {
 	devs := r.members(e.Group)
 	n := len(devs)
 	var plmn sim.PLMN
@@ -99,6 +119,19 @@ func (r *runner) observe(e *Expectation) (string, bool, string) {
 	onNet := func(d *device) bool { return e.Network == "" || d.plmn == plmn }
 	var parts []string
 	ok := true
+	var o observation
+	figure := func(v float64) {
+		if !o.hasValue {
+			o.value, o.hasValue = v, true
+		}
+	}
+	share := func(c Condition, k int) {
+		if c.Bound.Percent && n > 0 {
+			figure(100 * float64(k) / float64(n))
+		} else {
+			figure(float64(k))
+		}
+	}
 	count := func(name string, c Condition, keep func(d *device) bool) {
 		if !c.Set() {
 			return
@@ -110,6 +143,7 @@ func (r *runner) observe(e *Expectation) (string, bool, string) {
 			}
 		}
 		parts = append(parts, fmt.Sprintf("%s %d/%d (%s)", name, k, n, pct(k, n)))
+		share(c, k)
 		ok = ok && c.Holds(float64(k), n)
 	}
 	for _, cc := range countChecks(e) {
@@ -119,6 +153,9 @@ func (r *runner) observe(e *Expectation) (string, bool, string) {
 	if e.AttachLatency != nil {
 		v, text := attachPercentile(devs, e.AttachLatency.P)
 		parts = append(parts, fmt.Sprintf("attach p%g %s", e.AttachLatency.P, text))
+		if !math.IsInf(v, 1) {
+			figure(time.Duration(v).Seconds())
+		}
 		ok = ok && !math.IsInf(v, 1) && e.AttachLatency.Max.Holds(v, 0)
 	}
 	if e.SIMs.Set() {
@@ -127,6 +164,7 @@ func (r *runner) observe(e *Expectation) (string, bool, string) {
 			ok, msgs = false, append(msgs, err.Error())
 		} else {
 			parts = append(parts, fmt.Sprintf("sims %s %d/%d (%s)", e.SimStatus, k, n, pct(k, n)))
+			share(e.SIMs, k)
 			ok = ok && e.SIMs.Holds(float64(k), n)
 		}
 	}
@@ -136,6 +174,7 @@ func (r *runner) observe(e *Expectation) (string, bool, string) {
 			ok, msgs = false, append(msgs, err.Error())
 		} else {
 			parts = append(parts, fmt.Sprintf("usage %.3g..%.3g MB per SIM, %d/%d within", lo, hi, good, n))
+			figure(hi)
 			ok = ok && good == n
 		}
 	}
@@ -153,7 +192,8 @@ func (r *runner) observe(e *Expectation) (string, bool, string) {
 			ok = ok && got == want
 		}
 	}
-	return strings.Join(parts, "; "), ok, strings.Join(msgs, "; ")
+	o.text, o.ok, o.msg = strings.Join(parts, "; "), ok, strings.Join(msgs, "; ")
+	return o
 }
 
 // countCheck is an expectation's count of devices in some state.
@@ -241,33 +281,11 @@ func (r *runner) memberSids(groupName string) map[string]bool {
 // usage reads each SIM's data use from UsageRecords and counts those that
 // satisfy c.
 func (r *runner) usage(groupName string, c Condition) (lo, hi float64, good int, err error) {
-	in := r.memberSids(groupName)
-	used := make(map[string]float64, len(in))
-	start := r.s.Start.Time.Truncate(time.Hour)
-	end := r.clock.Now().Truncate(time.Hour).Add(time.Hour)
-	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
-		to := from.Add(30 * 24 * time.Hour)
-		if to.After(end) {
-			to = end
-		}
-		p := url.Values{"Group": {"sim"}, "Granularity": {"all"}, "StartTime": {from.Format(time.RFC3339)}, "EndTime": {to.Format(time.RFC3339)}}
-		err = r.api.listAll(r.ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
-			var u struct {
-				SimSid    string  `json:"sim_sid"`
-				DataTotal float64 `json:"data_total"`
-			}
-			if err := json.Unmarshal(raw, &u); err != nil {
-				return err
-			}
-			if in[u.SimSid] {
-				used[u.SimSid] += u.DataTotal
-			}
-			return nil
-		})
-		if err != nil {
-			return 0, 0, 0, err
-		}
+	used, err := r.usageBySim()
+	if err != nil {
+		return 0, 0, 0, err
 	}
+	in := r.memberSids(groupName)
 	lo = math.Inf(1)
 	for sid := range in {
 		mb := used[sid] / sim.MB
@@ -379,6 +397,7 @@ func (r *runner) report() *Report {
 		rep.Passed = rep.Passed && o.Pass
 		rep.Expectations = append(rep.Expectations, o)
 	}
+	rep.Series = r.series() // after the counts: reading usage makes API requests
 	return rep
 }
 

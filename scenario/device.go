@@ -332,6 +332,7 @@ func (d *device) transfer() {
 		n -= k
 	}
 	d.r.bytesSent += int64(d.g.spec.Data.Bytes)
+	d.g.sent += int64(d.g.spec.Data.Bytes)
 	d.later(time.Second+time.Millisecond, func() {
 		if d.step != stepNone || !d.pdp { // busy, or the network ended the session: no escape to make
 			return

@@ -91,6 +91,7 @@ type runner struct {
 	inboxMu    sync.Mutex // guards the devices' inboxes: modems write them from any goroutine in real time
 	real       map[int32]hwPort
 	traceW     io.Writer
+	rec        *sampler // the report's time series
 	realtimeState
 }
 
@@ -99,6 +100,7 @@ type group struct {
 	fam   *family
 	first int // index of its first device
 	count int
+	sent  int64 // bytes its devices wrote
 }
 
 func (g *group) manual() bool { return g.spec.Selection.Mode == "manual" }
@@ -168,6 +170,7 @@ func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
 	}
 	// Stopped from outside (SIGINT, SIGTERM): report what was reached.
 	r.stopped = ctx.Err() != nil && !r.aborted && r.elapsed() < r.s.Duration.D()
+	r.ctx = context.WithoutCancel(ctx) // the report reads usage after the run's context ended
 	return r.report(), nil
 }
 
@@ -423,6 +426,7 @@ func (r *runner) close() {
 
 // schedule sets every device's and the timeline's first timers.
 func (r *runner) schedule() {
+	r.startRecording()
 	for _, g := range r.groups {
 		spec := g.spec
 		for i := g.first; i < g.first+g.count; i++ {
@@ -534,6 +538,7 @@ func (r *runner) act(i int) {
 	if r.aborted {
 		return
 	}
+	r.timelineEvent(i)
 	e := &r.s.Timeline[i]
 	switch {
 	case e.NAP != nil:

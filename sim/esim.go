@@ -132,7 +132,7 @@ func (c *Control) putESim(t *txn, p *ESimProfile) {
 		params.Set("ErrorMessage", p.ErrorMessage)
 	}
 	t.after = append(t.after, func() {
-		c.hooks.send(acct.AuthToken, p.CallbackURL, p.CallbackMethod, params)
+		c.hooks.sendEvent(WebhookESimProfile, acct.AuthToken, p.CallbackURL, p.CallbackMethod, params)
 	})
 }
 

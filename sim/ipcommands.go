@@ -203,8 +203,11 @@ func (c *Control) ipHook(t *txn, m *IPCommand, target, method string) {
 	if method == "" {
 		method = "POST"
 	}
-	token := acct.AuthToken
-	t.after = append(t.after, func() { c.hooks.send(token, target, method, params) })
+	token, kind := acct.AuthToken, WebhookIPCommandStatus
+	if m.Direction == DirectionFromSim {
+		kind = WebhookFleetIPCommand
+	}
+	t.after = append(t.after, func() { c.hooks.sendEvent(kind, token, target, method, params) })
 }
 
 // IPCommand returns one IP Command.

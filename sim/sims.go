@@ -344,7 +344,7 @@ func (c *Control) completeSimUpdate(sid string) {
 		t.after = append(t.after, func() {
 			c.publish(Event{Kind: EventSim, Sid: s.Sid, ICCID: s.ICCID})
 			if p.CallbackURL != "" {
-				c.hooks.send(acct.AuthToken, p.CallbackURL, p.CallbackMethod, url.Values{
+				c.hooks.sendEvent(WebhookSimUpdate, acct.AuthToken, p.CallbackURL, p.CallbackMethod, url.Values{
 					"SimSid": {s.Sid}, "SimUniqueName": {s.UniqueName},
 					"SimStatus": {s.Status.String()}, "AccountSid": {s.AccountSid},
 				})

@@ -181,8 +181,11 @@ func (c *Control) smsHook(t *txn, m *SmsCommand, target, method string) {
 		"SimSid": {m.SimSid}, "SimUniqueName": {name},
 		"Status": {m.Status}, "Direction": {m.Direction},
 	}
-	token := acct.AuthToken
-	t.after = append(t.after, func() { c.hooks.send(token, target, method, params) })
+	token, kind := acct.AuthToken, WebhookSmsCommandStatus
+	if m.Direction == DirectionFromSim {
+		kind = WebhookFleetSmsCommand
+	}
+	t.after = append(t.after, func() { c.hooks.sendEvent(kind, token, target, method, params) })
 }
 
 // SmsCommandForDevice hands a mobile-terminated SMS Command to the modem of

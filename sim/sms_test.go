@@ -179,6 +179,8 @@ func TestSmsCommandQueuedSentDelivered(t *testing.T) {
 					"SimSid": {s.Sid}, "SimUniqueName": {"tracker-1"}, "Status": {status}, "Direction": {"to_sim"},
 				}, withoutQuery(c.params, method))
 			}
+			// The deliveries are listed as status callbacks of an SMS Command.
+			assert.Len(t, f.ctl.WebhookDeliveries(sim.WebhookQuery{Kind: sim.WebhookSmsCommandStatus}), 2)
 			// Delivered ends the attempts.
 			f.clock.Advance(sim.SmsValidity)
 			assert.Equal(t, 1, dev.count())

@@ -340,14 +340,9 @@ func newWebhooks(client *http.Client, logger *slog.Logger, opts ...webhookOption
 	return w
 }
 
-// send delivers params to target with method (GET: query string, POST:
-// form), signed with authToken. It never blocks.
-func (w *webhooks) send(authToken, target, method string, params url.Values) {
-	w.sendEvent("", authToken, target, method, params)
-}
-
-// sendEvent is send with the kind of callback named for the debug listing.
-// It returns the delivery's ID.
+// sendEvent delivers params to target with method (GET: query string,
+// POST: form), signed with authToken, as a callback of kind (named in the
+// debug listing). It never blocks, and returns the delivery's ID.
 func (w *webhooks) sendEvent(kind WebhookKind, authToken, target, method string, params url.Values) string {
 	now := w.now().UTC()
 	d := &delivery{rec: WebhookDelivery{

@@ -192,7 +192,7 @@ func TestWebhookRetriesAfter5xxThenDelivers(t *testing.T) {
 		}
 	})
 	w := testHooks(t)
-	w.send(hookToken, rc.URL, "POST", simParams()) // the plain send is recorded too
+	w.sendEvent(WebhookSimUpdate, hookToken, rc.URL, "POST", simParams()) // the plain send is recorded too
 	d := waitDelivery(t, w, w.list(WebhookQuery{Limit: 1})[0].ID)
 	assert.Equal(t, WebhookDelivered, d.Status)
 	require.Len(t, d.Attempts, 3)
@@ -212,7 +212,7 @@ func TestWebhookRetriesAfter5xxThenDelivers(t *testing.T) {
 func TestWebhookGivesUpAfterTheBound(t *testing.T) {
 	rc := newReceiver(t, status(http.StatusServiceUnavailable))
 	w := testHooks(t)
-	w.send(hookToken, rc.URL, "POST", simParams())
+	w.sendEvent(WebhookSimUpdate, hookToken, rc.URL, "POST", simParams())
 	d := waitDelivery(t, w, w.list(WebhookQuery{Limit: 1})[0].ID)
 	assert.Equal(t, WebhookFailed, d.Status)
 	assert.Len(t, d.Attempts, DefaultWebhookAttempts)
@@ -463,7 +463,7 @@ func TestWebhookSendersRunConcurrently(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.send(hookToken, rc.URL, "GET", simParams())
+			w.sendEvent(WebhookSimUpdate, hookToken, rc.URL, "GET", simParams())
 		}()
 	}
 	wg.Wait()

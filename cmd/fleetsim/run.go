@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fleetsim/fleetsim/modem"
+	"github.com/fleetsim/fleetsim/modem/console"
 	"github.com/fleetsim/fleetsim/sim"
 	"github.com/fleetsim/fleetsim/sim/api"
 	"github.com/fleetsim/fleetsim/sim/sqlstore"
@@ -149,6 +150,7 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 	defer ctl.Close()
 
 	apiOpts := []api.Option{api.WithLogger(logger)}
+	var modems console.Modems // stays a nil interface without modems
 	if f.modems.n > 0 {
 		fleet, err := startModems(ctx, f, ctl, logger)
 		if err != nil {
@@ -169,6 +171,12 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 			}),
 		)
 		printModems(stdout, fleet)
+		modems = fleet
+	}
+	cons := console.New(ctl, modems)
+	defer cons.Close()
+	for _, e := range cons.Extensions() {
+		apiOpts = append(apiOpts, api.WithExtension(e))
 	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
@@ -179,6 +187,7 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(func() { cons.Close() }) // its live streams would hold Shutdown up
 	main := ctl.MainAccount()
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "fleetsim: Super SIM API on %s (state %s, %d cards)\n", url, f.state, f.sims)
@@ -186,6 +195,7 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 	if f.authToken == "" {
 		fmt.Fprintf(stdout, "  auth token:  %s\n", main.AuthToken)
 	}
+	fmt.Fprintf(stdout, "  console:     %s/console/ (the API's credentials)\n", url)
 	fmt.Fprintf(stdout, "  try: curl -u %s:<auth token> %s/v1/Networks?IsoCountry=GB\n", main.Sid, url)
 
 	errc := make(chan error, 1)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fleetsim/fleetsim/hw"
 	"github.com/fleetsim/fleetsim/scenario"
+	"github.com/fleetsim/fleetsim/scenario/htmlreport"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -27,14 +28,15 @@ Exit status: 0 all expectations held, 1 some failed (or a threshold
 aborted the run), 2 the scenario is invalid or the command line is wrong,
 3 SIGINT or SIGTERM interrupted the run (the summary and reports cover the
 virtual time reached and are marked interrupted).
-With --json - (or --junit -) standard output holds only that report and
-the summary goes to standard error.
+With --json - (or --junit -, --html -) standard output holds only that
+report and the summary goes to standard error.
 
 Flags:
 `
 
 type runFlags struct {
 	json, junit string
+	html        string
 	seed        string
 	quiet       bool
 	noColor     bool
@@ -84,6 +86,7 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 	fs.Usage = func() { fmt.Fprint(stderr, runUsage); fs.PrintDefaults() }
 	fs.StringVar(&f.json, "json", "", "write the JSON report to this file (- for standard output)")
 	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
+	fs.StringVar(&f.html, "html", "", "write a self-contained HTML report with charts to this file")
 	fs.StringVar(&f.seed, "seed", "", "seed of the run, instead of the scenario's")
 	fs.BoolVar(&f.quiet, "quiet", false, "print only the summary, no progress")
 	fs.BoolVar(&f.noColor, "no-color", getenv("NO_COLOR") != "", "no colours in the summary (also NO_COLOR)")
@@ -104,8 +107,14 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 		fs.Usage()
 		return 2
 	}
-	if f.json == "-" && f.junit == "-" {
-		fmt.Fprintln(stderr, "fleetsim run: --json - and --junit - both want standard output: give one of them a file")
+	toStdout := 0
+	for _, v := range []string{f.json, f.junit, f.html} {
+		if v == "-" {
+			toStdout++
+		}
+	}
+	if toStdout > 1 {
+		fmt.Fprintln(stderr, "fleetsim run: --json, --junit and --html: only one of them may write to standard output (-); give the others a file")
 		return 2
 	}
 	var opts scenario.Options
@@ -196,7 +205,7 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 		color = false
 	}
 	summary := stdout
-	if f.json == "-" || f.junit == "-" { // stdout is the report's: pipe it into jq
+	if toStdout > 0 { // stdout is the report's: pipe it into jq
 		summary, color = stderr, tty && !f.noColor
 	}
 	scenario.WriteSummary(summary, rep, color)
@@ -208,6 +217,12 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if f.junit != "" {
 		if err := writeReport(f.junit, stdout, func(w io.Writer) error { return scenario.WriteJUnit(w, rep) }); err != nil {
+			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
+			return 2
+		}
+	}
+	if f.html != "" {
+		if err := writeReport(f.html, stdout, func(w io.Writer) error { return htmlreport.Write(w, rep) }); err != nil {
 			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
 			return 2
 		}

@@ -163,6 +163,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// Unwrap lets http.ResponseController reach the connection, so that an
+// extension can stream (the console's server-sent events).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // errorBody is Twilio's error JSON.
 type errorBody struct {
 	Code     int    `json:"code"`

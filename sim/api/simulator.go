@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"time"
@@ -9,11 +10,23 @@ import (
 )
 
 // Extension is a simulator endpoint served by another package (the modem
-// controls), mounted under /_fleetsim/v1/ behind the main account's
-// credentials.
+// controls, the console), behind the API's credentials: the main
+// account's, unless AnyAccount.
 type Extension struct {
 	Pattern string // a ServeMux pattern, e.g. "/_fleetsim/v1/modems/"
 	Handler http.Handler
+	// AnyAccount lets every account in, subaccounts too; the handler finds
+	// who is calling with AccountOf and shows them only their own.
+	AnyAccount bool
+}
+
+type accountKey struct{}
+
+// AccountOf returns the account an extension's request was authenticated
+// as, or nil outside one.
+func AccountOf(ctx context.Context) *sim.Account {
+	a, _ := ctx.Value(accountKey{}).(*sim.Account)
+	return a
 }
 
 // WithExtension mounts a simulator endpoint.
@@ -43,7 +56,7 @@ func (s *Server) simulatorRoutes() {
 		}
 	}
 	for _, e := range s.extensions {
-		h := e.Handler
+		h, anyAccount := e.Handler, e.AnyAccount
 		s.mux.Handle(e.Pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			a, err := s.authenticate(r)
 			if err != nil {
@@ -52,6 +65,11 @@ func (s *Server) simulatorRoutes() {
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+			r = r.WithContext(context.WithValue(r.Context(), accountKey{}, a))
+			if anyAccount {
+				h.ServeHTTP(w, r)
+				return
+			}
 			mainOnly(func(w http.ResponseWriter, r *http.Request, _ *sim.Account) { h.ServeHTTP(w, r) })(w, r, a)
 		}))
 	}

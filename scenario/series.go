@@ -1,0 +1,556 @@
+package scenario
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/fleetsim/fleetsim/modem/at3gpp"
+	"github.com/fleetsim/fleetsim/sim"
+)
+
+// This file records what a run looked like over virtual time, for the
+// report's charts: aggregates per group at a fixed period, each
+// expectation's samples, the timeline's events and, at the end, the
+// distributions of attach latency and data use. Memory stays bounded
+// whatever the fleet's size: nothing is kept per device per sample.
+
+// Limits of what a report holds.
+const (
+	maxSeriesPoints = 720 // points of each time series: the step grows past it
+	maxCheckSamples = 720 // samples kept of one expectation: others are thinned
+	maxEvents       = 500 // timeline events kept: later ones are counted only
+	topBlocked      = 10  // SIMs listed with the longest blocked time
+)
+
+// sampler samples the fleet on the virtual clock.
+type sampler struct {
+	step   time.Duration
+	times  []float64
+	groups []*groupRec
+
+	// Per device: samples blocked, first and last blocked sample (index+1,
+	// 0 for never): 12 bytes a device, a million devices 12 MB.
+	blockedN, blockedFirst, blockedLast []uint32
+
+	events  []TimelineEvent
+	dropped int
+
+	sms, ip   atomic.Int64 // SMS and IP Commands sent to SIMs so far
+	smsSeries []int64
+	ipSeries  []int64
+	unsub     func()
+}
+
+type groupRec struct {
+	g                                    *group
+	registered, searching, denied, block []int32
+	sentMB                               []float64
+	nets                                 []*netRec
+}
+
+type netRec struct {
+	plmn       sim.PLMN
+	registered []int32
+}
+
+// seriesStep is the period of the report's time series: the scenario's
+// sample period, or a multiple of it that keeps maxSeriesPoints points.
+func seriesStep(sample, total time.Duration) time.Duration {
+	if sample <= 0 {
+		sample = time.Minute
+	}
+	k := (total/sample + maxSeriesPoints - 1) / maxSeriesPoints
+	return sample * max(k, 1)
+}
+
+// startRecording sets the sampling timers; called once the devices exist.
+func (r *runner) startRecording() {
+	rec := &sampler{step: seriesStep(r.s.Sample.D(), r.s.Duration.D())}
+	for _, g := range r.groups {
+		rec.groups = append(rec.groups, &groupRec{g: g})
+	}
+	n := len(r.devices)
+	rec.blockedN, rec.blockedFirst, rec.blockedLast = make([]uint32, n), make([]uint32, n), make([]uint32, n)
+	if r.ctl != nil {
+		rec.unsub = r.ctl.Subscribe(func(e sim.Event) {
+			switch e.Kind {
+			case sim.EventSmsCommand:
+				rec.sms.Add(1)
+			case sim.EventIPCommand:
+				rec.ip.Add(1)
+			}
+		})
+	}
+	r.rec = rec
+	total := r.s.Duration.D()
+	var tick func(at time.Duration)
+	tick = func(at time.Duration) {
+		r.clock.AfterFunc(at-r.elapsed(), func() {
+			if r.aborted {
+				return
+			}
+			r.record()
+			if at < total {
+				tick(min(at+rec.step, total))
+			}
+		})
+	}
+	tick(0)
+}
+
+// record takes one sample of every group.
+func (r *runner) record() {
+	rec := r.rec
+	k := uint32(len(rec.times)) + 1
+	rec.times = append(rec.times, r.elapsed().Seconds())
+	for _, gr := range rec.groups {
+		var reg, search, denied, blocked int32
+		for _, nr := range gr.nets {
+			nr.registered = append(nr.registered, 0)
+		}
+		var last *netRec
+		for i := gr.g.first; i < gr.g.first+gr.g.count; i++ {
+			d := &r.devices[i]
+			switch {
+			case d.state.Registered():
+				reg++
+				if d.plmn != (sim.PLMN{}) {
+					if last == nil || last.plmn != d.plmn {
+						last = gr.network(d.plmn, len(rec.times))
+					}
+					last.registered[len(last.registered)-1]++
+				}
+			case d.state == at3gpp.RegSearching:
+				search++
+			case d.state == at3gpp.RegDenied:
+				denied++
+			}
+			if d.blocked {
+				blocked++
+				rec.blockedN[i]++
+				if rec.blockedFirst[i] == 0 {
+					rec.blockedFirst[i] = k
+				}
+				rec.blockedLast[i] = k
+			}
+		}
+		gr.registered = append(gr.registered, reg)
+		gr.searching = append(gr.searching, search)
+		gr.denied = append(gr.denied, denied)
+		gr.block = append(gr.block, blocked)
+		gr.sentMB = append(gr.sentMB, roundTo(float64(gr.g.sent)/sim.MB, 3))
+	}
+	rec.smsSeries = append(rec.smsSeries, rec.sms.Load())
+	rec.ipSeries = append(rec.ipSeries, rec.ip.Load())
+}
+
+// network returns the series of a network, made with n zero points when
+// it is new.
+func (gr *groupRec) network(p sim.PLMN, n int) *netRec {
+	for _, nr := range gr.nets {
+		if nr.plmn == p {
+			return nr
+		}
+	}
+	nr := &netRec{plmn: p, registered: make([]int32, n)}
+	gr.nets = append(gr.nets, nr)
+	return nr
+}
+
+// event records a timeline event at the current virtual time.
+func (r *runner) event(kind, group, text string, line int) {
+	rec := r.rec
+	if rec == nil {
+		return
+	}
+	if len(rec.events) >= maxEvents {
+		rec.dropped++
+		return
+	}
+	rec.events = append(rec.events, TimelineEvent{T: roundTo(r.elapsed().Seconds(), 3), Kind: kind, Group: group, Text: text, Line: line})
+}
+
+// timelineEvent describes timeline entry i as it is carried out.
+func (r *runner) timelineEvent(i int) {
+	e := &r.s.Timeline[i]
+	line := e.Pos.Line
+	share := func(t Targets) string {
+		if t.Share.Set && (!t.Share.Percent || t.Share.Value != 100) {
+			return fmt.Sprintf("%s (%s)", t.Group, t.Share)
+		}
+		return t.Group
+	}
+	switch {
+	case e.NAP != nil:
+		var parts []string
+		for _, n := range e.NAP.Add {
+			parts = append(parts, "+"+n)
+		}
+		for _, n := range e.NAP.Remove {
+			parts = append(parts, "-"+n)
+		}
+		r.event("nap", "", "NAP "+e.NAP.Name+": "+strings.Join(parts, " "), line)
+	case e.Fleet != nil:
+		var parts []string
+		if e.Fleet.DataLimitMB != nil {
+			parts = append(parts, fmt.Sprintf("data limit %d MB", *e.Fleet.DataLimitMB))
+		}
+		if e.Fleet.NAP != nil {
+			parts = append(parts, "NAP "+*e.Fleet.NAP)
+		}
+		r.event("fleet", "", "Fleet "+e.Fleet.Name+": "+strings.Join(parts, ", "), line)
+	case e.SIMs != nil:
+		var parts []string
+		if e.SIMs.Status != "" {
+			parts = append(parts, "status "+e.SIMs.Status)
+		}
+		if e.SIMs.Fleet != "" {
+			parts = append(parts, "Fleet "+e.SIMs.Fleet)
+		}
+		r.event("sims", e.SIMs.Group, "SIMs of "+share(e.SIMs.Targets)+": "+strings.Join(parts, ", "), line)
+	case e.Move != nil:
+		r.event("move", e.Move.Group, "move "+share(e.Move.Targets)+" to "+e.Move.To, line)
+	case e.Outage != nil:
+		text := "outage of " + e.Outage.Network
+		if e.Outage.For > 0 {
+			text += " for " + e.Outage.For.String()
+			r.clock.AfterFunc(e.Outage.For.D(), func() { r.event("outage_end", "", "end of the outage of "+e.Outage.Network, line) })
+		}
+		r.event("outage", "", text, line)
+	case e.PowerCycle != nil:
+		r.event("power_cycle", e.PowerCycle.Group, "power-cycle "+share(*e.PowerCycle), line)
+	case e.API != nil:
+		method := cmp.Or(e.API.Method, "POST")
+		r.event("api", "", method+" "+e.API.Path, line)
+	}
+}
+
+// checkSample records a sample of an expectation, thinning a long window's
+// samples to maxCheckSamples (the first failure is always kept).
+func (c *check) record(at time.Duration, o observation, firstFailure bool) {
+	c.seen++
+	if c.stride > 1 && (c.seen-1)%c.stride != 0 && !firstFailure {
+		c.thinned++
+		return
+	}
+	s := CheckSample{T: roundTo(at.Seconds(), 3), Pass: o.ok, Observed: o.text}
+	if o.hasValue {
+		v := roundTo(o.value, 6)
+		s.Value = &v
+	}
+	c.kept = append(c.kept, s)
+}
+
+// window is an expectation's window in virtual time.
+func (r *runner) window(e *Expectation) (from, until time.Duration) {
+	switch {
+	case e.At != nil:
+		return e.At.D(), e.At.D()
+	case e.During != nil:
+		return e.During.From.D(), e.During.Until.D()
+	}
+	return r.s.Duration.D(), r.s.Duration.D()
+}
+
+// series builds the report's Series once the run has ended.
+func (r *runner) series() *Series {
+	rec := r.rec
+	if rec == nil {
+		return nil
+	}
+	if rec.unsub != nil {
+		rec.unsub()
+	}
+	s := &Series{
+		Step: formatDuration(rec.step), StepSeconds: rec.step.Seconds(), Times: nonNil(rec.times),
+		Events: nonNil(rec.events), EventsDropped: rec.dropped, Groups: []GroupSeries{}, Expectations: []CheckSeries{},
+		Usage: []UsageDistribution{},
+	}
+	names := map[sim.PLMN]string{}
+	for _, gr := range rec.groups {
+		gs := GroupSeries{
+			Name: gr.g.spec.Name, Devices: gr.g.count, Fleet: gr.g.spec.Fleet,
+			Registered: nonNil(gr.registered), Searching: nonNil(gr.searching), Denied: nonNil(gr.denied),
+			DataBlocked: nonNil(gr.block), SentMB: nonNil(gr.sentMB), Networks: []NetworkSeries{},
+		}
+		slices.SortFunc(gr.nets, func(a, b *netRec) int { return strings.Compare(a.plmn.String(), b.plmn.String()) })
+		for _, nr := range gr.nets {
+			name, ok := names[nr.plmn]
+			if !ok {
+				if nets, err := ResolveNetworks(r.cat, nr.plmn.String(), false); err == nil && len(nets) > 0 {
+					name = nets[0].FriendlyName
+				}
+				names[nr.plmn] = name
+			}
+			gs.Networks = append(gs.Networks, NetworkSeries{PLMN: nr.plmn.String(), Name: name, Registered: nr.registered})
+		}
+		s.Groups = append(s.Groups, gs)
+	}
+	if rec.sms.Load() > 0 || rec.ip.Load() > 0 {
+		s.Commands = &CommandSeries{SMSCommands: nonNil(rec.smsSeries), IPCommands: nonNil(rec.ipSeries)}
+	}
+	for _, c := range r.checks {
+		from, until := r.window(c.e)
+		s.Expectations = append(s.Expectations, CheckSeries{
+			Name: c.e.Name, Group: c.e.Group, From: from.Seconds(), Until: until.Seconds(),
+			Pass: c.samples > 0 && !c.failed, Samples: nonNil(c.kept), Thinned: c.thinned,
+		})
+	}
+	s.AttachLatency = attachHistogram(r.devices)
+	usage, err := r.finalUsage()
+	if err != nil {
+		s.Notes = append(s.Notes, "data use per SIM could not be read: "+err.Error())
+	}
+	for _, gr := range rec.groups {
+		s.Usage = append(s.Usage, r.usageDistribution(gr.g, usage))
+	}
+	return s
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func roundTo(v float64, digits int) float64 {
+	p := math.Pow10(digits)
+	return math.Round(v*p) / p
+}
+
+// attachHistogram is the distribution of power-up to first registration.
+func attachHistogram(devs []device) Histogram {
+	var lat []float64
+	never := 0
+	for i := range devs {
+		d := &devs[i]
+		switch {
+		case d.poweredAt < 0:
+		case d.firstReg < 0:
+			never++
+		default:
+			lat = append(lat, (d.firstReg - d.poweredAt).Seconds())
+		}
+	}
+	h := logHistogram(lat, "s")
+	h.Never = never
+	return h
+}
+
+// logHistogram puts values into buckets of a 1-2-5 series, from the one
+// holding the smallest value to the one holding the largest.
+func logHistogram(vals []float64, unit string) Histogram {
+	h := Histogram{Unit: unit, Count: len(vals), Buckets: []Bucket{}}
+	if len(vals) == 0 {
+		return h
+	}
+	slices.Sort(vals)
+	h.Min, h.Max = roundTo(vals[0], 3), roundTo(vals[len(vals)-1], 3)
+	h.P50, h.P90, h.P99 = roundTo(quantile(vals, 50), 3), roundTo(quantile(vals, 90), 3), roundTo(quantile(vals, 99), 3)
+	edges := []float64{0}
+	for e := 0.001; ; {
+		for _, m := range []float64{1, 2, 5} {
+			v := roundTo(e*m, 6)
+			if v > edges[len(edges)-1] {
+				edges = append(edges, v)
+			}
+		}
+		if edges[len(edges)-1] > vals[len(vals)-1] {
+			break
+		}
+		e *= 10
+	}
+	j := 0
+	for i := 1; i < len(edges); i++ {
+		b := Bucket{From: edges[i-1], To: edges[i]}
+		for j < len(vals) && vals[j] < b.To {
+			b.Count++
+			j++
+		}
+		h.Buckets = append(h.Buckets, b)
+	}
+	// Keep from the first bucket with values to the last.
+	lo, hi := 0, len(h.Buckets)-1
+	for lo < hi && h.Buckets[lo].Count == 0 {
+		lo++
+	}
+	for hi > lo && h.Buckets[hi].Count == 0 {
+		hi--
+	}
+	h.Buckets = h.Buckets[lo : hi+1]
+	return h
+}
+
+// linearHistogram puts values into n equal buckets from 0 to top.
+func linearHistogram(vals []float64, top float64, n int, unit string) Histogram {
+	h := Histogram{Unit: unit, Count: len(vals), Buckets: []Bucket{}}
+	if len(vals) == 0 || top <= 0 {
+		return h
+	}
+	slices.Sort(vals)
+	h.Min, h.Max = roundTo(vals[0], 3), roundTo(vals[len(vals)-1], 3)
+	h.P50, h.P90, h.P99 = roundTo(quantile(vals, 50), 3), roundTo(quantile(vals, 90), 3), roundTo(quantile(vals, 99), 3)
+	w := top / float64(n)
+	for i := range n {
+		h.Buckets = append(h.Buckets, Bucket{From: roundTo(float64(i)*w, 6), To: roundTo(float64(i+1)*w, 6)})
+	}
+	for _, v := range vals {
+		k := min(int(v/w), n-1)
+		h.Buckets[k].Count++
+	}
+	return h
+}
+
+// quantile is the p-th percentile of sorted values, nearest rank.
+func quantile(sorted []float64, p float64) float64 {
+	k := max(int(math.Ceil(p/100*float64(len(sorted))))-1, 0)
+	return sorted[min(k, len(sorted)-1)]
+}
+
+// niceCeil rounds v up to 1, 2 or 5 times a power of ten.
+func niceCeil(v float64) float64 {
+	if v <= 0 {
+		return 1
+	}
+	e := math.Pow10(int(math.Floor(math.Log10(v))))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*e >= v*(1-1e-9) {
+			return m * e
+		}
+	}
+	return 10 * e
+}
+
+// limitMB is a Fleet's data limit at the end of the run, as the scenario
+// set it.
+func (r *runner) limitMB(fleet string) int {
+	limit := 0
+	for _, f := range r.s.Control.Fleets {
+		if f.Name == fleet {
+			limit = f.DataLimitMB
+		}
+	}
+	if limit == 0 && fleet != "" {
+		limit = sim.DefaultDataLimit
+	}
+	return limit
+}
+
+// usageDistribution is a group's data use per SIM against its Fleet's
+// limit, with its most blocked SIMs.
+func (r *runner) usageDistribution(g *group, usage map[string]float64) UsageDistribution {
+	u := UsageDistribution{Group: g.spec.Name, Fleet: g.spec.Fleet, LimitMB: r.limitMB(g.spec.Fleet), LimitChanges: []LimitChange{}, Longest: []BlockedSIM{}}
+	for i := range r.s.Timeline {
+		if e := &r.s.Timeline[i]; e.Fleet != nil && e.Fleet.Name == g.spec.Fleet && e.Fleet.DataLimitMB != nil {
+			for _, ev := range r.rec.events {
+				if ev.Kind == "fleet" && ev.Line == e.Pos.Line {
+					u.LimitChanges = append(u.LimitChanges, LimitChange{T: ev.T, LimitMB: *e.Fleet.DataLimitMB})
+				}
+			}
+		}
+	}
+	if n := len(u.LimitChanges); n > 0 {
+		u.FinalLimitMB = u.LimitChanges[n-1].LimitMB
+	} else {
+		u.FinalLimitMB = u.LimitMB
+	}
+	if usage != nil {
+		vals := make([]float64, 0, g.count)
+		peak := float64(max(u.LimitMB, u.FinalLimitMB))
+		for i := g.first; i < g.first+g.count; i++ {
+			mb := usage[r.sids[i]] / sim.MB
+			vals = append(vals, mb)
+			if u.LimitMB > 0 && mb >= float64(u.LimitMB) {
+				u.AtLimit++
+			}
+		}
+		top := 0.0
+		for _, v := range vals {
+			top = max(top, v)
+		}
+		if peak > 0 && top < peak*2 { // the limit in view, unless use dwarfs it
+			top = max(top, float64(u.LimitMB)*1.2)
+		}
+		u.PerSIM = linearHistogram(vals, niceCeil(top), 20, "MB")
+	}
+	rec := r.rec
+	var ids []int
+	for i := g.first; i < g.first+g.count; i++ {
+		if rec.blockedN[i] > 0 {
+			u.EverBlocked++
+			ids = append(ids, i)
+		}
+	}
+	slices.SortStableFunc(ids, func(a, b int) int { return cmp.Compare(rec.blockedN[b], rec.blockedN[a]) })
+	for _, i := range ids[:min(len(ids), topBlocked)] {
+		u.Longest = append(u.Longest, BlockedSIM{
+			Index: i - g.first, Sim: r.sids[i],
+			BlockedSeconds: float64(rec.blockedN[i]) * rec.step.Seconds(),
+			First:          rec.times[rec.blockedFirst[i]-1], Last: rec.times[rec.blockedLast[i]-1],
+		})
+	}
+	return u
+}
+
+// finalUsage is every SIM's data use (bytes) at the end, for the report:
+// from the embedded control plane directly when there is one (one pass over
+// the records, where paging through the API recomputes them per page).
+func (r *runner) finalUsage() (map[string]float64, error) {
+	if r.ctl == nil {
+		return r.usageBySim()
+	}
+	used := make(map[string]float64, len(r.sids))
+	start := r.s.Start.Time.Truncate(time.Hour)
+	end := r.clock.Now().Truncate(time.Hour).Add(time.Hour)
+	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
+		to := from.Add(30 * 24 * time.Hour)
+		if to.After(end) {
+			to = end
+		}
+		recs, err := r.ctl.UsageRecords(r.ctl.MainAccount(), sim.UsageQuery{Group: "sim", Granularity: "all", Start: &from, End: &to})
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range recs {
+			used[u.SimSid] += float64(u.Upload + u.Download)
+		}
+	}
+	return used, nil
+}
+
+// usageBySim reads every SIM's data use (bytes) from UsageRecords.
+func (r *runner) usageBySim() (map[string]float64, error) {
+	used := make(map[string]float64, len(r.sids))
+	start := r.s.Start.Time.Truncate(time.Hour)
+	end := r.clock.Now().Truncate(time.Hour).Add(time.Hour)
+	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
+		to := from.Add(30 * 24 * time.Hour)
+		if to.After(end) {
+			to = end
+		}
+		p := url.Values{"Group": {"sim"}, "Granularity": {"all"}, "StartTime": {from.Format(time.RFC3339)}, "EndTime": {to.Format(time.RFC3339)}}
+		err := r.api.listAll(r.ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
+			var u struct {
+				SimSid    string  `json:"sim_sid"`
+				DataTotal float64 `json:"data_total"`
+			}
+			if err := json.Unmarshal(raw, &u); err != nil {
+				return err
+			}
+			used[u.SimSid] += u.DataTotal
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return used, nil
+}
