@@ -143,10 +143,10 @@ func (r *runner) apiOutcome(a *APICheck) (string, bool, error) {
 	if err := json.Unmarshal(body, &v); err != nil {
 		return "", false, fmt.Errorf("GET %s: %w", path, err)
 	}
-	vals, found := fieldValues(v, strings.Split(a.Field, "."))
+	vals := fieldValues(v, strings.Split(a.Field, "."))
 	if a.Absent {
-		parts = append(parts, fmt.Sprintf("%s present in %d", a.Field, len(found)))
-		return strings.Join(parts, "; "), ok && len(found) == 0, nil
+		parts = append(parts, fmt.Sprintf("%s present %d times", a.Field, len(vals)))
+		return strings.Join(parts, "; "), ok && len(vals) == 0, nil
 	}
 	if len(vals) == 0 {
 		return "", false, fmt.Errorf("GET %s: no field %q", path, a.Field)
@@ -175,12 +175,11 @@ func (r *runner) apiOutcome(a *APICheck) (string, bool, error) {
 }
 
 // fieldValues follows a dotted path into v, "*" standing for every element
-// of a list, and returns the values found as text; found has one entry per
-// value present (an absent field adds none).
-func fieldValues(v any, keys []string) (vals []string, found []string) {
+// of a list, and returns the values present as text (null is present, a
+// missing key adds none).
+func fieldValues(v any, keys []string) (vals []string) {
 	if len(keys) == 0 {
-		t := apiText(v)
-		return []string{t}, []string{t}
+		return []string{apiText(v)}
 	}
 	k, rest := keys[0], keys[1:]
 	switch x := v.(type) {
@@ -191,16 +190,15 @@ func fieldValues(v any, keys []string) (vals []string, found []string) {
 	case []any:
 		if k == "*" {
 			for _, y := range x {
-				v, f := fieldValues(y, rest)
-				vals, found = append(vals, v...), append(found, f...)
+				vals = append(vals, fieldValues(y, rest)...)
 			}
-			return vals, found
+			return vals
 		}
 		if i, err := strconv.Atoi(k); err == nil && i >= 0 && i < len(x) {
 			return fieldValues(x[i], rest)
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 func apiText(v any) string {
