@@ -91,8 +91,11 @@ type runner struct {
 	inboxMu    sync.Mutex // guards the devices' inboxes: modems write them from any goroutine in real time
 	real       map[int32]hwPort
 	traceW     io.Writer
-	rec        *sampler // the report's time series
-	settle     bool     // start statuses settle before the start (settleStatuses)
+	rec        *sampler        // the report's time series
+	settle     bool            // start statuses settle before the start (settleStatuses)
+	unread     map[int32][]int // indexes of SMS a device was told of (+CMTI) and has not read, guarded by inboxMu
+	smsSent    int64           // SMS the devices sent (AT+CMGS answered)
+	smsRead    int64           // SMS the devices read (AT+CMGR)
 	realtimeState
 }
 
@@ -454,6 +457,9 @@ func (r *runner) schedule() {
 				if spec.Data != nil {
 					r.dataLoop(d, true)
 				}
+				if spec.SMS != nil && spec.SMS.Every != nil {
+					r.smsLoop(d, true)
+				}
 				if spec.PowerCycle != nil {
 					r.cycleLoop(d)
 				}
@@ -550,6 +556,9 @@ func (r *runner) act(i int) {
 		return
 	}
 	r.timelineEvent(i)
+	if r.sendCommands(i) {
+		return
+	}
 	e := &r.s.Timeline[i]
 	switch {
 	case e.NAP != nil:
