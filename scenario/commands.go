@@ -42,7 +42,7 @@ func (v *validator) deviceSMS(g *Group, path string) {
 	}
 	v.smsText(c.Pos.At("text"), p+".text", c.Text, true)
 	v.smsText(c.Pos.At("reply"), p+".reply", c.Reply, true)
-	if c.Every == nil && c.Reply == "" {
+	if c.Every == nil && c.Text == "" && c.Reply == "" {
 		v.errorf(c.Pos, p, "nothing to do: want every and text, or reply")
 	}
 	if g.Fleet == "" {
