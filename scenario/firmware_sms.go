@@ -45,7 +45,7 @@ func (d *device) smsIndication(l string) bool {
 		d.r.trace(d, hw.DirOut, b)
 		_, _ = d.lp.link.Write(b)
 		return true
-	case strings.HasPrefix(l, "+CMTI:") && d.g.spec.SMS != nil:
+	case strings.HasPrefix(l, "+CMTI:") && d.g != nil && d.g.spec.SMS != nil:
 		_, idx, ok := strings.Cut(l, ",")
 		n, err := strconv.Atoi(strings.TrimSpace(idx))
 		if !ok || err != nil {
@@ -68,7 +68,7 @@ func (d *device) smsIndication(l string) bool {
 // smsIdle reads the next unread SMS when the firmware has nothing
 // outstanding.
 func (d *device) smsIdle() {
-	if d.g.spec.SMS == nil || d.step != stepNone || d.online || d.kind != kindVirtual {
+	if d.g == nil || d.g.spec.SMS == nil || d.step != stepNone || d.online || d.kind != kindVirtual {
 		return
 	}
 	if n, ok := d.nextUnread(false); ok {
