@@ -100,11 +100,12 @@ type runner struct {
 }
 
 type group struct {
-	spec  *Group
-	fam   *family
-	first int // index of its first device
-	count int
-	sent  int64 // bytes its devices wrote
+	spec     *Group
+	fam      *family
+	first    int // index of its first device
+	count    int
+	sent     int64 // bytes its devices wrote
+	received int64 // bytes its devices received (download)
 }
 
 func (g *group) manual() bool { return g.spec.Selection.Mode == "manual" }
@@ -222,6 +223,7 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 		ctl, err := sim.New(ctx, sim.DiscardStore{},
 			sim.WithClock(r.clock), sim.WithRand(src), sim.WithCatalog(r.cat),
 			sim.WithUpdateDelay(s.Settings.UpdateDelay.D()), sim.WithLimitPropagation(s.Settings.LimitPropagation.D()),
+			sim.WithLimitPropagationSpread(s.Settings.LimitPropagationMax.D(), r.seed),
 			sim.WithCards("scenario-"+strconv.FormatUint(r.seed, 10), total), sim.WithMainAccount(sid, auth))
 		if err != nil {
 			return err
