@@ -76,6 +76,9 @@ func (v *validator) budget() {
 		if d := g.Data; d != nil && d.Every.D() >= MinEvery {
 			add(d.Pos.At("every"), path+".data.every", n*times(0, end, d.Every)*transferEvents)
 		}
+		if c := g.SMS; c != nil && c.Every != nil && c.Every.D() >= MinSMSEvery {
+			add(c.Pos.At("every"), path+".sms.every", n*times(0, end, *c.Every)*smsEvents)
+		}
 		if pc := g.PowerCycle; pc != nil && pc.Every.D() >= MinPowerCycle {
 			add(pc.Pos.At("every"), path+".power_cycle.every", n*times(0, end, pc.Every)*bootEvents)
 		}
@@ -93,6 +96,10 @@ func (v *validator) budget() {
 			t = &e.SIMs.Targets
 		case e.Move != nil:
 			t = &e.Move.Targets
+		case e.SMS != nil:
+			t, per = &e.SMS.Targets, smsEvents
+		case e.IP != nil:
+			t = &e.IP.Targets
 		}
 		if t != nil {
 			per *= float64(t.Share.Of(size[t.Group]))

@@ -196,6 +196,22 @@ func (r *runner) observe(e *Expectation) observation {
 			ok = ok && holds
 		}
 	}
+	for _, cc := range []struct {
+		what string
+		c    *CommandCheck
+	}{{"sms", e.SmsCommands}, {"ip", e.IPCommands}} {
+		if cc.c == nil {
+			continue
+		}
+		text, good, v, err := r.observeCommands(e.Group, cc.what, cc.c)
+		if err != nil {
+			ok, msgs = false, append(msgs, err.Error())
+			continue
+		}
+		parts = append(parts, text)
+		figure(v)
+		ok = ok && good
+	}
 	o.text, o.ok, o.msg = strings.Join(parts, "; "), ok, strings.Join(msgs, "; ")
 	return o
 }
@@ -378,6 +394,8 @@ func describe(e *Expectation) string {
 	if e.API != nil {
 		parts = append(parts, apiCheckText(e.API))
 	}
+	parts = append(parts, describeCommands("sms", e.SmsCommands)...)
+	parts = append(parts, describeCommands("ip", e.IPCommands)...)
 	s := strings.Join(parts, ", ")
 	if e.Network != "" {
 		s += " on " + e.Network

@@ -350,7 +350,7 @@ func TestValidateErrors(t *testing.T) {
 				"t.yaml:8:13: timeline[4].every: must be more than 0\n" +
 				"t.yaml:9:13: timeline[5].every: 48h is longer than the run (24h): the event never happens\n" +
 				"t.yaml:10:34: timeline[6].until: 2h is before from (5h)\n" +
-				"t.yaml:11:5: timeline[7]: no action: want one of nap, fleet, sims, move, outage, power_cycle, api\n" +
+				"t.yaml:11:5: timeline[7]: no action: want one of nap, fleet, sims, move, outage, power_cycle, api, sms, ip\n" +
 				"t.yaml:12:47: timeline[8].outage: a second action (with power_cycle): an event has exactly one; write one event each\n" +
 				"t.yaml:13:26: timeline[9].api.path: want a path such as /v1/Fleets, got \"v1/Sims\"\n" +
 				"t.yaml:14:26: timeline[10].api.path: unknown fleet \"f\": control.fleets defines none\n" +
@@ -365,7 +365,7 @@ func TestValidateErrors(t *testing.T) {
 			"  - {name: e, sim_status: active, usage_mb: 10%}\n" +
 			"  - {name: f, attach_latency: {p: 0, max: 5}}\n" +
 			"  - {name: g, attach_latency: {p: 100.5, max: <= 5m}, network: Vodafone}\n",
-			"t.yaml:4:5: expect[0]: no check: want at least one of registered, roaming, searching, denied, not_registered, data_blocked, sims, attach_latency, usage_mb, upload_mb, download_mb or api\n" +
+			"t.yaml:4:5: expect[0]: no check: want at least one of registered, roaming, searching, denied, not_registered, data_blocked, sims, attach_latency, usage_mb, upload_mb, download_mb, api, sms_commands or ip_commands\n" +
 				"t.yaml:5:31: expect[1].during: at and during exclude each other\n" +
 				"t.yaml:6:41: expect[2].during.until: must be after from (2h), got 2h\n" +
 				"t.yaml:6:58: expect[2].registered: want a count or a share such as '>= 99%', not a duration\n" +

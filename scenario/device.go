@@ -65,6 +65,8 @@ type device struct {
 	// modem's bytes are data, not lines.
 	downloading bool
 	kind        deviceKind
+	online      bool // in data state (after CONNECT, before the escape's OK)
+	replyTo     bool // the SMS being deleted is to be answered
 
 	poweredAt time.Duration // virtual time of the first power-up, -1 before
 	firstReg  time.Duration // virtual time of the first registration, -1 before
@@ -77,6 +79,7 @@ func (d *device) indication(l string) {
 		if reg, err := at3gpp.ParseRegLine(l, false); err == nil {
 			d.cereg(reg.Stat)
 		}
+	case d.smsIndication(l):
 	case d.step == stepActivating && strings.HasPrefix(l, "+APP PDP: "):
 		d.step = stepNone
 		if l != d.g.fam.ready {
@@ -90,7 +93,7 @@ func (d *device) indication(l string) {
 	case at3gpp.IsFinal(l): // a final result with no command outstanding
 		if d.step == stepNone {
 			if l == "NO CARRIER" { // the network ended the data session
-				d.blocked, d.pdp = true, false
+				d.blocked, d.pdp, d.online = true, false, false
 			}
 			return
 		}
@@ -116,7 +119,12 @@ func (d *device) answer(info []string, err error) {
 		}
 	}
 	d.step = stepNone
-	d.final(s, err)
+	if !d.smsAnswer(s, info, err) {
+		d.final(s, err)
+	}
+	if d.step == stepNone {
+		d.smsIdle()
+	}
 }
 
 // send sends one command line to the modem.
@@ -153,7 +161,7 @@ func (d *device) powerOn() {
 		}
 	}
 	d.epoch++
-	d.state, d.step, d.retrying, d.fails, d.pdp = at3gpp.RegNotRegistered, stepNone, false, 0, false
+	d.state, d.step, d.retrying, d.fails, d.pdp, d.online = at3gpp.RegNotRegistered, stepNone, false, 0, false, false
 	d.r.inboxMu.Lock()
 	d.lp.inbox, d.lp.cmd = d.lp.inbox[:0], ""
 	d.r.inboxMu.Unlock()
@@ -162,7 +170,7 @@ func (d *device) powerOn() {
 	}
 	if d.kind == kindReal { // the module is on already: talk to it now
 		d.state = at3gpp.RegSearching
-		d.send(stepInit, "ATE0;+CMEE=1;+CEREG=2;+COPS=3,2")
+		d.send(stepInit, d.initCommand())
 		return
 	}
 	d.modem.PowerCycle()
@@ -173,7 +181,7 @@ func (d *device) powerOn() {
 func (d *device) afterBoot() {
 	d.later(d.r.timing.Boot+100*time.Millisecond, func() {
 		d.state = at3gpp.RegSearching
-		d.send(stepInit, "ATE0;+CMEE=1;+CEREG=2;+COPS=3,2")
+		d.send(stepInit, d.initCommand())
 	})
 }
 
@@ -195,7 +203,7 @@ func (d *device) final(s step, err error) {
 		if !ok { // still booting, or unreachable for a moment: try again
 			d.later(2*time.Second, func() {
 				if d.step == stepNone {
-					d.send(stepInit, "ATE0;+CMEE=1;+CEREG=2;+COPS=3,2")
+					d.send(stepInit, d.initCommand())
 				}
 			})
 			return
@@ -223,7 +231,7 @@ func (d *device) final(s step, err error) {
 		}
 	case stepReset:
 		d.epoch++ // the module restarts: what was pending is gone
-		d.state, d.pdp = at3gpp.RegNotRegistered, false
+		d.state, d.pdp, d.online = at3gpp.RegNotRegistered, false, false
 		d.afterBoot()
 	case stepDeregister:
 		d.send(stepAuto, "AT+COPS=0")
@@ -245,8 +253,10 @@ func (d *device) final(s step, err error) {
 			d.blocked, d.pdp = true, false
 			return
 		}
+		d.online = true
 		d.transfer()
 	case stepEscape:
+		d.online = false
 	}
 }
 
@@ -341,6 +351,7 @@ func (d *device) transfer() {
 	}
 	d.later(time.Second+time.Millisecond, func() {
 		if d.step != stepNone || !d.pdp { // busy, or the network ended the session: no escape to make
+			d.online = d.online && d.pdp
 			return
 		}
 		d.step = stepEscape // the modem answers OK after the guard time

@@ -130,6 +130,9 @@ func isInfo(cmd, line string) bool {
 	if i := strings.IndexAny(name, "=?;"); i >= 0 {
 		name = name[:i]
 	}
+	if strings.EqualFold(name, "+CMGR") { // +CMGR: <header>, then the message's text
+		return !strings.HasPrefix(line, "+CMTI:")
+	}
 	return len(line) > len(name) && line[len(name)] == ':' && strings.EqualFold(line[:len(name)], name)
 }
 

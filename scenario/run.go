@@ -91,7 +91,11 @@ type runner struct {
 	inboxMu    sync.Mutex // guards the devices' inboxes: modems write them from any goroutine in real time
 	real       map[int32]hwPort
 	traceW     io.Writer
-	rec        *sampler // the report's time series
+	rec        *sampler        // the report's time series
+	settle     bool            // start statuses settle before the start (settleStatuses)
+	unread     map[int32][]int // indexes of SMS a device was told of (+CMTI) and has not read, guarded by inboxMu
+	smsSent    int64           // SMS the devices sent (AT+CMGS answered)
+	smsRead    int64           // SMS the devices read (AT+CMGR)
 	realtimeState
 }
 
@@ -181,6 +185,10 @@ func (r *runner) elapsed() time.Duration { return r.clock.Now().Sub(r.s.Start.Ti
 func (r *runner) setup(ctx context.Context, opts Options) error {
 	s := r.s
 	r.clock = vclock.New(s.Start.Time)
+	if len(opts.HW) == 0 && opts.API == "" { // see settleStatuses
+		r.settle = true
+		r.clock = vclock.New(s.Start.Time.Add(-preroll(s)))
+	}
 	total := 0
 	for i := range s.Devices {
 		g := &s.Devices[i]
@@ -236,7 +244,16 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 	if err := r.setupControl(ctx); err != nil {
 		return fmt.Errorf("%w: %w", ErrSetup, err)
 	}
-	return r.setupDevices(ctx, bound, opts)
+	if err := r.setupDevices(ctx, bound, opts); err != nil {
+		return err
+	}
+	if !r.settle {
+		return nil
+	}
+	if err := r.settleStatuses(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	return nil
 }
 
 func (r *runner) locationNetworks(l Location) ([]sim.Network, error) {
@@ -385,10 +402,7 @@ func (r *runner) setupSim(ctx context.Context, g *group, i int) error {
 	if g.spec.Fleet != "" {
 		p.Set("Fleet", r.fleets[g.spec.Fleet])
 	}
-	status := g.spec.SimStatus
-	if status == "inactive" { // a SIM becomes inactive from active
-		status = "active"
-	}
+	status := firstStatus(g.spec.SimStatus)
 	if status != "new" {
 		p.Set("Status", status)
 	}
@@ -397,7 +411,7 @@ func (r *runner) setupSim(ctx context.Context, g *group, i int) error {
 			return err
 		}
 	}
-	if g.spec.SimStatus == "inactive" {
+	if g.spec.SimStatus == "inactive" && !r.settle { // a run on real modems plays in real time: no set-up stretch
 		r.clock.AfterFunc(r.s.Settings.UpdateDelay.D(), func() {
 			r.apiAction(-1, http.MethodPost, "/v1/Sims/"+r.sids[i], url.Values{"Status": {"inactive"}}, 0)
 		})
@@ -444,6 +458,9 @@ func (r *runner) schedule() {
 				d.powerOn()
 				if spec.Data != nil {
 					r.dataLoop(d, true)
+				}
+				if spec.SMS != nil && spec.SMS.Every != nil {
+					r.smsLoop(d, true)
 				}
 				if spec.PowerCycle != nil {
 					r.cycleLoop(d)
@@ -541,6 +558,9 @@ func (r *runner) act(i int) {
 		return
 	}
 	r.timelineEvent(i)
+	if r.sendCommands(i) {
+		return
+	}
 	e := &r.s.Timeline[i]
 	switch {
 	case e.NAP != nil:

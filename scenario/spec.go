@@ -80,19 +80,20 @@ type FleetSpec struct {
 
 // Group is a set of devices that behave alike.
 type Group struct {
-	Pos        Pos       `yaml:"-"`
-	Name       string    `yaml:"name" required:"true" doc:"Name of the group."`
-	Count      int       `yaml:"count" required:"true" doc:"Number of devices (1..1000000)."`
-	Fleet      string    `yaml:"fleet" doc:"Fleet the SIMs are in. Default none: the SIMs cannot attach."`
-	SimStatus  string    `yaml:"sim_status" enum:"new,ready,active,inactive" doc:"Status the SIMs are put in during set-up. Default active."`
-	Location   string    `yaml:"location" required:"true" doc:"Where the devices start: a location name or a country code."`
-	Module     string    `yaml:"module" enum:"bg96,bg95,generic,sim7080,sim7000,sara-r4" doc:"The module family of the group's modems; the firmware drives each through its own commands (resets, data context). Default settings.profile."`
-	PowerOn    PowerOn   `yaml:"power_on" doc:"When the devices power up."`
-	Selection  Selection `yaml:"selection" doc:"How the firmware selects a network."`
-	Retry      Retry     `yaml:"retry" doc:"What the firmware does when it cannot register."`
-	Data       *Traffic  `yaml:"data" doc:"Data the firmware sends while registered."`
-	PowerCycle *Every    `yaml:"power_cycle" doc:"Periodic power cycles (a watchdog, a battery swap)."`
-	PTY        bool      `yaml:"pty" doc:"In real-time mode (--exec), expose the group's devices on pseudo-terminals instead of simulating their firmware."`
+	Pos        Pos        `yaml:"-"`
+	Name       string     `yaml:"name" required:"true" doc:"Name of the group."`
+	Count      int        `yaml:"count" required:"true" doc:"Number of devices (1..1000000)."`
+	Fleet      string     `yaml:"fleet" doc:"Fleet the SIMs are in. Default none: the SIMs cannot attach."`
+	SimStatus  string     `yaml:"sim_status" enum:"new,ready,active,inactive" doc:"Status the SIMs are put in during set-up. Default active."`
+	Location   string     `yaml:"location" required:"true" doc:"Where the devices start: a location name or a country code."`
+	Module     string     `yaml:"module" enum:"bg96,bg95,generic,sim7080,sim7000,sara-r4" doc:"The module family of the group's modems; the firmware drives each through its own commands (resets, data context). Default settings.profile."`
+	PowerOn    PowerOn    `yaml:"power_on" doc:"When the devices power up."`
+	Selection  Selection  `yaml:"selection" doc:"How the firmware selects a network."`
+	Retry      Retry      `yaml:"retry" doc:"What the firmware does when it cannot register."`
+	Data       *Traffic   `yaml:"data" doc:"Data the firmware sends while registered."`
+	PowerCycle *Every     `yaml:"power_cycle" doc:"Periodic power cycles (a watchdog, a battery swap)."`
+	SMS        *DeviceSMS `yaml:"sms" doc:"SMS Commands the firmware sends to 000 (AT+CMGS in text mode) and how it answers those it receives (+CMTI, AT+CMGR)."`
+	PTY        bool       `yaml:"pty" doc:"In real-time mode (--exec), expose the group's devices on pseudo-terminals instead of simulating their firmware."`
 }
 
 // PowerOn spreads power-up over time.
@@ -148,6 +149,8 @@ type Event struct {
 	Outage     *Outage      `yaml:"outage" doc:"Take a network down."`
 	PowerCycle *Targets     `yaml:"power_cycle" doc:"Power-cycle devices."`
 	API        *APICall     `yaml:"api" doc:"Any REST API request."`
+	SMS        *SendSMS     `yaml:"sms" doc:"Send an SMS Command to the SIMs of a group through the REST API (POST /v1/SmsCommands, one per SIM)."`
+	IP         *SendIP      `yaml:"ip" doc:"Send an IP Command to the SIMs of a group through the REST API (POST /v1/IpCommands, one per SIM)."`
 }
 
 // NAPChange adds and removes networks of a NAP.
@@ -213,19 +216,21 @@ type Expectation struct {
 
 	Network string `yaml:"network" doc:"Count only devices registered on this network (PLMN or friendly name)."`
 
-	Registered    Condition   `yaml:"registered" doc:"Devices registered, home or roaming, e.g. '>= 99%'."`
-	Roaming       Condition   `yaml:"roaming" doc:"Devices registered roaming."`
-	Searching     Condition   `yaml:"searching" doc:"Devices not registered but searching (+CEREG stat 2)."`
-	Denied        Condition   `yaml:"denied" doc:"Devices whose registration was denied (+CEREG stat 3)."`
-	NotRegistered Condition   `yaml:"not_registered" doc:"Devices not registered for any reason."`
-	DataBlocked   Condition   `yaml:"data_blocked" doc:"Devices whose last data transfer was refused."`
-	SimStatus     string      `yaml:"sim_status" enum:"new,ready,active,inactive,scheduled" doc:"Status to count with sims."`
-	SIMs          Condition   `yaml:"sims" doc:"SIMs of the group with sim_status, as the API lists them."`
-	AttachLatency *Percentile `yaml:"attach_latency" doc:"A percentile of the time from power-up to first registration, over the devices powered up."`
-	UsageMB       Condition   `yaml:"usage_mb" doc:"Data used by each SIM of the group in MB, from the API's UsageRecords; every SIM must satisfy it."`
-	UploadMB      Condition   `yaml:"upload_mb" doc:"Data uploaded by each SIM of the group in MB (UsageRecords' data_upload); every SIM must satisfy it."`
-	DownloadMB    Condition   `yaml:"download_mb" doc:"Data downloaded by each SIM of the group in MB (UsageRecords' data_download); every SIM must satisfy it."`
-	API           *APICheck   `yaml:"api" doc:"An API response: its HTTP status and a field of its JSON."`
+	Registered    Condition     `yaml:"registered" doc:"Devices registered, home or roaming, e.g. '>= 99%'."`
+	Roaming       Condition     `yaml:"roaming" doc:"Devices registered roaming."`
+	Searching     Condition     `yaml:"searching" doc:"Devices not registered but searching (+CEREG stat 2)."`
+	Denied        Condition     `yaml:"denied" doc:"Devices whose registration was denied (+CEREG stat 3)."`
+	NotRegistered Condition     `yaml:"not_registered" doc:"Devices not registered for any reason."`
+	DataBlocked   Condition     `yaml:"data_blocked" doc:"Devices whose last data transfer was refused."`
+	SimStatus     string        `yaml:"sim_status" enum:"new,ready,active,inactive,scheduled" doc:"Status to count with sims."`
+	SIMs          Condition     `yaml:"sims" doc:"SIMs of the group with sim_status, as the API lists them."`
+	AttachLatency *Percentile   `yaml:"attach_latency" doc:"A percentile of the time from power-up to first registration, over the devices powered up."`
+	UsageMB       Condition     `yaml:"usage_mb" doc:"Data used by each SIM of the group in MB, from the API's UsageRecords; every SIM must satisfy it."`
+	UploadMB      Condition     `yaml:"upload_mb" doc:"Data uploaded by each SIM of the group in MB (UsageRecords' data_upload); every SIM must satisfy it."`
+	DownloadMB    Condition     `yaml:"download_mb" doc:"Data downloaded by each SIM of the group in MB (UsageRecords' data_download); every SIM must satisfy it."`
+	API           *APICheck     `yaml:"api" doc:"An API response: its HTTP status and a field of its JSON."`
+	SmsCommands   *CommandCheck `yaml:"sms_commands" doc:"SMS Commands of the group's SIMs, as GET /v1/SmsCommands lists them."`
+	IPCommands    *CommandCheck `yaml:"ip_commands" doc:"IP Commands of the group's SIMs, as GET /v1/IpCommands lists them."`
 }
 
 // Window is a span of the run.
@@ -252,4 +257,34 @@ type APICheck struct {
 	In     []string  `yaml:"in" doc:"The value must be one of these, compared as text."`
 	Number Condition `yaml:"number" doc:"The value is a number that must satisfy this, e.g. '>= 5' or '< 100'."`
 	Absent bool      `yaml:"absent" doc:"The field must not be in the answer (null counts as present)."`
+}
+
+// DeviceSMS is what a group's firmware does with SMS Commands.
+type DeviceSMS struct {
+	Pos   Pos       `yaml:"-"`
+	Every *Duration `yaml:"every" doc:"Interval between SMS the firmware sends to 000 while registered (at least 1m). Default none: it only answers."`
+	Text  string    `yaml:"text" doc:"Text of the SMS it sends every interval (1..160 characters of the GSM alphabet). Required with every."`
+	Reply string    `yaml:"reply" doc:"Text it sends to 000 in answer to each SMS Command it reads. Default none: it reads and deletes them."`
+}
+
+// SendSMS is an SMS Command to the SIMs of a group.
+type SendSMS struct {
+	Targets `yaml:",inline"`
+	Text    string `yaml:"text" required:"true" doc:"Payload of the SMS Command (1..160 characters)."`
+}
+
+// SendIP is an IP Command to the SIMs of a group.
+type SendIP struct {
+	Targets `yaml:",inline"`
+	Text    string `yaml:"text" required:"true" doc:"Payload of the IP Command, sent as text (1..1000 bytes)."`
+	Port    int    `yaml:"port" required:"true" doc:"Device port the datagram is sent to (1..65535)."`
+}
+
+// CommandCheck counts SMS or IP Commands and bounds their delivery time.
+type CommandCheck struct {
+	Pos       Pos         `yaml:"-"`
+	Direction string      `yaml:"direction" enum:"to_sim,from_sim" doc:"Only Commands in this direction. Default both."`
+	Status    string      `yaml:"status" enum:"queued,sent,delivered,received,failed" doc:"Count the Commands with this status."`
+	Count     Condition   `yaml:"count" doc:"How many have status: a number, or a share of all the group's Commands in direction, e.g. '== 100%'."`
+	Latency   *Percentile `yaml:"latency" doc:"A percentile of the time from creation (queued) to the last update (e.g. delivered) over the Commands with status, e.g. {p: 99, max: '<= 1m'}."`
 }

@@ -181,6 +181,12 @@ func (e *Event) targets() []*Targets {
 	if e.PowerCycle != nil {
 		out = append(out, e.PowerCycle)
 	}
+	if e.SMS != nil {
+		out = append(out, &e.SMS.Targets)
+	}
+	if e.IP != nil {
+		out = append(out, &e.IP.Targets)
+	}
 	return out
 }
 
@@ -463,10 +469,11 @@ func (v *validator) group(g *Group, path string) {
 	if pc := g.PowerCycle; pc != nil {
 		v.atLeast(pc.Pos.At("every"), path+".power_cycle.every", pc.Every, MinPowerCycle)
 	}
+	v.deviceSMS(g, path)
 }
 
 // actionKeys are the keys of an Event's actions, in the order of the struct.
-var actionKeys = []string{"nap", "fleet", "sims", "move", "outage", "power_cycle", "api"}
+var actionKeys = []string{"nap", "fleet", "sims", "move", "outage", "power_cycle", "api", "sms", "ip"}
 
 func (v *validator) event(e *Event, path string) {
 	switch {
@@ -498,7 +505,7 @@ func (v *validator) event(e *Event, path string) {
 		}
 	}
 
-	set := []bool{e.NAP != nil, e.Fleet != nil, e.SIMs != nil, e.Move != nil, e.Outage != nil, e.PowerCycle != nil, e.API != nil}
+	set := []bool{e.NAP != nil, e.Fleet != nil, e.SIMs != nil, e.Move != nil, e.Outage != nil, e.PowerCycle != nil, e.API != nil, e.SMS != nil, e.IP != nil}
 	var actions []string
 	for i, ok := range set {
 		if ok {
@@ -567,6 +574,12 @@ func (v *validator) event(e *Event, path string) {
 	}
 	if c := e.PowerCycle; c != nil {
 		v.targets(c, path+".power_cycle")
+	}
+	if c := e.SMS; c != nil {
+		v.sendSMS(c, path+".sms")
+	}
+	if c := e.IP; c != nil {
+		v.sendIP(c, path+".ip")
 	}
 	if c := e.API; c != nil {
 		p := path + ".api"
@@ -674,8 +687,16 @@ func (v *validator) expectation(x *Expectation, path string) {
 		checks++
 		v.apiCheck(a, path+".api")
 	}
+	for _, c := range []struct {
+		key string
+		c   *CommandCheck
+	}{{"sms_commands", x.SmsCommands}, {"ip_commands", x.IPCommands}} {
+		if v.commandCheck(c.c, c.key, path) {
+			checks++
+		}
+	}
 	if checks == 0 {
-		v.errorf(x.Pos, path, "no check: want at least one of registered, roaming, searching, denied, not_registered, data_blocked, sims, attach_latency, usage_mb, upload_mb, download_mb or api")
+		v.errorf(x.Pos, path, "no check: want at least one of registered, roaming, searching, denied, not_registered, data_blocked, sims, attach_latency, usage_mb, upload_mb, download_mb, api, sms_commands or ip_commands")
 	}
 }
 

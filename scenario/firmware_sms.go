@@ -1,0 +1,150 @@
+package scenario
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fleetsim/fleetsim/hw"
+)
+
+// The firmware's SMS, in 27.005 text mode, the same on every module
+// family: AT+CMGF=1 and AT+CNMI=2,1 at start-up; a new SMS is announced
+// by +CMTI: <mem>,<index>, read with AT+CMGR=<index>, answered with
+// AT+CMGS="000" (the SMS Commands number) and deleted with AT+CMGD; an
+// SMS is sent by typing its text at the > prompt of AT+CMGS and Ctrl-Z.
+
+const (
+	stepSmsSend   step = stepEscape + 1 + iota // AT+CMGS="000", the group's text
+	stepSmsReply                               // AT+CMGS="000", the group's reply
+	stepSmsRead                                // AT+CMGR=<index>
+	stepSmsDelete                              // AT+CMGD=<index>
+)
+
+// smsNumber is where a Super SIM sends SMS Commands.
+const smsNumber = "000"
+
+// initCommand is the firmware's start-up line.
+func (d *device) initCommand() string {
+	if d.g.spec.SMS != nil {
+		return "ATE0;+CMEE=1;+CEREG=2;+COPS=3,2;+CMGF=1;+CNMI=2,1"
+	}
+	return "ATE0;+CMEE=1;+CEREG=2;+COPS=3,2"
+}
+
+// smsIndication handles +CMTI and the > prompt of AT+CMGS; it reports
+// whether l was one of them.
+func (d *device) smsIndication(l string) bool {
+	switch {
+	case l == ">" && (d.step == stepSmsSend || d.step == stepSmsReply):
+		text := d.g.spec.SMS.Text
+		if d.step == stepSmsReply {
+			text = d.g.spec.SMS.Reply
+		}
+		b := append([]byte(text), 0x1a)
+		d.r.trace(d, hw.DirOut, b)
+		_, _ = d.lp.link.Write(b)
+		return true
+	case strings.HasPrefix(l, "+CMTI:") && d.g != nil && d.g.spec.SMS != nil:
+		_, idx, ok := strings.Cut(l, ",")
+		n, err := strconv.Atoi(strings.TrimSpace(idx))
+		if !ok || err != nil {
+			return true
+		}
+		d.r.inboxMu.Lock() // the map is shared by every device: real modems' answers come from goroutines
+		if d.r.unread == nil {
+			d.r.unread = make(map[int32][]int)
+		}
+		d.r.unread[d.idx] = append(d.r.unread[d.idx], n)
+		d.r.inboxMu.Unlock()
+		if d.step == stepNone {
+			d.smsIdle()
+		}
+		return true
+	}
+	return false
+}
+
+// smsIdle reads the next unread SMS when the firmware has nothing
+// outstanding.
+func (d *device) smsIdle() {
+	if d.g == nil || d.g.spec.SMS == nil || d.step != stepNone || d.online || d.kind != kindVirtual {
+		return
+	}
+	if n, ok := d.nextUnread(false); ok {
+		d.send(stepSmsRead, "AT+CMGR="+strconv.Itoa(n))
+	}
+}
+
+// nextUnread returns the index of the next unread SMS, and drops it when
+// pop is set.
+func (d *device) nextUnread(pop bool) (int, bool) {
+	d.r.inboxMu.Lock()
+	defer d.r.inboxMu.Unlock()
+	q := d.r.unread[d.idx]
+	if len(q) == 0 {
+		return 0, false
+	}
+	if pop {
+		if len(q) == 1 {
+			delete(d.r.unread, d.idx)
+		} else {
+			d.r.unread[d.idx] = q[1:]
+		}
+	}
+	return q[0], true
+}
+
+// smsAnswer goes on from the answer of an SMS step; it reports whether s
+// was one.
+func (d *device) smsAnswer(s step, info []string, err error) bool {
+	switch s {
+	case stepSmsSend, stepSmsReply:
+		if err == nil {
+			d.r.smsSent++
+		}
+	case stepSmsRead:
+		n, _ := d.nextUnread(false)
+		if err == nil && len(info) > 1 {
+			d.r.smsRead++
+			d.r.traceNote(d, "SMS read: %q", info[len(info)-1])
+		}
+		if err == nil && len(info) > 1 && d.g.spec.SMS.Reply != "" {
+			// The answer first, then the delete: smsAnswer comes back here
+			// for stepSmsReply, and the delete follows from smsIdle's turn.
+			d.replyTo = true
+		}
+		d.send(stepSmsDelete, "AT+CMGD="+strconv.Itoa(n))
+	case stepSmsDelete:
+		d.nextUnread(true)
+		if d.replyTo && d.state.Registered() {
+			d.replyTo = false
+			d.send(stepSmsReply, `AT+CMGS="`+smsNumber+`"`)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// smsLoop sends the group's SMS every interval while the run lasts, each
+// device at its own phase.
+func (r *runner) smsLoop(d *device, first bool) {
+	c := d.g.spec.SMS
+	wait := c.Every.D()
+	if first {
+		wait = time.Duration(d.rng.float() * float64(wait))
+	}
+	r.clock.AfterFunc(max(wait, time.Second), func() {
+		d.sendSMS()
+		r.smsLoop(d, false)
+	})
+}
+
+// sendSMS sends the group's text to 000 if the device can now.
+func (d *device) sendSMS() {
+	if !d.state.Registered() || d.step != stepNone || d.online || d.kind != kindVirtual {
+		return
+	}
+	d.send(stepSmsSend, `AT+CMGS="`+smsNumber+`"`)
+}
