@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -159,7 +158,7 @@ func (r *runner) observe(e *Expectation) observation {
 		ok = ok && !math.IsInf(v, 1) && e.AttachLatency.Max.Holds(v, 0)
 	}
 	if e.SIMs.Set() {
-		k, err := r.simsWithStatus(e.Group, e.SimStatus)
+		k, err := r.simsWithStatus(r.checkClient(e), e.Group, e.SimStatus)
 		if err != nil {
 			ok, msgs = false, append(msgs, err.Error())
 		} else {
@@ -169,7 +168,7 @@ func (r *runner) observe(e *Expectation) observation {
 		}
 	}
 	if e.UsageMB.Set() {
-		lo, hi, good, err := r.usage(e.Group, e.UsageMB)
+		lo, hi, good, err := r.usage(r.checkClient(e), e.Group, e.UsageMB)
 		if err != nil {
 			ok, msgs = false, append(msgs, err.Error())
 		} else {
@@ -179,7 +178,7 @@ func (r *runner) observe(e *Expectation) observation {
 		}
 	}
 	if e.API != nil {
-		got, err := r.apiField(e.API)
+		got, err := r.apiField(r.checkClient(e), e.API)
 		if err != nil {
 			ok, msgs = false, append(msgs, err.Error())
 			parts = append(parts, "api: "+err.Error())
@@ -190,6 +189,16 @@ func (r *runner) observe(e *Expectation) observation {
 			}
 			parts = append(parts, fmt.Sprintf("%s = %q", e.API.Field, got))
 			ok = ok && got == want
+		}
+	}
+	if e.Callbacks != nil {
+		text, good, n, err := r.checkCallbacks(e)
+		if err != nil {
+			ok, msgs = false, append(msgs, err.Error())
+		} else {
+			parts = append(parts, text)
+			figure(float64(n))
+			ok = ok && good
 		}
 	}
 	o.text, o.ok, o.msg = strings.Join(parts, "; "), ok, strings.Join(msgs, "; ")
@@ -250,18 +259,13 @@ func attachPercentile(devs []device, p float64) (float64, string) {
 }
 
 // simsWithStatus counts a group's SIMs with a status, as the API lists them.
-func (r *runner) simsWithStatus(groupName, status string) (int, error) {
+func (r *runner) simsWithStatus(api *apiClient, groupName, status string) (int, error) {
 	in := r.memberSids(groupName)
 	k := 0
-	err := r.api.listAll(r.ctx, "/v1/Sims", url.Values{"Status": {status}}, "sims", func(raw json.RawMessage) error {
-		var s struct{ Sid string }
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return err
-		}
-		if in[s.Sid] {
+	err := api.listSids(r.ctx, status, func(sid string) {
+		if in[sid] {
 			k++
 		}
-		return nil
 	})
 	return k, err
 }
@@ -280,8 +284,8 @@ func (r *runner) memberSids(groupName string) map[string]bool {
 
 // usage reads each SIM's data use from UsageRecords and counts those that
 // satisfy c.
-func (r *runner) usage(groupName string, c Condition) (lo, hi float64, good int, err error) {
-	used, err := r.usageBySim()
+func (r *runner) usage(api *apiClient, groupName string, c Condition) (lo, hi float64, good int, err error) {
+	used, err := r.usageBySimAs(api)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -301,13 +305,13 @@ func (r *runner) usage(groupName string, c Condition) (lo, hi float64, good int,
 }
 
 // apiField GETs a path and returns a field of the answer as text.
-func (r *runner) apiField(a *APICheck) (string, error) {
+func (r *runner) apiField(api *apiClient, a *APICheck) (string, error) {
 	path, err := r.expand(a.Path)
 	if err != nil {
 		return "", err
 	}
 	var v any
-	if _, err := r.api.call(r.ctx, http.MethodGet, path, nil, &v); err != nil {
+	if _, err := api.call(r.ctx, http.MethodGet, path, nil, &v); err != nil {
 		return "", err
 	}
 	for _, k := range strings.Split(a.Field, ".") {
@@ -338,7 +342,7 @@ func (r *runner) apiField(a *APICheck) (string, error) {
 	}
 }
 
-var placeholderRE = regexp.MustCompile(`\{(fleet|nap|sim):([^}]*)\}`)
+var placeholderRE = regexp.MustCompile(`\{(fleet|nap|sim|account|callback):([^}]*)\}`)
 
 // expand replaces {fleet:NAME}, {nap:NAME} and {sim:GROUP/INDEX} by SIDs.
 func (r *runner) expand(s string) (string, error) {
@@ -353,6 +357,14 @@ func (r *runner) expand(s string) (string, error) {
 		case "nap":
 			if sid, ok := r.naps[p[2]]; ok {
 				return sid
+			}
+		case "account":
+			if sid, ok := r.accountSid(p[2]); ok {
+				return sid
+			}
+		case "callback":
+			if r.hooks != nil && slices.Contains(callbackKinds, p[2]) {
+				return r.hooks.url(p[2])
 			}
 		case "sim":
 			name, idx, _ := strings.Cut(p[2], "/")
@@ -431,6 +443,12 @@ func describe(e *Expectation) string {
 	add("usage_mb", e.UsageMB)
 	if e.API != nil {
 		parts = append(parts, fmt.Sprintf("GET %s %s == %q", e.API.Path, e.API.Field, e.API.Equals))
+	}
+	if e.Callbacks != nil {
+		parts = append(parts, describeCallbacks(e.Callbacks))
+	}
+	if e.Account != "" {
+		parts = append(parts, "as "+e.Account)
 	}
 	s := strings.Join(parts, ", ")
 	if e.Network != "" {
