@@ -32,7 +32,16 @@ func (v *validator) accountsAndCallbacks() {
 	// owner is the account of a name in ns, "" when it is unknown.
 	owner := func(ns *nameSet, name string, account func(int) string) string {
 		if i, ok := ns.index[name]; ok {
-			return cmp.Or(account(i), mainAccount)
+			if _, known := v.accounts.index[cmp.Or(account(i), mainAccount)]; known {
+				return cmp.Or(account(i), mainAccount)
+			}
+		}
+		return ""
+	}
+	// known is an account name that exists, main when empty; "" when unknown.
+	known := func(name string) string {
+		if _, ok := v.accounts.index[cmp.Or(name, mainAccount)]; ok {
+			return cmp.Or(name, mainAccount)
 		}
 		return ""
 	}
@@ -44,7 +53,7 @@ func (v *validator) accountsAndCallbacks() {
 	for i, f := range s.Control.Fleets {
 		path := fmt.Sprintf("control.fleets[%d]", i)
 		v.account(f.Pos, path, f.Account)
-		if o := owner(&v.naps, f.NAP, napOwner); o != "" && o != cmp.Or(f.Account, mainAccount) {
+		if o := owner(&v.naps, f.NAP, napOwner); o != "" && known(f.Account) != "" && o != known(f.Account) {
 			v.errorf(f.Pos.At("nap"), path+".nap", "NAP %q belongs to account %s, the Fleet to %s: a Fleet's NAP must be its own account's", f.NAP, o, cmp.Or(f.Account, mainAccount))
 		}
 		if f.CallbackMethod != "" && !f.Callbacks {
@@ -54,7 +63,7 @@ func (v *validator) accountsAndCallbacks() {
 	for i, g := range s.Devices {
 		path := fmt.Sprintf("devices[%d]", i)
 		v.account(g.Pos, path, g.Account)
-		if o := owner(&v.fleets, g.Fleet, fleetOwner); o != "" && o != cmp.Or(g.Account, mainAccount) {
+		if o := owner(&v.fleets, g.Fleet, fleetOwner); o != "" && known(g.Account) != "" && o != known(g.Account) {
 			v.errorf(g.Pos.At("fleet"), path+".fleet", "Fleet %q belongs to account %s, the group's SIMs to %s: a SIM's Fleet must be its own account's", g.Fleet, o, cmp.Or(g.Account, mainAccount))
 		}
 	}
@@ -65,7 +74,7 @@ func (v *validator) accountsAndCallbacks() {
 			p := path + ".sims"
 			v.account(c.Pos, p, c.Account)
 			if c.Account != "" && c.Fleet != "" {
-				if o := owner(&v.fleets, c.Fleet, fleetOwner); o != "" && o != c.Account {
+				if o := owner(&v.fleets, c.Fleet, fleetOwner); o != "" && known(c.Account) != "" && o != c.Account {
 					v.errorf(c.Pos.At("fleet"), p+".fleet", "Fleet %q belongs to account %s: SIMs moving to %s need one of its Fleets, or none", c.Fleet, o, c.Account)
 				}
 			}
