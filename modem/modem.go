@@ -86,6 +86,7 @@ type Modem struct {
 	gen     uint64     // the registration procedure in progress; bumping it cancels
 	sel     *selection // the procedure's outcome, which a command may be waiting for
 	timers  [numTimers]sim.Timer
+	limitAt time.Time // when timerLimit fires
 	unsub   func()
 	closed  bool
 	sock    *socketState // allocated on first use: most modems open no socket
@@ -270,6 +271,7 @@ const (
 	timerReg                     // the registration procedure's next step
 	timerAuth                    // the visited network's cached authorisation
 	timerEscape                  // the guard time after "+++"
+	timerLimit                   // a new data limit reaches the SIM (a spread propagation)
 	numTimers
 )
 

@@ -431,6 +431,23 @@ func (m *Modem) onEvent(e sim.Event) {
 		return
 	}
 	m.reevaluate()
+	if l := e.Limit; l != nil && l.Max > 0 {
+		m.limitLater(l.EnforcedAt(m.cfg.Card.ICCID))
+	}
+}
+
+// limitLater re-checks data when a new data limit reaches the SIM at at,
+// after the Fleet-wide event: the limit is spread over the SIMs. One timer
+// per modem: with changes closer than the spread, the earliest one wins and
+// the control plane's event once every SIM enforces the change covers the
+// rest. Callers hold m.mu.
+func (m *Modem) limitLater(at time.Time) {
+	d := at.Sub(m.cfg.Clock.Now())
+	if d <= 0 || (m.timers[timerLimit] != nil && !at.Before(m.limitAt)) {
+		return
+	}
+	m.limitAt = at
+	m.after(timerLimit, d, m.reevaluate)
 }
 
 // reevaluate re-checks registration and data with the core. Callers hold m.mu.

@@ -183,7 +183,7 @@ func TestValidateAccountsAndCallbacks(t *testing.T) {
 				`expect[1].callbacks.count: want a number of callbacks such as '== 10', not a share`,
 				`expect[1].callbacks.params[0]: no value: want equals or in`,
 				`expect[1].callbacks.params[1].in: equals and in exclude each other`,
-				`expect[2].account: only with sims, usage_mb or api`,
+				`expect[2].account: only with sims, usage_mb, upload_mb, download_mb or api`,
 				`expect[3].callbacks.kind`,
 				`expect[4].api.path: unknown account "nobody"`,
 			}},

@@ -1,10 +1,8 @@
 package scenario
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -167,28 +165,33 @@ func (r *runner) observe(e *Expectation) observation {
 			ok = ok && e.SIMs.Holds(float64(k), n)
 		}
 	}
-	if e.UsageMB.Set() {
-		lo, hi, good, err := r.usage(r.checkClient(e), e.Group, e.UsageMB)
+	var used map[string][3]float64
+	for _, u := range usageChecks(e) {
+		if !u.cond.Set() {
+			continue
+		}
+		var err error
+		if used == nil {
+			used, err = r.usageByDirection(r.checkClient(e))
+		}
 		if err != nil {
 			ok, msgs = false, append(msgs, err.Error())
-		} else {
-			parts = append(parts, fmt.Sprintf("usage %.3g..%.3g MB per SIM, %d/%d within", lo, hi, good, n))
-			figure(hi)
-			ok = ok && good == n
+			break
 		}
+		lo, hi, good := r.usageIn(used, e.Group, u.dir, u.cond)
+		name := strings.TrimSuffix(u.key, "_mb")
+		parts = append(parts, fmt.Sprintf("%s %.3g..%.3g MB per SIM, %d/%d within", name, lo, hi, good, n))
+		figure(hi)
+		ok = ok && good == n
 	}
 	if e.API != nil {
-		got, err := r.apiField(r.checkClient(e), e.API)
+		text, holds, err := r.apiOutcome(r.checkClient(e), e.API)
 		if err != nil {
 			ok, msgs = false, append(msgs, err.Error())
 			parts = append(parts, "api: "+err.Error())
 		} else {
-			want, err := r.expand(e.API.Equals)
-			if err != nil {
-				want = e.API.Equals
-			}
-			parts = append(parts, fmt.Sprintf("%s = %q", e.API.Field, got))
-			ok = ok && got == want
+			parts = append(parts, text)
+			ok = ok && holds
 		}
 	}
 	if e.Callbacks != nil {
@@ -280,66 +283,6 @@ func (r *runner) memberSids(groupName string) map[string]bool {
 		in[sid] = true
 	}
 	return in
-}
-
-// usage reads each SIM's data use from UsageRecords and counts those that
-// satisfy c.
-func (r *runner) usage(api *apiClient, groupName string, c Condition) (lo, hi float64, good int, err error) {
-	used, err := r.usageBySimAs(api)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	in := r.memberSids(groupName)
-	lo = math.Inf(1)
-	for sid := range in {
-		mb := used[sid] / sim.MB
-		lo, hi = min(lo, mb), max(hi, mb)
-		if c.Holds(mb, 0) {
-			good++
-		}
-	}
-	if len(in) == 0 {
-		lo = 0
-	}
-	return lo, hi, good, nil
-}
-
-// apiField GETs a path and returns a field of the answer as text.
-func (r *runner) apiField(api *apiClient, a *APICheck) (string, error) {
-	path, err := r.expand(a.Path)
-	if err != nil {
-		return "", err
-	}
-	var v any
-	if _, err := api.call(r.ctx, http.MethodGet, path, nil, &v); err != nil {
-		return "", err
-	}
-	for _, k := range strings.Split(a.Field, ".") {
-		switch x := v.(type) {
-		case map[string]any:
-			var ok bool
-			if v, ok = x[k]; !ok {
-				return "", fmt.Errorf("GET %s: no field %q", path, a.Field)
-			}
-		case []any:
-			i, err := strconv.Atoi(k)
-			if err != nil || i < 0 || i >= len(x) {
-				return "", fmt.Errorf("GET %s: no element %q in %q", path, k, a.Field)
-			}
-			v = x[i]
-		default:
-			return "", fmt.Errorf("GET %s: no field %q", path, a.Field)
-		}
-	}
-	switch x := v.(type) {
-	case string:
-		return x, nil
-	case nil:
-		return "null", nil
-	default:
-		b, _ := json.Marshal(x)
-		return string(b), nil
-	}
 }
 
 var placeholderRE = regexp.MustCompile(`\{(fleet|nap|sim|account|callback):([^}]*)\}`)
@@ -440,9 +383,11 @@ func describe(e *Expectation) string {
 	if e.SIMs.Set() {
 		parts = append(parts, "sims "+e.SimStatus+" "+e.SIMs.Text)
 	}
-	add("usage_mb", e.UsageMB)
+	for _, u := range usageChecks(e) {
+		add(u.key, u.cond)
+	}
 	if e.API != nil {
-		parts = append(parts, fmt.Sprintf("GET %s %s == %q", e.API.Path, e.API.Field, e.API.Equals))
+		parts = append(parts, apiCheckText(e.API))
 	}
 	if e.Callbacks != nil {
 		parts = append(parts, describeCallbacks(e.Callbacks))

@@ -214,7 +214,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown key, suggestion", minimalScenario + "  - {name: u, count: 1, location: FR, powr_on: {at: 1m}}\n",
 			`t.yaml:4:39: devices[1].powr_on: unknown key, did you mean "power_on"?`},
 		{"unknown key, list", "duration: 1h\ndevices: []\nsettings: {colour: red}\n",
-			`t.yaml:3:12: settings.colour: unknown key; valid keys are limit_propagation, update_delay, auth_cache, scan, attach, profile`},
+			`t.yaml:3:12: settings.colour: unknown key; valid keys are limit_propagation, limit_propagation_max, update_delay, auth_cache, scan, attach, profile`},
 		{"want a list", "duration: 1h\ndevices: {name: t}\n",
 			`t.yaml:2:10: devices: want a list, got a mapping`},
 		{"want an integer", "duration: 1h\ndevices:\n  - {name: t, count: ten, location: DE}\n",
@@ -365,7 +365,7 @@ func TestValidateErrors(t *testing.T) {
 			"  - {name: e, sim_status: active, usage_mb: 10%}\n" +
 			"  - {name: f, attach_latency: {p: 0, max: 5}}\n" +
 			"  - {name: g, attach_latency: {p: 100.5, max: <= 5m}, network: Vodafone}\n",
-			"t.yaml:4:5: expect[0]: no check: want at least one of registered, roaming, searching, denied, not_registered, data_blocked, sims, attach_latency, usage_mb, api or callbacks\n" +
+			"t.yaml:4:5: expect[0]: no check: want at least one of registered, roaming, searching, denied, not_registered, data_blocked, sims, attach_latency, usage_mb, upload_mb, download_mb, api or callbacks\n" +
 				"t.yaml:5:31: expect[1].during: at and during exclude each other\n" +
 				"t.yaml:6:41: expect[2].during.until: must be after from (2h), got 2h\n" +
 				"t.yaml:6:58: expect[2].registered: want a count or a share such as '>= 99%', not a duration\n" +

@@ -61,7 +61,10 @@ type device struct {
 	fails    uint8    // consecutive failures to register, for the back-off
 	blocked  bool     // the last data transfer was refused
 	pdp      bool     // the PDP context is active, as far as the firmware knows
-	kind     deviceKind
+	// downloading is set while the network sends the group's download: the
+	// modem's bytes are data, not lines.
+	downloading bool
+	kind        deviceKind
 
 	poweredAt time.Duration // virtual time of the first power-up, -1 before
 	firstReg  time.Duration // virtual time of the first registration, -1 before
@@ -333,6 +336,9 @@ func (d *device) transfer() {
 	}
 	d.r.bytesSent += int64(d.g.spec.Data.Bytes)
 	d.g.sent += int64(d.g.spec.Data.Bytes)
+	if !d.download() {
+		return // the network cut the session
+	}
 	d.later(time.Second+time.Millisecond, func() {
 		if d.step != stepNone || !d.pdp { // busy, or the network ended the session: no escape to make
 			return

@@ -59,6 +59,9 @@ func (p *linkPort) escape(d *device) {
 // output receives the modem's bytes. It runs under the modem's locks: it
 // only splits lines into the inbox and wakes the firmware from a timer.
 func (d *device) output(b []byte) {
+	if d.downloading { // data state: the bytes are the download, counted by download
+		return
+	}
 	d.r.trace(d, hw.DirIn, b)
 	p := &d.lp
 	d.r.inboxMu.Lock()

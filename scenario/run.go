@@ -97,11 +97,12 @@ type runner struct {
 }
 
 type group struct {
-	spec  *Group
-	fam   *family
-	first int // index of its first device
-	count int
-	sent  int64 // bytes its devices wrote
+	spec     *Group
+	fam      *family
+	first    int // index of its first device
+	count    int
+	sent     int64 // bytes its devices wrote
+	received int64 // bytes its devices received (download)
 }
 
 func (g *group) manual() bool { return g.spec.Selection.Mode == "manual" }
@@ -219,6 +220,7 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 	if opts.API == "" {
 		simOpts := []sim.Option{sim.WithClock(r.clock), sim.WithRand(src), sim.WithCatalog(r.cat),
 			sim.WithUpdateDelay(s.Settings.UpdateDelay.D()), sim.WithLimitPropagation(s.Settings.LimitPropagation.D()),
+			sim.WithLimitPropagationSpread(s.Settings.LimitPropagationMax.D(), r.seed),
 			sim.WithCards("scenario-"+strconv.FormatUint(r.seed, 10), total), sim.WithMainAccount(sid, auth)}
 		if !realTime { // callbacks on the virtual clock, to the receiver in process
 			simOpts = append(simOpts, sim.WithWebhookTransport(inProcess{r.hooks}))

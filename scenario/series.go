@@ -527,10 +527,7 @@ func (r *runner) finalUsage() (map[string]float64, error) {
 }
 
 // usageBySim reads every SIM's data use (bytes) from UsageRecords.
-func (r *runner) usageBySim() (map[string]float64, error) { return r.usageBySimAs(r.api) }
-
-// usageBySimAs is usageBySim as seen by an account.
-func (r *runner) usageBySimAs(api *apiClient) (map[string]float64, error) {
+func (r *runner) usageBySim() (map[string]float64, error) {
 	used := make(map[string]float64, len(r.sids))
 	start := r.s.Start.Time.Truncate(time.Hour)
 	end := r.clock.Now().Truncate(time.Hour).Add(time.Hour)
@@ -540,7 +537,7 @@ func (r *runner) usageBySimAs(api *apiClient) (map[string]float64, error) {
 			to = end
 		}
 		p := url.Values{"Group": {"sim"}, "Granularity": {"all"}, "StartTime": {from.Format(time.RFC3339)}, "EndTime": {to.Format(time.RFC3339)}}
-		err := api.listAll(r.ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
+		err := r.api.listAll(r.ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
 			var u struct {
 				SimSid    string  `json:"sim_sid"`
 				DataTotal float64 `json:"data_total"`

@@ -29,13 +29,14 @@ type Scenario struct {
 
 // Settings tunes the simulated timing.
 type Settings struct {
-	Pos              Pos      `yaml:"-"`
-	LimitPropagation Duration `yaml:"limit_propagation" doc:"How long a Fleet's new data limit takes to be enforced (at most 15m). Default 5m."`
-	UpdateDelay      Duration `yaml:"update_delay" doc:"How long an asynchronous Sim status update stays scheduled. Default 3s."`
-	AuthCache        Duration `yaml:"auth_cache" doc:"How long a visited network caches a SIM's authorisation, counted from the attach and renewed while the NAP allows the network: a network removed from the NAP serves an attached SIM until the cache expires, at most this long after the removal (at most 168h). Default 24h."`
-	Scan             Duration `yaml:"scan" doc:"How long a network scan takes on the modems. Default 3s."`
-	Attach           Duration `yaml:"attach" doc:"How long one attach attempt takes. Default 2s."`
-	Profile          string   `yaml:"profile" enum:"bg96,bg95,generic,sim7080,sim7000,sara-r4" doc:"The module family of every group's modems, unless the group names its own. Default bg96."`
+	Pos                 Pos      `yaml:"-"`
+	LimitPropagation    Duration `yaml:"limit_propagation" doc:"How long a Fleet's new data limit takes to be enforced (at most 15m). Default 5m."`
+	LimitPropagationMax Duration `yaml:"limit_propagation_max" doc:"Spread a new data limit over the SIMs: each enforces it after a delay of its own, at most limit_propagation for nine SIMs in ten and at most this for all (limit_propagation..15m), drawn from the seed, the change and the SIM. Default none: every SIM after limit_propagation."`
+	UpdateDelay         Duration `yaml:"update_delay" doc:"How long an asynchronous Sim status update stays scheduled. Default 3s."`
+	AuthCache           Duration `yaml:"auth_cache" doc:"How long a visited network caches a SIM's authorisation, counted from the attach and renewed while the NAP allows the network: a network removed from the NAP serves an attached SIM until the cache expires, at most this long after the removal (at most 168h). Default 24h."`
+	Scan                Duration `yaml:"scan" doc:"How long a network scan takes on the modems. Default 3s."`
+	Attach              Duration `yaml:"attach" doc:"How long one attach attempt takes. Default 2s."`
+	Profile             string   `yaml:"profile" enum:"bg96,bg95,generic,sim7080,sim7000,sara-r4" doc:"The module family of every group's modems, unless the group names its own. Default bg96."`
 }
 
 // World is the radio environment.
@@ -125,10 +126,11 @@ type Retry struct {
 
 // Traffic is a periodic data pattern.
 type Traffic struct {
-	Pos    Pos      `yaml:"-"`
-	Every  Duration `yaml:"every" required:"true" doc:"Interval between transfers (at least 1s)."`
-	Bytes  ByteSize `yaml:"bytes" required:"true" doc:"Bytes per transfer, e.g. 2KB or 1.5MB (KB = 1024 bytes)."`
-	Jitter Quantity `yaml:"jitter" doc:"Random share of the interval by which a transfer moves, e.g. 10%. Default 0%."`
+	Pos      Pos      `yaml:"-"`
+	Every    Duration `yaml:"every" required:"true" doc:"Interval between transfers (at least 1s)."`
+	Bytes    ByteSize `yaml:"bytes" required:"true" doc:"Bytes sent (upload) per transfer, e.g. 2KB or 1.5MB (KB = 1024 bytes)."`
+	Download ByteSize `yaml:"download" doc:"Bytes the network sends back (download) per transfer, through the modem's data session after the upload, e.g. 256KB (at most 100MB). Default 0."`
+	Jitter   Quantity `yaml:"jitter" doc:"Random share of the interval by which a transfer moves, e.g. 10%. Default 0%."`
 }
 
 // Every is a period.
@@ -231,9 +233,11 @@ type Expectation struct {
 	SIMs          Condition      `yaml:"sims" doc:"SIMs of the group with sim_status, as the API lists them."`
 	AttachLatency *Percentile    `yaml:"attach_latency" doc:"A percentile of the time from power-up to first registration, over the devices powered up."`
 	UsageMB       Condition      `yaml:"usage_mb" doc:"Data used by each SIM of the group in MB, from the API's UsageRecords; every SIM must satisfy it."`
-	API           *APICheck      `yaml:"api" doc:"A field of an API response."`
+	UploadMB      Condition      `yaml:"upload_mb" doc:"Data uploaded by each SIM of the group in MB (UsageRecords' data_upload); every SIM must satisfy it."`
+	DownloadMB    Condition      `yaml:"download_mb" doc:"Data downloaded by each SIM of the group in MB (UsageRecords' data_download); every SIM must satisfy it."`
+	API           *APICheck      `yaml:"api" doc:"An API response: its HTTP status and a field of its JSON."`
 	Callbacks     *CallbackCheck `yaml:"callbacks" doc:"Callbacks the run's receiver got, from the start until the check."`
-	Account       string         `yaml:"account" doc:"Account whose credentials the sims, usage_mb and api checks use: a name of control.accounts, or main. Default the group's account."`
+	Account       string         `yaml:"account" doc:"Account whose credentials the sims, usage_mb, upload_mb, download_mb and api checks use: a name of control.accounts, or main. Default the group's account."`
 }
 
 // CallbackCheck is a check on the callbacks of one kind the receiver got:
@@ -285,10 +289,14 @@ type Percentile struct {
 	Max Condition `yaml:"max" required:"true" doc:"Bound of the latency, e.g. '<= 5m'."`
 }
 
-// APICheck is a GET whose JSON answer must hold a value.
+// APICheck is a GET whose answer must have a status and hold a value.
 type APICheck struct {
-	Pos    Pos    `yaml:"-"`
-	Path   string `yaml:"path" required:"true" doc:"Path of a GET, with the same placeholders as api events."`
-	Field  string `yaml:"field" required:"true" doc:"Dotted path into the JSON answer, e.g. status or sims.0.status."`
-	Equals string `yaml:"equals" required:"true" doc:"Expected value, compared as text."`
+	Pos    Pos       `yaml:"-"`
+	Path   string    `yaml:"path" required:"true" doc:"Path of a GET, with the same placeholders as api events."`
+	Status int       `yaml:"status" doc:"Expected HTTP status, e.g. 404; the field is then read from that answer. Default any 2xx."`
+	Field  string    `yaml:"field" doc:"Dotted path into the JSON answer, e.g. status or sims.0.status; * stands for every element of a list (sims.*.status: each must hold). Required with equals, in, number or absent."`
+	Equals string    `yaml:"equals" doc:"Expected value, compared as text; placeholders are replaced."`
+	In     []string  `yaml:"in" doc:"The value must be one of these, compared as text."`
+	Number Condition `yaml:"number" doc:"The value is a number that must satisfy this, e.g. '>= 5' or '< 100'."`
+	Absent bool      `yaml:"absent" doc:"The field must not be in the answer (null counts as present)."`
 }

@@ -248,6 +248,7 @@ func (v *validator) scenario() {
 	if st.LimitPropagation.D() > sim.MaxLimitPropagation {
 		v.errorf(st.Pos.At("limit_propagation"), "settings.limit_propagation", "must be at most %s, got %s", Duration(sim.MaxLimitPropagation), st.LimitPropagation)
 	}
+	v.propagationSpread(&st)
 	if st.AuthCache.D() > modem.MaxAuthCache {
 		v.errorf(st.Pos.At("auth_cache"), "settings.auth_cache", "must be at most %s, got %s", Duration(modem.MaxAuthCache), st.AuthCache)
 	}
@@ -460,6 +461,7 @@ func (v *validator) group(g *Group, path string) {
 	if d := g.Data; d != nil {
 		v.atLeast(d.Pos.At("every"), path+".data.every", d.Every, MinEvery)
 		v.share(d.Pos.At("jitter"), path+".data.jitter", d.Jitter)
+		v.traffic(d, path+".data")
 	}
 	if pc := g.PowerCycle; pc != nil {
 		v.atLeast(pc.Pos.At("every"), path+".power_cycle.every", pc.Every, MinPowerCycle)
@@ -646,7 +648,7 @@ func (v *validator) expectation(x *Expectation, path string) {
 	}{
 		{"registered", x.Registered}, {"roaming", x.Roaming}, {"searching", x.Searching},
 		{"denied", x.Denied}, {"not_registered", x.NotRegistered}, {"data_blocked", x.DataBlocked},
-		{"sims", x.SIMs}, {"usage_mb", x.UsageMB},
+		{"sims", x.SIMs}, {"usage_mb", x.UsageMB}, {"upload_mb", x.UploadMB}, {"download_mb", x.DownloadMB},
 	}
 	checks := 0
 	for _, k := range counts {
@@ -658,8 +660,10 @@ func (v *validator) expectation(x *Expectation, path string) {
 			v.errorf(x.Pos.At(k.key), path+"."+k.key, "want a count or a share such as '>= 99%%', not a duration")
 		}
 	}
-	if x.UsageMB.Set() && x.UsageMB.Bound.Percent {
-		v.errorf(x.Pos.At("usage_mb"), path+".usage_mb", "want a number of MB such as '<= 50', not a share")
+	for _, u := range usageChecks(x) {
+		if u.cond.Set() && u.cond.Bound.Percent {
+			v.errorf(x.Pos.At(u.key), path+"."+u.key, "want a number of MB such as '<= 50', not a share")
+		}
 	}
 	switch {
 	case x.SIMs.Set() && x.SimStatus == "":
@@ -678,13 +682,10 @@ func (v *validator) expectation(x *Expectation, path string) {
 	}
 	if a := x.API; a != nil {
 		checks++
-		v.apiPath(a.Pos.At("path"), path+".api.path", a.Path)
-		if a.Field == "" {
-			v.errorf(a.Pos.At("field"), path+".api.field", "must not be empty")
-		}
+		v.apiCheck(a, path+".api")
 	}
 	if checks == 0 && x.Callbacks == nil {
-		v.errorf(x.Pos, path, "no check: want at least one of registered, roaming, searching, denied, not_registered, data_blocked, sims, attach_latency, usage_mb, api or callbacks")
+		v.errorf(x.Pos, path, "no check: want at least one of registered, roaming, searching, denied, not_registered, data_blocked, sims, attach_latency, usage_mb, upload_mb, download_mb, api or callbacks")
 	}
 }
 

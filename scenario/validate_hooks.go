@@ -98,8 +98,8 @@ func (v *validator) accountsAndCallbacks() {
 		x := &s.Expect[i]
 		path := fmt.Sprintf("expect[%d]", i)
 		v.account(x.Pos, path, x.Account)
-		if x.Account != "" && !x.SIMs.Set() && !x.UsageMB.Set() && x.API == nil {
-			v.errorf(x.Pos.At("account"), path+".account", "only with sims, usage_mb or api: the checks made through the API")
+		if x.Account != "" && !x.SIMs.Set() && !x.UsageMB.Set() && !x.UploadMB.Set() && !x.DownloadMB.Set() && x.API == nil {
+			v.errorf(x.Pos.At("account"), path+".account", "only with sims, usage_mb, upload_mb, download_mb or api: the checks made through the API")
 		}
 		if c := x.Callbacks; c != nil {
 			v.callbackCheck(c, path+".callbacks")

@@ -62,6 +62,8 @@ type config struct {
 	rand        io.Reader
 	updateDelay time.Duration
 	propagation time.Duration
+	spreadMax   time.Duration // with a spread, the longest a SIM waits for a new limit
+	spreadSeed  uint64
 	cardSeed    string
 	cards       int
 	mainSid     string
@@ -88,6 +90,14 @@ func WithUpdateDelay(d time.Duration) Option { return func(o *config) { o.update
 // WithLimitPropagation sets how long a Fleet's new data limit takes to be
 // enforced; the seed allows at most 15 minutes.
 func WithLimitPropagation(d time.Duration) Option { return func(o *config) { o.propagation = d } }
+
+// WithLimitPropagationSpread spreads a new data limit over the SIMs: each
+// enforces it after a delay of its own, at most the propagation delay for
+// nine SIMs in ten and at most max for all, derived from seed, the change
+// and the SIM's ICCID (the same seed replays the same delays).
+func WithLimitPropagationSpread(max time.Duration, seed uint64) Option {
+	return func(o *config) { o.spreadMax, o.spreadSeed = max, seed }
+}
 
 // WithCards sets the seed and size of the SIM card inventory.
 func WithCards(seed string, n int) Option {
@@ -136,6 +146,9 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 	}
 	if cfg.propagation < 0 || cfg.propagation > MaxLimitPropagation {
 		return nil, fmt.Errorf("data limit propagation %v is outside 0..%v", cfg.propagation, MaxLimitPropagation)
+	}
+	if cfg.spreadMax != 0 && (cfg.spreadMax < cfg.propagation || cfg.spreadMax > MaxLimitPropagation) {
+		return nil, fmt.Errorf("data limit propagation spread %v is outside %v..%v", cfg.spreadMax, cfg.propagation, MaxLimitPropagation)
 	}
 	if cfg.updateDelay < 0 {
 		return nil, fmt.Errorf("update delay %v is negative", cfg.updateDelay)

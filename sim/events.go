@@ -18,6 +18,10 @@ type Event struct {
 	Kind  EventKind
 	Sid   string
 	ICCID string // for EventSim
+	// Limit is a Fleet's new data limit (EventFleet), published when it is
+	// set: a modem whose SIM enforces it later (a spread propagation)
+	// re-checks its data then.
+	Limit *LimitChange
 }
 
 // Subscribe calls fn after every committed change, in the goroutine that

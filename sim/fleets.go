@@ -138,13 +138,26 @@ func (c *Control) limitChange(f *Fleet, now time.Time) []LimitChange {
 	var kept []LimitChange
 	for i, l := range f.Limits {
 		// Keep the last limit already enforced and every one still propagating.
-		enforcedNow := !now.Before(l.At)
-		supersededNow := i+1 < len(f.Limits) && !now.Before(f.Limits[i+1].At)
+		enforcedNow := !now.Before(l.Done())
+		supersededNow := i+1 < len(f.Limits) && !now.Before(f.Limits[i+1].Done())
 		if !enforcedNow || !supersededNow {
 			kept = append(kept, l)
 		}
 	}
-	return append(kept, LimitChange{MB: f.DataLimit, At: now.Add(c.cfg.propagation)})
+	return append(kept, c.newLimit(f, now))
+}
+
+// newLimit is the Fleet's new data limit set at now, as the network will
+// enforce it: after the propagation delay, or spread over the SIMs.
+func (c *Control) newLimit(f *Fleet, now time.Time) LimitChange {
+	if c.cfg.spreadMax <= 0 {
+		return LimitChange{MB: f.DataLimit, At: now.Add(c.cfg.propagation)}
+	}
+	key := c.cfg.spreadSeed ^ uint64(now.UnixNano())*0x9e3779b97f4a7c15
+	for i := 0; i < len(f.Sid); i++ {
+		key = (key ^ uint64(f.Sid[i])) * 0x100000001b3
+	}
+	return LimitChange{MB: f.DataLimit, At: now, Typical: c.cfg.propagation, Max: c.cfg.spreadMax, Key: key}
 }
 
 // Fleet returns the Fleet addressed by SID or unique name.
@@ -216,13 +229,20 @@ func (c *Control) UpdateFleet(ctx context.Context, acct *Account, ref string, p 
 		}
 		f.DateUpdated = now
 		c.putFleet(t, f)
-		t.after = append(t.after, func() { c.publish(Event{Kind: EventFleet, Sid: f.Sid}) })
-		if p.DataLimit != nil {
+		var limit *LimitChange
+		if f.DataLimit != cur.DataLimit && len(f.Limits) > 0 {
+			l := f.Limits[len(f.Limits)-1]
+			limit = &l
+		}
+		t.after = append(t.after, func() { c.publish(Event{Kind: EventFleet, Sid: f.Sid, Limit: limit}) })
+		if limit != nil {
 			// The network enforces the new limit once it has propagated:
-			// tell the modems then too, so data over it stops at that moment.
+			// tell the modems then too, so data over it stops at that
+			// moment. With a spread, each modem also hears it at its own
+			// time from the change in the first event.
 			sid := f.Sid
 			t.after = append(t.after, func() {
-				c.cfg.clock.AfterFunc(c.cfg.propagation, func() { c.publish(Event{Kind: EventFleet, Sid: sid}) })
+				c.cfg.clock.AfterFunc(limit.Done().Sub(now), func() { c.publish(Event{Kind: EventFleet, Sid: sid}) })
 			})
 		}
 		return nil

@@ -142,9 +142,56 @@ type BillingPeriod struct {
 }
 
 // LimitChange is a data limit and the moment the network enforces it.
+// With a spread (Max > 0), At is when the limit was set and each SIM
+// enforces it after a delay of its own (see EnforcedAt).
 type LimitChange struct {
-	MB int       `json:"mb"`
-	At time.Time `json:"at"`
+	MB      int           `json:"mb"`
+	At      time.Time     `json:"at"`
+	Typical time.Duration `json:"typical,omitempty"` // most SIMs' delay is at most this
+	Max     time.Duration `json:"max,omitempty"`     // every SIM's delay is at most this
+	Key     uint64        `json:"key,omitempty"`     // seeds the SIMs' delays for this change
+}
+
+// EnforcedAt is when the network starts enforcing the limit for the SIM
+// with ICCID iccid: At, or with a spread At plus the SIM's own delay,
+// derived from a hash of the change's key and the ICCID, so nothing per
+// SIM is stored.
+func (l LimitChange) EnforcedAt(iccid string) time.Time {
+	if l.Max <= 0 {
+		return l.At
+	}
+	return l.At.Add(SpreadDelay(l.Key, iccid, l.Typical, l.Max))
+}
+
+// Done is when every SIM enforces the limit.
+func (l LimitChange) Done() time.Time { return l.At.Add(max(l.Max, 0)) }
+
+// typicalShare is the share of SIMs whose delay is at most the typical one.
+const typicalShare = 0.9
+
+// SpreadDelay is the delay after which the SIM with ICCID iccid enforces
+// the change keyed key: nine SIMs in ten take at most typical (spread
+// uniformly over 0..typical), the others between typical and max. It is
+// whole seconds, and the same for the same key and ICCID.
+func SpreadDelay(key uint64, iccid string, typical, max time.Duration) time.Duration {
+	h := key ^ 0xcbf29ce484222325 // FNV-1a over the ICCID, then a mixer
+	for i := 0; i < len(iccid); i++ {
+		h ^= uint64(iccid[i])
+		h *= 0x100000001b3
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	u := float64(h>>11) / (1 << 53)
+	var d time.Duration
+	if u < typicalShare {
+		d = time.Duration(u / typicalShare * float64(typical))
+	} else {
+		d = typical + time.Duration((u-typicalShare)/(1-typicalShare)*float64(max-typical))
+	}
+	return min(d.Truncate(time.Second), max)
 }
 
 // Fleet is the Fleet resource.
@@ -169,11 +216,12 @@ type Fleet struct {
 	Limits []LimitChange `json:"limits"`
 }
 
-// EnforcedLimitMB is the data limit the network applies at t.
-func (f *Fleet) EnforcedLimitMB(t time.Time) int {
+// EnforcedLimitMB is the data limit the network applies at t to the SIM
+// with ICCID iccid: the newest change that has reached it.
+func (f *Fleet) EnforcedLimitMB(iccid string, t time.Time) int {
 	mb := f.DataLimit
 	for i := len(f.Limits) - 1; i >= 0; i-- {
-		if !t.Before(f.Limits[i].At) {
+		if !t.Before(f.Limits[i].EnforcedAt(iccid)) {
 			return f.Limits[i].MB
 		}
 		mb = f.Limits[i].MB

@@ -87,7 +87,7 @@ func (c *Control) DataAllowance(iccid string) (int64, error) {
 	if f == nil || !f.DataEnabled {
 		return 0, ErrDataDisabled
 	}
-	left := int64(f.EnforcedLimitMB(c.Now()))*MB - s.DataUsed
+	left := int64(f.EnforcedLimitMB(iccid, c.Now()))*MB - s.DataUsed
 	if left <= 0 {
 		return 0, ErrDataLimitReached
 	}

@@ -85,7 +85,7 @@ func (s *Server) simTable(a *sim.Account) simTable {
 			in := &simInfo{Sid: x.Sid, UniqueName: x.UniqueName, AccountSid: x.AccountSid, ICCID: x.ICCID,
 				Status: x.APIStatus().String(), FleetSid: x.FleetSid, DataUsed: x.DataUsed}
 			if f := fleets[x.FleetSid]; f != nil {
-				in.FleetName, in.DataEnabled, in.LimitMB = f.UniqueName, f.DataEnabled, f.EnforcedLimitMB(now)
+				in.FleetName, in.DataEnabled, in.LimitMB = f.UniqueName, f.DataEnabled, f.EnforcedLimitMB(x.ICCID, now)
 			}
 			// The control plane's own decision, not a copy of its rule.
 			switch err := s.ctl.AuthorizeData(x.ICCID); {
