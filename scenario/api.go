@@ -20,6 +20,7 @@ type apiClient struct {
 	http      *http.Client
 	sid, auth string
 	requests  int64
+	parent    *apiClient // counts the requests of another account's client
 }
 
 // apiError is a request the API refused.
@@ -58,7 +59,11 @@ func (c *apiClient) call(ctx context.Context, method, path string, params url.Va
 }
 
 func (c *apiClient) do(ctx context.Context, method, path string, params url.Values) (int, []byte, error) {
-	c.requests++
+	if c.parent != nil {
+		c.parent.requests++
+	} else {
+		c.requests++
+	}
 	target := c.base + path
 	var body io.Reader
 	if method == http.MethodPost {
@@ -212,8 +217,10 @@ func (c *apiClient) reuseFleet(ctx context.Context, name string, p url.Values) (
 		return "", err
 	}
 	up := url.Values{"NetworkAccessProfile": p["NetworkAccessProfile"]}
-	if v := p.Get("DataLimit"); v != "" {
-		up.Set("DataLimit", v)
+	for _, k := range []string{"DataLimit", "SmsCommandsUrl", "SmsCommandsMethod", "IpCommandsUrl", "IpCommandsMethod"} {
+		if v := p.Get(k); v != "" {
+			up.Set(k, v)
+		}
 	}
 	_, err = c.call(ctx, http.MethodPost, "/v1/Fleets/"+sid, up, nil)
 	return sid, err

@@ -1,10 +1,8 @@
 package scenario
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -158,7 +156,7 @@ func (r *runner) observe(e *Expectation) observation {
 		ok = ok && !math.IsInf(v, 1) && e.AttachLatency.Max.Holds(v, 0)
 	}
 	if e.SIMs.Set() {
-		k, err := r.simsWithStatus(e.Group, e.SimStatus)
+		k, err := r.simsWithStatus(r.checkClient(e), e.Group, e.SimStatus)
 		if err != nil {
 			ok, msgs = false, append(msgs, err.Error())
 		} else {
@@ -174,7 +172,7 @@ func (r *runner) observe(e *Expectation) observation {
 		}
 		var err error
 		if used == nil {
-			used, err = r.usageByDirection()
+			used, err = r.usageByDirection(r.checkClient(e))
 		}
 		if err != nil {
 			ok, msgs = false, append(msgs, err.Error())
@@ -187,7 +185,7 @@ func (r *runner) observe(e *Expectation) observation {
 		ok = ok && good == n
 	}
 	if e.API != nil {
-		text, holds, err := r.apiOutcome(e.API)
+		text, holds, err := r.apiOutcome(r.checkClient(e), e.API)
 		if err != nil {
 			ok, msgs = false, append(msgs, err.Error())
 			parts = append(parts, "api: "+err.Error())
@@ -211,6 +209,16 @@ func (r *runner) observe(e *Expectation) observation {
 		parts = append(parts, text)
 		figure(v)
 		ok = ok && good
+	}
+	if e.Callbacks != nil {
+		text, good, n, err := r.checkCallbacks(e)
+		if err != nil {
+			ok, msgs = false, append(msgs, err.Error())
+		} else {
+			parts = append(parts, text)
+			figure(float64(n))
+			ok = ok && good
+		}
 	}
 	o.text, o.ok, o.msg = strings.Join(parts, "; "), ok, strings.Join(msgs, "; ")
 	return o
@@ -270,18 +278,13 @@ func attachPercentile(devs []device, p float64) (float64, string) {
 }
 
 // simsWithStatus counts a group's SIMs with a status, as the API lists them.
-func (r *runner) simsWithStatus(groupName, status string) (int, error) {
+func (r *runner) simsWithStatus(api *apiClient, groupName, status string) (int, error) {
 	in := r.memberSids(groupName)
 	k := 0
-	err := r.api.listAll(r.ctx, "/v1/Sims", url.Values{"Status": {status}}, "sims", func(raw json.RawMessage) error {
-		var s struct{ Sid string }
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return err
-		}
-		if in[s.Sid] {
+	err := api.listSids(r.ctx, status, func(sid string) {
+		if in[sid] {
 			k++
 		}
-		return nil
 	})
 	return k, err
 }
@@ -298,7 +301,7 @@ func (r *runner) memberSids(groupName string) map[string]bool {
 	return in
 }
 
-var placeholderRE = regexp.MustCompile(`\{(fleet|nap|sim):([^}]*)\}`)
+var placeholderRE = regexp.MustCompile(`\{(fleet|nap|sim|account|callback):([^}]*)\}`)
 
 // expand replaces {fleet:NAME}, {nap:NAME} and {sim:GROUP/INDEX} by SIDs.
 func (r *runner) expand(s string) (string, error) {
@@ -313,6 +316,14 @@ func (r *runner) expand(s string) (string, error) {
 		case "nap":
 			if sid, ok := r.naps[p[2]]; ok {
 				return sid
+			}
+		case "account":
+			if sid, ok := r.accountSid(p[2]); ok {
+				return sid
+			}
+		case "callback":
+			if r.hooks != nil && slices.Contains(callbackKinds, p[2]) {
+				return r.hooks.url(p[2])
 			}
 		case "sim":
 			name, idx, _ := strings.Cut(p[2], "/")
@@ -396,6 +407,12 @@ func describe(e *Expectation) string {
 	}
 	parts = append(parts, describeCommands("sms", e.SmsCommands)...)
 	parts = append(parts, describeCommands("ip", e.IPCommands)...)
+	if e.Callbacks != nil {
+		parts = append(parts, describeCallbacks(e.Callbacks))
+	}
+	if e.Account != "" {
+		parts = append(parts, "as "+e.Account)
+	}
 	s := strings.Join(parts, ", ")
 	if e.Network != "" {
 		s += " on " + e.Network

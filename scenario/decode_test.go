@@ -248,7 +248,7 @@ func TestParseErrors(t *testing.T) {
 		{"inline Targets", "duration: 1h\ndevices: []\ntimeline:\n  - {at: 1m, move: {to: DE, shar: 5}}\n  - {at: 1m, sims: {group: g, size: 1}}\n",
 			"t.yaml:4:20: timeline[0].move.group: required key is missing\n" +
 				"t.yaml:4:29: timeline[0].move.shar: unknown key, did you mean \"share\"?\n" +
-				"t.yaml:5:31: timeline[1].sims.size: unknown key; valid keys are group, share, status, fleet"},
+				"t.yaml:5:31: timeline[1].sims.size: unknown key; valid keys are group, share, status, fleet, account, callback, callback_method"},
 		{"several at once, in order", "devices:\n  - name: t\n    count: many\n    location: [DE]\n    selection: {mode: auto}\nsample: 1 min\nduration: 1h\nduration: 1h\n",
 			"t.yaml:3:12: devices[0].count: want an integer, got \"many\"\n" +
 				"t.yaml:4:15: devices[0].location: want a string, got a list\n" +
@@ -355,7 +355,7 @@ func TestValidateErrors(t *testing.T) {
 				"t.yaml:13:26: timeline[9].api.path: want a path such as /v1/Fleets, got \"v1/Sims\"\n" +
 				"t.yaml:14:26: timeline[10].api.path: unknown fleet \"f\": control.fleets defines none\n" +
 				"t.yaml:14:26: timeline[10].api.path: placeholder {sim:t/5}: group \"t\" has 5 devices, numbered from 0\n" +
-				"t.yaml:14:26: timeline[10].api.path: unknown placeholder {bad:x}: want {fleet:NAME}, {nap:NAME} or {sim:GROUP/INDEX}\n" +
+				"t.yaml:14:26: timeline[10].api.path: unknown placeholder {bad:x}: want {fleet:NAME}, {nap:NAME}, {sim:GROUP/INDEX}, {account:NAME} or {callback:KIND}\n" +
 				"t.yaml:14:69: timeline[10].api.status: want an HTTP status (100..599), got 999"},
 		{"expectations", "duration: 1d\ndevices: [{name: t, count: 5, location: DE, sim_status: new}]\nexpect:\n" +
 			"  - {name: a}\n" +
@@ -365,7 +365,7 @@ func TestValidateErrors(t *testing.T) {
 			"  - {name: e, sim_status: active, usage_mb: 10%}\n" +
 			"  - {name: f, attach_latency: {p: 0, max: 5}}\n" +
 			"  - {name: g, attach_latency: {p: 100.5, max: <= 5m}, network: Vodafone}\n",
-			"t.yaml:4:5: expect[0]: no check: want at least one of registered, roaming, searching, denied, not_registered, data_blocked, sims, attach_latency, usage_mb, upload_mb, download_mb, api, sms_commands or ip_commands\n" +
+			"t.yaml:4:5: expect[0]: no check: want at least one of registered, roaming, searching, denied, not_registered, data_blocked, sims, attach_latency, usage_mb, upload_mb, download_mb, api, sms_commands, ip_commands or callbacks\n" +
 				"t.yaml:5:31: expect[1].during: at and during exclude each other\n" +
 				"t.yaml:6:41: expect[2].during.until: must be after from (2h), got 2h\n" +
 				"t.yaml:6:58: expect[2].registered: want a count or a share such as '>= 99%', not a duration\n" +
@@ -387,7 +387,7 @@ func TestValidateErrors(t *testing.T) {
 				"t.yaml:8:21: timeline[1].fleet: nothing to change: want data_limit_mb or nap\n" +
 				"t.yaml:9:36: timeline[2].fleet.nap: unknown NAP \"m\"; control.naps defines \"n\"\n" +
 				"t.yaml:9:54: timeline[2].fleet.data_limit_mb: must be between 1 and 2000000 MB, got 0\n" +
-				"t.yaml:10:20: timeline[3].sims: nothing to change: want status or fleet\n" +
+				"t.yaml:10:20: timeline[3].sims: nothing to change: want status, fleet or account\n" +
 				"t.yaml:11:38: timeline[4].sims.fleet: unknown fleet \"g\"; control.fleets defines \"f\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

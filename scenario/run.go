@@ -97,6 +97,7 @@ type runner struct {
 	smsSent    int64           // SMS the devices sent (AT+CMGS answered)
 	smsRead    int64           // SMS the devices read (AT+CMGR)
 	realtimeState
+	accountState
 }
 
 type group struct {
@@ -219,12 +220,20 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 			return fmt.Errorf("%w: with --api every device must be a real modem (--hw): the virtual modems need the embedded control plane", ErrUsage)
 		}
 		r.api = &apiClient{base: strings.TrimRight(opts.API, "/"), http: &http.Client{Timeout: time.Minute}, sid: opts.APIUser, auth: opts.APIPassword}
-	} else {
-		ctl, err := sim.New(ctx, sim.DiscardStore{},
-			sim.WithClock(r.clock), sim.WithRand(src), sim.WithCatalog(r.cat),
+	}
+	realTime := opts.Exec != "" || len(opts.HW) > 0
+	if err := r.newReceiver(realTime); err != nil {
+		return err
+	}
+	if opts.API == "" {
+		simOpts := []sim.Option{sim.WithClock(r.clock), sim.WithRand(src), sim.WithCatalog(r.cat),
 			sim.WithUpdateDelay(s.Settings.UpdateDelay.D()), sim.WithLimitPropagation(s.Settings.LimitPropagation.D()),
 			sim.WithLimitPropagationSpread(s.Settings.LimitPropagationMax.D(), r.seed),
-			sim.WithCards("scenario-"+strconv.FormatUint(r.seed, 10), total), sim.WithMainAccount(sid, auth))
+			sim.WithCards("scenario-"+strconv.FormatUint(r.seed, 10), total), sim.WithMainAccount(sid, auth)}
+		if !realTime { // callbacks on the virtual clock, to the receiver in process
+			simOpts = append(simOpts, sim.WithWebhookTransport(inProcess{r.hooks}))
+		}
+		ctl, err := sim.New(ctx, sim.DiscardStore{}, simOpts...)
 		if err != nil {
 			return err
 		}
@@ -288,12 +297,16 @@ func (r *runner) networkSids(refs []string) ([]string, error) {
 
 func (r *runner) setupControl(ctx context.Context) error {
 	r.naps, r.fleets = make(map[string]string), make(map[string]string)
+	if err := r.setupAccounts(ctx); err != nil {
+		return err
+	}
 	for _, n := range r.s.Control.NAPs {
+		api := r.client(n.Account)
 		sids, err := r.networkSids(n.Networks)
 		if err != nil {
 			return err
 		}
-		sid, err := r.api.reuseNAP(ctx, n.Name, sids)
+		sid, err := api.reuseNAP(ctx, n.Name, sids)
 		if err != nil {
 			return err
 		}
@@ -303,7 +316,7 @@ func (r *runner) setupControl(ctx context.Context) error {
 		}
 		p := url.Values{"UniqueName": {n.Name}, "Networks": sids}
 		var out struct{ Sid string }
-		if _, err := r.api.call(ctx, http.MethodPost, "/v1/NetworkAccessProfiles", p, &out); err != nil {
+		if _, err := api.call(ctx, http.MethodPost, "/v1/NetworkAccessProfiles", p, &out); err != nil {
 			return err
 		}
 		r.naps[n.Name] = out.Sid
@@ -319,7 +332,16 @@ func (r *runner) setupControl(ctx context.Context) error {
 		if f.SmsCommandsEnabled != nil {
 			p.Set("SmsCommandsEnabled", strconv.FormatBool(*f.SmsCommandsEnabled))
 		}
-		sid, err := r.api.reuseFleet(ctx, f.Name, p)
+		if f.Callbacks {
+			p.Set("SmsCommandsUrl", r.hooks.url("fleet_sms_command"))
+			p.Set("IpCommandsUrl", r.hooks.url("fleet_ip_command"))
+			if f.CallbackMethod != "" {
+				p.Set("SmsCommandsMethod", f.CallbackMethod)
+				p.Set("IpCommandsMethod", f.CallbackMethod)
+			}
+		}
+		api := r.client(f.Account)
+		sid, err := api.reuseFleet(ctx, f.Name, p)
 		if err != nil {
 			return err
 		}
@@ -328,7 +350,7 @@ func (r *runner) setupControl(ctx context.Context) error {
 			continue
 		}
 		var out struct{ Sid string }
-		if _, err := r.api.call(ctx, http.MethodPost, "/v1/Fleets", p, &out); err != nil {
+		if _, err := api.call(ctx, http.MethodPost, "/v1/Fleets", p, &out); err != nil {
 			return err
 		}
 		r.fleets[f.Name] = out.Sid
@@ -376,7 +398,7 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 			card, _ := r.ctl.Card(i)
 			var out struct{ Sid string }
 			p := url.Values{"Iccid": {card.ICCID}, "RegistrationCode": {card.RegistrationCode}}
-			if _, err := r.api.call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
+			if _, err := r.client(g.spec.Account).call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
 				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.first, g.spec.Name, err)
 			}
 			r.sids[i] = out.Sid
@@ -407,7 +429,7 @@ func (r *runner) setupSim(ctx context.Context, g *group, i int) error {
 		p.Set("Status", status)
 	}
 	if len(p) > 0 {
-		if _, err := r.api.call(ctx, http.MethodPost, "/v1/Sims/"+r.sids[i], p, nil); err != nil {
+		if _, err := r.client(g.spec.Account).call(ctx, http.MethodPost, "/v1/Sims/"+r.sids[i], p, nil); err != nil {
 			return err
 		}
 	}
@@ -437,6 +459,9 @@ func (r *runner) close() {
 	}
 	if r.ctl != nil {
 		_ = r.ctl.Close()
+	}
+	if r.hooks != nil {
+		r.hooks.close()
 	}
 }
 
@@ -590,6 +615,7 @@ func (r *runner) act(i int) {
 		if e.SIMs.Fleet != "" {
 			p.Set("Fleet", r.fleets[e.SIMs.Fleet])
 		}
+		r.simChangeParams(e.SIMs, p)
 		for _, d := range r.targets(e.SIMs.Targets) {
 			r.apiAction(i, http.MethodPost, "/v1/Sims/"+r.sids[d.idx], p, 0)
 		}
@@ -641,7 +667,11 @@ func (r *runner) outage(nets []sim.Network, down bool) {
 // apiAction makes a timeline request; a refusal (or a status other than
 // want, when set) fails the run's "timeline" case.
 func (r *runner) apiAction(i int, method, path string, p url.Values, want int) {
-	status, err := r.api.call(r.ctx, method, path, p, nil)
+	api := r.api
+	if i >= 0 && r.s.Timeline[i].API != nil {
+		api = r.client(r.s.Timeline[i].API.Account)
+	}
+	status, err := api.call(r.ctx, method, path, p, nil)
 	var ae *apiError
 	switch {
 	case want != 0 && status == want:

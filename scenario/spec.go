@@ -56,9 +56,10 @@ type Location struct {
 
 // ControlSetup is what the scenario creates through the API first.
 type ControlSetup struct {
-	Pos    Pos         `yaml:"-"`
-	NAPs   []NAPSpec   `yaml:"naps" doc:"Network Access Profiles."`
-	Fleets []FleetSpec `yaml:"fleets" doc:"Fleets."`
+	Pos      Pos           `yaml:"-"`
+	Accounts []AccountSpec `yaml:"accounts" doc:"Subaccounts of the main account, created through /2010-04-01/Accounts.json (or reused by friendly name with --api). NAPs, Fleets, groups, SIM moves and expectations name them with account; main is the main account."`
+	NAPs     []NAPSpec     `yaml:"naps" doc:"Network Access Profiles."`
+	Fleets   []FleetSpec   `yaml:"fleets" doc:"Fleets."`
 }
 
 // NAPSpec is a Network Access Profile.
@@ -66,6 +67,7 @@ type NAPSpec struct {
 	Pos      Pos      `yaml:"-"`
 	Name     string   `yaml:"name" required:"true" doc:"Unique name of the NAP."`
 	Networks []string `yaml:"networks" doc:"Networks allowed: a PLMN (26201), a country code (DE: all its networks) or a catalog friendly name."`
+	Account  string   `yaml:"account" doc:"Account that owns the NAP: a name of control.accounts, or main. Default main."`
 }
 
 // FleetSpec is a Fleet.
@@ -76,6 +78,9 @@ type FleetSpec struct {
 	DataLimitMB        int    `yaml:"data_limit_mb" doc:"Data limit per SIM and billing period in MB (1..2000000). Default 1000."`
 	DataEnabled        *bool  `yaml:"data_enabled" doc:"Whether SIMs may use data. Default true."`
 	SmsCommandsEnabled *bool  `yaml:"sms_commands_enabled" doc:"Whether SIMs may use SMS Commands. Default true."`
+	Account            string `yaml:"account" doc:"Account that owns the Fleet: a name of control.accounts, or main; its NAP must be the same account's. Default main."`
+	Callbacks          bool   `yaml:"callbacks" doc:"Point the Fleet's sms_commands_url and ip_commands_url at the run's callback receiver (kinds fleet_sms_command and fleet_ip_command)."`
+	CallbackMethod     string `yaml:"callback_method" enum:"GET,POST" doc:"Method of those callbacks. Default POST."`
 }
 
 // Group is a set of devices that behave alike.
@@ -94,6 +99,7 @@ type Group struct {
 	PowerCycle *Every     `yaml:"power_cycle" doc:"Periodic power cycles (a watchdog, a battery swap)."`
 	SMS        *DeviceSMS `yaml:"sms" doc:"SMS Commands the firmware sends to 000 (AT+CMGS in text mode) and how it answers those it receives (+CMTI, AT+CMGR)."`
 	PTY        bool       `yaml:"pty" doc:"In real-time mode (--exec), expose the group's devices on pseudo-terminals instead of simulating their firmware."`
+	Account    string     `yaml:"account" doc:"Account the SIMs are registered to: a name of control.accounts, or main; the group's Fleet must be the same account's. Default main."`
 }
 
 // PowerOn spreads power-up over time.
@@ -178,9 +184,12 @@ type Targets struct {
 
 // SIMChange updates the SIMs of some devices.
 type SIMChange struct {
-	Targets `yaml:",inline"`
-	Status  string `yaml:"status" enum:"active,inactive" doc:"New status."`
-	Fleet   string `yaml:"fleet" doc:"Move the SIMs to this Fleet."`
+	Targets        `yaml:",inline"`
+	Status         string `yaml:"status" enum:"active,inactive" doc:"New status."`
+	Fleet          string `yaml:"fleet" doc:"Move the SIMs to this Fleet."`
+	Account        string `yaml:"account" doc:"Move the SIMs to this account (a name of control.accounts, or main), as the main account does it (AccountSid): the SIMs must be new or inactive, and their Fleet becomes fleet, which must be that account's, or none when fleet is not given."`
+	Callback       string `yaml:"callback" enum:"receiver" doc:"receiver: ask for the update's callback (CallbackUrl) at the run's callback receiver (kind sim_update)."`
+	CallbackMethod string `yaml:"callback_method" enum:"GET,POST" doc:"Method of that callback. Default POST."`
 }
 
 // Move takes devices to another location.
@@ -198,11 +207,12 @@ type Outage struct {
 
 // APICall is a request to the REST API.
 type APICall struct {
-	Pos    Pos               `yaml:"-"`
-	Method string            `yaml:"method" enum:"GET,POST,DELETE" doc:"HTTP method. Default POST."`
-	Path   string            `yaml:"path" required:"true" doc:"Path such as /v1/Fleets/trackers; {fleet:NAME}, {nap:NAME} and {sim:GROUP/INDEX} are replaced by SIDs."`
-	Params map[string]string `yaml:"params" doc:"Form parameters (POST) or query parameters."`
-	Status int               `yaml:"status" doc:"Expected HTTP status. Default any 2xx."`
+	Pos     Pos               `yaml:"-"`
+	Method  string            `yaml:"method" enum:"GET,POST,DELETE" doc:"HTTP method. Default POST."`
+	Path    string            `yaml:"path" required:"true" doc:"Path such as /v1/Fleets/trackers; {fleet:NAME}, {nap:NAME}, {sim:GROUP/INDEX} and {account:NAME} are replaced by SIDs, {callback:KIND} by the URL of the run's callback receiver for that kind."`
+	Params  map[string]string `yaml:"params" doc:"Form parameters (POST) or query parameters, with the same placeholders."`
+	Account string            `yaml:"account" doc:"Account whose credentials make the request: a name of control.accounts, or main. Default main."`
+	Status  int               `yaml:"status" doc:"Expected HTTP status. Default any 2xx."`
 }
 
 // Expectation is something that must hold.
@@ -216,21 +226,58 @@ type Expectation struct {
 
 	Network string `yaml:"network" doc:"Count only devices registered on this network (PLMN or friendly name)."`
 
-	Registered    Condition     `yaml:"registered" doc:"Devices registered, home or roaming, e.g. '>= 99%'."`
-	Roaming       Condition     `yaml:"roaming" doc:"Devices registered roaming."`
-	Searching     Condition     `yaml:"searching" doc:"Devices not registered but searching (+CEREG stat 2)."`
-	Denied        Condition     `yaml:"denied" doc:"Devices whose registration was denied (+CEREG stat 3)."`
-	NotRegistered Condition     `yaml:"not_registered" doc:"Devices not registered for any reason."`
-	DataBlocked   Condition     `yaml:"data_blocked" doc:"Devices whose last data transfer was refused."`
-	SimStatus     string        `yaml:"sim_status" enum:"new,ready,active,inactive,scheduled" doc:"Status to count with sims."`
-	SIMs          Condition     `yaml:"sims" doc:"SIMs of the group with sim_status, as the API lists them."`
-	AttachLatency *Percentile   `yaml:"attach_latency" doc:"A percentile of the time from power-up to first registration, over the devices powered up."`
-	UsageMB       Condition     `yaml:"usage_mb" doc:"Data used by each SIM of the group in MB, from the API's UsageRecords; every SIM must satisfy it."`
-	UploadMB      Condition     `yaml:"upload_mb" doc:"Data uploaded by each SIM of the group in MB (UsageRecords' data_upload); every SIM must satisfy it."`
-	DownloadMB    Condition     `yaml:"download_mb" doc:"Data downloaded by each SIM of the group in MB (UsageRecords' data_download); every SIM must satisfy it."`
-	API           *APICheck     `yaml:"api" doc:"An API response: its HTTP status and a field of its JSON."`
-	SmsCommands   *CommandCheck `yaml:"sms_commands" doc:"SMS Commands of the group's SIMs, as GET /v1/SmsCommands lists them."`
-	IPCommands    *CommandCheck `yaml:"ip_commands" doc:"IP Commands of the group's SIMs, as GET /v1/IpCommands lists them."`
+	Registered    Condition      `yaml:"registered" doc:"Devices registered, home or roaming, e.g. '>= 99%'."`
+	Roaming       Condition      `yaml:"roaming" doc:"Devices registered roaming."`
+	Searching     Condition      `yaml:"searching" doc:"Devices not registered but searching (+CEREG stat 2)."`
+	Denied        Condition      `yaml:"denied" doc:"Devices whose registration was denied (+CEREG stat 3)."`
+	NotRegistered Condition      `yaml:"not_registered" doc:"Devices not registered for any reason."`
+	DataBlocked   Condition      `yaml:"data_blocked" doc:"Devices whose last data transfer was refused."`
+	SimStatus     string         `yaml:"sim_status" enum:"new,ready,active,inactive,scheduled" doc:"Status to count with sims."`
+	SIMs          Condition      `yaml:"sims" doc:"SIMs of the group with sim_status, as the API lists them."`
+	AttachLatency *Percentile    `yaml:"attach_latency" doc:"A percentile of the time from power-up to first registration, over the devices powered up."`
+	UsageMB       Condition      `yaml:"usage_mb" doc:"Data used by each SIM of the group in MB, from the API's UsageRecords; every SIM must satisfy it."`
+	UploadMB      Condition      `yaml:"upload_mb" doc:"Data uploaded by each SIM of the group in MB (UsageRecords' data_upload); every SIM must satisfy it."`
+	DownloadMB    Condition      `yaml:"download_mb" doc:"Data downloaded by each SIM of the group in MB (UsageRecords' data_download); every SIM must satisfy it."`
+	API           *APICheck      `yaml:"api" doc:"An API response: its HTTP status and a field of its JSON."`
+	SmsCommands   *CommandCheck  `yaml:"sms_commands" doc:"SMS Commands of the group's SIMs, as GET /v1/SmsCommands lists them."`
+	IPCommands    *CommandCheck  `yaml:"ip_commands" doc:"IP Commands of the group's SIMs, as GET /v1/IpCommands lists them."`
+	Callbacks     *CallbackCheck `yaml:"callbacks" doc:"Callbacks the run's receiver got, from the start until the check."`
+	Account       string         `yaml:"account" doc:"Account whose credentials the sims, usage_mb, upload_mb, download_mb and api checks use: a name of control.accounts, or main. Default the group's account."`
+}
+
+// CallbackCheck is a check on the callbacks of one kind the receiver got:
+// those of the expectation's group's SIMs (when it names a group) whose
+// parameters match where.
+type CallbackCheck struct {
+	Pos    Pos               `yaml:"-"`
+	Kind   string            `yaml:"kind" required:"true" enum:"sim_update,sms_command_status,ip_command_status,fleet_sms_command,fleet_ip_command" doc:"Which callbacks: the Sim update's, an SMS or IP Command's status, or a Fleet's sms_commands_url or ip_commands_url."`
+	Where  map[string]string `yaml:"where" doc:"Count only callbacks whose parameters have these values, e.g. {Status: delivered}; placeholders as in api paths."`
+	Count  Condition         `yaml:"count" doc:"How many such callbacks arrived, e.g. '== 10'."`
+	Params []ParamCheck      `yaml:"params" doc:"Each such callback has these parameter values."`
+	Signed bool              `yaml:"signed" doc:"Each such callback carries a valid X-Twilio-Signature, computed as Twilio's validators do with the auth token of the account named by its AccountSid."`
+	Order  *OrderCheck       `yaml:"order" doc:"The callbacks of each command or SIM arrive in this order."`
+}
+
+// ParamCheck is a callback parameter's value.
+type ParamCheck struct {
+	Pos    Pos      `yaml:"-"`
+	Name   string   `yaml:"name" required:"true" doc:"Parameter name, e.g. SimStatus."`
+	Equals *string  `yaml:"equals" doc:"Its value; placeholders as in api paths."`
+	In     []string `yaml:"in" doc:"One of these values."`
+}
+
+// OrderCheck is the order of the callbacks of each command or SIM.
+type OrderCheck struct {
+	Pos    Pos      `yaml:"-"`
+	By     string   `yaml:"by" required:"true" doc:"Parameter that groups callbacks, e.g. CommandSid or SimSid."`
+	Param  string   `yaml:"param" required:"true" doc:"Parameter whose values are ordered, e.g. Status."`
+	Values []string `yaml:"values" required:"true" doc:"Its values in the order they must arrive, e.g. [sent, delivered]; each must arrive once for each group of callbacks, after the one before it."`
+}
+
+// AccountSpec is a subaccount.
+type AccountSpec struct {
+	Pos  Pos    `yaml:"-"`
+	Name string `yaml:"name" required:"true" doc:"Friendly name of the subaccount; not main."`
 }
 
 // Window is a span of the run.

@@ -44,7 +44,7 @@ func usageChecks(e *Expectation) []struct {
 
 // usageByDirection reads each SIM's upload, download and total data use
 // in bytes from UsageRecords, over the run so far.
-func (r *runner) usageByDirection() (map[string][3]float64, error) {
+func (r *runner) usageByDirection(api *apiClient) (map[string][3]float64, error) {
 	used := make(map[string][3]float64, len(r.sids))
 	start := r.s.Start.Time.Truncate(time.Hour)
 	end := r.clock.Now().Truncate(time.Hour).Add(time.Hour)
@@ -54,7 +54,7 @@ func (r *runner) usageByDirection() (map[string][3]float64, error) {
 			to = end
 		}
 		p := url.Values{"Group": {"sim"}, "Granularity": {"all"}, "StartTime": {from.Format(time.RFC3339)}, "EndTime": {to.Format(time.RFC3339)}}
-		err := r.api.listAll(r.ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
+		err := api.listAll(r.ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
 			var u struct {
 				SimSid       string  `json:"sim_sid"`
 				DataTotal    float64 `json:"data_total"`
@@ -121,12 +121,12 @@ func (d *device) download() bool {
 // apiOutcome checks an api expectation: it GETs the path and compares the
 // status and the field. It returns the text for the report and whether
 // the check holds.
-func (r *runner) apiOutcome(a *APICheck) (string, bool, error) {
+func (r *runner) apiOutcome(api *apiClient, a *APICheck) (string, bool, error) {
 	path, err := r.expand(a.Path)
 	if err != nil {
 		return "", false, err
 	}
-	status, body, err := r.api.do(r.ctx, http.MethodGet, path, nil)
+	status, body, err := api.do(r.ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return "", false, err
 	}

@@ -215,6 +215,7 @@ type validator struct {
 	end  time.Duration // the run's duration; 0 when it is itself wrong
 
 	locations, naps, fleets, groups nameSet
+	accounts                        nameSet
 }
 
 // nameSet holds the names of one kind of thing, in the order written.
@@ -270,6 +271,7 @@ func (v *validator) scenario() {
 	v.groups = v.unique("group", "devices", len(s.Devices), func(i int) (string, Pos) {
 		return s.Devices[i].Name, s.Devices[i].Pos
 	})
+	v.accountSet()
 	v.unique("expectation", "expect", len(s.Expect), func(i int) (string, Pos) {
 		return s.Expect[i].Name, s.Expect[i].Pos
 	})
@@ -308,6 +310,7 @@ func (v *validator) scenario() {
 	for i := range s.Expect {
 		v.expectation(&s.Expect[i], fmt.Sprintf("expect[%d]", i))
 	}
+	v.accountsAndCallbacks()
 	v.budget()
 }
 
@@ -561,8 +564,8 @@ func (v *validator) event(e *Event, path string) {
 		if c.Fleet != "" {
 			v.ref(c.Pos.At("fleet"), p+".fleet", &v.fleets, c.Fleet)
 		}
-		if c.Status == "" && c.Fleet == "" {
-			v.errorf(c.Pos, p, "nothing to change: want status or fleet")
+		if c.Status == "" && c.Fleet == "" && c.Account == "" {
+			v.errorf(c.Pos, p, "nothing to change: want status, fleet or account")
 		}
 	}
 	if c := e.Move; c != nil {
@@ -602,6 +605,11 @@ func (v *validator) apiPath(at Pos, path, p string) {
 		v.errorf(at, path, "want a path such as /v1/Fleets, got %q", p)
 		return
 	}
+	v.placeholders(at, path, p)
+}
+
+// placeholders checks the placeholders of a text.
+func (v *validator) placeholders(at Pos, path, p string) {
 	for _, m := range placeholderRe.FindAllStringSubmatch(p, -1) {
 		switch m[1] {
 		case "fleet":
@@ -619,8 +627,10 @@ func (v *validator) apiPath(at Pos, path, p string) {
 			if i, ok := v.groups.index[group]; ok && n >= v.s.Devices[i].Count && v.s.Devices[i].Count > 0 {
 				v.errorf(at, path, "placeholder %s: group %q has %d devices, numbered from 0", m[0], group, v.s.Devices[i].Count)
 			}
+		case "account", "callback":
+			v.placeholder(at, path, m[0], m[1], m[2])
 		default:
-			v.errorf(at, path, "unknown placeholder %s: want {fleet:NAME}, {nap:NAME} or {sim:GROUP/INDEX}", m[0])
+			v.errorf(at, path, "unknown placeholder %s: want {fleet:NAME}, {nap:NAME}, {sim:GROUP/INDEX}, {account:NAME} or {callback:KIND}", m[0])
 		}
 	}
 }
@@ -695,8 +705,8 @@ func (v *validator) expectation(x *Expectation, path string) {
 			checks++
 		}
 	}
-	if checks == 0 {
-		v.errorf(x.Pos, path, "no check: want at least one of registered, roaming, searching, denied, not_registered, data_blocked, sims, attach_latency, usage_mb, upload_mb, download_mb, api, sms_commands or ip_commands")
+	if checks == 0 && x.Callbacks == nil {
+		v.errorf(x.Pos, path, "no check: want at least one of registered, roaming, searching, denied, not_registered, data_blocked, sims, attach_latency, usage_mb, upload_mb, download_mb, api, sms_commands, ip_commands or callbacks")
 	}
 }
 

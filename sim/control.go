@@ -71,6 +71,7 @@ type config struct {
 	catalog     *Catalog
 	logger      *slog.Logger
 	httpClient  *http.Client
+	hookRT      http.RoundTripper
 }
 
 // Option configures a Control.
@@ -118,6 +119,16 @@ func WithLogger(l *slog.Logger) Option { return func(o *config) { o.logger = l }
 // WithHTTPClient sets the client that delivers callbacks.
 func WithHTTPClient(c *http.Client) Option { return func(o *config) { o.httpClient = c } }
 
+// WithWebhookTransport makes the control plane deliver callbacks through rt
+// on its clock (WithClock), one timer per attempt, instead of over the
+// network by workers on the wall clock. With a virtual clock, callbacks
+// then arrive at virtual instants in the order they are made, and a run
+// replays them identically. Signing, retries and the debug listing are
+// unchanged.
+func WithWebhookTransport(rt http.RoundTripper) Option {
+	return func(o *config) { o.hookRT = rt }
+}
+
 // New loads the control plane's state from store and starts it. The Control
 // owns the store and closes it in Close.
 func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
@@ -157,7 +168,7 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 		catalog:  cfg.catalog,
 		store:    store,
 		discard:  store == Store(DiscardStore{}),
-		hooks:    newWebhooks(cfg.httpClient, cfg.logger),
+		hooks:    newWebhooks(cfg.httpClient, cfg.logger, hookOpts(cfg)...),
 		usage:    make(map[string]*Usage),
 		simICCID: make(map[string]string),
 		names:    make(map[string]string),
@@ -190,6 +201,13 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 	c.resumeSmsCommands()
 	c.mu.Unlock()
 	return c, nil
+}
+
+func hookOpts(cfg config) []webhookOption {
+	if cfg.hookRT == nil {
+		return nil
+	}
+	return []webhookOption{withWebhookInline(cfg.clock, cfg.hookRT)}
 }
 
 // Close stops the timers, waits for callbacks in flight and closes the store.

@@ -277,6 +277,19 @@ func withWebhookCloseGrace(d time.Duration) webhookOption {
 	return func(w *webhooks) { w.grace = d }
 }
 
+// withWebhookInline delivers callbacks through rt on clock instead of by
+// workers on the wall clock: each callback is attempted by a timer of clock
+// due at once, retries wait on clock, timestamps read clock, and the
+// idempotency token derives from the delivery's sequence number. On a
+// virtual clock, delivery is then part of the simulation: callbacks arrive
+// at virtual instants, in the order they are made, and replay identically.
+func withWebhookInline(clock Clock, rt http.RoundTripper) webhookOption {
+	return func(w *webhooks) {
+		w.clock, w.now = clock, clock.Now
+		w.client = &http.Client{Transport: rt}
+	}
+}
+
 // webhookBackoff waits 1 s after the first attempt, then doubles, up to 8 s.
 func webhookBackoff(attempt int) time.Duration {
 	return time.Second << min(attempt-1, 3)
@@ -294,6 +307,7 @@ type webhooks struct {
 	backoff func(attempt int) time.Duration
 	grace   time.Duration
 	now     func() time.Time
+	clock   Clock // set: deliver inline on this clock (see withWebhookInline)
 
 	ctx    context.Context // cancelled at the end of close's grace
 	cancel context.CancelFunc
@@ -355,6 +369,9 @@ func (w *webhooks) sendEvent(kind WebhookKind, authToken, target, method string,
 	defer w.mu.Unlock()
 	w.seq++
 	d.rec.ID = fmt.Sprintf("WH%032x", w.seq)
+	if w.clock != nil {
+		d.rec.IdempotencyToken = seqToken(w.seq)
+	}
 	w.history[w.next] = d
 	w.next = (w.next + 1) % len(w.history)
 	switch {
@@ -362,6 +379,8 @@ func (w *webhooks) sendEvent(kind WebhookKind, authToken, target, method string,
 		w.finishLocked(d, WebhookDropped, prepErr.Error())
 	case w.closing:
 		w.finishLocked(d, WebhookDropped, "not queued: shutting down")
+	case w.clock != nil:
+		w.clock.AfterFunc(0, func() { w.deliverInline(d, 1) })
 	default:
 		w.start.Do(func() {
 			for range w.workers {
@@ -452,24 +471,8 @@ func (w *webhooks) deliver(d *delivery) {
 	}
 	for n := 1; ; n++ {
 		res := w.attempt(d, n, deadline)
-		switch {
-		case res.ok:
-			w.finish(d, WebhookDelivered, "")
-			return
-		case w.ctx.Err() != nil:
-			w.finish(d, WebhookFailed, res.reason+" (abandoned: shutting down)")
-			return
-		case n >= d.policy.attempts || d.policy.retryOn&res.class == 0:
-			w.finish(d, WebhookFailed, res.reason)
-			w.logger.Warn("callback failed", "url", d.rec.URL, "attempts", n, "reason", res.reason)
-			return
-		}
-		wait := w.backoff(n)
-		if res.retryAfter > wait {
-			wait = min(res.retryAfter, webhookMaxRetryAfter)
-		}
-		if !deadline.IsZero() && w.now().Add(wait).After(deadline) {
-			w.finish(d, WebhookFailed, res.reason+" (no time left for a retry)")
+		wait, done := w.after(d, n, res, deadline)
+		if done {
 			return
 		}
 		t := time.NewTimer(wait)
@@ -481,6 +484,50 @@ func (w *webhooks) deliver(d *delivery) {
 			return
 		}
 	}
+}
+
+// deliverInline makes attempt n of d on w.clock and schedules the next one.
+func (w *webhooks) deliverInline(d *delivery, n int) {
+	w.mu.Lock()
+	closing := w.closing
+	w.mu.Unlock()
+	if closing {
+		w.finish(d, WebhookDropped, "not attempted: shutting down")
+		return
+	}
+	var deadline time.Time
+	if d.policy.total > 0 {
+		deadline = d.rec.Created.Add(d.policy.total)
+	}
+	if wait, done := w.after(d, n, w.attempt(d, n, deadline), deadline); !done {
+		w.clock.AfterFunc(wait, func() { w.deliverInline(d, n+1) })
+	}
+}
+
+// after settles d after attempt n came to res: it finishes d and reports
+// done, or returns how long to wait for the next attempt.
+func (w *webhooks) after(d *delivery, n int, res attemptResult, deadline time.Time) (wait time.Duration, done bool) {
+	switch {
+	case res.ok:
+		w.finish(d, WebhookDelivered, "")
+		return 0, true
+	case w.ctx.Err() != nil:
+		w.finish(d, WebhookFailed, res.reason+" (abandoned: shutting down)")
+		return 0, true
+	case n >= d.policy.attempts || d.policy.retryOn&res.class == 0:
+		w.finish(d, WebhookFailed, res.reason)
+		w.logger.Warn("callback failed", "url", d.rec.URL, "attempts", n, "reason", res.reason)
+		return 0, true
+	}
+	wait = w.backoff(n)
+	if res.retryAfter > wait {
+		wait = min(res.retryAfter, webhookMaxRetryAfter)
+	}
+	if !deadline.IsZero() && w.now().Add(wait).After(deadline) {
+		w.finish(d, WebhookFailed, res.reason+" (no time left for a retry)")
+		return 0, true
+	}
+	return wait, false
 }
 
 // attempt makes request n of d and records it.
@@ -635,6 +682,15 @@ func cloneValues(v url.Values) url.Values {
 func idempotencyToken() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// seqToken is a UUID (version 4 layout) derived from a delivery's sequence
+// number, for inline delivery, where a run must replay identically.
+func seqToken(seq uint64) string {
+	b := sha1.Sum([]byte("fleetsim webhook " + strconv.FormatUint(seq, 10)))
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])

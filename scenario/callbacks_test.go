@@ -1,0 +1,199 @@
+package scenario
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/fleetsim/fleetsim/sim"
+)
+
+func TestValidSignature(t *testing.T) {
+	// The vector of twilio-go's request validator test.
+	u := "https://mycompany.com/myapp.php?foo=1&bar=2"
+	params := url.Values{"Digits": {"1234"}, "CallSid": {"CA1234567890ABCDE"}, "To": {"+18005551212"},
+		"Caller": {"+14158675309"}, "From": {"+14158675309"}, "ReasonConferenceEnded": {"test"}, "Reason": {"Participant"}}
+	const sig = "vOEb5UThFn24KEfnOFLQY2AE5FY="
+	for _, tc := range []struct {
+		name, token, url string
+		params           url.Values
+		sig              string
+		want             bool
+	}{
+		{"as signed", "12345", u, params, sig, true},
+		{"with the default port", "12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2", params, sig, true},
+		{"another token", "12346", u, params, sig, false},
+		{"another URL", "12345", "https://mycompany.com/myapp.php?foo=1", params, sig, false},
+		{"a parameter changed", "12345", u, url.Values{"Digits": {"1235"}}, sig, false},
+		{"no signature", "12345", u, params, "", false},
+		{"no token", "", u, params, sig, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, validSignature(tc.token, tc.url, tc.params, tc.sig))
+		})
+	}
+}
+
+// TestReceiverOnLoopback posts callbacks to the real-time receiver over
+// HTTP: signed ones are recorded as signed, forged ones as not, GET
+// parameters come from the query.
+func TestReceiverOnLoopback(t *testing.T) {
+	const token = "0123456789abcdef0123456789abcdef"
+	rc := &receiver{elapsed: func() time.Duration { return time.Minute }, token: func(string) string { return token }}
+	require.NoError(t, rc.listen())
+	defer rc.close()
+	post := func(kind string, p url.Values, sig string) int {
+		req, err := http.NewRequest(http.MethodPost, rc.url(kind), strings.NewReader(p.Encode()))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", sig)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	p := url.Values{"SimSid": {"HS1"}, "SimStatus": {"active"}}
+	assert.Equal(t, 200, post("sim_update", p, sim.Signature(token, rc.url("sim_update"), p)))
+	assert.Equal(t, 200, post("sim_update", p, sim.Signature("forged", rc.url("sim_update"), p)))
+	assert.Equal(t, 404, post("nothing", p, ""))
+	get := rc.url("sms_command_status") + "?Status=sent"
+	resp, err := http.Get(get)
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	got := rc.of("sim_update")
+	require.Len(t, got, 2)
+	assert.True(t, got[0].signed)
+	assert.False(t, got[1].signed)
+	assert.Equal(t, "active", got[0].params.Get("SimStatus"))
+	assert.Equal(t, time.Minute, got[0].at)
+	sms := rc.of("sms_command_status")
+	require.Len(t, sms, 1)
+	assert.Equal(t, "sent", sms[0].params.Get("Status"))
+	assert.False(t, sms[0].signed)
+}
+
+func TestInOrder(t *testing.T) {
+	cb := func(sid, status string) received {
+		return received{params: url.Values{"CommandSid": {sid}, "Status": {status}}}
+	}
+	o := &OrderCheck{By: "CommandSid", Param: "Status", Values: []string{"sent", "delivered"}}
+	good, groups := inOrder([]received{cb("a", "sent"), cb("b", "delivered"), cb("a", "delivered"), cb("b", "sent"), cb("c", "sent")}, o)
+	assert.Equal(t, 1, good, "b arrived out of order, c was never delivered")
+	assert.Equal(t, 3, groups)
+}
+
+// TestCallbacksReplay runs the callbacks scenario twice: the callbacks
+// arrive on the virtual clock, so the reports are byte-identical.
+func TestCallbacksReplay(t *testing.T) {
+	t.Parallel()
+	render := func() []byte {
+		rep := runFile(t, "../scenarios/callbacks.yaml", Options{})
+		require.True(t, rep.Passed)
+		var buf bytes.Buffer
+		require.NoError(t, WriteJSON(&buf, rep))
+		return buf.Bytes()
+	}
+	assert.Equal(t, string(render()), string(render()))
+}
+
+// TestCallbackChecksFail shows the checks can fail: a wrong count, a
+// parameter value and an order the control plane does not follow.
+func TestCallbackChecksFail(t *testing.T) {
+	t.Parallel()
+	const in = `duration: 1h
+settings: {update_delay: 30s}
+control:
+  accounts: [{name: tenant}]
+  naps: [{name: uk, networks: [GB]}]
+  fleets: [{name: f, nap: uk}]
+devices: [{name: d, count: 3, fleet: f, location: GB, sim_status: new}]
+timeline:
+  - {at: 1m, sims: {group: d, status: active, callback: receiver}}
+expect:
+  - {name: count, callbacks: {kind: sim_update, count: "== 4"}}
+  - {name: account, callbacks: {kind: sim_update, params: [{name: AccountSid, equals: "{account:tenant}"}]}}
+  - {name: order, callbacks: {kind: sim_update, order: {by: SimSid, param: SimStatus, values: [scheduled, active]}}}
+  - {name: good, group: d, callbacks: {kind: sim_update, count: "== 3", signed: true}}
+`
+	cat := testCatalog(t)
+	s, err := ParseValid("t.yaml", []byte(in), cat)
+	require.NoError(t, err)
+	rep, err := Run(context.Background(), s, Options{Catalog: cat})
+	require.NoError(t, err)
+	got := map[string]Outcome{}
+	for _, o := range rep.Expectations {
+		got[o.Name] = o
+	}
+	assert.False(t, got["count"].Pass, got["count"].Observed)
+	assert.Equal(t, "sim_update callbacks 3; AccountSid ok 0/3 (one has \""+rcMain(t, rep)+"\")", got["account"].Observed)
+	assert.False(t, got["account"].Pass)
+	assert.False(t, got["order"].Pass, got["order"].Observed)
+	assert.True(t, got["good"].Pass, got["good"].Observed)
+}
+
+func rcMain(t *testing.T, rep *Report) string {
+	t.Helper()
+	for _, o := range rep.Expectations {
+		if o.Name == "account" {
+			_, after, ok := strings.Cut(o.Observed, `one has "`)
+			require.True(t, ok)
+			return strings.TrimSuffix(after, `")`)
+		}
+	}
+	return ""
+}
+
+func TestValidateAccountsAndCallbacks(t *testing.T) {
+	const head = "duration: 1d\ncontrol:\n  accounts: [{name: tenant}, {name: main}]\n" +
+		"  naps: [{name: uk, networks: [GB]}, {name: t-uk, account: tenant, networks: [GB]}]\n"
+	for _, tc := range []struct {
+		name, in string
+		want     []string
+	}{
+		{"owners", head + "  fleets: [{name: f, nap: t-uk}, {name: g, nap: uk, account: tenat, callback_method: GET}, {name: h, nap: uk}]\n" +
+			"devices: [{name: d, count: 1, location: GB, fleet: h, account: tenant}]\n" +
+			"timeline:\n  - {at: 1h, sims: {group: d, account: tenant, fleet: h, callback_method: GET}}\n",
+			[]string{
+				`t.yaml:3:37: control.accounts[1].name: main names the main account`,
+				`t.yaml:5:27: control.fleets[0].nap: NAP "t-uk" belongs to account tenant, the Fleet to main`,
+				`t.yaml:5:62: control.fleets[1].account: unknown account "tenat", did you mean "tenant"?`,
+				`t.yaml:5:86: control.fleets[1].callback_method: only with callbacks: true`,
+				`t.yaml:6:52: devices[0].fleet: Fleet "h" belongs to account main, the group's SIMs to tenant`,
+				`t.yaml:8:55: timeline[0].sims.fleet: Fleet "h" belongs to account main: SIMs moving to tenant need one of its Fleets`,
+				`timeline[0].sims.callback_method: only with callback`,
+			}},
+		{"checks", head + "devices: [{name: d, count: 1, location: GB}]\n" +
+			"timeline:\n  - {at: 1h, api: {path: /v1/SmsCommands, params: {CallbackUrl: \"{callback:nope}\"}}}\n" +
+			"expect:\n  - {name: a, callbacks: {kind: sim_update}}\n" +
+			"  - {name: b, callbacks: {kind: sms_command_status, count: '>= 50%', params: [{name: X}, {name: Y, equals: z, in: [z]}]}}\n" +
+			"  - {name: c, account: tenant, registered: 1}\n" +
+			"  - {name: e, callbacks: {kind: fleet_sms, count: 1}}\n" +
+			"  - {name: f, api: {path: '/v1/Sims?x={account:nobody}', field: sid, equals: x}}\n",
+			[]string{
+				`timeline[0].api.params.CallbackUrl: placeholder {callback:nope}: want a kind of callback`,
+				`expect[0].callbacks: nothing to check: want count, params, signed or order`,
+				`expect[1].callbacks.count: want a number of callbacks such as '== 10', not a share`,
+				`expect[1].callbacks.params[0]: no value: want equals or in`,
+				`expect[1].callbacks.params[1].in: equals and in exclude each other`,
+				`expect[2].account: only with sims, usage_mb, upload_mb, download_mb or api`,
+				`expect[3].callbacks.kind`,
+				`expect[4].api.path: unknown account "nobody"`,
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseValid("t.yaml", []byte(tc.in), testCatalog(t))
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
