@@ -107,39 +107,47 @@ func TestServeEndToEnd(t *testing.T) {
 	require.Equal(t, 0, stop())
 }
 
-// TestServeWithModems: `fleetsim serve --modems 2` exposes PTYs with stable
-// symlinks, and the `fleetsim modem`/`network` commands drive them.
-func TestServeWithModems(t *testing.T) {
-	dir := t.TempDir()
+// serveModems starts `fleetsim serve` with modems on loopback for the test
+// and returns its startup output, the environment the CLI's modem commands
+// read (the server's URL included) and the serve context; the server stops
+// with the test.
+func serveModems(t *testing.T, args ...string) (out string, env map[string]string, ctx context.Context) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
-	env := map[string]string{"FLEETSIM_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef", "FLEETSIM_AUTH_TOKEN": "0123456789abcdef0123456789abcdef"}
+	env = map[string]string{"FLEETSIM_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef", "FLEETSIM_AUTH_TOKEN": "0123456789abcdef0123456789abcdef"}
 	getenv := func(k string) string { return env[k] }
 	go func() {
-		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--state", ":memory:", "--modems", "2",
-			"--modem-dir", dir, "--scan-time", "10ms", "--attach-time", "10ms"}, getenv, pw, io.Discard)
+		done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--state", ":memory:"}, args...), getenv, pw, io.Discard)
 		pw.Close()
 	}()
-	defer func() { cancel(); <-done }()
+	t.Cleanup(func() { cancel(); <-done })
 	lines := bufio.NewScanner(pr)
-	var url string
-	var out []string
+	var got []string
 	for lines.Scan() {
-		out = append(out, lines.Text())
+		got = append(got, lines.Text())
 		if m := regexp.MustCompile(`API on (http://\S+)`).FindStringSubmatch(lines.Text()); m != nil {
-			url = m[1]
+			env["FLEETSIM_URL"] = m[1]
 		}
 		if strings.Contains(lines.Text(), "try:") {
 			break
 		}
 	}
 	go io.Copy(io.Discard, pr)
-	require.NotEmpty(t, url, "%v", out)
-	assert.Contains(t, strings.Join(out, "\n"), "modem 0 (bg96): /dev/pts/")
-	assert.Contains(t, strings.Join(out, "\n"), "  at /dev/pts/", "a BG96's AT port is served by default")
-	assert.Contains(t, strings.Join(out, "\n"), "("+filepath.Join(dir, "modem-1-at")+")")
-	env["FLEETSIM_URL"] = url
+	require.NotEmpty(t, env["FLEETSIM_URL"], "%v", got)
+	return strings.Join(got, "\n"), env, ctx
+}
+
+// TestServeWithModems: `fleetsim serve --modems 2` exposes PTYs with stable
+// symlinks, and the `fleetsim modem`/`network` commands drive them.
+func TestServeWithModems(t *testing.T) {
+	dir := t.TempDir()
+	out, env, ctx := serveModems(t, "--modems", "2", "--modem-dir", dir, "--scan-time", "10ms", "--attach-time", "10ms")
+	getenv := func(k string) string { return env[k] }
+	assert.Contains(t, out, "modem 0 (bg96): /dev/pts/")
+	assert.Contains(t, out, "  at /dev/pts/", "a BG96's AT port is served by default")
+	assert.Contains(t, out, "("+filepath.Join(dir, "modem-1-at")+")")
 
 	// The symlink is a working UART.
 	port, err := os.OpenFile(filepath.Join(dir, "modem-1"), os.O_RDWR|syscall.O_NOCTTY, 0)
@@ -205,37 +213,12 @@ func readUntil(t *testing.T, f *os.File, want string) string {
 // module does.
 func TestServeMixedFleet(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	env := map[string]string{"FLEETSIM_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef", "FLEETSIM_AUTH_TOKEN": "0123456789abcdef0123456789abcdef"}
+	listing, env, ctx := serveModems(t, "--modems", "bg96:1,sim7080:1,sara-r4:1", "--modem-dir", dir)
 	getenv := func(k string) string { return env[k] }
-	go func() {
-		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--state", ":memory:", "--modems", "bg96:1,sim7080:1,sara-r4:1",
-			"--modem-dir", dir}, getenv, pw, io.Discard)
-		pw.Close()
-	}()
-	defer func() { cancel(); <-done }()
-	lines := bufio.NewScanner(pr)
-	var url string
-	var out []string
-	for lines.Scan() {
-		out = append(out, lines.Text())
-		if m := regexp.MustCompile(`API on (http://\S+)`).FindStringSubmatch(lines.Text()); m != nil {
-			url = m[1]
-		}
-		if strings.Contains(lines.Text(), "try:") {
-			break
-		}
-	}
-	go io.Copy(io.Discard, pr)
-	require.NotEmpty(t, url, "%v", out)
-	listing := strings.Join(out, "\n")
 	assert.Contains(t, listing, "fleetsim: 3 virtual modem(s)")
 	assert.Contains(t, listing, "modem 0 (bg96): ")
 	assert.Contains(t, listing, "modem 1 (sim7080): ")
 	assert.Contains(t, listing, "modem 2 (sara-r4): ")
-	env["FLEETSIM_URL"] = url
 
 	for i, want := range []string{"BG96", "SIMCOM_SIM7080", "SARA-R410M-02B"} {
 		port, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("modem-%d", i)), os.O_RDWR|syscall.O_NOCTTY, 0)
