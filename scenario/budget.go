@@ -79,6 +79,9 @@ func (v *validator) budget() {
 		if c := g.SMS; c != nil && c.Every != nil && c.Every.D() >= MinSMSEvery {
 			add(c.Pos.At("every"), path+".sms.every", n*times(0, end, *c.Every)*smsEvents)
 		}
+		if c := g.IP; c != nil && c.Every != nil && c.Every.D() >= MinIPEvery {
+			add(c.Pos.At("every"), path+".ip.every", n*times(0, end, *c.Every)*ipEvents)
+		}
 		if pc := g.PowerCycle; pc != nil && pc.Every.D() >= MinPowerCycle {
 			add(pc.Pos.At("every"), path+".power_cycle.every", n*times(0, end, pc.Every)*bootEvents)
 		}

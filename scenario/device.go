@@ -67,6 +67,14 @@ type device struct {
 	kind        deviceKind
 	online      bool // in data state (after CONNECT, before the escape's OK)
 	replyTo     bool // the SMS being deleted is to be answered
+	// The IP Commands socket (firmware_ip.go).
+	ipUp     bool  // open
+	ipFailed bool  // opening failed: not again before the next send
+	ipRecv   bool  // data announced and not read
+	ipReply  bool  // an IP Command read is to be answered
+	ipDue    bool  // the group's datagram is to be sent
+	ipStage  uint8 // the open sequence's command outstanding
+	ipSock   uint8 // the socket (u-blox numbers it)
 
 	poweredAt time.Duration // virtual time of the first power-up, -1 before
 	firstReg  time.Duration // virtual time of the first registration, -1 before
@@ -80,6 +88,7 @@ func (d *device) indication(l string) {
 			d.cereg(reg.Stat)
 		}
 	case d.smsIndication(l):
+	case d.ipIndication(l):
 	case d.step == stepActivating && strings.HasPrefix(l, "+APP PDP: "):
 		d.step = stepNone
 		if l != d.g.fam.ready {
@@ -119,11 +128,14 @@ func (d *device) answer(info []string, err error) {
 		}
 	}
 	d.step = stepNone
-	if !d.smsAnswer(s, info, err) {
+	if !d.smsAnswer(s, info, err) && !d.ipAnswer(s, info, err) {
 		d.final(s, err)
 	}
 	if d.step == stepNone {
 		d.smsIdle()
+	}
+	if d.step == stepNone {
+		d.ipIdle()
 	}
 }
 
@@ -162,6 +174,7 @@ func (d *device) powerOn() {
 	}
 	d.epoch++
 	d.state, d.step, d.retrying, d.fails, d.pdp, d.online = at3gpp.RegNotRegistered, stepNone, false, 0, false, false
+	d.ipReset()
 	d.r.inboxMu.Lock()
 	d.lp.inbox, d.lp.cmd = d.lp.inbox[:0], ""
 	d.r.inboxMu.Unlock()
@@ -232,6 +245,7 @@ func (d *device) final(s step, err error) {
 	case stepReset:
 		d.epoch++ // the module restarts: what was pending is gone
 		d.state, d.pdp, d.online = at3gpp.RegNotRegistered, false, false
+		d.ipReset()
 		d.afterBoot()
 	case stepDeregister:
 		d.send(stepAuto, "AT+COPS=0")
@@ -275,6 +289,7 @@ func (d *device) cereg(st at3gpp.RegState) {
 		return
 	}
 	d.plmn, d.pdp = sim.PLMN{}, false
+	d.ipReset()
 	if d.state != at3gpp.RegSearching && !d.g.manual() { // denied, or not trying
 		d.failed()
 	}

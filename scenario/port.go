@@ -104,6 +104,14 @@ func (d *device) handle() {
 			p.cmd = ""
 			d.answer(info, at3gpp.FinalError(l))
 			info = nil
+		case isSendResult(p.cmd, l): // AT+QISEND's final result
+			p.cmd = ""
+			var err error
+			if l != "SEND OK" {
+				err = at3gpp.ResultError
+			}
+			d.answer(info, err)
+			info = nil
 		case isInfo(p.cmd, l):
 			if info == nil {
 				info = lines[i:i]
@@ -133,7 +141,16 @@ func isInfo(cmd, line string) bool {
 	if strings.EqualFold(name, "+CMGR") { // +CMGR: <header>, then the message's text
 		return !strings.HasPrefix(line, "+CMTI:")
 	}
+	if strings.EqualFold(name, "+QIRD") { // +QIRD: <len>, then the data
+		return !strings.HasPrefix(line, "+QIURC:")
+	}
 	return len(line) > len(name) && line[len(name)] == ':' && strings.EqualFold(line[:len(name)], name)
+}
+
+// isSendResult reports whether line is the final result of the Quectel
+// send command cmd: SEND OK or SEND FAIL.
+func isSendResult(cmd, line string) bool {
+	return len(line) > 4 && line[0] == 'S' && (line == "SEND OK" || line == "SEND FAIL") && strings.HasPrefix(cmd, "AT+QISEND")
 }
 
 // hwPort is a real modem on a serial port, through the hw client: its

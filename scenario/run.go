@@ -96,6 +96,8 @@ type runner struct {
 	unread     map[int32][]int // indexes of SMS a device was told of (+CMTI) and has not read, guarded by inboxMu
 	smsSent    int64           // SMS the devices sent (AT+CMGS answered)
 	smsRead    int64           // SMS the devices read (AT+CMGR)
+	ipSent     int64           // datagrams the devices sent to the IP Commands gateway
+	ipRead     int64           // IP Commands the devices read
 	realtimeState
 	accountState
 }
@@ -103,6 +105,7 @@ type runner struct {
 type group struct {
 	spec     *Group
 	fam      *family
+	ip       *ipFirmware // nil without ip
 	first    int // index of its first device
 	count    int
 	sent     int64 // bytes its devices wrote
@@ -374,6 +377,9 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 			return fmt.Errorf("%w: group %s: %w", ErrSetup, g.spec.Name, err)
 		}
 		g.fam = fam
+		if c := g.spec.IP; c != nil {
+			g.ip = newIPFirmware(g.spec.Module, fam, c)
+		}
 	}
 	size := 0
 	for _, g := range r.groups {
@@ -486,6 +492,9 @@ func (r *runner) schedule() {
 				}
 				if spec.SMS != nil && spec.SMS.Every != nil {
 					r.smsLoop(d, true)
+				}
+				if spec.IP != nil && spec.IP.Every != nil {
+					r.ipLoop(d, true)
 				}
 				if spec.PowerCycle != nil {
 					r.cycleLoop(d)

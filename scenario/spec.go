@@ -98,6 +98,7 @@ type Group struct {
 	Data       *Traffic   `yaml:"data" doc:"Data the firmware sends while registered."`
 	PowerCycle *Every     `yaml:"power_cycle" doc:"Periodic power cycles (a watchdog, a battery swap)."`
 	SMS        *DeviceSMS `yaml:"sms" doc:"SMS Commands the firmware sends to 000 (AT+CMGS in text mode) and how it answers those it receives (+CMTI, AT+CMGR)."`
+	IP         *DeviceIP  `yaml:"ip" doc:"IP Commands the firmware sends to the gateway 100.64.0.1:6969 and how it answers those it receives, through the module's own socket commands (AT+QIOPEN/AT+QISEND/AT+QIRD, AT+CAOPEN/AT+CASEND/AT+CARECV, AT+USOCR/AT+USOST/AT+USORF). Not for module generic."`
 	PTY        bool       `yaml:"pty" doc:"In real-time mode (--exec), expose the group's devices on pseudo-terminals instead of simulating their firmware."`
 	Account    string     `yaml:"account" doc:"Account the SIMs are registered to: a name of control.accounts, or main; the group's Fleet must be the same account's. Default main."`
 }
@@ -312,6 +313,15 @@ type DeviceSMS struct {
 	Every *Duration `yaml:"every" doc:"Interval between SMS the firmware sends to 000 while registered (at least 1m). Default none: it only answers."`
 	Text  string    `yaml:"text" doc:"Text of the SMS it sends every interval (1..160 characters of the GSM alphabet). Required with every."`
 	Reply string    `yaml:"reply" doc:"Text it sends to 000 in answer to each SMS Command it reads. Default none: it reads and deletes them."`
+}
+
+// DeviceIP is what a group's firmware does with IP Commands.
+type DeviceIP struct {
+	Pos   Pos       `yaml:"-"`
+	Every *Duration `yaml:"every" doc:"Interval between datagrams the firmware sends to the IP Commands gateway while registered (at least 1m). Default none: it only answers."`
+	Text  string    `yaml:"text" doc:"Payload of the datagram it sends every interval (1..512 printable characters). Required with every."`
+	Port  int       `yaml:"port" required:"true" doc:"Device port: the local port of the firmware's UDP socket, where IP Commands to the device are sent (1..65535)."`
+	Reply string    `yaml:"reply" doc:"Payload it sends to the gateway in answer to each IP Command it reads. Default none: it only reads them."`
 }
 
 // SendSMS is an SMS Command to the SIMs of a group.

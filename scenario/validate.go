@@ -473,6 +473,7 @@ func (v *validator) group(g *Group, path string) {
 		v.atLeast(pc.Pos.At("every"), path+".power_cycle.every", pc.Every, MinPowerCycle)
 	}
 	v.deviceSMS(g, path)
+	v.deviceIP(g, path)
 }
 
 // actionKeys are the keys of an Event's actions, in the order of the struct.
