@@ -106,7 +106,7 @@ type group struct {
 	spec     *Group
 	fam      *family
 	ip       *ipFirmware // nil without ip
-	first    int // index of its first device
+	first    int         // index of its first device
 	count    int
 	sent     int64 // bytes its devices wrote
 	received int64 // bytes its devices received (download)
