@@ -104,10 +104,10 @@ func (d *device) ipReset() {
 // ipIndication handles the socket's indications and send prompts; it
 // reports whether l was one of them.
 func (d *device) ipIndication(l string) bool {
-	f := d.g.ip
-	if f == nil {
+	if d.g == nil || d.g.ip == nil {
 		return false
 	}
+	f := d.g.ip
 	switch {
 	case (l == ">" || l == "@") && (d.step == stepIPSend || d.step == stepIPReply):
 		text := f.spec.Text
@@ -140,8 +140,11 @@ func (d *device) ipIndication(l string) bool {
 // ipIdle does the socket's next thing when the firmware has nothing
 // outstanding: open it, read what came, answer, send.
 func (d *device) ipIdle() {
+	if d.g == nil || d.g.ip == nil {
+		return
+	}
 	f := d.g.ip
-	if f == nil || d.step != stepNone || d.online || d.kind != kindVirtual || !d.state.Registered() {
+	if d.step != stepNone || d.online || d.kind != kindVirtual || !d.state.Registered() {
 		return
 	}
 	switch {
@@ -179,6 +182,9 @@ func (d *device) sendIP(s step, cmd string) {
 // ipAnswer goes on from the answer of a socket step; it reports whether s
 // was one.
 func (d *device) ipAnswer(s step, info []string, err error) bool {
+	if s < stepIPOpen || s > stepIPRead {
+		return false
+	}
 	f := d.g.ip
 	switch s {
 	case stepIPOpen:
@@ -221,8 +227,6 @@ func (d *device) ipAnswer(s step, info []string, err error) bool {
 			d.r.traceNote(d, "IP Command read: %q", data)
 			d.ipReply = f.spec.Reply != ""
 		}
-	default:
-		return false
 	}
 	return true
 }
