@@ -7,7 +7,6 @@ package modem_test
 import (
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -25,41 +24,7 @@ import (
 var _ modem.IPCore = (*sim.Control)(nil)
 
 // sockEnvEcho starts a TCP echo server on 127.0.0.1; it stops with the test.
-func sockEnvEcho(t *testing.T) (port int) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() { defer wg.Done(); io.Copy(c, c) }()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func sockEnvEcho(t *testing.T) (port int) { return modem.LoopbackTCP(t, modem.Echo).Port }
 
 // sockEnvHooks is an httptest receiver of webhooks.
 type sockEnvHooks struct {
