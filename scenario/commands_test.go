@@ -40,10 +40,7 @@ func TestCommandValidateErrors(t *testing.T) {
 				"t.yaml:11:29: expect[3].sms_commands: no check: want count or latency"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Parse("t.yaml", []byte(tc.in))
-			require.NoError(t, err)
-			s.Defaults()
-			err = s.Validate(catalogForTest(t))
+			err := validateText(t, tc.in)
 			require.Error(t, err)
 			assert.Equal(t, tc.want, err.Error())
 		})

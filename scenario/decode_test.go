@@ -391,10 +391,7 @@ func TestValidateErrors(t *testing.T) {
 				"t.yaml:11:38: timeline[4].sims.fleet: unknown fleet \"g\"; control.fleets defines \"f\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Parse("t.yaml", []byte(tc.in))
-			require.NoError(t, err)
-			s.Defaults()
-			err = s.Validate(catalogForTest(t))
+			err := validateText(t, tc.in)
 			require.Error(t, err)
 			assert.Equal(t, tc.want, err.Error())
 		})
@@ -882,12 +879,22 @@ func TestValidateBounds(t *testing.T) {
 				"t.yaml:4:51: devices[1].fleet: required with sim_status ready: a Sim cannot leave status new without a Fleet (error 83007)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Parse("t.yaml", []byte(tc.in))
-			require.NoError(t, err)
-			s.Defaults()
-			err = s.Validate(catalogForTest(t))
+			err := validateText(t, tc.in)
 			require.Error(t, err)
 			assert.Equal(t, tc.want, err.Error())
 		})
 	}
+}
+
+// validateText parses, defaults and validates a scenario given as text and
+// returns the first error on the way: a decoding error, or every problem
+// validation finds.
+func validateText(t *testing.T, in string) error {
+	t.Helper()
+	s, err := Parse("t.yaml", []byte(in))
+	if err != nil {
+		return err
+	}
+	s.Defaults()
+	return s.Validate(catalogForTest(t))
 }

@@ -31,11 +31,7 @@ func TestDeviceIPValidateErrors(t *testing.T) {
 			"t.yaml:6:67: devices[0].ip.port: required key is missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Parse("t.yaml", []byte(tc.in))
-			if err == nil {
-				s.Defaults()
-				err = s.Validate(catalogForTest(t))
-			}
+			err := validateText(t, tc.in)
 			require.Error(t, err)
 			assert.Equal(t, tc.want, err.Error())
 		})

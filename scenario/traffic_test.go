@@ -43,10 +43,7 @@ func TestTrafficValidateErrors(t *testing.T) {
 				"t.yaml:13:57: expect[6].api.number: want a number bound such as '>= 5', got \">= 5m\""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Parse("t.yaml", []byte(tc.in))
-			require.NoError(t, err)
-			s.Defaults()
-			err = s.Validate(catalogForTest(t))
+			err := validateText(t, tc.in)
 			require.Error(t, err)
 			assert.Equal(t, tc.want, err.Error())
 		})
