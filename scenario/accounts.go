@@ -7,9 +7,6 @@ import (
 	"net/url"
 )
 
-// mainAccount names the main account wherever a scenario names an account.
-const mainAccount = "main"
-
 // accountState is the run's accounts and its callback receiver.
 type accountState struct {
 	hooks *receiver

@@ -35,10 +35,6 @@ import (
 // identically. In real time (--exec, --hw) the receiver is a real HTTP
 // server on loopback.
 
-// callbackKinds are the kinds a receiver URL may name, as the control
-// plane names them (sim.WebhookKind).
-var callbackKinds = []string{"sim_update", "sms_command_status", "ip_command_status", "fleet_sms_command", "fleet_ip_command"}
-
 // virtualHooksBase is the receiver's base URL on virtual time; nothing
 // resolves it: the in-process transport answers for it.
 const virtualHooksBase = "http://callbacks.fleetsim.local/hooks"

@@ -166,8 +166,8 @@ func (r *runner) observe(e *Expectation) observation {
 		}
 	}
 	var used map[string][3]float64
-	for _, u := range usageChecks(e) {
-		if !u.cond.Set() {
+	for _, u := range e.UsageChecks() {
+		if !u.Cond.Set() {
 			continue
 		}
 		var err error
@@ -178,8 +178,8 @@ func (r *runner) observe(e *Expectation) observation {
 			ok, msgs = false, append(msgs, err.Error())
 			break
 		}
-		lo, hi, good := r.usageIn(used, e.Group, u.dir, u.cond)
-		name := strings.TrimSuffix(u.key, "_mb")
+		lo, hi, good := r.usageIn(used, e.Group, u.Dir, u.Cond)
+		name := strings.TrimSuffix(u.Key, "_mb")
 		parts = append(parts, fmt.Sprintf("%s %.3g..%.3g MB per SIM, %d/%d within", name, lo, hi, good, n))
 		figure(hi)
 		ok = ok && good == n
@@ -341,7 +341,7 @@ func (r *runner) expand(s string) (string, error) {
 // report builds the run's report.
 func (r *runner) report() *Report {
 	rep := &Report{
-		Scenario: r.s.Name, File: r.s.file, Seed: r.seed,
+		Scenario: r.s.Name, File: r.s.File, Seed: r.seed,
 		Start: r.s.Start.Time, End: r.clock.Now(), Duration: formatDuration(r.s.Duration.D()),
 		Devices: len(r.devices), Events: r.clock.Fired(), ATCommands: r.atCommands, APIRequests: r.api.requests,
 		Aborted: r.aborted, Expectations: []Outcome{},
@@ -399,8 +399,8 @@ func describe(e *Expectation) string {
 	if e.SIMs.Set() {
 		parts = append(parts, "sims "+e.SimStatus+" "+e.SIMs.Text)
 	}
-	for _, u := range usageChecks(e) {
-		add(u.key, u.cond)
+	for _, u := range e.UsageChecks() {
+		add(u.Key, u.Cond)
 	}
 	if e.API != nil {
 		parts = append(parts, apiCheckText(e.API))

@@ -24,7 +24,7 @@ type Scenario struct {
 	Timeline    []Event       `yaml:"timeline" doc:"Things that happen during the run."`
 	Expect      []Expectation `yaml:"expect" doc:"What must hold; each becomes a test case in the reports."`
 
-	file string // where the scenario was read from, for messages
+	File string `yaml:"-"` // where the scenario was read from, for messages
 }
 
 // Settings tunes the simulated timing.

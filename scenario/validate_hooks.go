@@ -156,3 +156,10 @@ func (v *validator) callbackCheck(c *CallbackCheck, path string) {
 		v.errorf(o.Pos.At("values"), path+".order.values", "must not be empty")
 	}
 }
+
+// callbackKinds are the kinds a receiver URL may name, as the control
+// plane names them (sim.WebhookKind).
+var callbackKinds = []string{"sim_update", "sms_command_status", "ip_command_status", "fleet_sms_command", "fleet_ip_command"}
+
+// mainAccount names the main account wherever a scenario names an account.
+const mainAccount = "main"
