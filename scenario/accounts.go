@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 // accountState is the run's accounts and its callback receiver.
@@ -46,7 +48,7 @@ func (r *runner) accountSid(name string) (string, bool) {
 // Accounts API, or reuses the main account's subaccounts of the same
 // friendly name.
 func (r *runner) setupAccounts(ctx context.Context) error {
-	r.accts = map[string]*apiClient{mainAccount: r.api}
+	r.accts = map[string]*apiClient{spec.MainAccount: r.api}
 	if len(r.s.Control.Accounts) == 0 {
 		return nil
 	}
@@ -96,7 +98,7 @@ func (c *apiClient) listSids(ctx context.Context, status string, fn func(sid str
 }
 
 // simChangeParams adds a SIM change's move and callback to its request.
-func (r *runner) simChangeParams(c *SIMChange, p url.Values) {
+func (r *runner) simChangeParams(c *spec.SIMChange, p url.Values) {
 	if c.Account != "" {
 		sid, _ := r.accountSid(c.Account)
 		p.Set("AccountSid", sid)
@@ -114,7 +116,7 @@ func (r *runner) simChangeParams(c *SIMChange, p url.Values) {
 
 // checkClient is the client an expectation's API checks use: its
 // account's, else its group's account's.
-func (r *runner) checkClient(e *Expectation) *apiClient {
+func (r *runner) checkClient(e *spec.Expectation) *apiClient {
 	if e.Account != "" {
 		return r.client(e.Account)
 	}

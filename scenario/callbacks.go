@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 // Callbacks
@@ -62,7 +64,7 @@ type receiver struct {
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	kind := path.Base(req.URL.Path)
-	if !slices.Contains(callbackKinds, kind) {
+	if !slices.Contains(spec.CallbackKinds, kind) {
 		http.NotFound(w, req)
 		return
 	}
@@ -207,7 +209,7 @@ func (r *runner) newReceiver(real bool) error {
 
 // checkCallbacks observes a callbacks expectation: what was seen and
 // whether it holds, and the count.
-func (r *runner) checkCallbacks(e *Expectation) (text string, ok bool, count int, err error) {
+func (r *runner) checkCallbacks(e *spec.Expectation) (text string, ok bool, count int, err error) {
 	c := e.Callbacks
 	if r.hooks == nil {
 		return "", false, 0, errors.New("no callback receiver")
@@ -282,7 +284,7 @@ func (r *runner) checkCallbacks(e *Expectation) (text string, ok bool, count int
 
 // inOrder counts the groups of callbacks (by o.By) whose o.Param values
 // are exactly o.Values in that order, and the groups.
-func inOrder(got []received, o *OrderCheck) (good, groups int) {
+func inOrder(got []received, o *spec.OrderCheck) (good, groups int) {
 	seq := map[string][]string{}
 	var keys []string
 	for _, cb := range got {
@@ -301,7 +303,7 @@ func inOrder(got []received, o *OrderCheck) (good, groups int) {
 }
 
 // describeCallbacks writes a callbacks check, e.g. "sim_update callbacks == 10, signed".
-func describeCallbacks(c *CallbackCheck) string {
+func describeCallbacks(c *spec.CallbackCheck) string {
 	s := c.Kind + " callbacks"
 	if len(c.Where) > 0 {
 		keys := make([]string, 0, len(c.Where))

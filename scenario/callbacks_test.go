@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/spec"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -84,7 +86,7 @@ func TestInOrder(t *testing.T) {
 	cb := func(sid, status string) received {
 		return received{params: url.Values{"CommandSid": {sid}, "Status": {status}}}
 	}
-	o := &OrderCheck{By: "CommandSid", Param: "Status", Values: []string{"sent", "delivered"}}
+	o := &spec.OrderCheck{By: "CommandSid", Param: "Status", Values: []string{"sent", "delivered"}}
 	good, groups := inOrder([]received{cb("a", "sent"), cb("b", "delivered"), cb("a", "delivered"), cb("b", "sent"), cb("c", "sent")}, o)
 	assert.Equal(t, 1, good, "b arrived out of order, c was never delivered")
 	assert.Equal(t, 3, groups)
@@ -124,7 +126,7 @@ expect:
   - {name: good, group: d, callbacks: {kind: sim_update, count: "== 3", signed: true}}
 `
 	cat := testCatalog(t)
-	s, err := ParseValid("t.yaml", []byte(in), cat)
+	s, err := spec.ParseValid("t.yaml", []byte(in), cat)
 	require.NoError(t, err)
 	rep, err := Run(context.Background(), s, Options{Catalog: cat})
 	require.NoError(t, err)

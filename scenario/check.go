@@ -9,13 +9,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/spec"
+
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
 // check is an expectation being checked during a run.
 type check struct {
-	e        *Expectation
+	e        *spec.Expectation
 	samples  int
 	failed   bool
 	failedAt time.Duration
@@ -104,12 +106,12 @@ func (r *runner) members(name string) []device {
 
 // observe evaluates every check of an expectation: what was seen, whether
 // all hold, and a message when something could not be observed.
-func (r *runner) observe(e *Expectation) observation {
+func (r *runner) observe(e *spec.Expectation) observation {
 	devs := r.members(e.Group)
 	n := len(devs)
 	var plmn sim.PLMN
 	if e.Network != "" {
-		if nets, err := ResolveNetworks(r.cat, e.Network, false); err == nil && len(nets) > 0 && len(nets[0].Identifiers) > 0 {
+		if nets, err := spec.ResolveNetworks(r.cat, e.Network, false); err == nil && len(nets) > 0 && len(nets[0].Identifiers) > 0 {
 			plmn = nets[0].Identifiers[0]
 		}
 	}
@@ -122,14 +124,14 @@ func (r *runner) observe(e *Expectation) observation {
 			o.value, o.hasValue = v, true
 		}
 	}
-	share := func(c Condition, k int) {
+	share := func(c spec.Condition, k int) {
 		if c.Bound.Percent && n > 0 {
 			figure(100 * float64(k) / float64(n))
 		} else {
 			figure(float64(k))
 		}
 	}
-	count := func(name string, c Condition, keep func(d *device) bool) {
+	count := func(name string, c spec.Condition, keep func(d *device) bool) {
 		if !c.Set() {
 			return
 		}
@@ -196,7 +198,7 @@ func (r *runner) observe(e *Expectation) observation {
 	}
 	for _, cc := range []struct {
 		what string
-		c    *CommandCheck
+		c    *spec.CommandCheck
 	}{{"sms", e.SmsCommands}, {"ip", e.IPCommands}} {
 		if cc.c == nil {
 			continue
@@ -227,11 +229,11 @@ func (r *runner) observe(e *Expectation) observation {
 // countCheck is an expectation's count of devices in some state.
 type countCheck struct {
 	name string
-	cond Condition
+	cond spec.Condition
 	keep func(d *device, onNetwork bool) bool // onNetwork: on the expectation's network, if it names one
 }
 
-func countChecks(e *Expectation) []countCheck {
+func countChecks(e *spec.Expectation) []countCheck {
 	return []countCheck{
 		{"registered", e.Registered, func(d *device, on bool) bool { return d.state.Registered() && on }},
 		{"roaming", e.Roaming, func(d *device, on bool) bool { return d.state == at3gpp.RegRoaming && on }},
@@ -274,7 +276,7 @@ func attachPercentile(devs []device, p float64) (float64, string) {
 	if math.IsInf(v, 1) {
 		return v, "not registered"
 	}
-	return v, formatDuration(time.Duration(v).Round(time.Millisecond))
+	return v, spec.FormatDuration(time.Duration(v).Round(time.Millisecond))
 }
 
 // simsWithStatus counts a group's SIMs with a status, as the API lists them.
@@ -322,7 +324,7 @@ func (r *runner) expand(s string) (string, error) {
 				return sid
 			}
 		case "callback":
-			if r.hooks != nil && slices.Contains(callbackKinds, p[2]) {
+			if r.hooks != nil && slices.Contains(spec.CallbackKinds, p[2]) {
 				return r.hooks.url(p[2])
 			}
 		case "sim":
@@ -342,12 +344,12 @@ func (r *runner) expand(s string) (string, error) {
 func (r *runner) report() *Report {
 	rep := &Report{
 		Scenario: r.s.Name, File: r.s.File, Seed: r.seed,
-		Start: r.s.Start.Time, End: r.clock.Now(), Duration: formatDuration(r.s.Duration.D()),
+		Start: r.s.Start.Time, End: r.clock.Now(), Duration: spec.FormatDuration(r.s.Duration.D()),
 		Devices: len(r.devices), Events: r.clock.Fired(), ATCommands: r.atCommands, APIRequests: r.api.requests,
 		Aborted: r.aborted, Expectations: []Outcome{},
 	}
 	if r.aborted {
-		rep.AbortedAt = formatDuration(r.abortedAt)
+		rep.AbortedAt = spec.FormatDuration(r.abortedAt)
 	}
 	rep.Interrupted = r.stopped
 	rep.Passed = !r.aborted && !r.stopped
@@ -356,7 +358,7 @@ func (r *runner) report() *Report {
 		o := Outcome{Name: e.Name, Group: e.Group, When: when(e, r.s), Check: describe(e), Observed: c.observed,
 			Pass: c.samples > 0 && !c.failed, Samples: c.samples, Message: c.message, Line: e.Pos.Line}
 		if c.failed {
-			o.FailedAt = formatDuration(c.failedAt)
+			o.FailedAt = spec.FormatDuration(c.failedAt)
 		}
 		if c.samples == 0 && (r.aborted || r.stopped) {
 			o.Skipped = true
@@ -372,7 +374,7 @@ func (r *runner) report() *Report {
 	return rep
 }
 
-func when(e *Expectation, s *Scenario) string {
+func when(e *spec.Expectation, s *spec.Scenario) string {
 	switch {
 	case e.At != nil:
 		return "at " + e.At.String()
@@ -383,9 +385,9 @@ func when(e *Expectation, s *Scenario) string {
 }
 
 // describe writes an expectation's checks, e.g. "registered >= 99%".
-func describe(e *Expectation) string {
+func describe(e *spec.Expectation) string {
 	var parts []string
-	add := func(name string, c Condition) {
+	add := func(name string, c spec.Condition) {
 		if c.Set() {
 			parts = append(parts, name+" "+c.Text)
 		}

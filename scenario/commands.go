@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 // SMS and IP Commands in scenarios: timeline actions that send them to a
@@ -17,8 +19,6 @@ import (
 // the SMS it receives through the AT layer (27.005 text mode, common to
 // every module family), and expectations on the Commands as the API lists
 // them.
-
-// Validation.
 
 // Timeline actions.
 
@@ -54,7 +54,7 @@ type command struct {
 
 // observeCommands evaluates sms_commands or ip_commands: it returns what
 // was seen, whether it holds and the figure of its first bound.
-func (r *runner) observeCommands(group, what string, c *CommandCheck) (text string, ok bool, figure float64, err error) {
+func (r *runner) observeCommands(group, what string, c *spec.CommandCheck) (text string, ok bool, figure float64, err error) {
 	path, key := "/v1/SmsCommands", "sms_commands"
 	if what == "ip" {
 		path, key = "/v1/IpCommands", "ip_commands"
@@ -120,12 +120,12 @@ func commandPercentile(ms []command, p float64) (float64, string) {
 	slices.Sort(lat)
 	k := max(int(math.Ceil(p/100*float64(len(lat))))-1, 0)
 	v := lat[min(k, len(lat)-1)]
-	return v, formatDuration(time.Duration(v).Round(time.Millisecond))
+	return v, spec.FormatDuration(time.Duration(v).Round(time.Millisecond))
 }
 
 // describeCommands writes a Command check, e.g. "sms to_sim delivered
 // == 100%".
-func describeCommands(what string, c *CommandCheck) []string {
+func describeCommands(what string, c *spec.CommandCheck) []string {
 	if c == nil {
 		return nil
 	}

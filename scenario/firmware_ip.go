@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/spec"
+
 	"github.com/fleetsim/fleetsim/hw"
 )
 
@@ -36,7 +38,7 @@ const gateway = `"100.64.0.1",6969`
 
 // ipFirmware is a group's socket commands, made once per group.
 type ipFirmware struct {
-	spec  *DeviceIP
+	spec  *spec.DeviceIP
 	kind  ipKind
 	open  []string // the open sequence; a failed first command (context up already) is not fatal
 	ready string   // the indication after the first command's OK that says the context is up
@@ -53,7 +55,7 @@ const (
 )
 
 // newIPFirmware returns the socket commands of module for c.
-func newIPFirmware(module string, fam *family, c *DeviceIP) *ipFirmware {
+func newIPFirmware(module string, fam *family, c *spec.DeviceIP) *ipFirmware {
 	f := &ipFirmware{spec: c}
 	port := strconv.Itoa(c.Port)
 	switch module {

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/spec"
+
 	"github.com/fleetsim/fleetsim/modem"
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/sim"
@@ -184,15 +186,15 @@ func (r *runner) stopRealTime(opts Options) {
 		case r.execKilled:
 			o.Observed = "still running at the end; stopped"
 		case r.execErr == nil:
-			o.Observed = "exited 0 at " + formatDuration(r.execEnded.Round(time.Millisecond))
+			o.Observed = "exited 0 at " + spec.FormatDuration(r.execEnded.Round(time.Millisecond))
 		default:
 			var ee *exec.ExitError
 			if errors.As(r.execErr, &ee) {
-				o.Observed = fmt.Sprintf("exited %d at %s", ee.ExitCode(), formatDuration(r.execEnded.Round(time.Millisecond)))
+				o.Observed = fmt.Sprintf("exited %d at %s", ee.ExitCode(), spec.FormatDuration(r.execEnded.Round(time.Millisecond)))
 			} else {
 				o.Observed = r.execErr.Error()
 			}
-			o.Pass, o.FailedAt = false, formatDuration(r.execEnded.Round(time.Millisecond))
+			o.Pass, o.FailedAt = false, spec.FormatDuration(r.execEnded.Round(time.Millisecond))
 		}
 		r.execMu.Unlock()
 		r.runErrs = append(r.runErrs, o)

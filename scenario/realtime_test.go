@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/spec"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/warthog618/modem/at"
@@ -86,7 +88,7 @@ func TestExecRealTime(t *testing.T) {
 		t.Skip("real-time run takes 6 s")
 	}
 	cat := testCatalog(t)
-	s, err := Parse("rt.yaml", []byte(realtimeScenario))
+	s, err := spec.Parse("rt.yaml", []byte(realtimeScenario))
 	require.NoError(t, err)
 	s.Defaults()
 	require.NoError(t, s.Validate(cat))

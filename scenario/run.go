@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/spec"
+
 	"github.com/fleetsim/fleetsim/hw"
 	"github.com/fleetsim/fleetsim/modem"
 	"github.com/fleetsim/fleetsim/sim"
@@ -63,7 +65,7 @@ var ErrSetup = errors.New("scenario set-up failed")
 
 // runner is one run of a scenario.
 type runner struct {
-	s      *Scenario
+	s      *spec.Scenario
 	seed   uint64
 	cat    *sim.Catalog
 	clock  *vclock.Clock
@@ -103,7 +105,7 @@ type runner struct {
 }
 
 type group struct {
-	spec     *Group
+	spec     *spec.Group
 	fam      *family
 	ip       *ipFirmware // nil without ip
 	first    int         // index of its first device
@@ -117,7 +119,7 @@ func (g *group) manual() bool { return g.spec.Selection.Mode == "manual" }
 // Run runs a scenario that has defaults applied and is valid (see
 // LoadValid) and returns its report. An error means the run could not
 // take place; failed expectations are in the report.
-func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
+func Run(ctx context.Context, s *spec.Scenario, opts Options) (*Report, error) {
 	r := &runner{s: s, seed: s.Seed, cat: opts.Catalog, ctx: ctx}
 	if opts.Seed != nil {
 		r.seed = *opts.Seed
@@ -268,13 +270,13 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 	return nil
 }
 
-func (r *runner) locationNetworks(l Location) ([]sim.Network, error) {
+func (r *runner) locationNetworks(l spec.Location) ([]sim.Network, error) {
 	if len(l.Networks) == 0 {
 		return r.cat.InCountry(l.Country), nil
 	}
 	var out []sim.Network
 	for _, ref := range l.Networks {
-		nets, err := ResolveNetworks(r.cat, ref, true)
+		nets, err := spec.ResolveNetworks(r.cat, ref, true)
 		if err != nil {
 			return nil, err
 		}
@@ -287,7 +289,7 @@ func (r *runner) locationNetworks(l Location) ([]sim.Network, error) {
 func (r *runner) networkSids(refs []string) ([]string, error) {
 	var out []string
 	for _, ref := range refs {
-		nets, err := ResolveNetworks(r.cat, ref, true)
+		nets, err := spec.ResolveNetworks(r.cat, ref, true)
 		if err != nil {
 			return nil, err
 		}
@@ -532,7 +534,7 @@ func (r *runner) cycleLoop(d *device) {
 }
 
 // targets returns the devices an event acts on.
-func (r *runner) targets(t Targets) []*device {
+func (r *runner) targets(t spec.Targets) []*device {
 	g := r.group(t.Group)
 	if g == nil {
 		return nil
@@ -635,7 +637,7 @@ func (r *runner) act(i int) {
 			}
 		}
 	case e.Outage != nil:
-		nets, _ := ResolveNetworks(r.cat, e.Outage.Network, false)
+		nets, _ := spec.ResolveNetworks(r.cat, e.Outage.Network, false)
 		r.outage(nets, true)
 		if e.Outage.For > 0 {
 			r.clock.AfterFunc(e.Outage.For.D(), func() { r.outage(nets, false) })
@@ -705,8 +707,8 @@ func (r *runner) actionFailed(i int, err error) {
 		}
 	}
 	r.runErrs = append(r.runErrs, Outcome{
-		Name: name, When: "at " + formatDuration(r.elapsed()), Check: "the API accepts the request",
-		Observed: err.Error(), Samples: 1, Line: line, FailedAt: formatDuration(r.elapsed()),
+		Name: name, When: "at " + spec.FormatDuration(r.elapsed()), Check: "the API accepts the request",
+		Observed: err.Error(), Samples: 1, Line: line, FailedAt: spec.FormatDuration(r.elapsed()),
 	})
 }
 

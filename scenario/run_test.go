@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/fleetsim/fleetsim/scenario/spec"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -22,7 +24,7 @@ func testCatalog(t testing.TB) *sim.Catalog {
 func runFile(t testing.TB, file string, opts Options) *Report {
 	t.Helper()
 	cat := testCatalog(t)
-	s, err := LoadValid(file, cat)
+	s, err := spec.LoadValid(file, cat)
 	require.NoError(t, err)
 	opts.Catalog = cat
 	rep, err := Run(context.Background(), s, opts)
@@ -108,7 +110,7 @@ expect:
 func TestFailuresAndAbort(t *testing.T) {
 	t.Parallel()
 	cat := testCatalog(t)
-	s, err := Parse("failing.yaml", []byte(failing))
+	s, err := spec.Parse("failing.yaml", []byte(failing))
 	require.NoError(t, err)
 	s.Defaults()
 	require.NoError(t, s.Validate(cat))
@@ -152,7 +154,7 @@ expect:
 func TestManualSelectionNetwork(t *testing.T) {
 	t.Parallel()
 	cat := testCatalog(t)
-	s, err := Parse("manual.yaml", []byte(manualOnNetwork))
+	s, err := spec.Parse("manual.yaml", []byte(manualOnNetwork))
 	require.NoError(t, err)
 	s.Defaults()
 	require.NoError(t, s.Validate(cat))

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/spec"
+
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/sim"
 )
@@ -181,7 +183,7 @@ func (r *runner) event(kind, group, text string, line int) {
 func (r *runner) timelineEvent(i int) {
 	e := &r.s.Timeline[i]
 	line := e.Pos.Line
-	share := func(t Targets) string {
+	share := func(t spec.Targets) string {
 		if t.Share.Set && (!t.Share.Percent || t.Share.Value != 100) {
 			return fmt.Sprintf("%s (%s)", t.Group, t.Share)
 		}
@@ -249,7 +251,7 @@ func (c *check) record(at time.Duration, o observation, firstFailure bool) {
 }
 
 // window is an expectation's window in virtual time.
-func (r *runner) window(e *Expectation) (from, until time.Duration) {
+func (r *runner) window(e *spec.Expectation) (from, until time.Duration) {
 	switch {
 	case e.At != nil:
 		return e.At.D(), e.At.D()
@@ -269,7 +271,7 @@ func (r *runner) series() *Series {
 		rec.unsub()
 	}
 	s := &Series{
-		Step: formatDuration(rec.step), StepSeconds: rec.step.Seconds(), Times: nonNil(rec.times),
+		Step: spec.FormatDuration(rec.step), StepSeconds: rec.step.Seconds(), Times: nonNil(rec.times),
 		Events: nonNil(rec.events), EventsDropped: rec.dropped, Groups: []GroupSeries{}, Expectations: []CheckSeries{},
 		Usage: []UsageDistribution{},
 	}
@@ -284,7 +286,7 @@ func (r *runner) series() *Series {
 		for _, nr := range gr.nets {
 			name, ok := names[nr.plmn]
 			if !ok {
-				if nets, err := ResolveNetworks(r.cat, nr.plmn.String(), false); err == nil && len(nets) > 0 {
+				if nets, err := spec.ResolveNetworks(r.cat, nr.plmn.String(), false); err == nil && len(nets) > 0 {
 					name = nets[0].FriendlyName
 				}
 				names[nr.plmn] = name

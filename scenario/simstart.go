@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 // SIMs that start ready or inactive reach that status through the API's
@@ -18,7 +20,7 @@ import (
 // preroll is how much virtual time before the start the set-up needs for
 // the groups' start statuses to settle: none when every group starts new
 // or active (an active SIM's update settles while its modem boots).
-func preroll(s *Scenario) time.Duration {
+func preroll(s *spec.Scenario) time.Duration {
 	steps := 0
 	for _, g := range s.Devices {
 		switch g.SimStatus {

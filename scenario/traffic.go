@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/spec"
+
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -40,9 +42,9 @@ func (r *runner) usageByDirection(api *apiClient) (map[string][3]float64, error)
 				return err
 			}
 			v := used[u.SimSid]
-			v[DirTotal] += u.DataTotal
-			v[DirUpload] += u.DataUpload
-			v[DirDownload] += u.DataDownload
+			v[spec.DirTotal] += u.DataTotal
+			v[spec.DirUpload] += u.DataUpload
+			v[spec.DirDownload] += u.DataDownload
 			used[u.SimSid] = v
 			return nil
 		})
@@ -55,7 +57,7 @@ func (r *runner) usageByDirection(api *apiClient) (map[string][3]float64, error)
 
 // usageIn counts the group's SIMs whose use in direction dir satisfies c,
 // with the smallest and largest use in MB.
-func (r *runner) usageIn(used map[string][3]float64, groupName string, dir Direction, c Condition) (lo, hi float64, good int) {
+func (r *runner) usageIn(used map[string][3]float64, groupName string, dir spec.Direction, c spec.Condition) (lo, hi float64, good int) {
 	in := r.memberSids(groupName)
 	lo = math.Inf(1)
 	for sid := range in {
@@ -96,7 +98,7 @@ func (d *device) download() bool {
 // apiOutcome checks an api expectation: it GETs the path and compares the
 // status and the field. It returns the text for the report and whether
 // the check holds.
-func (r *runner) apiOutcome(api *apiClient, a *APICheck) (string, bool, error) {
+func (r *runner) apiOutcome(api *apiClient, a *spec.APICheck) (string, bool, error) {
 	path, err := r.expand(a.Path)
 	if err != nil {
 		return "", false, err
@@ -206,7 +208,7 @@ func summarize(vals []string) string {
 }
 
 // apiCheckText describes an api check for the report.
-func apiCheckText(a *APICheck) string {
+func apiCheckText(a *spec.APICheck) string {
 	s := "GET " + a.Path
 	if a.Status != 0 {
 		s += " status " + strconv.Itoa(a.Status)

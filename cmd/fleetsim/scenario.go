@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/spec"
+
 	"github.com/fleetsim/fleetsim/hw"
 	"github.com/fleetsim/fleetsim/scenario"
 	"github.com/fleetsim/fleetsim/scenario/htmlreport"
@@ -161,7 +163,7 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 		defer tf.Close()
 		opts.Trace = tf
 	}
-	s, err := scenario.LoadValid(pos[0], cat)
+	s, err := spec.LoadValid(pos[0], cat)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return 2

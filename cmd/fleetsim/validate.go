@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/fleetsim/fleetsim/scenario"
+	"github.com/fleetsim/fleetsim/scenario/spec"
+
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -40,7 +41,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	code := 0
 	for _, file := range fs.Args() {
-		if _, err := scenario.LoadValid(file, cat); err != nil {
+		if _, err := spec.LoadValid(file, cat); err != nil {
 			fmt.Fprintln(stderr, err)
 			code = 2
 			continue
@@ -70,7 +71,7 @@ func schemaCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fleetsim schema: unexpected argument %q\n\n%s", fs.Arg(0), schemaUsage)
 		return 2
 	}
-	if _, err := stdout.Write(scenario.Schema()); err != nil {
+	if _, err := stdout.Write(spec.Schema()); err != nil {
 		fmt.Fprintf(stderr, "fleetsim schema: %v\n", err)
 		return 1
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/spec"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -179,7 +181,7 @@ func TestScreenshot(t *testing.T) {
 	}
 	cat, err := sim.DefaultCatalog()
 	require.NoError(t, err)
-	s, err := scenario.LoadValid("../../scenarios/eu-tracker.yaml", cat)
+	s, err := spec.LoadValid("../../scenarios/eu-tracker.yaml", cat)
 	require.NoError(t, err)
 	rep, err := scenario.Run(context.Background(), s, scenario.Options{Catalog: cat})
 	require.NoError(t, err)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/fleetsim/fleetsim/scenario/spec"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -30,8 +32,8 @@ func runTestScenario(t *testing.T) *scenario.Report {
 		if cat, reportErr = sim.DefaultCatalog(); reportErr != nil {
 			return
 		}
-		var s *scenario.Scenario
-		if s, reportErr = scenario.LoadValid("testdata/report.yaml", cat); reportErr != nil {
+		var s *spec.Scenario
+		if s, reportErr = spec.LoadValid("testdata/report.yaml", cat); reportErr != nil {
 			return
 		}
 		testReport, reportErr = scenario.Run(context.Background(), s, scenario.Options{Catalog: cat})
