@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/report"
+
 	"github.com/fleetsim/fleetsim/scenario/spec"
 
 	"github.com/stretchr/testify/assert"
@@ -100,7 +102,7 @@ func TestCallbacksReplay(t *testing.T) {
 		rep := runFile(t, "../scenarios/callbacks.yaml", Options{})
 		require.True(t, rep.Passed)
 		var buf bytes.Buffer
-		require.NoError(t, WriteJSON(&buf, rep))
+		require.NoError(t, report.WriteJSON(&buf, rep))
 		return buf.Bytes()
 	}
 	assert.Equal(t, string(render()), string(render()))
@@ -130,7 +132,7 @@ expect:
 	require.NoError(t, err)
 	rep, err := Run(context.Background(), s, Options{Catalog: cat})
 	require.NoError(t, err)
-	got := map[string]Outcome{}
+	got := map[string]report.Outcome{}
 	for _, o := range rep.Expectations {
 		got[o.Name] = o
 	}
@@ -141,7 +143,7 @@ expect:
 	assert.True(t, got["good"].Pass, got["good"].Observed)
 }
 
-func rcMain(t *testing.T, rep *Report) string {
+func rcMain(t *testing.T, rep *report.Report) string {
 	t.Helper()
 	for _, o := range rep.Expectations {
 		if o.Name == "account" {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/report"
+
 	"github.com/fleetsim/fleetsim/scenario/spec"
 
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
@@ -28,7 +30,7 @@ type check struct {
 	stride  int // keep one sample in stride
 	seen    int
 	thinned int
-	kept    []CheckSample
+	kept    []report.CheckSample
 }
 
 // observation is what one check of an expectation saw.
@@ -341,12 +343,12 @@ func (r *runner) expand(s string) (string, error) {
 }
 
 // report builds the run's report.
-func (r *runner) report() *Report {
-	rep := &Report{
+func (r *runner) report() *report.Report {
+	rep := &report.Report{
 		Scenario: r.s.Name, File: r.s.File, Seed: r.seed,
 		Start: r.s.Start.Time, End: r.clock.Now(), Duration: spec.FormatDuration(r.s.Duration.D()),
 		Devices: len(r.devices), Events: r.clock.Fired(), ATCommands: r.atCommands, APIRequests: r.api.requests,
-		Aborted: r.aborted, Expectations: []Outcome{},
+		Aborted: r.aborted, Expectations: []report.Outcome{},
 	}
 	if r.aborted {
 		rep.AbortedAt = spec.FormatDuration(r.abortedAt)
@@ -355,7 +357,7 @@ func (r *runner) report() *Report {
 	rep.Passed = !r.aborted && !r.stopped
 	for _, c := range r.checks {
 		e := c.e
-		o := Outcome{Name: e.Name, Group: e.Group, When: when(e, r.s), Check: describe(e), Observed: c.observed,
+		o := report.Outcome{Name: e.Name, Group: e.Group, When: when(e, r.s), Check: describe(e), Observed: c.observed,
 			Pass: c.samples > 0 && !c.failed, Samples: c.samples, Message: c.message, Line: e.Pos.Line}
 		if c.failed {
 			o.FailedAt = spec.FormatDuration(c.failedAt)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fleetsim/fleetsim/scenario/report"
+
 	"github.com/stretchr/testify/assert"
 )
 
@@ -34,7 +36,7 @@ expect:
   - {name: reports, group: s, sms_commands: {direction: from_sim, status: received, count: "== 9"}}
 `, Options{Trace: &trace})
 	var buf bytes.Buffer
-	WriteSummary(&buf, rep, false)
+	report.WriteSummary(&buf, rep, false)
 	assert.True(t, rep.Passed, "%s", buf.String())
 	tr := trace.String()
 	for _, want := range []string{

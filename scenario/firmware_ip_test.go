@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fleetsim/fleetsim/scenario/report"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -41,7 +43,7 @@ expect:
   - {name: u reports and replies, group: u, ip_commands: {direction: from_sim, status: received, count: "== 8"}}
 `, Options{Trace: &trace})
 	var buf bytes.Buffer
-	WriteSummary(&buf, rep, false)
+	report.WriteSummary(&buf, rep, false)
 	assert.True(t, rep.Passed, "%s", buf.String())
 	tr := trace.String()
 	for _, want := range []string{

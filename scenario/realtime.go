@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/report"
+
 	"github.com/fleetsim/fleetsim/scenario/spec"
 
 	"github.com/fleetsim/fleetsim/modem"
@@ -116,7 +118,7 @@ func (r *runner) startExec(ctx context.Context, opts Options, apiURL string) err
 func (r *runner) elapsedSafe() time.Duration { return r.clock.Now().Sub(r.s.Start.Time) }
 
 // advanceRealTime plays the scenario on the wall clock.
-func (r *runner) advanceRealTime(ctx context.Context, progress func(Progress)) {
+func (r *runner) advanceRealTime(ctx context.Context, progress func(report.Progress)) {
 	total := r.s.Duration.D()
 	wallStart := time.Now()
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -181,7 +183,7 @@ func (r *runner) stopRealTime(opts Options) {
 			r.execMu.Unlock()
 		}
 		r.execMu.Lock()
-		o := Outcome{Name: "exec: " + opts.Exec, When: "end", Check: "the command exits with status 0", Samples: 1, Pass: true}
+		o := report.Outcome{Name: "exec: " + opts.Exec, When: "end", Check: "the command exits with status 0", Samples: 1, Pass: true}
 		switch {
 		case r.execKilled:
 			o.Observed = "still running at the end; stopped"

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/report"
+
 	"github.com/fleetsim/fleetsim/scenario/spec"
 
 	"github.com/stretchr/testify/assert"
@@ -106,7 +108,7 @@ func TestExecRealTime(t *testing.T) {
 	require.Len(t, ptys, 1)
 	assert.Contains(t, ptys[0], "fw[0]=/dev/pts/")
 	var sb strings.Builder
-	WriteSummary(&sb, rep, false)
+	report.WriteSummary(&sb, rep, false)
 	assert.True(t, rep.Passed, "%s\nfirmware output:\n%s", sb.String(), out.String())
 	require.Len(t, rep.Expectations, 3)
 	assert.Equal(t, "exec: FLEETSIM_TEST_FIRMWARE=1 exec "+exe, rep.Expectations[2].Name)

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/report"
+
 	"github.com/fleetsim/fleetsim/scenario/spec"
 
 	"github.com/fleetsim/fleetsim/hw"
@@ -31,7 +33,7 @@ type Options struct {
 	Catalog *sim.Catalog
 	// Progress is called as virtual time passes, between steps of the
 	// simulation; it may read the wall clock, the simulation never does.
-	Progress func(Progress)
+	Progress func(report.Progress)
 	// Exec, if set, plays the scenario in real time and runs this shell
 	// command beside it, with the pseudo-terminals of the groups marked
 	// pty in its environment (FLEETSIM_PTY, FLEETSIM_PTYS) and the
@@ -87,8 +89,8 @@ type runner struct {
 	bytesSent  int64
 	aborted    bool
 	abortedAt  time.Duration
-	stopped    bool      // interrupted from outside (the run's context) before the end
-	runErrs    []Outcome // timeline actions the API refused
+	stopped    bool             // interrupted from outside (the run's context) before the end
+	runErrs    []report.Outcome // timeline actions the API refused
 	ctx        context.Context
 	inboxMu    sync.Mutex // guards the devices' inboxes: modems write them from any goroutine in real time
 	real       map[int32]hwPort
@@ -119,7 +121,7 @@ func (g *group) manual() bool { return g.spec.Selection.Mode == "manual" }
 // Run runs a scenario that has defaults applied and is valid (see
 // LoadValid) and returns its report. An error means the run could not
 // take place; failed expectations are in the report.
-func Run(ctx context.Context, s *spec.Scenario, opts Options) (*Report, error) {
+func Run(ctx context.Context, s *spec.Scenario, opts Options) (*report.Report, error) {
 	r := &runner{s: s, seed: s.Seed, cat: opts.Catalog, ctx: ctx}
 	if opts.Seed != nil {
 		r.seed = *opts.Seed
@@ -706,14 +708,14 @@ func (r *runner) actionFailed(i int, err error) {
 			return // the first refusal says it
 		}
 	}
-	r.runErrs = append(r.runErrs, Outcome{
+	r.runErrs = append(r.runErrs, report.Outcome{
 		Name: name, When: "at " + spec.FormatDuration(r.elapsed()), Check: "the API accepts the request",
 		Observed: err.Error(), Samples: 1, Line: line, FailedAt: spec.FormatDuration(r.elapsed()),
 	})
 }
 
 // advance runs the simulation to the end in steps, reporting progress.
-func (r *runner) advance(ctx context.Context, progress func(Progress)) {
+func (r *runner) advance(ctx context.Context, progress func(report.Progress)) {
 	total := r.s.Duration.D()
 	step := max(total/500, time.Second)
 	for at := time.Duration(0); at < total && !r.aborted; {
@@ -727,8 +729,8 @@ func (r *runner) advance(ctx context.Context, progress func(Progress)) {
 	}
 }
 
-func (r *runner) progress() Progress {
-	p := Progress{Virtual: r.elapsed(), Total: r.s.Duration.D(), Devices: len(r.devices), Events: r.clock.Fired()}
+func (r *runner) progress() report.Progress {
+	p := report.Progress{Virtual: r.elapsed(), Total: r.s.Duration.D(), Devices: len(r.devices), Events: r.clock.Fired()}
 	for i := range r.devices {
 		if r.devices[i].state.Registered() {
 			p.Registered++

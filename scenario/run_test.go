@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/fleetsim/fleetsim/scenario/report"
+
 	"github.com/fleetsim/fleetsim/scenario/spec"
 
 	"github.com/stretchr/testify/assert"
@@ -21,7 +23,7 @@ func testCatalog(t testing.TB) *sim.Catalog {
 	return cat
 }
 
-func runFile(t testing.TB, file string, opts Options) *Report {
+func runFile(t testing.TB, file string, opts Options) *report.Report {
 	t.Helper()
 	cat := testCatalog(t)
 	s, err := spec.LoadValid(file, cat)
@@ -46,7 +48,7 @@ func TestShippedScenariosPass(t *testing.T) {
 			}
 			rep := runFile(t, f, Options{})
 			var buf bytes.Buffer
-			WriteSummary(&buf, rep, false)
+			report.WriteSummary(&buf, rep, false)
 			assert.True(t, rep.Passed, "%s", buf.String())
 			for _, o := range rep.Expectations {
 				assert.Positive(t, o.Samples, "%s was never checked", o.Name)
@@ -63,7 +65,7 @@ func TestSameSeedSameReport(t *testing.T) {
 	render := func(seed *uint64) []byte {
 		rep := runFile(t, "../scenarios/nap-roaming.yaml", Options{Seed: seed})
 		var buf bytes.Buffer
-		require.NoError(t, WriteJSON(&buf, rep))
+		require.NoError(t, report.WriteJSON(&buf, rep))
 		return buf.Bytes()
 	}
 	a, b := render(nil), render(nil)

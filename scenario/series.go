@@ -4,12 +4,13 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/fleetsim/fleetsim/scenario/report"
 
 	"github.com/fleetsim/fleetsim/scenario/spec"
 
@@ -41,7 +42,7 @@ type sampler struct {
 	// 0 for never): 12 bytes a device, a million devices 12 MB.
 	blockedN, blockedFirst, blockedLast []uint32
 
-	events  []TimelineEvent
+	events  []report.TimelineEvent
 	dropped int
 
 	sms, ip   atomic.Int64 // SMS and IP Commands sent to SIMs so far
@@ -147,7 +148,7 @@ func (r *runner) record() {
 		gr.searching = append(gr.searching, search)
 		gr.denied = append(gr.denied, denied)
 		gr.block = append(gr.block, blocked)
-		gr.sentMB = append(gr.sentMB, roundTo(float64(gr.g.sent)/sim.MB, 3))
+		gr.sentMB = append(gr.sentMB, report.Round(float64(gr.g.sent)/sim.MB, 3))
 	}
 	rec.smsSeries = append(rec.smsSeries, rec.sms.Load())
 	rec.ipSeries = append(rec.ipSeries, rec.ip.Load())
@@ -176,7 +177,7 @@ func (r *runner) event(kind, group, text string, line int) {
 		rec.dropped++
 		return
 	}
-	rec.events = append(rec.events, TimelineEvent{T: roundTo(r.elapsed().Seconds(), 3), Kind: kind, Group: group, Text: text, Line: line})
+	rec.events = append(rec.events, report.TimelineEvent{T: report.Round(r.elapsed().Seconds(), 3), Kind: kind, Group: group, Text: text, Line: line})
 }
 
 // timelineEvent describes timeline entry i as it is carried out.
@@ -242,9 +243,9 @@ func (c *check) record(at time.Duration, o observation, firstFailure bool) {
 		c.thinned++
 		return
 	}
-	s := CheckSample{T: roundTo(at.Seconds(), 3), Pass: o.ok, Observed: o.text}
+	s := report.CheckSample{T: report.Round(at.Seconds(), 3), Pass: o.ok, Observed: o.text}
 	if o.hasValue {
-		v := roundTo(o.value, 6)
+		v := report.Round(o.value, 6)
 		s.Value = &v
 	}
 	c.kept = append(c.kept, s)
@@ -262,7 +263,7 @@ func (r *runner) window(e *spec.Expectation) (from, until time.Duration) {
 }
 
 // series builds the report's Series once the run has ended.
-func (r *runner) series() *Series {
+func (r *runner) series() *report.Series {
 	rec := r.rec
 	if rec == nil {
 		return nil
@@ -270,17 +271,17 @@ func (r *runner) series() *Series {
 	if rec.unsub != nil {
 		rec.unsub()
 	}
-	s := &Series{
+	s := &report.Series{
 		Step: spec.FormatDuration(rec.step), StepSeconds: rec.step.Seconds(), Times: nonNil(rec.times),
-		Events: nonNil(rec.events), EventsDropped: rec.dropped, Groups: []GroupSeries{}, Expectations: []CheckSeries{},
-		Usage: []UsageDistribution{},
+		Events: nonNil(rec.events), EventsDropped: rec.dropped, Groups: []report.GroupSeries{}, Expectations: []report.CheckSeries{},
+		Usage: []report.UsageDistribution{},
 	}
 	names := map[sim.PLMN]string{}
 	for _, gr := range rec.groups {
-		gs := GroupSeries{
+		gs := report.GroupSeries{
 			Name: gr.g.spec.Name, Devices: gr.g.count, Fleet: gr.g.spec.Fleet,
 			Registered: nonNil(gr.registered), Searching: nonNil(gr.searching), Denied: nonNil(gr.denied),
-			DataBlocked: nonNil(gr.block), SentMB: nonNil(gr.sentMB), Networks: []NetworkSeries{},
+			DataBlocked: nonNil(gr.block), SentMB: nonNil(gr.sentMB), Networks: []report.NetworkSeries{},
 		}
 		slices.SortFunc(gr.nets, func(a, b *netRec) int { return strings.Compare(a.plmn.String(), b.plmn.String()) })
 		for _, nr := range gr.nets {
@@ -291,16 +292,16 @@ func (r *runner) series() *Series {
 				}
 				names[nr.plmn] = name
 			}
-			gs.Networks = append(gs.Networks, NetworkSeries{PLMN: nr.plmn.String(), Name: name, Registered: nr.registered})
+			gs.Networks = append(gs.Networks, report.NetworkSeries{PLMN: nr.plmn.String(), Name: name, Registered: nr.registered})
 		}
 		s.Groups = append(s.Groups, gs)
 	}
 	if rec.sms.Load() > 0 || rec.ip.Load() > 0 {
-		s.Commands = &CommandSeries{SMSCommands: nonNil(rec.smsSeries), IPCommands: nonNil(rec.ipSeries)}
+		s.Commands = &report.CommandSeries{SMSCommands: nonNil(rec.smsSeries), IPCommands: nonNil(rec.ipSeries)}
 	}
 	for _, c := range r.checks {
 		from, until := r.window(c.e)
-		s.Expectations = append(s.Expectations, CheckSeries{
+		s.Expectations = append(s.Expectations, report.CheckSeries{
 			Name: c.e.Name, Group: c.e.Group, From: from.Seconds(), Until: until.Seconds(),
 			Pass: c.samples > 0 && !c.failed, Samples: nonNil(c.kept), Thinned: c.thinned,
 		})
@@ -323,13 +324,8 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-func roundTo(v float64, digits int) float64 {
-	p := math.Pow10(digits)
-	return math.Round(v*p) / p
-}
-
 // attachHistogram is the distribution of power-up to first registration.
-func attachHistogram(devs []device) Histogram {
+func attachHistogram(devs []device) report.Histogram {
 	var lat []float64
 	never := 0
 	for i := range devs {
@@ -342,93 +338,9 @@ func attachHistogram(devs []device) Histogram {
 			lat = append(lat, (d.firstReg - d.poweredAt).Seconds())
 		}
 	}
-	h := logHistogram(lat, "s")
+	h := report.LogHistogram(lat, "s")
 	h.Never = never
 	return h
-}
-
-// logHistogram puts values into buckets of a 1-2-5 series, from the one
-// holding the smallest value to the one holding the largest.
-func logHistogram(vals []float64, unit string) Histogram {
-	h := Histogram{Unit: unit, Count: len(vals), Buckets: []Bucket{}}
-	if len(vals) == 0 {
-		return h
-	}
-	slices.Sort(vals)
-	h.Min, h.Max = roundTo(vals[0], 3), roundTo(vals[len(vals)-1], 3)
-	h.P50, h.P90, h.P99 = roundTo(quantile(vals, 50), 3), roundTo(quantile(vals, 90), 3), roundTo(quantile(vals, 99), 3)
-	edges := []float64{0}
-	for e := 0.001; ; {
-		for _, m := range []float64{1, 2, 5} {
-			v := roundTo(e*m, 6)
-			if v > edges[len(edges)-1] {
-				edges = append(edges, v)
-			}
-		}
-		if edges[len(edges)-1] > vals[len(vals)-1] {
-			break
-		}
-		e *= 10
-	}
-	j := 0
-	for i := 1; i < len(edges); i++ {
-		b := Bucket{From: edges[i-1], To: edges[i]}
-		for j < len(vals) && vals[j] < b.To {
-			b.Count++
-			j++
-		}
-		h.Buckets = append(h.Buckets, b)
-	}
-	// Keep from the first bucket with values to the last.
-	lo, hi := 0, len(h.Buckets)-1
-	for lo < hi && h.Buckets[lo].Count == 0 {
-		lo++
-	}
-	for hi > lo && h.Buckets[hi].Count == 0 {
-		hi--
-	}
-	h.Buckets = h.Buckets[lo : hi+1]
-	return h
-}
-
-// linearHistogram puts values into n equal buckets from 0 to top.
-func linearHistogram(vals []float64, top float64, n int, unit string) Histogram {
-	h := Histogram{Unit: unit, Count: len(vals), Buckets: []Bucket{}}
-	if len(vals) == 0 || top <= 0 {
-		return h
-	}
-	slices.Sort(vals)
-	h.Min, h.Max = roundTo(vals[0], 3), roundTo(vals[len(vals)-1], 3)
-	h.P50, h.P90, h.P99 = roundTo(quantile(vals, 50), 3), roundTo(quantile(vals, 90), 3), roundTo(quantile(vals, 99), 3)
-	w := top / float64(n)
-	for i := range n {
-		h.Buckets = append(h.Buckets, Bucket{From: roundTo(float64(i)*w, 6), To: roundTo(float64(i+1)*w, 6)})
-	}
-	for _, v := range vals {
-		k := min(int(v/w), n-1)
-		h.Buckets[k].Count++
-	}
-	return h
-}
-
-// quantile is the p-th percentile of sorted values, nearest rank.
-func quantile(sorted []float64, p float64) float64 {
-	k := max(int(math.Ceil(p/100*float64(len(sorted))))-1, 0)
-	return sorted[min(k, len(sorted)-1)]
-}
-
-// niceCeil rounds v up to 1, 2 or 5 times a power of ten.
-func niceCeil(v float64) float64 {
-	if v <= 0 {
-		return 1
-	}
-	e := math.Pow10(int(math.Floor(math.Log10(v))))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*e >= v*(1-1e-9) {
-			return m * e
-		}
-	}
-	return 10 * e
 }
 
 // limitMB is a Fleet's data limit at the end of the run, as the scenario
@@ -448,13 +360,13 @@ func (r *runner) limitMB(fleet string) int {
 
 // usageDistribution is a group's data use per SIM against its Fleet's
 // limit, with its most blocked SIMs.
-func (r *runner) usageDistribution(g *group, usage map[string]float64) UsageDistribution {
-	u := UsageDistribution{Group: g.spec.Name, Fleet: g.spec.Fleet, LimitMB: r.limitMB(g.spec.Fleet), LimitChanges: []LimitChange{}, Longest: []BlockedSIM{}}
+func (r *runner) usageDistribution(g *group, usage map[string]float64) report.UsageDistribution {
+	u := report.UsageDistribution{Group: g.spec.Name, Fleet: g.spec.Fleet, LimitMB: r.limitMB(g.spec.Fleet), LimitChanges: []report.LimitChange{}, Longest: []report.BlockedSIM{}}
 	for i := range r.s.Timeline {
 		if e := &r.s.Timeline[i]; e.Fleet != nil && e.Fleet.Name == g.spec.Fleet && e.Fleet.DataLimitMB != nil {
 			for _, ev := range r.rec.events {
 				if ev.Kind == "fleet" && ev.Line == e.Pos.Line {
-					u.LimitChanges = append(u.LimitChanges, LimitChange{T: ev.T, LimitMB: *e.Fleet.DataLimitMB})
+					u.LimitChanges = append(u.LimitChanges, report.LimitChange{T: ev.T, LimitMB: *e.Fleet.DataLimitMB})
 				}
 			}
 		}
@@ -481,7 +393,7 @@ func (r *runner) usageDistribution(g *group, usage map[string]float64) UsageDist
 		if peak > 0 && top < peak*2 { // the limit in view, unless use dwarfs it
 			top = max(top, float64(u.LimitMB)*1.2)
 		}
-		u.PerSIM = linearHistogram(vals, niceCeil(top), 20, "MB")
+		u.PerSIM = report.LinearHistogram(vals, report.NiceCeil(top), 20, "MB")
 	}
 	rec := r.rec
 	var ids []int
@@ -493,7 +405,7 @@ func (r *runner) usageDistribution(g *group, usage map[string]float64) UsageDist
 	}
 	slices.SortStableFunc(ids, func(a, b int) int { return cmp.Compare(rec.blockedN[b], rec.blockedN[a]) })
 	for _, i := range ids[:min(len(ids), topBlocked)] {
-		u.Longest = append(u.Longest, BlockedSIM{
+		u.Longest = append(u.Longest, report.BlockedSIM{
 			Index: i - g.first, Sim: r.sids[i],
 			BlockedSeconds: float64(rec.blockedN[i]) * rec.step.Seconds(),
 			First:          rec.times[rec.blockedFirst[i]-1], Last: rec.times[rec.blockedLast[i]-1],

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/report"
+
 	"github.com/fleetsim/fleetsim/scenario/spec"
 
 	"github.com/fleetsim/fleetsim/hw"
@@ -170,11 +172,11 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 	}
 	tty := false
 	if file, ok := stderr.(*os.File); ok {
-		tty = scenario.IsTerminal(file)
+		tty = report.IsTerminal(file)
 	}
-	var pp *scenario.ProgressPrinter
+	var pp *report.ProgressPrinter
 	if !f.quiet {
-		pp = scenario.NewProgressPrinter(stderr, tty, 2*time.Second)
+		pp = report.NewProgressPrinter(stderr, tty, 2*time.Second)
 		opts.Progress = pp.Update
 	}
 	started := time.Now()
@@ -195,14 +197,14 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 	}
 	secs := time.Since(started).Seconds()
 	if f.wall {
-		rep.Wall = &scenario.Wall{Started: started.UTC().Truncate(time.Second), Seconds: secs, PeakRSSMB: peakRSSMB()}
+		rep.Wall = &report.Wall{Started: started.UTC().Truncate(time.Second), Seconds: secs, PeakRSSMB: peakRSSMB()}
 		if secs > 0 {
 			rep.Wall.EventsPS = float64(rep.Events) / secs
 		}
 	}
 	color := tty && !f.noColor
 	if file, ok := stdout.(*os.File); ok {
-		color = color && scenario.IsTerminal(file)
+		color = color && report.IsTerminal(file)
 	} else {
 		color = false
 	}
@@ -210,15 +212,15 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 	if toStdout > 0 { // stdout is the report's: pipe it into jq
 		summary, color = stderr, tty && !f.noColor
 	}
-	scenario.WriteSummary(summary, rep, color)
+	report.WriteSummary(summary, rep, color)
 	if f.json != "" {
-		if err := writeReport(f.json, stdout, func(w io.Writer) error { return scenario.WriteJSON(w, rep) }); err != nil {
+		if err := writeReport(f.json, stdout, func(w io.Writer) error { return report.WriteJSON(w, rep) }); err != nil {
 			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
 			return 2
 		}
 	}
 	if f.junit != "" {
-		if err := writeReport(f.junit, stdout, func(w io.Writer) error { return scenario.WriteJUnit(w, rep) }); err != nil {
+		if err := writeReport(f.junit, stdout, func(w io.Writer) error { return report.WriteJUnit(w, rep) }); err != nil {
 			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
 			return 2
 		}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/report"
+
 	"github.com/fleetsim/fleetsim/scenario/spec"
 
 	"github.com/stretchr/testify/assert"
@@ -69,7 +71,7 @@ func headless(t *testing.T, file string, extra ...string) string {
 	return stdout.String()
 }
 
-func writePage(t *testing.T, rep *scenario.Report) string {
+func writePage(t *testing.T, rep *report.Report) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "report.html")
 	require.NoError(t, os.WriteFile(path, []byte(render(t, rep)), 0o644))
