@@ -11,15 +11,6 @@ import (
 	"github.com/fleetsim/fleetsim/sim"
 )
 
-// deviceKind says what is at the other end of a device's AT layer.
-type deviceKind uint8
-
-const (
-	kindVirtual  deviceKind = iota // a virtual modem, driven by the firmware here
-	kindExternal                   // a virtual modem on a PTY, driven by the user's program (--exec)
-	kindReal                       // a real modem on a serial port (--hw), driven by the firmware here
-)
-
 // step is what the firmware's outstanding AT command is for.
 type step uint8
 
@@ -46,9 +37,12 @@ type device struct {
 	r     *runner
 	g     *group
 	idx   int32
-	modem *modem.Modem
-	lp    linkPort // a virtual modem's; a real one's is in runner.real
-	rng   rng
+	modem *modem.Modem // the virtual modem; nil for a real one
+	// port is the device's kind: what is at the other end of its AT
+	// layer (see atPort). A virtual device's is &lp.
+	port atPort
+	lp   linkPort // the inbox, for a real modem's indications too
+	rng  rng
 
 	// state is the registration as the firmware knows it from +CEREG:
 	// not registered until the modem says otherwise.
@@ -64,7 +58,6 @@ type device struct {
 	// downloading is set while the network sends the group's download: the
 	// modem's bytes are data, not lines.
 	downloading bool
-	kind        deviceKind
 	online      bool // in data state (after CONNECT, before the escape's OK)
 	replyTo     bool // the SMS being deleted is to be answered
 	// The IP Commands socket (firmware_ip.go).
@@ -143,15 +136,7 @@ func (d *device) answer(info []string, err error) {
 func (d *device) send(s step, cmd string) {
 	d.step = s
 	d.r.atCommands++
-	d.port().Command(d.r.ctx, d, cmd)
-}
-
-// port is the AT layer the firmware drives.
-func (d *device) port() atPort {
-	if d.kind == kindReal {
-		return d.r.real[d.idx]
-	}
-	return &d.lp
+	d.port.Command(d.r.ctx, d, cmd)
 }
 
 // escape leaves data state; escapeLine is the same as the outstanding
@@ -160,18 +145,12 @@ var escape = []byte(escapeLine)
 
 const escapeLine = "+++"
 
-// powerOn powers the modem up; the firmware talks to it once it has booted.
-func (d *device) powerOn() {
-	switch d.kind {
-	case kindExternal:
-		d.modem.PowerCycle()
-		return
-	case kindReal:
-		if d.poweredAt >= 0 { // powered up once already: a module reset
-			d.send(stepReset, d.g.fam.reset)
-			return
-		}
-	}
+// powerOn powers the module up, or restarts it, as its kind does.
+func (d *device) powerOn() { d.port.powerOn(d) }
+
+// restart forgets what the firmware knew of the module: it starts over
+// from a module that has just powered up.
+func (d *device) restart() {
 	d.epoch++
 	d.state, d.step, d.retrying, d.fails, d.pdp, d.online = at3gpp.RegNotRegistered, stepNone, false, 0, false, false
 	d.ipReset()
@@ -181,13 +160,6 @@ func (d *device) powerOn() {
 	if d.poweredAt < 0 {
 		d.poweredAt = d.r.elapsed()
 	}
-	if d.kind == kindReal { // the module is on already: talk to it now
-		d.state = at3gpp.RegSearching
-		d.send(stepInit, d.initCommand())
-		return
-	}
-	d.modem.PowerCycle()
-	d.afterBoot()
 }
 
 // afterBoot initialises the modem once its boot time has passed.
@@ -338,7 +310,7 @@ func (d *device) failed() {
 // sendData starts one transfer of the group's data pattern: activate the
 // context, dial, write the bytes, escape.
 func (d *device) sendData() {
-	if !d.state.Registered() || d.step != stepNone || d.kind == kindReal {
+	if !d.state.Registered() || d.step != stepNone || d.port.drives() != driveAll {
 		return // a real module's data path is its own (sockets), not a dial-up session here
 	}
 	if d.pdp { // the context is still up: dial straight away

@@ -136,7 +136,7 @@ func (d *device) ipIdle() {
 		return
 	}
 	f := d.g.ip
-	if d.step != stepNone || d.online || d.kind != kindVirtual || !d.state.Registered() {
+	if d.step != stepNone || d.online || d.port.drives() != driveAll || !d.state.Registered() {
 		return
 	}
 	switch {

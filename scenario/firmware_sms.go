@@ -68,7 +68,7 @@ func (d *device) smsIndication(l string) bool {
 // smsIdle reads the next unread SMS when the firmware has nothing
 // outstanding.
 func (d *device) smsIdle() {
-	if d.g == nil || d.g.spec.SMS == nil || d.step != stepNone || d.online || d.kind != kindVirtual {
+	if d.g == nil || d.g.spec.SMS == nil || d.step != stepNone || d.online || d.port.drives() != driveAll {
 		return
 	}
 	if n, ok := d.nextUnread(false); ok {
@@ -143,7 +143,7 @@ func (r *runner) smsLoop(d *device, first bool) {
 
 // sendSMS sends the group's text to 000 if the device can now.
 func (d *device) sendSMS() {
-	if !d.state.Registered() || d.step != stepNone || d.online || d.kind != kindVirtual {
+	if !d.state.Registered() || d.step != stepNone || d.online || d.port.drives() != driveAll {
 		return
 	}
 	d.send(stepSmsSend, `AT+CMGS="`+smsNumber+`"`)

@@ -10,11 +10,20 @@ import (
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
 )
 
-// atPort is the AT layer under a device's firmware: a virtual modem linked
-// in process (linkPort) or a real one through the hw client (hwPort). The
-// firmware sends one command at a time; its answer, the information lines
-// and the final result as an error, reaches device.answer, and what the
-// modem says between commands reaches device.indication, both in the
+// atPort is a device's kind: what is at the other end of its firmware's
+// AT layer. A device holds one (a fleet has up to a million: the kinds are
+// small values, the virtual one a pointer into the device itself):
+//
+//   - *linkPort: a virtual modem linked in process, driven by the firmware
+//     here on the virtual clock;
+//   - hwPort: a real modem on a serial port (--hw), driven by the firmware
+//     here through the hw client, in real time;
+//   - externalPort: a virtual modem served on a PTY (--exec), driven by the
+//     user's program; the firmware here stays out of it.
+//
+// The firmware sends one command at a time; its answer, the information
+// lines and the final result as an error, reaches device.answer, and what
+// the modem says between commands reaches device.indication, both in the
 // run's goroutine. The final result is nil for OK and CONNECT, a
 // *at3gpp.CMEError or *at3gpp.CMSError, or an at3gpp.Result (ERROR, NO
 // CARRIER...) that hw's sentinels wrap: the firmware reads them with
@@ -23,8 +32,24 @@ import (
 // The answer comes later, not from Command: a virtual modem answers on the
 // run's virtual clock, which runs in the goroutine that calls Command.
 type atPort interface {
+	// Command sends one command line.
 	Command(ctx context.Context, d *device, line string)
+	// powerOn powers the module up, or restarts it when it is up.
+	powerOn(d *device)
+	// drives says how much of the device the firmware here drives.
+	drives() drive
+	// close releases the modem or the port.
+	close(d *device)
 }
+
+// drive is how much of a device the firmware here drives.
+type drive uint8
+
+const (
+	driveNone         drive = iota // nothing: another program drives it
+	driveRegistration              // registration only: a real module's data path is its own
+	driveAll                       // registration, data sessions, SMS and IP Commands
+)
 
 // linkPort is the in-process modem link of a virtual device, kept inside
 // the device (a fleet has up to a million): the modem's output is split
@@ -46,6 +71,21 @@ func (p *linkPort) Command(_ context.Context, d *device, line string) {
 	b = append(append(b, line...), '\r')
 	d.r.trace(d, hw.DirOut, b)
 	_, _ = p.link.Write(b)
+}
+
+// powerOn power-cycles the virtual modem; the firmware talks to it once
+// it has booted.
+func (p *linkPort) powerOn(d *device) {
+	d.restart()
+	d.modem.PowerCycle()
+	d.afterBoot()
+}
+
+func (p *linkPort) drives() drive { return driveAll }
+
+func (p *linkPort) close(d *device) {
+	_ = p.link.Close()
+	d.modem.Close()
 }
 
 // escape leaves data state with +++; the modem's OK after the guard time
@@ -154,8 +194,25 @@ func isSendResult(cmd, line string) bool {
 }
 
 // hwPort is a real modem on a serial port, through the hw client: its
-// commands run in goroutines the runner waits for.
+// commands run in goroutines the runner waits for. Its indications reach
+// the firmware through the device's linkPort inbox (runner.deliver).
 type hwPort struct{ c *hw.Client }
+
+// powerOn starts the firmware on the module, which is on already; once
+// it has, a module reset.
+func (p hwPort) powerOn(d *device) {
+	if d.poweredAt >= 0 {
+		d.send(stepReset, d.g.fam.reset)
+		return
+	}
+	d.restart()
+	d.state = at3gpp.RegSearching
+	d.send(stepInit, d.initCommand())
+}
+
+func (p hwPort) drives() drive { return driveRegistration }
+
+func (p hwPort) close(*device) { _ = p.c.Close() }
 
 // Command runs one command on the modem; the answer comes back to the
 // run's goroutine through its clock.
@@ -168,3 +225,18 @@ func (p hwPort) Command(ctx context.Context, d *device, line string) {
 		r.clock.AfterFunc(0, func() { d.answer(info, err) })
 	}()
 }
+
+// externalPort is a virtual modem the user's program drives over a PTY
+// (realtime.go): the firmware here sends it nothing, and the runner reads
+// its state from the modem (runner.pollExternal).
+type externalPort struct{}
+
+// Command is never called: the firmware does not drive the device.
+func (externalPort) Command(context.Context, *device, string) {}
+
+// powerOn power-cycles the modem; the user's program sees it boot.
+func (externalPort) powerOn(d *device) { d.modem.PowerCycle() }
+
+func (externalPort) drives() drive { return driveNone }
+
+func (externalPort) close(d *device) { d.modem.Close() }

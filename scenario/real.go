@@ -71,8 +71,7 @@ func (r *runner) openReal(ctx context.Context, d *device, port string, opts Opti
 	if err != nil {
 		return fmt.Errorf("device %s on %s: %w", name, port, err)
 	}
-	d.kind = kindReal
-	r.real[d.idx] = hwPort{c}
+	d.port = hwPort{c}
 	iccid, err := readICCID(ctx, c)
 	if err != nil {
 		return fmt.Errorf("device %s on %s: reading the SIM's ICCID: %w", name, port, err)

@@ -48,7 +48,7 @@ func (r *runner) startExternal(ctx context.Context) error {
 			}
 			_ = d.lp.link.Close() // the user's program is the host now
 			d.lp.link = nil
-			d.kind = kindExternal
+			d.port = externalPort{}
 			r.externals = append(r.externals, external{d: d, pty: p})
 			r.wg.Add(1)
 			go func() {

@@ -93,7 +93,6 @@ type runner struct {
 	runErrs    []report.Outcome // timeline actions the API refused
 	ctx        context.Context
 	inboxMu    sync.Mutex // guards the devices' inboxes: modems write them from any goroutine in real time
-	real       map[int32]hwPort
 	traceW     io.Writer
 	rec        *sampler        // the report's time series
 	settle     bool            // start statuses settle before the start (settleStatuses)
@@ -217,7 +216,6 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 	sid := "AC" + hex.EncodeToString(token)
 	_, _ = src.Read(token)
 	auth := hex.EncodeToString(token)
-	r.real = make(map[int32]hwPort)
 	bound, err := r.bindReal(opts.HW)
 	if err != nil {
 		return err
@@ -423,6 +421,7 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 				Country: g.spec.Location, Hub: r.hub,
 			})
 			d.lp.link = d.modem.Connect(d.output)
+			d.port = &d.lp
 		}
 	}
 	return nil
@@ -452,19 +451,12 @@ func (r *runner) setupSim(ctx context.Context, g *group, i int) error {
 }
 
 func (r *runner) close() {
-	for _, p := range r.real {
-		_ = p.c.Close()
-	}
-	r.real = nil
 	if r.hub != nil {
 		r.hub.Close()
 	}
 	for i := range r.devices {
-		if d := &r.devices[i]; d.modem != nil {
-			if d.lp.link != nil {
-				_ = d.lp.link.Close()
-			}
-			d.modem.Close()
+		if d := &r.devices[i]; d.port != nil { // nil if the set-up stopped before it
+			d.port.close(d)
 		}
 	}
 	if r.ctl != nil {
@@ -482,7 +474,7 @@ func (r *runner) schedule() {
 		spec := g.spec
 		for i := g.first; i < g.first+g.count; i++ {
 			d := &r.devices[i]
-			if d.kind == kindExternal { // the user's program powers it and drives it
+			if d.port.drives() == driveNone { // the user's program powers it and drives it
 				continue
 			}
 			at := spec.PowerOn.At.D()
