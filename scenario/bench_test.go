@@ -104,7 +104,8 @@ func measureIdle(t testing.TB, n int) float64 {
 		s.Duration = spec.Duration(2 * time.Hour)
 		s.Expect = nil
 		require.NoError(t, s.Validate(cat))
-		r := &runner{s: s, seed: 1, cat: cat, ctx: context.Background()}
+		r := &runner{s: s, seed: 1, cat: cat}
+		r.ctx, r.start = context.Background(), s.Start.Time
 		require.NoError(t, r.setup(context.Background(), Options{}))
 		r.schedule()
 		r.advance(context.Background(), nil)

@@ -1,14 +1,19 @@
 package scenario
 
 import (
+	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fleetsim/fleetsim/modem"
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
+	"github.com/fleetsim/fleetsim/sim/vclock"
 )
 
 // step is what the firmware's outstanding AT command is for.
@@ -29,12 +34,38 @@ const (
 	stepEscape          // +++ back to command state
 )
 
+// env is what the devices of a run share: the run's context and virtual
+// clock, their modems' timings, the trace, and the counters the report
+// reads. The firmware runs in the run's goroutine; inboxMu guards what
+// modems write from others.
+type env struct {
+	ctx     context.Context // the run's: real modems' commands end with it
+	clock   *vclock.Clock
+	start   time.Time // the scenario's start on the virtual clock
+	timing  modem.Timing
+	traceW  io.Writer       // every AT exchange, or nil
+	payload []byte          // the bytes of a data session, written in chunks
+	wg      sync.WaitGroup  // real modems' commands and real-time servers
+	inboxMu sync.Mutex      // guards the devices' inboxes: modems write them from any goroutine in real time
+	unread  map[int32][]int // indexes of SMS a device was told of (+CMTI) and has not read, guarded by inboxMu
+
+	atCommands int64 // AT commands the firmware sent
+	bytesSent  int64 // bytes written in data sessions
+	smsSent    int64 // SMS the devices sent (AT+CMGS answered)
+	smsRead    int64 // SMS the devices read (AT+CMGR)
+	ipSent     int64 // datagrams the devices sent to the IP Commands gateway
+	ipRead     int64 // IP Commands the devices read
+}
+
+// elapsed is the virtual time since the start, from any goroutine.
+func (e *env) elapsed() time.Duration { return e.clock.Now().Sub(e.start) }
+
 // device is one simulated device: a virtual modem and the firmware that
 // drives it through the AT layer. It is kept small (a fleet has up to a
 // million); its firmware is a state machine advanced by the modem's output
 // and by timers on the virtual clock, all in the run's goroutine.
 type device struct {
-	r     *runner
+	r     *env
 	g     *group
 	idx   int32
 	modem *modem.Modem // the virtual modem; nil for a real one
@@ -358,3 +389,60 @@ func newRNG(seed uint64, device int) rng {
 
 // float returns a number in [0, 1).
 func (r *rng) float() float64 { return float64(r.Uint64()>>11) / (1 << 53) }
+
+type group struct {
+	spec     *spec.Group
+	fam      *family
+	ip       *ipFirmware // nil without ip
+	first    int         // index of its first device
+	count    int
+	sent     int64 // bytes its devices wrote
+	received int64 // bytes its devices received (download)
+}
+
+func (g *group) manual() bool { return g.spec.Selection.Mode == "manual" }
+
+// dataLoop sends the group's data pattern while the run lasts.
+func (d *device) dataLoop(first bool) {
+	t := d.g.spec.Data
+	wait := t.Every.D()
+	if first { // the first transfer comes at a random point of the first interval
+		wait = time.Duration(d.rng.float() * float64(wait))
+	}
+	if t.Jitter.Set && t.Jitter.Value > 0 {
+		wait += time.Duration((d.rng.float()*2 - 1) * t.Jitter.Value / 100 * float64(t.Every))
+	}
+	d.r.clock.AfterFunc(max(wait, time.Second), func() {
+		d.sendData()
+		d.dataLoop(false)
+	})
+}
+
+func (d *device) cycleLoop() {
+	d.r.clock.AfterFunc(d.g.spec.PowerCycle.Every.D(), func() {
+		d.powerOn()
+		d.cycleLoop()
+	})
+}
+
+// download receives the group's download over the data session after the
+// upload: the network sends it through the modem, which meters it. The
+// bytes reach the firmware in data state and are only counted; a download
+// the network cuts (the data limit) ends the session, whose NO CARRIER
+// came with the data. It reports whether the session is still up.
+func (d *device) download() bool {
+	n := int64(d.g.spec.Data.Download)
+	if n <= 0 || d.modem == nil {
+		return true
+	}
+	d.downloading = true
+	got, err := d.modem.Download(d.r.ctx, n)
+	d.downloading = false
+	d.r.traceNote(d, "%d bytes of data received", got)
+	d.g.received += got
+	if err != nil {
+		d.blocked, d.pdp = true, false
+		return false
+	}
+	return true
+}

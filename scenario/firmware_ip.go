@@ -247,15 +247,15 @@ func ipPayload(k ipKind, info []string) (string, bool) {
 
 // ipLoop sends the group's datagram every interval while the run lasts,
 // each device at its own phase.
-func (r *runner) ipLoop(d *device, first bool) {
+func (d *device) ipLoop(first bool) {
 	wait := d.g.ip.spec.Every.D()
 	if first {
 		wait = time.Duration(d.rng.float() * float64(wait))
 	}
-	r.clock.AfterFunc(max(wait, time.Second), func() {
+	d.r.clock.AfterFunc(max(wait, time.Second), func() {
 		d.ipDue, d.ipFailed = true, false
 		d.ipIdle()
-		r.ipLoop(d, false)
+		d.ipLoop(false)
 	})
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/fleetsim/fleetsim/scenario/report"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 )
 
 // TestIPCommandsBothWays: each family's firmware opens a UDP socket to the
@@ -82,26 +81,4 @@ expect:
 	for _, no := range []string{"AT+QIOPEN", "AT+QIRD", "AT+QISEND"} {
 		assert.NotContains(t, trace.String(), no)
 	}
-}
-
-// FuzzIPPayload: whatever a read command answers, taking its datagram
-// neither panics nor finds data in an empty read.
-func FuzzIPPayload(f *testing.F) {
-	for _, s := range []string{
-		"+QIRD: 6\nreboot", "+QIRD: 0", "+CARECV: 6,reboot", "+CARECV: 0",
-		`+USORF: 0,"100.64.0.1",6969,6,"reboot"`, `+USORF: 0,"",0,0,""`, "", ",,,,",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		info := strings.Split(s, "\n")
-		for _, k := range []ipKind{ipQuectel, ipSimcom, ipUblox} {
-			data, ok := ipPayload(k, info)
-			if !ok {
-				require.Empty(t, data)
-			}
-		}
-		_, ok := ipPayload(ipUblox, []string{`+USORF: 0,"",0,0,""`})
-		require.False(t, ok)
-	})
 }

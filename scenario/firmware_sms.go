@@ -129,15 +129,15 @@ func (d *device) smsAnswer(s step, info []string, err error) bool {
 
 // smsLoop sends the group's SMS every interval while the run lasts, each
 // device at its own phase.
-func (r *runner) smsLoop(d *device, first bool) {
+func (d *device) smsLoop(first bool) {
 	c := d.g.spec.SMS
 	wait := c.Every.D()
 	if first {
 		wait = time.Duration(d.rng.float() * float64(wait))
 	}
-	r.clock.AfterFunc(max(wait, time.Second), func() {
+	d.r.clock.AfterFunc(max(wait, time.Second), func() {
 		d.sendSMS()
-		r.smsLoop(d, false)
+		d.smsLoop(false)
 	})
 }
 

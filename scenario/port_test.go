@@ -1,11 +1,9 @@
 package scenario
 
 import (
-	"bytes"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/sim"
@@ -31,24 +29,11 @@ func TestIsInfo(t *testing.T) {
 	}
 }
 
-// TestFirmwareSeesTypedErrors: a manual selection of a network outside the
-// NAP is refused with +CME ERROR: 111, and the firmware gets it as an
-// *at3gpp.CMEError (the trace notes it), not as a line to parse.
-func TestFirmwareSeesTypedErrors(t *testing.T) {
-	t.Parallel()
-	var trace bytes.Buffer
-	rep := runFile(t, "../scenarios/forbidden-network.yaml", Options{Trace: &trace})
-	require.True(t, rep.Passed)
-	out := trace.String()
-	assert.Contains(t, out, "+CME ERROR: 111", "the modem's answer is in the trace")
-	assert.Contains(t, out, "registration refused: +CME ERROR: 111 (PLMN not allowed)")
-}
-
 // TestLinkPortAnswerAcrossWrites: an answer's information lines and its
 // final result may come in separate writes; an indication between them
 // goes to the firmware at once, the answer once the final result is in.
 func TestLinkPortAnswerAcrossWrites(t *testing.T) {
-	d := &device{r: &runner{}, state: at3gpp.RegRoaming, step: stepOperator}
+	d := &device{r: &env{}, state: at3gpp.RegRoaming, step: stepOperator}
 	d.lp.cmd = "AT+COPS?"
 	d.lp.inbox = []string{`+COPS: 0,2,"23415",7`, "+CEREG: 2"}
 	d.handle()

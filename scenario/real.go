@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 
 	"github.com/fleetsim/fleetsim/hw"
@@ -54,15 +52,10 @@ func (r *runner) bindReal(refs map[string]string) (map[int]string, error) {
 	return out, nil
 }
 
-// deviceName names a device in traces and messages: group/index.
-func (r *runner) deviceName(d *device) string {
-	return d.g.spec.Name + "/" + strconv.Itoa(int(d.idx)-d.g.first)
-}
-
 // openReal opens the serial port of a real device and finds its SIM in the
 // control plane.
 func (r *runner) openReal(ctx context.Context, d *device, port string, opts Options) error {
-	name := r.deviceName(d)
+	name := d.name()
 	hwOpts := append([]hw.Option(nil), opts.HWOptions...)
 	if r.traceW != nil {
 		hwOpts = append(hwOpts, hw.WithTrace(r.traceW), hw.WithTracePort(name))
@@ -86,7 +79,7 @@ func (r *runner) openReal(ctx context.Context, d *device, port string, opts Opti
 			return fmt.Errorf("device %s (ICCID %s): %w", name, iccid, err)
 		}
 	}
-	c.OnIndication("", func(line string) { r.deliver(d, line) })
+	c.OnIndication("", d.deliver)
 	return nil
 }
 
@@ -168,63 +161,4 @@ func (r *runner) findSim(ctx context.Context, iccid string) (string, error) {
 		return "", nil // a SIM of a real account, not the embedded simulator's
 	}
 	return "", errors.New("the SIM is neither registered in the account nor in the simulator's inventory")
-}
-
-// deliver queues a real modem's indication for the device's firmware,
-// from any goroutine. No command is ever outstanding on the device's
-// linkPort, so the line reaches device.indication.
-func (r *runner) deliver(d *device, line string) {
-	r.inboxMu.Lock()
-	d.lp.inbox = append(d.lp.inbox, line)
-	wake := !d.woken
-	d.woken = true
-	r.inboxMu.Unlock()
-	if wake {
-		r.clock.AfterFunc(0, d.handle)
-	}
-}
-
-// ---- traces -----------------------------------------------------------------
-
-// lockedWriter serialises the trace records of many devices.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
-// trace records what a virtual device and its modem exchanged, in the hw
-// package's trace format, stamped with virtual time.
-func (r *runner) trace(d *device, dir hw.TraceDir, b []byte) {
-	if r.traceW == nil {
-		return
-	}
-	rec := hw.TraceRecord{Time: r.clock.Now(), Port: r.deviceName(d), Dir: dir}
-	var buf []byte
-	if dir == hw.DirIn { // a record a line, as hw writes them
-		for len(b) > 0 {
-			i := strings.IndexByte(string(b), '\n') + 1
-			if i == 0 {
-				i = len(b)
-			}
-			rec.Data = b[:i]
-			buf = hw.AppendTrace(buf, rec)
-			b = b[i:]
-		}
-	} else {
-		rec.Data = b
-		buf = hw.AppendTrace(buf, rec)
-	}
-	_, _ = r.traceW.Write(buf)
-}
-
-func (r *runner) traceNote(d *device, format string, args ...any) {
-	if r.traceW != nil {
-		r.trace(d, hw.DirNote, fmt.Appendf(nil, format, args...))
-	}
 }

@@ -106,16 +106,13 @@ func (r *runner) startExec(ctx context.Context, opts Options, apiURL string) err
 	go func() {
 		err := cmd.Wait()
 		r.execMu.Lock()
-		r.execErr, r.execEnded = err, r.elapsedSafe()
+		r.execErr, r.execEnded = err, r.elapsed()
 		r.execMu.Unlock()
 		close(r.execDone)
 	}()
 	r.execCmd = cmd
 	return nil
 }
-
-// elapsedSafe reads the virtual time from any goroutine.
-func (r *runner) elapsedSafe() time.Duration { return r.clock.Now().Sub(r.s.Start.Time) }
 
 // advanceRealTime plays the scenario on the wall clock.
 func (r *runner) advanceRealTime(ctx context.Context, progress func(report.Progress)) {
@@ -215,7 +212,6 @@ func (r *runner) stopRealTime(opts Options) {
 type realtimeState struct {
 	externals  []external
 	httpSrv    *http.Server
-	wg         sync.WaitGroup
 	execCmd    *exec.Cmd
 	execDone   chan struct{}
 	execMu     sync.Mutex

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/fleetsim/fleetsim/scenario/report"
@@ -67,61 +66,38 @@ var ErrSetup = errors.New("scenario set-up failed")
 
 // runner is one run of a scenario.
 type runner struct {
-	s      *spec.Scenario
-	seed   uint64
-	cat    *sim.Catalog
-	clock  *vclock.Clock
-	ctl    *sim.Control
-	api    *apiClient
-	world  *modem.World
-	hub    *modem.Hub
-	timing modem.Timing
+	s     *spec.Scenario
+	seed  uint64
+	cat   *sim.Catalog
+	ctl   *sim.Control
+	api   *apiClient
+	world *modem.World
+	hub   *modem.Hub
 
 	groups  []*group
 	devices []device
 	sids    []string          // Sim SID of each device
 	naps    map[string]string // name → SID
 	fleets  map[string]string // name → SID
-	payload []byte
 
-	checks     []*check
-	atCommands int64
-	bytesSent  int64
-	aborted    bool
-	abortedAt  time.Duration
-	stopped    bool             // interrupted from outside (the run's context) before the end
-	runErrs    []report.Outcome // timeline actions the API refused
-	ctx        context.Context
-	inboxMu    sync.Mutex // guards the devices' inboxes: modems write them from any goroutine in real time
-	traceW     io.Writer
-	rec        *sampler        // the report's time series
-	settle     bool            // start statuses settle before the start (settleStatuses)
-	unread     map[int32][]int // indexes of SMS a device was told of (+CMTI) and has not read, guarded by inboxMu
-	smsSent    int64           // SMS the devices sent (AT+CMGS answered)
-	smsRead    int64           // SMS the devices read (AT+CMGR)
-	ipSent     int64           // datagrams the devices sent to the IP Commands gateway
-	ipRead     int64           // IP Commands the devices read
+	checks    []*check
+	aborted   bool
+	abortedAt time.Duration
+	stopped   bool             // interrupted from outside (the run's context) before the end
+	runErrs   []report.Outcome // timeline actions the API refused
+	rec       *sampler         // the report's time series
+	settle    bool             // start statuses settle before the start (settleStatuses)
+	env
 	realtimeState
 	accountState
 }
-
-type group struct {
-	spec     *spec.Group
-	fam      *family
-	ip       *ipFirmware // nil without ip
-	first    int         // index of its first device
-	count    int
-	sent     int64 // bytes its devices wrote
-	received int64 // bytes its devices received (download)
-}
-
-func (g *group) manual() bool { return g.spec.Selection.Mode == "manual" }
 
 // Run runs a scenario that has defaults applied and is valid (see
 // LoadValid) and returns its report. An error means the run could not
 // take place; failed expectations are in the report.
 func Run(ctx context.Context, s *spec.Scenario, opts Options) (*report.Report, error) {
-	r := &runner{s: s, seed: s.Seed, cat: opts.Catalog, ctx: ctx}
+	r := &runner{s: s, seed: s.Seed, cat: opts.Catalog}
+	r.ctx, r.start = ctx, s.Start.Time
 	if opts.Seed != nil {
 		r.seed = *opts.Seed
 	}
@@ -187,7 +163,6 @@ func Run(ctx context.Context, s *spec.Scenario, opts Options) (*report.Report, e
 }
 
 // elapsed is the virtual time since the start.
-func (r *runner) elapsed() time.Duration { return r.clock.Now().Sub(r.s.Start.Time) }
 
 func (r *runner) setup(ctx context.Context, opts Options) error {
 	s := r.s
@@ -397,7 +372,7 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 			}
 			if port, ok := bound[i]; ok {
 				d := &r.devices[i]
-				*d = device{r: r, g: g, idx: int32(i), rng: newRNG(r.seed, i), poweredAt: -1, firstReg: -1}
+				*d = device{r: &r.env, g: g, idx: int32(i), rng: newRNG(r.seed, i), poweredAt: -1, firstReg: -1}
 				if err := r.openReal(ctx, d, port, opts); err != nil {
 					return fmt.Errorf("%w: %w", ErrSetup, err)
 				}
@@ -414,7 +389,7 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.first, g.spec.Name, err)
 			}
 			d := &r.devices[i]
-			*d = device{r: r, g: g, idx: int32(i), rng: newRNG(r.seed, i), poweredAt: -1, firstReg: -1}
+			*d = device{r: &r.env, g: g, idx: int32(i), rng: newRNG(r.seed, i), poweredAt: -1, firstReg: -1}
 			d.modem = modem.New(modem.Config{
 				Card: card, IMEI: modem.IMEI(i), Profile: g.fam.profile, Core: r.ctl, World: r.world,
 				Clock: r.clock, Timing: r.timing, AuthCache: r.s.Settings.AuthCache.D(),
@@ -484,16 +459,16 @@ func (r *runner) schedule() {
 			r.clock.AfterFunc(at, func() {
 				d.powerOn()
 				if spec.Data != nil {
-					r.dataLoop(d, true)
+					d.dataLoop(true)
 				}
 				if spec.SMS != nil && spec.SMS.Every != nil {
-					r.smsLoop(d, true)
+					d.smsLoop(true)
 				}
 				if spec.IP != nil && spec.IP.Every != nil {
-					r.ipLoop(d, true)
+					d.ipLoop(true)
 				}
 				if spec.PowerCycle != nil {
-					r.cycleLoop(d)
+					d.cycleLoop()
 				}
 			})
 		}
@@ -502,29 +477,6 @@ func (r *runner) schedule() {
 		r.scheduleEvent(i)
 	}
 	r.scheduleChecks()
-}
-
-// dataLoop sends the group's data pattern while the run lasts.
-func (r *runner) dataLoop(d *device, first bool) {
-	t := d.g.spec.Data
-	wait := t.Every.D()
-	if first { // the first transfer comes at a random point of the first interval
-		wait = time.Duration(d.rng.float() * float64(wait))
-	}
-	if t.Jitter.Set && t.Jitter.Value > 0 {
-		wait += time.Duration((d.rng.float()*2 - 1) * t.Jitter.Value / 100 * float64(t.Every))
-	}
-	r.clock.AfterFunc(max(wait, time.Second), func() {
-		d.sendData()
-		r.dataLoop(d, false)
-	})
-}
-
-func (r *runner) cycleLoop(d *device) {
-	r.clock.AfterFunc(d.g.spec.PowerCycle.Every.D(), func() {
-		d.powerOn()
-		r.cycleLoop(d)
-	})
 }
 
 // targets returns the devices an event acts on.
@@ -542,15 +494,6 @@ func (r *runner) targets(t spec.Targets) []*device {
 		out[i] = &r.devices[g.first+i]
 	}
 	return out
-}
-
-func (r *runner) group(name string) *group {
-	for _, g := range r.groups {
-		if g.spec.Name == name {
-			return g
-		}
-	}
-	return nil
 }
 
 // scheduleEvent sets the timers of timeline entry i.
@@ -734,4 +677,13 @@ func (r *runner) progress() report.Progress {
 		}
 	}
 	return p
+}
+
+func (r *runner) group(name string) *group {
+	for _, g := range r.groups {
+		if g.spec.Name == name {
+			return g
+		}
+	}
+	return nil
 }

@@ -73,28 +73,6 @@ func (r *runner) usageIn(used map[string][3]float64, groupName string, dir spec.
 	return lo, hi, good
 }
 
-// download receives the group's download over the data session after the
-// upload: the network sends it through the modem, which meters it. The
-// bytes reach the firmware in data state and are only counted; a download
-// the network cuts (the data limit) ends the session, whose NO CARRIER
-// came with the data. It reports whether the session is still up.
-func (d *device) download() bool {
-	n := int64(d.g.spec.Data.Download)
-	if n <= 0 || d.modem == nil {
-		return true
-	}
-	d.downloading = true
-	got, err := d.modem.Download(d.r.ctx, n)
-	d.downloading = false
-	d.r.traceNote(d, "%d bytes of data received", got)
-	d.g.received += got
-	if err != nil {
-		d.blocked, d.pdp = true, false
-		return false
-	}
-	return true
-}
-
 // apiOutcome checks an api expectation: it GETs the path and compares the
 // status and the field. It returns the text for the report and whether
 // the check holds.
