@@ -121,7 +121,7 @@ func (r *runner) checkClient(e *spec.Expectation) *apiClient {
 		return r.client(e.Account)
 	}
 	if g := r.group(e.Group); g != nil {
-		return r.client(g.spec.Account)
+		return r.client(g.Spec.Account)
 	}
 	return r.api
 }

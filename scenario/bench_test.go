@@ -105,7 +105,7 @@ func measureIdle(t testing.TB, n int) float64 {
 		s.Expect = nil
 		require.NoError(t, s.Validate(cat))
 		r := &runner{s: s, seed: 1, cat: cat}
-		r.ctx, r.start = context.Background(), s.Start.Time
+		r.Ctx, r.Start = context.Background(), s.Start.Time
 		require.NoError(t, r.setup(context.Background(), Options{}))
 		r.schedule()
 		r.advance(context.Background(), nil)

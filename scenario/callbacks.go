@@ -200,7 +200,7 @@ func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 // newReceiver makes the run's receiver: on loopback in real time, else
 // in process (the base URL resolves to nothing).
 func (r *runner) newReceiver(real bool) error {
-	r.hooks = &receiver{base: virtualHooksBase, elapsed: r.elapsed, token: r.authToken}
+	r.hooks = &receiver{base: virtualHooksBase, elapsed: r.Elapsed, token: r.authToken}
 	if real {
 		return r.hooks.listen()
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/firmware"
+
 	"github.com/fleetsim/fleetsim/scenario/report"
 
 	"github.com/fleetsim/fleetsim/scenario/spec"
@@ -53,12 +55,12 @@ func (r *runner) scheduleChecks() {
 		r.checks = append(r.checks, c)
 		switch {
 		case e.At != nil:
-			r.clock.AfterFunc(e.At.D(), func() { r.sample(c) })
+			r.Clock.AfterFunc(e.At.D(), func() { r.sample(c) })
 		case e.During != nil:
 			step := r.s.Sample.D()
 			var tick func(at time.Duration)
 			tick = func(at time.Duration) {
-				r.clock.AfterFunc(at-r.elapsed(), func() {
+				r.Clock.AfterFunc(at-r.Elapsed(), func() {
 					r.sample(c)
 					if next := at + step; next <= e.During.Until.D() {
 						tick(next)
@@ -69,7 +71,7 @@ func (r *runner) scheduleChecks() {
 			}
 			tick(e.During.From.D())
 		default:
-			r.clock.AfterFunc(r.s.Duration.D(), func() { r.sample(c) })
+			r.Clock.AfterFunc(r.s.Duration.D(), func() { r.sample(c) })
 		}
 	}
 }
@@ -81,21 +83,21 @@ func (r *runner) sample(c *check) {
 	}
 	c.samples++
 	o := r.observe(c.e)
-	c.record(r.elapsed(), o, !o.ok && !c.failed)
+	c.record(r.Elapsed(), o, !o.ok && !c.failed)
 	if !c.failed {
 		c.observed, c.message = o.text, o.msg
 	}
 	if o.ok || c.failed {
 		return
 	}
-	c.failed, c.failedAt = true, r.elapsed()
+	c.failed, c.failedAt = true, r.Elapsed()
 	if c.e.Abort {
-		r.aborted, r.abortedAt = true, r.elapsed()
+		r.aborted, r.abortedAt = true, r.Elapsed()
 	}
 }
 
 // members returns the devices an expectation is about.
-func (r *runner) members(name string) []device {
+func (r *runner) members(name string) []firmware.Device {
 	if name == "" {
 		return r.devices
 	}
@@ -103,7 +105,7 @@ func (r *runner) members(name string) []device {
 	if g == nil {
 		return nil
 	}
-	return r.devices[g.first : g.first+g.count]
+	return r.devices[g.First : g.First+g.Count]
 }
 
 // observe evaluates every check of an expectation: what was seen, whether
@@ -117,7 +119,7 @@ func (r *runner) observe(e *spec.Expectation) observation {
 			plmn = nets[0].Identifiers[0]
 		}
 	}
-	onNet := func(d *device) bool { return e.Network == "" || d.plmn == plmn }
+	onNet := func(d *firmware.Device) bool { return e.Network == "" || d.PLMN == plmn }
 	var parts []string
 	ok := true
 	var o observation
@@ -133,7 +135,7 @@ func (r *runner) observe(e *spec.Expectation) observation {
 			figure(float64(k))
 		}
 	}
-	count := func(name string, c spec.Condition, keep func(d *device) bool) {
+	count := func(name string, c spec.Condition, keep func(d *firmware.Device) bool) {
 		if !c.Set() {
 			return
 		}
@@ -148,7 +150,7 @@ func (r *runner) observe(e *spec.Expectation) observation {
 		ok = ok && c.Holds(float64(k), n)
 	}
 	for _, cc := range countChecks(e) {
-		count(cc.name, cc.cond, func(d *device) bool { return cc.keep(d, onNet(d)) })
+		count(cc.name, cc.cond, func(d *firmware.Device) bool { return cc.keep(d, onNet(d)) })
 	}
 	var msgs []string
 	if e.AttachLatency != nil {
@@ -232,17 +234,17 @@ func (r *runner) observe(e *spec.Expectation) observation {
 type countCheck struct {
 	name string
 	cond spec.Condition
-	keep func(d *device, onNetwork bool) bool // onNetwork: on the expectation's network, if it names one
+	keep func(d *firmware.Device, onNetwork bool) bool // onNetwork: on the expectation's network, if it names one
 }
 
 func countChecks(e *spec.Expectation) []countCheck {
 	return []countCheck{
-		{"registered", e.Registered, func(d *device, on bool) bool { return d.state.Registered() && on }},
-		{"roaming", e.Roaming, func(d *device, on bool) bool { return d.state == at3gpp.RegRoaming && on }},
-		{"searching", e.Searching, func(d *device, _ bool) bool { return d.state == at3gpp.RegSearching }},
-		{"denied", e.Denied, func(d *device, _ bool) bool { return d.state == at3gpp.RegDenied }},
-		{"not_registered", e.NotRegistered, func(d *device, _ bool) bool { return !d.state.Registered() }},
-		{"data_blocked", e.DataBlocked, func(d *device, _ bool) bool { return d.blocked }},
+		{"registered", e.Registered, func(d *firmware.Device, on bool) bool { return d.State.Registered() && on }},
+		{"roaming", e.Roaming, func(d *firmware.Device, on bool) bool { return d.State == at3gpp.RegRoaming && on }},
+		{"searching", e.Searching, func(d *firmware.Device, _ bool) bool { return d.State == at3gpp.RegSearching }},
+		{"denied", e.Denied, func(d *firmware.Device, _ bool) bool { return d.State == at3gpp.RegDenied }},
+		{"not_registered", e.NotRegistered, func(d *firmware.Device, _ bool) bool { return !d.State.Registered() }},
+		{"data_blocked", e.DataBlocked, func(d *firmware.Device, _ bool) bool { return d.Blocked }},
 	}
 }
 
@@ -256,17 +258,17 @@ func pct(k, n int) string {
 // attachPercentile is the p-th percentile of power-up to first
 // registration over the devices powered up; one never registered counts
 // as infinitely late.
-func attachPercentile(devs []device, p float64) (float64, string) {
+func attachPercentile(devs []firmware.Device, p float64) (float64, string) {
 	var lat []float64
 	for i := range devs {
 		d := &devs[i]
-		if d.poweredAt < 0 {
+		if d.PoweredAt < 0 {
 			continue
 		}
-		if d.firstReg < 0 {
+		if d.FirstReg < 0 {
 			lat = append(lat, math.Inf(1))
 		} else {
-			lat = append(lat, float64(d.firstReg-d.poweredAt))
+			lat = append(lat, float64(d.FirstReg-d.PoweredAt))
 		}
 	}
 	if len(lat) == 0 {
@@ -285,7 +287,7 @@ func attachPercentile(devs []device, p float64) (float64, string) {
 func (r *runner) simsWithStatus(api *apiClient, groupName, status string) (int, error) {
 	in := r.memberSids(groupName)
 	k := 0
-	err := api.listSids(r.ctx, status, func(sid string) {
+	err := api.listSids(r.Ctx, status, func(sid string) {
 		if in[sid] {
 			k++
 		}
@@ -296,7 +298,7 @@ func (r *runner) simsWithStatus(api *apiClient, groupName, status string) (int, 
 func (r *runner) memberSids(groupName string) map[string]bool {
 	first, n := 0, len(r.sids)
 	if g := r.group(groupName); g != nil {
-		first, n = g.first, g.count
+		first, n = g.First, g.Count
 	}
 	in := make(map[string]bool, n)
 	for _, sid := range r.sids[first : first+n] {
@@ -332,8 +334,8 @@ func (r *runner) expand(s string) (string, error) {
 		case "sim":
 			name, idx, _ := strings.Cut(p[2], "/")
 			i, convErr := strconv.Atoi(idx)
-			if g := r.group(name); g != nil && convErr == nil && i >= 0 && i < g.count {
-				return r.sids[g.first+i]
+			if g := r.group(name); g != nil && convErr == nil && i >= 0 && i < g.Count {
+				return r.sids[g.First+i]
 			}
 		}
 		err = fmt.Errorf("%s names nothing in the scenario", m)
@@ -346,8 +348,8 @@ func (r *runner) expand(s string) (string, error) {
 func (r *runner) report() *report.Report {
 	rep := &report.Report{
 		Scenario: r.s.Name, File: r.s.File, Seed: r.seed,
-		Start: r.s.Start.Time, End: r.clock.Now(), Duration: spec.FormatDuration(r.s.Duration.D()),
-		Devices: len(r.devices), Events: r.clock.Fired(), ATCommands: r.atCommands, APIRequests: r.api.requests,
+		Start: r.s.Start.Time, End: r.Clock.Now(), Duration: spec.FormatDuration(r.s.Duration.D()),
+		Devices: len(r.devices), Events: r.Clock.Fired(), ATCommands: r.ATCommands, APIRequests: r.api.requests,
 		Aborted: r.aborted, Expectations: []report.Outcome{},
 	}
 	if r.aborted {

@@ -28,11 +28,11 @@ func (r *runner) sendCommands(i int) bool {
 	switch {
 	case e.SMS != nil:
 		for _, d := range r.targets(e.SMS.Targets) {
-			r.apiAction(i, http.MethodPost, "/v1/SmsCommands", url.Values{"Sim": {r.sids[d.idx]}, "Payload": {e.SMS.Text}}, 0)
+			r.apiAction(i, http.MethodPost, "/v1/SmsCommands", url.Values{"Sim": {r.sids[d.Index]}, "Payload": {e.SMS.Text}}, 0)
 		}
 	case e.IP != nil:
 		for _, d := range r.targets(e.IP.Targets) {
-			p := url.Values{"Sim": {r.sids[d.idx]}, "Payload": {e.IP.Text}, "DevicePort": {strconv.Itoa(e.IP.Port)}}
+			p := url.Values{"Sim": {r.sids[d.Index]}, "Payload": {e.IP.Text}, "DevicePort": {strconv.Itoa(e.IP.Port)}}
 			r.apiAction(i, http.MethodPost, "/v1/IpCommands", p, 0)
 		}
 	default:
@@ -65,7 +65,7 @@ func (r *runner) observeCommands(group, what string, c *spec.CommandCheck) (text
 	}
 	in := r.memberSids(group)
 	var all, with []command
-	err = r.api.listAll(r.ctx, path, q, key, func(raw json.RawMessage) error {
+	err = r.api.listAll(r.Ctx, path, q, key, func(raw json.RawMessage) error {
 		var m command
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return err

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/fleetsim/fleetsim/scenario/firmware"
+
 	"github.com/fleetsim/fleetsim/hw"
 )
 
@@ -37,34 +39,34 @@ func (r *runner) bindReal(refs map[string]string) (map[int]string, error) {
 		switch {
 		case hasIdx:
 			n, err := strconv.Atoi(idx)
-			if err != nil || n < 0 || n >= g.count {
-				return nil, fmt.Errorf("%w: --hw %s=%s: group %s has devices 0 to %d", ErrUsage, ref, port, name, g.count-1)
+			if err != nil || n < 0 || n >= g.Count {
+				return nil, fmt.Errorf("%w: --hw %s=%s: group %s has devices 0 to %d", ErrUsage, ref, port, name, g.Count-1)
 			}
 			i = n
-		case g.count != 1:
-			return nil, fmt.Errorf("%w: --hw %s=%s: group %s has %d devices: name one as %s/INDEX", ErrUsage, ref, port, name, g.count, name)
+		case g.Count != 1:
+			return nil, fmt.Errorf("%w: --hw %s=%s: group %s has %d devices: name one as %s/INDEX", ErrUsage, ref, port, name, g.Count, name)
 		}
-		if _, dup := out[g.first+i]; dup {
+		if _, dup := out[g.First+i]; dup {
 			return nil, fmt.Errorf("%w: --hw %s: the device is bound twice", ErrUsage, ref)
 		}
-		out[g.first+i] = port
+		out[g.First+i] = port
 	}
 	return out, nil
 }
 
 // openReal opens the serial port of a real device and finds its SIM in the
 // control plane.
-func (r *runner) openReal(ctx context.Context, d *device, port string, opts Options) error {
-	name := d.name()
+func (r *runner) openReal(ctx context.Context, d *firmware.Device, port string, opts Options) error {
+	name := d.Name()
 	hwOpts := append([]hw.Option(nil), opts.HWOptions...)
-	if r.traceW != nil {
-		hwOpts = append(hwOpts, hw.WithTrace(r.traceW), hw.WithTracePort(name))
+	if r.TraceW != nil {
+		hwOpts = append(hwOpts, hw.WithTrace(r.TraceW), hw.WithTracePort(name))
 	}
 	c, err := hw.Open(ctx, port, hwOpts...)
 	if err != nil {
 		return fmt.Errorf("device %s on %s: %w", name, port, err)
 	}
-	d.port = hwPort{c}
+	d.Real(c)
 	iccid, err := readICCID(ctx, c)
 	if err != nil {
 		return fmt.Errorf("device %s on %s: reading the SIM's ICCID: %w", name, port, err)
@@ -73,13 +75,13 @@ func (r *runner) openReal(ctx context.Context, d *device, port string, opts Opti
 	if err != nil {
 		return fmt.Errorf("device %s (ICCID %s): %w", name, iccid, err)
 	}
-	r.sids[d.idx] = sid
+	r.sids[d.Index] = sid
 	if sid != "" {
-		if err := r.setupSim(ctx, d.g, int(d.idx)); err != nil {
+		if err := r.setupSim(ctx, d.Group, int(d.Index)); err != nil {
 			return fmt.Errorf("device %s (ICCID %s): %w", name, iccid, err)
 		}
 	}
-	c.OnIndication("", d.deliver)
+	c.OnIndication("", d.Deliver)
 	return nil
 }
 

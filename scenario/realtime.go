@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/firmware"
+
 	"github.com/fleetsim/fleetsim/scenario/report"
 
 	"github.com/fleetsim/fleetsim/scenario/spec"
@@ -30,30 +32,28 @@ import (
 // external is a device whose firmware is the user's program: its modem is
 // served on a PTY and its state is read from the modem.
 type external struct {
-	d   *device
+	d   *firmware.Device
 	pty *modem.PTY
 }
 
 // startExternal serves the PTY groups' modems on pseudo-terminals.
 func (r *runner) startExternal(ctx context.Context) error {
 	for _, g := range r.groups {
-		if !g.spec.PTY {
+		if !g.Spec.PTY {
 			continue
 		}
-		for i := g.first; i < g.first+g.count; i++ {
+		for i := g.First; i < g.First+g.Count; i++ {
 			d := &r.devices[i]
 			p, err := modem.OpenPTY()
 			if err != nil {
 				return err
 			}
-			_ = d.lp.link.Close() // the user's program is the host now
-			d.lp.link = nil
-			d.port = externalPort{}
+			d.External() // the user's program is the host now
 			r.externals = append(r.externals, external{d: d, pty: p})
-			r.wg.Add(1)
+			r.WG.Add(1)
 			go func() {
-				defer r.wg.Done()
-				_ = d.modem.Serve(ctx, p)
+				defer r.WG.Done()
+				_ = d.Modem.Serve(ctx, p)
 			}()
 		}
 	}
@@ -68,9 +68,9 @@ func (r *runner) serveAPI() (string, error) {
 		return "", err
 	}
 	r.httpSrv = &http.Server{Handler: r.api.handler, ReadHeaderTimeout: 10 * time.Second}
-	r.wg.Add(1)
+	r.WG.Add(1)
 	go func() {
-		defer r.wg.Done()
+		defer r.WG.Done()
 		_ = r.httpSrv.Serve(ln)
 	}()
 	return "http://" + ln.Addr().String(), nil
@@ -106,7 +106,7 @@ func (r *runner) startExec(ctx context.Context, opts Options, apiURL string) err
 	go func() {
 		err := cmd.Wait()
 		r.execMu.Lock()
-		r.execErr, r.execEnded = err, r.elapsed()
+		r.execErr, r.execEnded = err, r.Elapsed()
 		r.execMu.Unlock()
 		close(r.execDone)
 	}()
@@ -123,7 +123,7 @@ func (r *runner) advanceRealTime(ctx context.Context, progress func(report.Progr
 	lastProgress := time.Time{}
 	for !r.aborted && ctx.Err() == nil {
 		at := min(time.Since(wallStart), total)
-		if r.clock.AdvanceToContext(ctx, r.s.Start.Time.Add(at)) != nil {
+		if r.Clock.AdvanceToContext(ctx, r.s.Start.Time.Add(at)) != nil {
 			return
 		}
 		r.pollExternal()
@@ -146,17 +146,17 @@ func (r *runner) advanceRealTime(ctx context.Context, progress func(report.Progr
 func (r *runner) pollExternal() {
 	for _, e := range r.externals {
 		d := e.d
-		st := e.d.modem.Status()
-		d.state = at3gpp.RegState(st.Reg)
-		if d.poweredAt < 0 {
-			d.poweredAt = 0
+		st := e.d.Modem.Status()
+		d.State = at3gpp.RegState(st.Reg)
+		if d.PoweredAt < 0 {
+			d.PoweredAt = 0
 		}
-		d.plmn = sim.PLMN{}
+		d.PLMN = sim.PLMN{}
 		if len(st.PLMN) >= 5 {
-			d.plmn = sim.PLMN{MCC: st.PLMN[:3], MNC: st.PLMN[3:]}
+			d.PLMN = sim.PLMN{MCC: st.PLMN[:3], MNC: st.PLMN[3:]}
 		}
-		if d.state.Registered() && d.firstReg < 0 {
-			d.firstReg = r.elapsed()
+		if d.State.Registered() && d.FirstReg < 0 {
+			d.FirstReg = r.Elapsed()
 		}
 	}
 }

@@ -26,12 +26,12 @@ import (
 // is registered.
 func TestMain(m *testing.M) {
 	if os.Getenv("FLEETSIM_TEST_FIRMWARE") != "" {
-		os.Exit(firmware())
+		os.Exit(deviceProgram())
 	}
 	os.Exit(m.Run())
 }
 
-func firmware() int {
+func deviceProgram() int {
 	f, err := os.OpenFile(os.Getenv("FLEETSIM_PTY"), os.O_RDWR|syscall.O_NOCTTY, 0)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "firmware:", err)

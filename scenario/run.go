@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/firmware"
+
 	"github.com/fleetsim/fleetsim/scenario/report"
 
 	"github.com/fleetsim/fleetsim/scenario/spec"
@@ -74,8 +76,8 @@ type runner struct {
 	world *modem.World
 	hub   *modem.Hub
 
-	groups  []*group
-	devices []device
+	groups  []*firmware.Group
+	devices []firmware.Device
 	sids    []string          // Sim SID of each device
 	naps    map[string]string // name → SID
 	fleets  map[string]string // name → SID
@@ -87,7 +89,7 @@ type runner struct {
 	runErrs   []report.Outcome // timeline actions the API refused
 	rec       *sampler         // the report's time series
 	settle    bool             // start statuses settle before the start (settleStatuses)
-	env
+	firmware.Env
 	realtimeState
 	accountState
 }
@@ -97,7 +99,7 @@ type runner struct {
 // take place; failed expectations are in the report.
 func Run(ctx context.Context, s *spec.Scenario, opts Options) (*report.Report, error) {
 	r := &runner{s: s, seed: s.Seed, cat: opts.Catalog}
-	r.ctx, r.start = ctx, s.Start.Time
+	r.Ctx, r.Start = ctx, s.Start.Time
 	if opts.Seed != nil {
 		r.seed = *opts.Seed
 	}
@@ -109,7 +111,7 @@ func Run(ctx context.Context, s *spec.Scenario, opts Options) (*report.Report, e
 		r.cat = cat
 	}
 	if opts.Trace != nil {
-		r.traceW = &lockedWriter{w: opts.Trace}
+		r.TraceW = firmware.SyncWriter(opts.Trace)
 	}
 	if err := r.setup(ctx, opts); err != nil {
 		r.close()
@@ -122,7 +124,7 @@ func Run(ctx context.Context, s *spec.Scenario, opts Options) (*report.Report, e
 	} else {
 		rctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		r.ctx = rctx // real modems' commands end with the run
+		r.Ctx = rctx // real modems' commands end with the run
 		if opts.Exec != "" {
 			if err := r.startExternal(rctx); err != nil {
 				return nil, err
@@ -130,8 +132,8 @@ func Run(ctx context.Context, s *spec.Scenario, opts Options) (*report.Report, e
 		}
 		if opts.OnPTY != nil {
 			for _, e := range r.externals {
-				g := e.d.g
-				opts.OnPTY(g.spec.Name, int(e.d.idx)-g.first, e.pty.Path())
+				g := e.d.Group
+				opts.OnPTY(g.Spec.Name, int(e.d.Index)-g.First, e.pty.Path())
 			}
 		}
 		r.schedule()
@@ -147,18 +149,18 @@ func Run(ctx context.Context, s *spec.Scenario, opts Options) (*report.Report, e
 			if err := r.startExec(rctx, opts, apiURL); err != nil {
 				r.stopRealTime(opts)
 				cancel()
-				r.wg.Wait()
+				r.WG.Wait()
 				return nil, err
 			}
 		}
 		r.advanceRealTime(ctx, opts.Progress)
 		r.stopRealTime(opts)
 		cancel()
-		r.wg.Wait()
+		r.WG.Wait()
 	}
 	// Stopped from outside (SIGINT, SIGTERM): report what was reached.
-	r.stopped = ctx.Err() != nil && !r.aborted && r.elapsed() < r.s.Duration.D()
-	r.ctx = context.WithoutCancel(ctx) // the report reads usage after the run's context ended
+	r.stopped = ctx.Err() != nil && !r.aborted && r.Elapsed() < r.s.Duration.D()
+	r.Ctx = context.WithoutCancel(ctx) // the report reads usage after the run's context ended
 	return r.report(), nil
 }
 
@@ -166,15 +168,15 @@ func Run(ctx context.Context, s *spec.Scenario, opts Options) (*report.Report, e
 
 func (r *runner) setup(ctx context.Context, opts Options) error {
 	s := r.s
-	r.clock = vclock.New(s.Start.Time)
+	r.Clock = vclock.New(s.Start.Time)
 	if len(opts.HW) == 0 && opts.API == "" { // see settleStatuses
 		r.settle = true
-		r.clock = vclock.New(s.Start.Time.Add(-preroll(s)))
+		r.Clock = vclock.New(s.Start.Time.Add(-preroll(s)))
 	}
 	total := 0
 	for i := range s.Devices {
 		g := &s.Devices[i]
-		r.groups = append(r.groups, &group{spec: g, first: total, count: g.Count})
+		r.groups = append(r.groups, &firmware.Group{Spec: g, First: total, Count: g.Count})
 		total += g.Count
 	}
 	// Every identifier the control plane makes comes from the seed.
@@ -206,7 +208,7 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 		return err
 	}
 	if opts.API == "" {
-		simOpts := []sim.Option{sim.WithClock(r.clock), sim.WithRand(src), sim.WithCatalog(r.cat),
+		simOpts := []sim.Option{sim.WithClock(r.Clock), sim.WithRand(src), sim.WithCatalog(r.cat),
 			sim.WithUpdateDelay(s.Settings.UpdateDelay.D()), sim.WithLimitPropagation(s.Settings.LimitPropagation.D()),
 			sim.WithLimitPropagationSpread(s.Settings.LimitPropagationMax.D(), r.seed),
 			sim.WithCards("scenario-"+strconv.FormatUint(r.seed, 10), total), sim.WithMainAccount(sid, auth)}
@@ -228,8 +230,8 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 		}
 		r.world.DefineLocation(l.Name, nets, l.Signal)
 	}
-	r.timing = modem.DefaultTiming
-	r.timing.Scan, r.timing.Attach = s.Settings.Scan.D(), s.Settings.Attach.D()
+	r.Timing = modem.DefaultTiming
+	r.Timing.Scan, r.Timing.Attach = s.Settings.Scan.D(), s.Settings.Attach.D()
 	if err := r.setupControl(ctx); err != nil {
 		return fmt.Errorf("%w: %w", ErrSetup, err)
 	}
@@ -341,38 +343,33 @@ func (r *runner) setupControl(ctx context.Context) error {
 func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Options) error {
 	n := 0
 	for _, g := range r.groups {
-		n += g.count
+		n += g.Count
 	}
-	r.devices = make([]device, n)
+	r.devices = make([]firmware.Device, n)
 	r.sids = make([]string, n)
 	if r.ctl != nil {
 		r.hub = modem.NewHub(r.ctl)
 	}
 	for _, g := range r.groups {
-		fam, err := familyOf(g.spec.Module)
-		if err != nil {
-			return fmt.Errorf("%w: group %s: %w", ErrSetup, g.spec.Name, err)
-		}
-		g.fam = fam
-		if c := g.spec.IP; c != nil {
-			g.ip = newIPFirmware(g.spec.Module, fam, c)
+		if err := g.SetModule(); err != nil {
+			return fmt.Errorf("%w: group %s: %w", ErrSetup, g.Spec.Name, err)
 		}
 	}
 	size := 0
 	for _, g := range r.groups {
-		if g.spec.Data != nil {
-			size = max(size, int(min(g.spec.Data.Bytes, 64<<10)))
+		if g.Spec.Data != nil {
+			size = max(size, int(min(g.Spec.Data.Bytes, 64<<10)))
 		}
 	}
-	r.payload = make([]byte, size)
+	r.Payload = make([]byte, size)
 	for _, g := range r.groups {
-		for i := g.first; i < g.first+g.count; i++ {
+		for i := g.First; i < g.First+g.Count; i++ {
 			if err := ctx.Err(); err != nil { // SIGINT, SIGTERM during a long set-up
 				return err
 			}
 			if port, ok := bound[i]; ok {
 				d := &r.devices[i]
-				*d = device{r: &r.env, g: g, idx: int32(i), rng: newRNG(r.seed, i), poweredAt: -1, firstReg: -1}
+				*d = firmware.New(&r.Env, g, i, r.seed)
 				if err := r.openReal(ctx, d, port, opts); err != nil {
 					return fmt.Errorf("%w: %w", ErrSetup, err)
 				}
@@ -381,44 +378,42 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 			card, _ := r.ctl.Card(i)
 			var out struct{ Sid string }
 			p := url.Values{"Iccid": {card.ICCID}, "RegistrationCode": {card.RegistrationCode}}
-			if _, err := r.client(g.spec.Account).call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
-				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.first, g.spec.Name, err)
+			if _, err := r.client(g.Spec.Account).call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
+				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.First, g.Spec.Name, err)
 			}
 			r.sids[i] = out.Sid
 			if err := r.setupSim(ctx, g, i); err != nil {
-				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.first, g.spec.Name, err)
+				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.First, g.Spec.Name, err)
 			}
 			d := &r.devices[i]
-			*d = device{r: &r.env, g: g, idx: int32(i), rng: newRNG(r.seed, i), poweredAt: -1, firstReg: -1}
-			d.modem = modem.New(modem.Config{
-				Card: card, IMEI: modem.IMEI(i), Profile: g.fam.profile, Core: r.ctl, World: r.world,
-				Clock: r.clock, Timing: r.timing, AuthCache: r.s.Settings.AuthCache.D(),
-				Country: g.spec.Location, Hub: r.hub,
-			})
-			d.lp.link = d.modem.Connect(d.output)
-			d.port = &d.lp
+			*d = firmware.New(&r.Env, g, i, r.seed)
+			d.Virtual(modem.New(modem.Config{
+				Card: card, IMEI: modem.IMEI(i), Profile: g.Profile(), Core: r.ctl, World: r.world,
+				Clock: r.Clock, Timing: r.Timing, AuthCache: r.s.Settings.AuthCache.D(),
+				Country: g.Spec.Location, Hub: r.hub,
+			}))
 		}
 	}
 	return nil
 }
 
 // setupSim puts a device's SIM in its Fleet and status.
-func (r *runner) setupSim(ctx context.Context, g *group, i int) error {
+func (r *runner) setupSim(ctx context.Context, g *firmware.Group, i int) error {
 	p := url.Values{}
-	if g.spec.Fleet != "" {
-		p.Set("Fleet", r.fleets[g.spec.Fleet])
+	if g.Spec.Fleet != "" {
+		p.Set("Fleet", r.fleets[g.Spec.Fleet])
 	}
-	status := firstStatus(g.spec.SimStatus)
+	status := firstStatus(g.Spec.SimStatus)
 	if status != "new" {
 		p.Set("Status", status)
 	}
 	if len(p) > 0 {
-		if _, err := r.client(g.spec.Account).call(ctx, http.MethodPost, "/v1/Sims/"+r.sids[i], p, nil); err != nil {
+		if _, err := r.client(g.Spec.Account).call(ctx, http.MethodPost, "/v1/Sims/"+r.sids[i], p, nil); err != nil {
 			return err
 		}
 	}
-	if g.spec.SimStatus == "inactive" && !r.settle { // a run on real modems plays in real time: no set-up stretch
-		r.clock.AfterFunc(r.s.Settings.UpdateDelay.D(), func() {
+	if g.Spec.SimStatus == "inactive" && !r.settle { // a run on real modems plays in real time: no set-up stretch
+		r.Clock.AfterFunc(r.s.Settings.UpdateDelay.D(), func() {
 			r.apiAction(-1, http.MethodPost, "/v1/Sims/"+r.sids[i], url.Values{"Status": {"inactive"}}, 0)
 		})
 	}
@@ -430,9 +425,7 @@ func (r *runner) close() {
 		r.hub.Close()
 	}
 	for i := range r.devices {
-		if d := &r.devices[i]; d.port != nil { // nil if the set-up stopped before it
-			d.port.close(d)
-		}
+		r.devices[i].Close()
 	}
 	if r.ctl != nil {
 		_ = r.ctl.Close()
@@ -446,29 +439,29 @@ func (r *runner) close() {
 func (r *runner) schedule() {
 	r.startRecording()
 	for _, g := range r.groups {
-		spec := g.spec
-		for i := g.first; i < g.first+g.count; i++ {
+		spec := g.Spec
+		for i := g.First; i < g.First+g.Count; i++ {
 			d := &r.devices[i]
-			if d.port.drives() == driveNone { // the user's program powers it and drives it
+			if d.Drives() == firmware.DriveNone { // the user's program powers it and drives it
 				continue
 			}
 			at := spec.PowerOn.At.D()
 			if spec.PowerOn.Spread > 0 {
-				at += time.Duration(d.rng.float() * float64(spec.PowerOn.Spread))
+				at += time.Duration(d.Rand() * float64(spec.PowerOn.Spread))
 			}
-			r.clock.AfterFunc(at, func() {
-				d.powerOn()
+			r.Clock.AfterFunc(at, func() {
+				d.PowerOn()
 				if spec.Data != nil {
-					d.dataLoop(true)
+					d.DataLoop(true)
 				}
 				if spec.SMS != nil && spec.SMS.Every != nil {
-					d.smsLoop(true)
+					d.SMSLoop(true)
 				}
 				if spec.IP != nil && spec.IP.Every != nil {
-					d.ipLoop(true)
+					d.IPLoop(true)
 				}
 				if spec.PowerCycle != nil {
-					d.cycleLoop()
+					d.CycleLoop()
 				}
 			})
 		}
@@ -480,18 +473,18 @@ func (r *runner) schedule() {
 }
 
 // targets returns the devices an event acts on.
-func (r *runner) targets(t spec.Targets) []*device {
+func (r *runner) targets(t spec.Targets) []*firmware.Device {
 	g := r.group(t.Group)
 	if g == nil {
 		return nil
 	}
-	n := g.count
+	n := g.Count
 	if t.Share.Set {
-		n = t.Share.Of(g.count)
+		n = t.Share.Of(g.Count)
 	}
-	out := make([]*device, n)
+	out := make([]*firmware.Device, n)
 	for i := range n {
-		out[i] = &r.devices[g.first+i]
+		out[i] = &r.devices[g.First+i]
 	}
 	return out
 }
@@ -500,7 +493,7 @@ func (r *runner) targets(t spec.Targets) []*device {
 func (r *runner) scheduleEvent(i int) {
 	e := &r.s.Timeline[i]
 	if e.At != nil {
-		r.clock.AfterFunc(e.At.D(), func() { r.act(i) })
+		r.Clock.AfterFunc(e.At.D(), func() { r.act(i) })
 		return
 	}
 	every := e.Every.D()
@@ -517,7 +510,7 @@ func (r *runner) scheduleEvent(i int) {
 		if at > until {
 			return
 		}
-		r.clock.AfterFunc(at-r.elapsed(), func() {
+		r.Clock.AfterFunc(at-r.Elapsed(), func() {
 			r.act(i)
 			tick(at + every)
 		})
@@ -565,23 +558,23 @@ func (r *runner) act(i int) {
 		}
 		r.simChangeParams(e.SIMs, p)
 		for _, d := range r.targets(e.SIMs.Targets) {
-			r.apiAction(i, http.MethodPost, "/v1/Sims/"+r.sids[d.idx], p, 0)
+			r.apiAction(i, http.MethodPost, "/v1/Sims/"+r.sids[d.Index], p, 0)
 		}
 	case e.Move != nil:
 		for _, d := range r.targets(e.Move.Targets) {
-			if d.modem != nil { // a real modem moves with whoever carries it
-				d.modem.SetCountry(e.Move.To)
+			if d.Modem != nil { // a real modem moves with whoever carries it
+				d.Modem.SetCountry(e.Move.To)
 			}
 		}
 	case e.Outage != nil:
 		nets, _ := spec.ResolveNetworks(r.cat, e.Outage.Network, false)
 		r.outage(nets, true)
 		if e.Outage.For > 0 {
-			r.clock.AfterFunc(e.Outage.For.D(), func() { r.outage(nets, false) })
+			r.Clock.AfterFunc(e.Outage.For.D(), func() { r.outage(nets, false) })
 		}
 	case e.PowerCycle != nil:
 		for _, d := range r.targets(*e.PowerCycle) {
-			d.powerOn()
+			d.PowerOn()
 		}
 	case e.API != nil:
 		path, err := r.expand(e.API.Path)
@@ -606,7 +599,7 @@ func (r *runner) outage(nets []sim.Network, down bool) {
 		_ = r.world.SetDown(n.Sid, down)
 	}
 	for i := range r.devices {
-		if m := r.devices[i].modem; m != nil {
+		if m := r.devices[i].Modem; m != nil {
 			m.RadioChanged()
 		}
 	}
@@ -619,7 +612,7 @@ func (r *runner) apiAction(i int, method, path string, p url.Values, want int) {
 	if i >= 0 && r.s.Timeline[i].API != nil {
 		api = r.client(r.s.Timeline[i].API.Account)
 	}
-	status, err := api.call(r.ctx, method, path, p, nil)
+	status, err := api.call(r.Ctx, method, path, p, nil)
 	var ae *apiError
 	switch {
 	case want != 0 && status == want:
@@ -644,8 +637,8 @@ func (r *runner) actionFailed(i int, err error) {
 		}
 	}
 	r.runErrs = append(r.runErrs, report.Outcome{
-		Name: name, When: "at " + spec.FormatDuration(r.elapsed()), Check: "the API accepts the request",
-		Observed: err.Error(), Samples: 1, Line: line, FailedAt: spec.FormatDuration(r.elapsed()),
+		Name: name, When: "at " + spec.FormatDuration(r.Elapsed()), Check: "the API accepts the request",
+		Observed: err.Error(), Samples: 1, Line: line, FailedAt: spec.FormatDuration(r.Elapsed()),
 	})
 }
 
@@ -655,7 +648,7 @@ func (r *runner) advance(ctx context.Context, progress func(report.Progress)) {
 	step := max(total/500, time.Second)
 	for at := time.Duration(0); at < total && !r.aborted; {
 		at = min(at+step, total)
-		if r.clock.AdvanceToContext(ctx, r.s.Start.Time.Add(at)) != nil {
+		if r.Clock.AdvanceToContext(ctx, r.s.Start.Time.Add(at)) != nil {
 			return // interrupted: Run reports what was reached
 		}
 		if progress != nil {
@@ -665,9 +658,9 @@ func (r *runner) advance(ctx context.Context, progress func(report.Progress)) {
 }
 
 func (r *runner) progress() report.Progress {
-	p := report.Progress{Virtual: r.elapsed(), Total: r.s.Duration.D(), Devices: len(r.devices), Events: r.clock.Fired()}
+	p := report.Progress{Virtual: r.Elapsed(), Total: r.s.Duration.D(), Devices: len(r.devices), Events: r.Clock.Fired()}
 	for i := range r.devices {
-		if r.devices[i].state.Registered() {
+		if r.devices[i].State.Registered() {
 			p.Registered++
 		}
 	}
@@ -679,9 +672,9 @@ func (r *runner) progress() report.Progress {
 	return p
 }
 
-func (r *runner) group(name string) *group {
+func (r *runner) group(name string) *firmware.Group {
 	for _, g := range r.groups {
-		if g.spec.Name == name {
+		if g.Spec.Name == name {
 			return g
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/firmware"
+
 	"github.com/fleetsim/fleetsim/scenario/report"
 
 	"github.com/fleetsim/fleetsim/scenario/spec"
@@ -52,7 +54,7 @@ type sampler struct {
 }
 
 type groupRec struct {
-	g                                    *group
+	g                                    *firmware.Group
 	registered, searching, denied, block []int32
 	sentMB                               []float64
 	nets                                 []*netRec
@@ -95,7 +97,7 @@ func (r *runner) startRecording() {
 	total := r.s.Duration.D()
 	var tick func(at time.Duration)
 	tick = func(at time.Duration) {
-		r.clock.AfterFunc(at-r.elapsed(), func() {
+		r.Clock.AfterFunc(at-r.Elapsed(), func() {
 			if r.aborted {
 				return
 			}
@@ -112,30 +114,30 @@ func (r *runner) startRecording() {
 func (r *runner) record() {
 	rec := r.rec
 	k := uint32(len(rec.times)) + 1
-	rec.times = append(rec.times, r.elapsed().Seconds())
+	rec.times = append(rec.times, r.Elapsed().Seconds())
 	for _, gr := range rec.groups {
 		var reg, search, denied, blocked int32
 		for _, nr := range gr.nets {
 			nr.registered = append(nr.registered, 0)
 		}
 		var last *netRec
-		for i := gr.g.first; i < gr.g.first+gr.g.count; i++ {
+		for i := gr.g.First; i < gr.g.First+gr.g.Count; i++ {
 			d := &r.devices[i]
 			switch {
-			case d.state.Registered():
+			case d.State.Registered():
 				reg++
-				if d.plmn != (sim.PLMN{}) {
-					if last == nil || last.plmn != d.plmn {
-						last = gr.network(d.plmn, len(rec.times))
+				if d.PLMN != (sim.PLMN{}) {
+					if last == nil || last.plmn != d.PLMN {
+						last = gr.network(d.PLMN, len(rec.times))
 					}
 					last.registered[len(last.registered)-1]++
 				}
-			case d.state == at3gpp.RegSearching:
+			case d.State == at3gpp.RegSearching:
 				search++
-			case d.state == at3gpp.RegDenied:
+			case d.State == at3gpp.RegDenied:
 				denied++
 			}
-			if d.blocked {
+			if d.Blocked {
 				blocked++
 				rec.blockedN[i]++
 				if rec.blockedFirst[i] == 0 {
@@ -148,7 +150,7 @@ func (r *runner) record() {
 		gr.searching = append(gr.searching, search)
 		gr.denied = append(gr.denied, denied)
 		gr.block = append(gr.block, blocked)
-		gr.sentMB = append(gr.sentMB, report.Round(float64(gr.g.sent)/sim.MB, 3))
+		gr.sentMB = append(gr.sentMB, report.Round(float64(gr.g.Sent)/sim.MB, 3))
 	}
 	rec.smsSeries = append(rec.smsSeries, rec.sms.Load())
 	rec.ipSeries = append(rec.ipSeries, rec.ip.Load())
@@ -177,7 +179,7 @@ func (r *runner) event(kind, group, text string, line int) {
 		rec.dropped++
 		return
 	}
-	rec.events = append(rec.events, report.TimelineEvent{T: report.Round(r.elapsed().Seconds(), 3), Kind: kind, Group: group, Text: text, Line: line})
+	rec.events = append(rec.events, report.TimelineEvent{T: report.Round(r.Elapsed().Seconds(), 3), Kind: kind, Group: group, Text: text, Line: line})
 }
 
 // timelineEvent describes timeline entry i as it is carried out.
@@ -224,7 +226,7 @@ func (r *runner) timelineEvent(i int) {
 		text := "outage of " + e.Outage.Network
 		if e.Outage.For > 0 {
 			text += " for " + e.Outage.For.String()
-			r.clock.AfterFunc(e.Outage.For.D(), func() { r.event("outage_end", "", "end of the outage of "+e.Outage.Network, line) })
+			r.Clock.AfterFunc(e.Outage.For.D(), func() { r.event("outage_end", "", "end of the outage of "+e.Outage.Network, line) })
 		}
 		r.event("outage", "", text, line)
 	case e.PowerCycle != nil:
@@ -279,7 +281,7 @@ func (r *runner) series() *report.Series {
 	names := map[sim.PLMN]string{}
 	for _, gr := range rec.groups {
 		gs := report.GroupSeries{
-			Name: gr.g.spec.Name, Devices: gr.g.count, Fleet: gr.g.spec.Fleet,
+			Name: gr.g.Spec.Name, Devices: gr.g.Count, Fleet: gr.g.Spec.Fleet,
 			Registered: nonNil(gr.registered), Searching: nonNil(gr.searching), Denied: nonNil(gr.denied),
 			DataBlocked: nonNil(gr.block), SentMB: nonNil(gr.sentMB), Networks: []report.NetworkSeries{},
 		}
@@ -325,17 +327,17 @@ func nonNil[T any](s []T) []T {
 }
 
 // attachHistogram is the distribution of power-up to first registration.
-func attachHistogram(devs []device) report.Histogram {
+func attachHistogram(devs []firmware.Device) report.Histogram {
 	var lat []float64
 	never := 0
 	for i := range devs {
 		d := &devs[i]
 		switch {
-		case d.poweredAt < 0:
-		case d.firstReg < 0:
+		case d.PoweredAt < 0:
+		case d.FirstReg < 0:
 			never++
 		default:
-			lat = append(lat, (d.firstReg - d.poweredAt).Seconds())
+			lat = append(lat, (d.FirstReg - d.PoweredAt).Seconds())
 		}
 	}
 	h := report.LogHistogram(lat, "s")
@@ -360,10 +362,10 @@ func (r *runner) limitMB(fleet string) int {
 
 // usageDistribution is a group's data use per SIM against its Fleet's
 // limit, with its most blocked SIMs.
-func (r *runner) usageDistribution(g *group, usage map[string]float64) report.UsageDistribution {
-	u := report.UsageDistribution{Group: g.spec.Name, Fleet: g.spec.Fleet, LimitMB: r.limitMB(g.spec.Fleet), LimitChanges: []report.LimitChange{}, Longest: []report.BlockedSIM{}}
+func (r *runner) usageDistribution(g *firmware.Group, usage map[string]float64) report.UsageDistribution {
+	u := report.UsageDistribution{Group: g.Spec.Name, Fleet: g.Spec.Fleet, LimitMB: r.limitMB(g.Spec.Fleet), LimitChanges: []report.LimitChange{}, Longest: []report.BlockedSIM{}}
 	for i := range r.s.Timeline {
-		if e := &r.s.Timeline[i]; e.Fleet != nil && e.Fleet.Name == g.spec.Fleet && e.Fleet.DataLimitMB != nil {
+		if e := &r.s.Timeline[i]; e.Fleet != nil && e.Fleet.Name == g.Spec.Fleet && e.Fleet.DataLimitMB != nil {
 			for _, ev := range r.rec.events {
 				if ev.Kind == "fleet" && ev.Line == e.Pos.Line {
 					u.LimitChanges = append(u.LimitChanges, report.LimitChange{T: ev.T, LimitMB: *e.Fleet.DataLimitMB})
@@ -377,9 +379,9 @@ func (r *runner) usageDistribution(g *group, usage map[string]float64) report.Us
 		u.FinalLimitMB = u.LimitMB
 	}
 	if usage != nil {
-		vals := make([]float64, 0, g.count)
+		vals := make([]float64, 0, g.Count)
 		peak := float64(max(u.LimitMB, u.FinalLimitMB))
-		for i := g.first; i < g.first+g.count; i++ {
+		for i := g.First; i < g.First+g.Count; i++ {
 			mb := usage[r.sids[i]] / sim.MB
 			vals = append(vals, mb)
 			if u.LimitMB > 0 && mb >= float64(u.LimitMB) {
@@ -397,7 +399,7 @@ func (r *runner) usageDistribution(g *group, usage map[string]float64) report.Us
 	}
 	rec := r.rec
 	var ids []int
-	for i := g.first; i < g.first+g.count; i++ {
+	for i := g.First; i < g.First+g.Count; i++ {
 		if rec.blockedN[i] > 0 {
 			u.EverBlocked++
 			ids = append(ids, i)
@@ -406,7 +408,7 @@ func (r *runner) usageDistribution(g *group, usage map[string]float64) report.Us
 	slices.SortStableFunc(ids, func(a, b int) int { return cmp.Compare(rec.blockedN[b], rec.blockedN[a]) })
 	for _, i := range ids[:min(len(ids), topBlocked)] {
 		u.Longest = append(u.Longest, report.BlockedSIM{
-			Index: i - g.first, Sim: r.sids[i],
+			Index: i - g.First, Sim: r.sids[i],
 			BlockedSeconds: float64(rec.blockedN[i]) * rec.step.Seconds(),
 			First:          rec.times[rec.blockedFirst[i]-1], Last: rec.times[rec.blockedLast[i]-1],
 		})
@@ -423,7 +425,7 @@ func (r *runner) finalUsage() (map[string]float64, error) {
 	}
 	used := make(map[string]float64, len(r.sids))
 	start := r.s.Start.Time.Truncate(time.Hour)
-	end := r.clock.Now().Truncate(time.Hour).Add(time.Hour)
+	end := r.Clock.Now().Truncate(time.Hour).Add(time.Hour)
 	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
 		to := from.Add(30 * 24 * time.Hour)
 		if to.After(end) {
@@ -444,14 +446,14 @@ func (r *runner) finalUsage() (map[string]float64, error) {
 func (r *runner) usageBySim() (map[string]float64, error) {
 	used := make(map[string]float64, len(r.sids))
 	start := r.s.Start.Time.Truncate(time.Hour)
-	end := r.clock.Now().Truncate(time.Hour).Add(time.Hour)
+	end := r.Clock.Now().Truncate(time.Hour).Add(time.Hour)
 	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
 		to := from.Add(30 * 24 * time.Hour)
 		if to.After(end) {
 			to = end
 		}
 		p := url.Values{"Group": {"sim"}, "Granularity": {"all"}, "StartTime": {from.Format(time.RFC3339)}, "EndTime": {to.Format(time.RFC3339)}}
-		err := r.api.listAll(r.ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
+		err := r.api.listAll(r.Ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
 			var u struct {
 				SimSid    string  `json:"sim_sid"`
 				DataTotal float64 `json:"data_total"`

@@ -54,12 +54,12 @@ func (r *runner) settleStatuses(ctx context.Context) error {
 	if pre == 0 {
 		return nil
 	}
-	r.clock.AdvanceTo(r.s.Start.Time.Add(-pre + r.s.Settings.UpdateDelay.D() + time.Second))
+	r.Clock.AdvanceTo(r.s.Start.Time.Add(-pre + r.s.Settings.UpdateDelay.D() + time.Second))
 	for _, g := range r.groups {
-		if g.spec.SimStatus != "inactive" {
+		if g.Spec.SimStatus != "inactive" {
 			continue
 		}
-		for i := g.first; i < g.first+g.count; i++ {
+		for i := g.First; i < g.First+g.Count; i++ {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -69,6 +69,6 @@ func (r *runner) settleStatuses(ctx context.Context) error {
 			}
 		}
 	}
-	r.clock.AdvanceTo(r.s.Start.Time)
+	r.Clock.AdvanceTo(r.s.Start.Time)
 	return nil
 }

@@ -24,14 +24,14 @@ import (
 func (r *runner) usageByDirection(api *apiClient) (map[string][3]float64, error) {
 	used := make(map[string][3]float64, len(r.sids))
 	start := r.s.Start.Time.Truncate(time.Hour)
-	end := r.clock.Now().Truncate(time.Hour).Add(time.Hour)
+	end := r.Clock.Now().Truncate(time.Hour).Add(time.Hour)
 	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
 		to := from.Add(30 * 24 * time.Hour)
 		if to.After(end) {
 			to = end
 		}
 		p := url.Values{"Group": {"sim"}, "Granularity": {"all"}, "StartTime": {from.Format(time.RFC3339)}, "EndTime": {to.Format(time.RFC3339)}}
-		err := api.listAll(r.ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
+		err := api.listAll(r.Ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
 			var u struct {
 				SimSid       string  `json:"sim_sid"`
 				DataTotal    float64 `json:"data_total"`
@@ -81,7 +81,7 @@ func (r *runner) apiOutcome(api *apiClient, a *spec.APICheck) (string, bool, err
 	if err != nil {
 		return "", false, err
 	}
-	status, body, err := api.do(r.ctx, http.MethodGet, path, nil)
+	status, body, err := api.do(r.Ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return "", false, err
 	}

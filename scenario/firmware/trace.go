@@ -1,4 +1,4 @@
-package scenario
+package firmware
 
 import (
 	"fmt"
@@ -10,22 +10,22 @@ import (
 	"github.com/fleetsim/fleetsim/hw"
 )
 
-// name names a device in traces and messages: group/index.
-func (d *device) name() string {
-	return d.g.spec.Name + "/" + strconv.Itoa(int(d.idx)-d.g.first)
+// Name names a device in traces and messages: group/index.
+func (d *Device) Name() string {
+	return d.Group.Spec.Name + "/" + strconv.Itoa(int(d.Index)-d.Group.First)
 }
 
-// deliver queues a real modem's indication for the device's firmware,
+// Deliver queues a real modem's indication for the device's firmware,
 // from any goroutine. No command is ever outstanding on the device's
 // linkPort, so the line reaches device.indication.
-func (d *device) deliver(line string) {
-	d.r.inboxMu.Lock()
+func (d *Device) Deliver(line string) {
+	d.Env.inboxMu.Lock()
 	d.lp.inbox = append(d.lp.inbox, line)
 	wake := !d.woken
 	d.woken = true
-	d.r.inboxMu.Unlock()
+	d.Env.inboxMu.Unlock()
 	if wake {
-		d.r.clock.AfterFunc(0, d.handle)
+		d.Env.Clock.AfterFunc(0, d.handle)
 	}
 }
 
@@ -37,6 +37,10 @@ type lockedWriter struct {
 	w  io.Writer
 }
 
+// SyncWriter serialises writes to w: a trace shared by many devices, some
+// of them real modems whose client writes from its own goroutines.
+func SyncWriter(w io.Writer) io.Writer { return &lockedWriter{w: w} }
+
 func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -45,11 +49,11 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 
 // trace records what a virtual device and its modem exchanged, in the hw
 // package's trace format, stamped with virtual time.
-func (r *env) trace(d *device, dir hw.TraceDir, b []byte) {
-	if r.traceW == nil {
+func (e *Env) trace(d *Device, dir hw.TraceDir, b []byte) {
+	if e.TraceW == nil {
 		return
 	}
-	rec := hw.TraceRecord{Time: r.clock.Now(), Port: d.name(), Dir: dir}
+	rec := hw.TraceRecord{Time: e.Clock.Now(), Port: d.Name(), Dir: dir}
 	var buf []byte
 	if dir == hw.DirIn { // a record a line, as hw writes them
 		for len(b) > 0 {
@@ -65,11 +69,11 @@ func (r *env) trace(d *device, dir hw.TraceDir, b []byte) {
 		rec.Data = b
 		buf = hw.AppendTrace(buf, rec)
 	}
-	_, _ = r.traceW.Write(buf)
+	_, _ = e.TraceW.Write(buf)
 }
 
-func (r *env) traceNote(d *device, format string, args ...any) {
-	if r.traceW != nil {
-		r.trace(d, hw.DirNote, fmt.Appendf(nil, format, args...))
+func (e *Env) traceNote(d *Device, format string, args ...any) {
+	if e.TraceW != nil {
+		e.trace(d, hw.DirNote, fmt.Appendf(nil, format, args...))
 	}
 }

@@ -1,4 +1,4 @@
-package scenario
+package firmware
 
 import (
 	"strconv"
@@ -89,17 +89,17 @@ func (f *ipFirmware) send(text string) string {
 }
 
 // ipReset forgets the socket: the module restarted or left the network.
-func (d *device) ipReset() {
+func (d *Device) ipReset() {
 	d.ipUp, d.ipFailed, d.ipRecv = false, false, false
 }
 
 // ipIndication handles the socket's indications and send prompts; it
 // reports whether l was one of them.
-func (d *device) ipIndication(l string) bool {
-	if d.g == nil || d.g.ip == nil {
+func (d *Device) ipIndication(l string) bool {
+	if d.Group == nil || d.Group.ip == nil {
 		return false
 	}
-	f := d.g.ip
+	f := d.Group.ip
 	switch {
 	case (l == ">" || l == "@") && (d.step == stepIPSend || d.step == stepIPReply):
 		text := f.spec.Text
@@ -107,7 +107,7 @@ func (d *device) ipIndication(l string) bool {
 			text = f.spec.Reply
 		}
 		b := []byte(text)
-		d.r.trace(d, hw.DirOut, b)
+		d.Env.trace(d, hw.DirOut, b)
 		_, _ = d.lp.link.Write(b)
 	case d.step == stepIPActivating && strings.HasPrefix(l, "+APP PDP: "):
 		d.step = stepNone
@@ -131,12 +131,12 @@ func (d *device) ipIndication(l string) bool {
 
 // ipIdle does the socket's next thing when the firmware has nothing
 // outstanding: open it, read what came, answer, send.
-func (d *device) ipIdle() {
-	if d.g == nil || d.g.ip == nil {
+func (d *Device) ipIdle() {
+	if d.Group == nil || d.Group.ip == nil {
 		return
 	}
-	f := d.g.ip
-	if d.step != stepNone || d.online || d.port.drives() != driveAll || !d.state.Registered() {
+	f := d.Group.ip
+	if d.step != stepNone || d.online || d.port.Drives() != DriveAll || !d.State.Registered() {
 		return
 	}
 	switch {
@@ -164,8 +164,8 @@ func (d *device) ipIdle() {
 }
 
 // sendIP sends one of the group's send commands.
-func (d *device) sendIP(s step, cmd string) {
-	if d.g.ip.kind == ipUblox {
+func (d *Device) sendIP(s step, cmd string) {
+	if d.Group.ip.kind == ipUblox {
 		cmd = "AT+USOST=" + strconv.Itoa(int(d.ipSock)) + cmd
 	}
 	d.send(s, cmd)
@@ -173,17 +173,17 @@ func (d *device) sendIP(s step, cmd string) {
 
 // ipAnswer goes on from the answer of a socket step; it reports whether s
 // was one.
-func (d *device) ipAnswer(s step, info []string, err error) bool {
+func (d *Device) ipAnswer(s step, info []string, err error) bool {
 	if s < stepIPOpen || s > stepIPRead {
 		return false
 	}
-	f := d.g.ip
+	f := d.Group.ip
 	switch s {
 	case stepIPOpen:
 		last := int(d.ipStage) == len(f.open)-1
 		if err != nil && (last || d.ipStage > 0) {
 			d.ipFailed = true
-			d.r.traceNote(d, "IP socket refused: %v", err)
+			d.Env.traceNote(d, "IP socket refused: %v", err)
 			return true
 		}
 		if f.kind == ipUblox && last {
@@ -206,17 +206,17 @@ func (d *device) ipAnswer(s step, info []string, err error) bool {
 		d.send(stepIPOpen, f.open[d.ipStage])
 	case stepIPSend, stepIPReply:
 		if err == nil {
-			d.r.ipSent++
+			d.Env.ipSent++
 		} else {
 			d.ipUp = false // the socket is gone: open it again at the next send
-			d.r.traceNote(d, "IP send failed: %v", err)
+			d.Env.traceNote(d, "IP send failed: %v", err)
 		}
 	case stepIPRead:
 		data, ok := ipPayload(f.kind, info)
 		d.ipRecv = ok && err == nil // read until the socket is empty
 		if d.ipRecv {
-			d.r.ipRead++
-			d.r.traceNote(d, "IP Command read: %q", data)
+			d.Env.ipRead++
+			d.Env.traceNote(d, "IP Command read: %q", data)
 			d.ipReply = f.spec.Reply != ""
 		}
 	}
@@ -245,17 +245,17 @@ func ipPayload(k ipKind, info []string) (string, bool) {
 	return info[1], true
 }
 
-// ipLoop sends the group's datagram every interval while the run lasts,
+// IPLoop sends the group's datagram every interval while the run lasts,
 // each device at its own phase.
-func (d *device) ipLoop(first bool) {
-	wait := d.g.ip.spec.Every.D()
+func (d *Device) IPLoop(first bool) {
+	wait := d.Group.ip.spec.Every.D()
 	if first {
 		wait = time.Duration(d.rng.float() * float64(wait))
 	}
-	d.r.clock.AfterFunc(max(wait, time.Second), func() {
+	d.Env.Clock.AfterFunc(max(wait, time.Second), func() {
 		d.ipDue, d.ipFailed = true, false
 		d.ipIdle()
-		d.ipLoop(false)
+		d.IPLoop(false)
 	})
 }
 

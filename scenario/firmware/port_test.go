@@ -1,4 +1,4 @@
-package scenario
+package firmware
 
 import (
 	"testing"
@@ -33,16 +33,16 @@ func TestIsInfo(t *testing.T) {
 // final result may come in separate writes; an indication between them
 // goes to the firmware at once, the answer once the final result is in.
 func TestLinkPortAnswerAcrossWrites(t *testing.T) {
-	d := &device{r: &env{}, state: at3gpp.RegRoaming, step: stepOperator}
+	d := &Device{Env: &Env{}, State: at3gpp.RegRoaming, step: stepOperator}
 	d.lp.cmd = "AT+COPS?"
 	d.lp.inbox = []string{`+COPS: 0,2,"23415",7`, "+CEREG: 2"}
 	d.handle()
-	assert.Equal(t, at3gpp.RegSearching, d.state, "the indication is handled at once")
-	assert.Equal(t, sim.PLMN{}, d.plmn, "no answer before its final result")
+	assert.Equal(t, at3gpp.RegSearching, d.State, "the indication is handled at once")
+	assert.Equal(t, sim.PLMN{}, d.PLMN, "no answer before its final result")
 	assert.Equal(t, []string{`+COPS: 0,2,"23415",7`}, d.lp.inbox, "the information line waits")
 	d.lp.inbox = append(d.lp.inbox, "OK")
 	d.handle()
-	assert.Equal(t, sim.PLMN{MCC: "234", MNC: "15"}, d.plmn)
+	assert.Equal(t, sim.PLMN{MCC: "234", MNC: "15"}, d.PLMN)
 	assert.Equal(t, stepNone, d.step)
 	assert.Empty(t, d.lp.cmd)
 	assert.Empty(t, d.lp.inbox)

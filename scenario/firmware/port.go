@@ -1,4 +1,4 @@
-package scenario
+package firmware
 
 import (
 	"bytes"
@@ -33,22 +33,22 @@ import (
 // run's virtual clock, which runs in the goroutine that calls Command.
 type atPort interface {
 	// Command sends one command line.
-	Command(ctx context.Context, d *device, line string)
+	Command(ctx context.Context, d *Device, line string)
 	// powerOn powers the module up, or restarts it when it is up.
-	powerOn(d *device)
+	powerOn(d *Device)
 	// drives says how much of the device the firmware here drives.
-	drives() drive
+	Drives() Drive
 	// close releases the modem or the port.
-	close(d *device)
+	Close(d *Device)
 }
 
-// drive is how much of a device the firmware here drives.
-type drive uint8
+// Drive is how much of a device the firmware here drives.
+type Drive uint8
 
 const (
-	driveNone         drive = iota // nothing: another program drives it
-	driveRegistration              // registration only: a real module's data path is its own
-	driveAll                       // registration, data sessions, SMS and IP Commands
+	DriveNone         Drive = iota // nothing: another program drives it
+	DriveRegistration              // registration only: a real module's data path is its own
+	DriveAll                       // registration, data sessions, SMS and IP Commands
 )
 
 // linkPort is the in-process modem link of a virtual device, kept inside
@@ -58,53 +58,53 @@ const (
 // does.
 type linkPort struct {
 	link  *modem.Link
-	inbox []string // lines from the modem not yet handled, guarded by runner.inboxMu
+	inbox []string // lines from the modem not yet handled, guarded by Env.inboxMu
 	// cmd is the outstanding command line ("" with none): a line that
 	// starts with its name ("+CEREG:" for AT+CEREG?) is its information.
 	cmd string
 }
 
 // Command writes one command line to the modem.
-func (p *linkPort) Command(_ context.Context, d *device, line string) {
+func (p *linkPort) Command(_ context.Context, d *Device, line string) {
 	p.cmd = line
 	b := make([]byte, 0, 64)
 	b = append(append(b, line...), '\r')
-	d.r.trace(d, hw.DirOut, b)
+	d.Env.trace(d, hw.DirOut, b)
 	_, _ = p.link.Write(b)
 }
 
 // powerOn power-cycles the virtual modem; the firmware talks to it once
 // it has booted.
-func (p *linkPort) powerOn(d *device) {
+func (p *linkPort) powerOn(d *Device) {
 	d.restart()
-	d.modem.PowerCycle()
+	d.Modem.PowerCycle()
 	d.afterBoot()
 }
 
-func (p *linkPort) drives() drive { return driveAll }
+func (p *linkPort) Drives() Drive { return DriveAll }
 
-func (p *linkPort) close(d *device) {
+func (p *linkPort) Close(d *Device) {
 	_ = p.link.Close()
-	d.modem.Close()
+	d.Modem.Close()
 }
 
 // escape leaves data state with +++; the modem's OK after the guard time
 // is its answer.
-func (p *linkPort) escape(d *device) {
+func (p *linkPort) escape(d *Device) {
 	p.cmd = escapeLine
-	d.r.trace(d, hw.DirOut, escape)
+	d.Env.trace(d, hw.DirOut, escape)
 	_, _ = p.link.Write(escape)
 }
 
 // output receives the modem's bytes. It runs under the modem's locks: it
 // only splits lines into the inbox and wakes the firmware from a timer.
-func (d *device) output(b []byte) {
+func (d *Device) output(b []byte) {
 	if d.downloading { // data state: the bytes are the download, counted by download
 		return
 	}
-	d.r.trace(d, hw.DirIn, b)
+	d.Env.trace(d, hw.DirIn, b)
 	p := &d.lp
-	d.r.inboxMu.Lock()
+	d.Env.inboxMu.Lock()
 	for len(b) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -119,22 +119,22 @@ func (d *device) output(b []byte) {
 	}
 	wake := len(p.inbox) > 0 && !d.woken
 	d.woken = d.woken || wake
-	d.r.inboxMu.Unlock()
+	d.Env.inboxMu.Unlock()
 	if wake {
-		d.r.clock.AfterFunc(0, d.handle)
+		d.Env.Clock.AfterFunc(0, d.handle)
 	}
 }
 
 // handle hands the inbox's lines to the firmware: the outstanding
 // command's answer once its final result is in, indications as they come.
 // Information lines whose final result has not come yet wait in the inbox.
-func (d *device) handle() {
+func (d *Device) handle() {
 	p := &d.lp
-	d.r.inboxMu.Lock()
+	d.Env.inboxMu.Lock()
 	d.woken = false
 	lines := p.inbox
 	p.inbox = nil
-	d.r.inboxMu.Unlock()
+	d.Env.inboxMu.Unlock()
 	var info []string // the outstanding command's, compacted in place in lines
 	for i, l := range lines {
 		switch {
@@ -162,9 +162,9 @@ func (d *device) handle() {
 		}
 	}
 	if len(info) > 0 { // the final result comes in a later write
-		d.r.inboxMu.Lock()
+		d.Env.inboxMu.Lock()
 		p.inbox = append(info[:len(info):len(info)], p.inbox...)
-		d.r.inboxMu.Unlock()
+		d.Env.inboxMu.Unlock()
 	}
 }
 
@@ -195,48 +195,73 @@ func isSendResult(cmd, line string) bool {
 
 // hwPort is a real modem on a serial port, through the hw client: its
 // commands run in goroutines the runner waits for. Its indications reach
-// the firmware through the device's linkPort inbox (runner.deliver).
+// the firmware through the device's linkPort inbox (Device.Deliver).
 type hwPort struct{ c *hw.Client }
 
 // powerOn starts the firmware on the module, which is on already; once
 // it has, a module reset.
-func (p hwPort) powerOn(d *device) {
-	if d.poweredAt >= 0 {
-		d.send(stepReset, d.g.fam.reset)
+func (p hwPort) powerOn(d *Device) {
+	if d.PoweredAt >= 0 {
+		d.send(stepReset, d.Group.fam.reset)
 		return
 	}
 	d.restart()
-	d.state = at3gpp.RegSearching
+	d.State = at3gpp.RegSearching
 	d.send(stepInit, d.initCommand())
 }
 
-func (p hwPort) drives() drive { return driveRegistration }
+func (p hwPort) Drives() Drive { return DriveRegistration }
 
-func (p hwPort) close(*device) { _ = p.c.Close() }
+func (p hwPort) Close(*Device) { _ = p.c.Close() }
 
 // Command runs one command on the modem; the answer comes back to the
 // run's goroutine through its clock.
-func (p hwPort) Command(ctx context.Context, d *device, line string) {
-	r := d.r
-	r.wg.Add(1)
+func (p hwPort) Command(ctx context.Context, d *Device, line string) {
+	r := d.Env
+	r.WG.Add(1)
 	go func() {
-		defer r.wg.Done()
+		defer r.WG.Done()
 		info, err := p.c.Command(ctx, line)
-		r.clock.AfterFunc(0, func() { d.answer(info, err) })
+		r.Clock.AfterFunc(0, func() { d.answer(info, err) })
 	}()
 }
 
 // externalPort is a virtual modem the user's program drives over a PTY
-// (realtime.go): the firmware here sends it nothing, and the runner reads
-// its state from the modem (runner.pollExternal).
+// (--exec): the firmware here sends it nothing, and the runner reads
+// its state from the modem.
 type externalPort struct{}
 
-// Command is never called: the firmware does not drive the device.
-func (externalPort) Command(context.Context, *device, string) {}
+// Command is never called: the firmware does not Drive the device.
+func (externalPort) Command(context.Context, *Device, string) {}
 
 // powerOn power-cycles the modem; the user's program sees it boot.
-func (externalPort) powerOn(d *device) { d.modem.PowerCycle() }
+func (externalPort) powerOn(d *Device) { d.Modem.PowerCycle() }
 
-func (externalPort) drives() drive { return driveNone }
+func (externalPort) Drives() Drive { return DriveNone }
 
-func (externalPort) close(d *device) { d.modem.Close() }
+func (externalPort) Close(d *Device) { d.Modem.Close() }
+
+// New returns device index of group g, before its kind is set (Virtual,
+// Real, or External after Virtual). seed seeds its random stream.
+func New(env *Env, g *Group, index int, seed uint64) Device {
+	return Device{Env: env, Group: g, Index: int32(index), rng: newRNG(seed, index), PoweredAt: -1, FirstReg: -1}
+}
+
+// Virtual makes d a virtual device: the firmware here drives m in process.
+func (d *Device) Virtual(m *modem.Modem) {
+	d.Modem = m
+	d.lp.link = m.Connect(d.output)
+	d.port = &d.lp
+}
+
+// Real makes d a real modem's, driven by the firmware here through c. Its
+// indications reach the firmware once c hands them to Deliver.
+func (d *Device) Real(c *hw.Client) { d.port = hwPort{c} }
+
+// External hands a virtual device's modem to a program of the user's
+// (served on a PTY): the firmware here lets go of it.
+func (d *Device) External() {
+	_ = d.lp.link.Close()
+	d.lp.link = nil
+	d.port = externalPort{}
+}

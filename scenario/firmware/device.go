@@ -1,4 +1,13 @@
-package scenario
+// Package firmware is the firmware of a scenario's simulated devices: the
+// state machines that drive a module through its AT layer (registration
+// with retry and back-off, dial-up data sessions, SMS and IP Commands in
+// each module family's dialect), and the kinds of device it drives: a
+// virtual modem in process, a real modem on a serial port (--hw), or a
+// virtual modem handed to the user's program on a PTY (--exec). A run
+// holds up to a million devices, so a Device is a compact value; its kind
+// is one small value behind the atPort interface. Everything runs on the
+// run's clock (Env), in the run's goroutine.
+package firmware
 
 import (
 	"context"
@@ -34,22 +43,22 @@ const (
 	stepEscape          // +++ back to command state
 )
 
-// env is what the devices of a run share: the run's context and virtual
+// Env is what the devices of a run share: the run's context and virtual
 // clock, their modems' timings, the trace, and the counters the report
 // reads. The firmware runs in the run's goroutine; inboxMu guards what
 // modems write from others.
-type env struct {
-	ctx     context.Context // the run's: real modems' commands end with it
-	clock   *vclock.Clock
-	start   time.Time // the scenario's start on the virtual clock
-	timing  modem.Timing
-	traceW  io.Writer       // every AT exchange, or nil
-	payload []byte          // the bytes of a data session, written in chunks
-	wg      sync.WaitGroup  // real modems' commands and real-time servers
+type Env struct {
+	Ctx     context.Context // the run's: real modems' commands end with it
+	Clock   *vclock.Clock
+	Start   time.Time // the scenario's start on the virtual clock
+	Timing  modem.Timing
+	TraceW  io.Writer       // every AT exchange, or nil
+	Payload []byte          // the bytes of a data session, written in chunks
+	WG      sync.WaitGroup  // real modems' commands and real-time servers
 	inboxMu sync.Mutex      // guards the devices' inboxes: modems write them from any goroutine in real time
 	unread  map[int32][]int // indexes of SMS a device was told of (+CMTI) and has not read, guarded by inboxMu
 
-	atCommands int64 // AT commands the firmware sent
+	ATCommands int64 // AT commands the firmware sent
 	bytesSent  int64 // bytes written in data sessions
 	smsSent    int64 // SMS the devices sent (AT+CMGS answered)
 	smsRead    int64 // SMS the devices read (AT+CMGR)
@@ -57,18 +66,18 @@ type env struct {
 	ipRead     int64 // IP Commands the devices read
 }
 
-// elapsed is the virtual time since the start, from any goroutine.
-func (e *env) elapsed() time.Duration { return e.clock.Now().Sub(e.start) }
+// Elapsed is the virtual time since the start, from any goroutine.
+func (e *Env) Elapsed() time.Duration { return e.Clock.Now().Sub(e.Start) }
 
-// device is one simulated device: a virtual modem and the firmware that
+// Device is one simulated device: a modem (virtual, or real with --hw) and the firmware that
 // drives it through the AT layer. It is kept small (a fleet has up to a
 // million); its firmware is a state machine advanced by the modem's output
 // and by timers on the virtual clock, all in the run's goroutine.
-type device struct {
-	r     *env
-	g     *group
-	idx   int32
-	modem *modem.Modem // the virtual modem; nil for a real one
+type Device struct {
+	Env   *Env
+	Group *Group
+	Index int32
+	Modem *modem.Modem // the virtual modem; nil for a real one
 	// port is the device's kind: what is at the other end of its AT
 	// layer (see atPort). A virtual device's is &lp.
 	port atPort
@@ -77,14 +86,14 @@ type device struct {
 
 	// state is the registration as the firmware knows it from +CEREG:
 	// not registered until the modem says otherwise.
-	state    at3gpp.RegState
+	State    at3gpp.RegState
 	step     step
 	retrying bool     // a back-off timer is set
-	woken    bool     // a timer to handle lp's inbox is set, guarded by runner.inboxMu
-	plmn     sim.PLMN // the network registered on
+	woken    bool     // a timer to handle lp's inbox is set, guarded by Env.inboxMu
+	PLMN     sim.PLMN // the network registered on
 	epoch    uint32   // bumped at each power-up: older timers see they are stale
 	fails    uint8    // consecutive failures to register, for the back-off
-	blocked  bool     // the last data transfer was refused
+	Blocked  bool     // the last data transfer was refused
 	pdp      bool     // the PDP context is active, as far as the firmware knows
 	// downloading is set while the network sends the group's download: the
 	// modem's bytes are data, not lines.
@@ -100,12 +109,12 @@ type device struct {
 	ipStage  uint8 // the open sequence's command outstanding
 	ipSock   uint8 // the socket (u-blox numbers it)
 
-	poweredAt time.Duration // virtual time of the first power-up, -1 before
-	firstReg  time.Duration // virtual time of the first registration, -1 before
+	PoweredAt time.Duration // virtual time of the first power-up, -1 before
+	FirstReg  time.Duration // virtual time of the first registration, -1 before
 }
 
 // indication handles a line the modem wrote outside a command's answer.
-func (d *device) indication(l string) {
+func (d *Device) indication(l string) {
 	switch {
 	case strings.HasPrefix(l, "+CEREG:"):
 		if reg, err := at3gpp.ParseRegLine(l, false); err == nil {
@@ -115,9 +124,9 @@ func (d *device) indication(l string) {
 	case d.ipIndication(l):
 	case d.step == stepActivating && strings.HasPrefix(l, "+APP PDP: "):
 		d.step = stepNone
-		if l != d.g.fam.ready {
-			if d.state.Registered() {
-				d.blocked = true // registered, yet refused a data context
+		if l != d.Group.fam.ready {
+			if d.State.Registered() {
+				d.Blocked = true // registered, yet refused a data context
 			}
 			return
 		}
@@ -126,7 +135,7 @@ func (d *device) indication(l string) {
 	case at3gpp.IsFinal(l): // a final result with no command outstanding
 		if d.step == stepNone {
 			if l == "NO CARRIER" { // the network ended the data session
-				d.blocked, d.pdp, d.online = true, false, false
+				d.Blocked, d.pdp, d.online = true, false, false
 			}
 			return
 		}
@@ -136,7 +145,7 @@ func (d *device) indication(l string) {
 
 // answer handles the outstanding command's answer: its information lines
 // and its final result (nil for OK and CONNECT).
-func (d *device) answer(info []string, err error) {
+func (d *Device) answer(info []string, err error) {
 	s := d.step
 	if s == stepNone {
 		return
@@ -164,10 +173,10 @@ func (d *device) answer(info []string, err error) {
 }
 
 // send sends one command line to the modem.
-func (d *device) send(s step, cmd string) {
+func (d *Device) send(s step, cmd string) {
 	d.step = s
-	d.r.atCommands++
-	d.port.Command(d.r.ctx, d, cmd)
+	d.Env.ATCommands++
+	d.port.Command(d.Env.Ctx, d, cmd)
 }
 
 // escape leaves data state; escapeLine is the same as the outstanding
@@ -176,35 +185,35 @@ var escape = []byte(escapeLine)
 
 const escapeLine = "+++"
 
-// powerOn powers the module up, or restarts it, as its kind does.
-func (d *device) powerOn() { d.port.powerOn(d) }
+// PowerOn powers the module up, or restarts it, as its kind does.
+func (d *Device) PowerOn() { d.port.powerOn(d) }
 
 // restart forgets what the firmware knew of the module: it starts over
 // from a module that has just powered up.
-func (d *device) restart() {
+func (d *Device) restart() {
 	d.epoch++
-	d.state, d.step, d.retrying, d.fails, d.pdp, d.online = at3gpp.RegNotRegistered, stepNone, false, 0, false, false
+	d.State, d.step, d.retrying, d.fails, d.pdp, d.online = at3gpp.RegNotRegistered, stepNone, false, 0, false, false
 	d.ipReset()
-	d.r.inboxMu.Lock()
+	d.Env.inboxMu.Lock()
 	d.lp.inbox, d.lp.cmd = d.lp.inbox[:0], ""
-	d.r.inboxMu.Unlock()
-	if d.poweredAt < 0 {
-		d.poweredAt = d.r.elapsed()
+	d.Env.inboxMu.Unlock()
+	if d.PoweredAt < 0 {
+		d.PoweredAt = d.Env.Elapsed()
 	}
 }
 
 // afterBoot initialises the modem once its boot time has passed.
-func (d *device) afterBoot() {
-	d.later(d.r.timing.Boot+100*time.Millisecond, func() {
-		d.state = at3gpp.RegSearching
+func (d *Device) afterBoot() {
+	d.later(d.Env.Timing.Boot+100*time.Millisecond, func() {
+		d.State = at3gpp.RegSearching
 		d.send(stepInit, d.initCommand())
 	})
 }
 
 // later runs f after dur unless the device powers up again meanwhile.
-func (d *device) later(dur time.Duration, f func()) {
+func (d *Device) later(dur time.Duration, f func()) {
 	e := d.epoch
-	d.r.clock.AfterFunc(dur, func() {
+	d.Env.Clock.AfterFunc(dur, func() {
 		if d.epoch == e {
 			f()
 		}
@@ -212,7 +221,7 @@ func (d *device) later(dur time.Duration, f func()) {
 }
 
 // final goes on from the outcome of the command of step s.
-func (d *device) final(s step, err error) {
+func (d *Device) final(s step, err error) {
 	ok := err == nil
 	switch s {
 	case stepInit:
@@ -227,39 +236,39 @@ func (d *device) final(s step, err error) {
 		// Where the modem stands already: an indication comes only on change.
 		d.send(stepReadReg, "AT+CEREG?")
 	case stepReadReg:
-		if d.g.manual() {
-			d.send(stepSelect, `AT+COPS=1,2,"`+d.g.spec.Selection.Network+`"`)
-		} else if d.state.Registered() && d.plmn == (sim.PLMN{}) {
+		if d.Group.manual() {
+			d.send(stepSelect, `AT+COPS=1,2,"`+d.Group.Spec.Selection.Network+`"`)
+		} else if d.State.Registered() && d.PLMN == (sim.PLMN{}) {
 			d.send(stepOperator, "AT+COPS?")
 		}
 	case stepSelect, stepAuto:
-		if n := d.g.spec.Selection.Network; ok && s == stepSelect && len(n) >= 5 {
+		if n := d.Group.Spec.Selection.Network; ok && s == stepSelect && len(n) >= 5 {
 			// AT+COPS=1 answers OK once registered on the network asked for;
 			// its +CEREG came while the command was outstanding.
-			d.plmn = sim.PLMN{MCC: n[:3], MNC: n[3:]}
+			d.PLMN = sim.PLMN{MCC: n[:3], MNC: n[3:]}
 		}
 		if !ok {
 			var cme *at3gpp.CMEError // why: no network, PLMN not allowed (#11)...
-			if errors.As(err, &cme) && d.r.traceW != nil {
-				d.r.traceNote(d, "registration refused: %v", cme)
+			if errors.As(err, &cme) && d.Env.TraceW != nil {
+				d.Env.traceNote(d, "registration refused: %v", cme)
 			}
 			d.failed()
 		}
 	case stepReset:
 		d.epoch++ // the module restarts: what was pending is gone
-		d.state, d.pdp, d.online = at3gpp.RegNotRegistered, false, false
+		d.State, d.pdp, d.online = at3gpp.RegNotRegistered, false, false
 		d.ipReset()
 		d.afterBoot()
 	case stepDeregister:
 		d.send(stepAuto, "AT+COPS=0")
 	case stepActivate:
 		if !ok {
-			if d.state.Registered() {
-				d.blocked = true // registered, yet refused a data context
+			if d.State.Registered() {
+				d.Blocked = true // registered, yet refused a data context
 			}
 			return
 		}
-		if d.g.fam.ready != "" {
+		if d.Group.fam.ready != "" {
 			d.step = stepActivating
 			return
 		}
@@ -267,7 +276,7 @@ func (d *device) final(s step, err error) {
 		d.send(stepDial, "ATD*99***1#")
 	case stepDial:
 		if !ok { // the network refused the data session
-			d.blocked, d.pdp = true, false
+			d.Blocked, d.pdp = true, false
 			return
 		}
 		d.online = true
@@ -278,38 +287,38 @@ func (d *device) final(s step, err error) {
 }
 
 // cereg takes the registration state the modem reported.
-func (d *device) cereg(st at3gpp.RegState) {
-	prev := d.state
-	d.state = st
-	if d.state.Registered() {
+func (d *Device) cereg(st at3gpp.RegState) {
+	prev := d.State
+	d.State = st
+	if d.State.Registered() {
 		d.fails = 0
-		if d.firstReg < 0 {
-			d.firstReg = d.r.elapsed()
+		if d.FirstReg < 0 {
+			d.FirstReg = d.Env.Elapsed()
 		}
 		if !prev.Registered() && d.step == stepNone {
 			d.send(stepOperator, "AT+COPS?")
 		}
 		return
 	}
-	d.plmn, d.pdp = sim.PLMN{}, false
+	d.PLMN, d.pdp = sim.PLMN{}, false
 	d.ipReset()
-	if d.state != at3gpp.RegSearching && !d.g.manual() { // denied, or not trying
+	if d.State != at3gpp.RegSearching && !d.Group.manual() { // denied, or not trying
 		d.failed()
 	}
 }
 
 // operator takes the network from +COPS: <mode>,<format>,"<oper>",<AcT>
 // (the firmware set <format> 2, numeric).
-func (d *device) operator(l string) {
+func (d *Device) operator(l string) {
 	v, _ := strings.CutPrefix(l, "+COPS:")
 	if o, err := at3gpp.ParseCOPS(strings.TrimSpace(v)); err == nil && len(o.Oper) >= 5 {
-		d.plmn = sim.PLMN{MCC: o.Oper[:3], MNC: o.Oper[3:]}
+		d.PLMN = sim.PLMN{MCC: o.Oper[:3], MNC: o.Oper[3:]}
 	}
 }
 
 // failed schedules the retry policy's next attempt.
-func (d *device) failed() {
-	rt := d.g.spec.Retry
+func (d *Device) failed() {
+	rt := d.Group.Spec.Retry
 	if rt.Action == "none" || d.retrying {
 		return
 	}
@@ -324,46 +333,46 @@ func (d *device) failed() {
 	d.retrying = true
 	d.later(wait, func() {
 		d.retrying = false
-		if d.state.Registered() || d.step != stepNone {
+		if d.State.Registered() || d.step != stepNone {
 			return
 		}
 		switch {
-		case d.g.manual():
-			d.send(stepSelect, `AT+COPS=1,2,"`+d.g.spec.Selection.Network+`"`)
+		case d.Group.manual():
+			d.send(stepSelect, `AT+COPS=1,2,"`+d.Group.Spec.Selection.Network+`"`)
 		case rt.Action == "cops":
 			d.send(stepDeregister, "AT+COPS=2")
 		default:
-			d.send(stepReset, d.g.fam.reset)
+			d.send(stepReset, d.Group.fam.reset)
 		}
 	})
 }
 
 // sendData starts one transfer of the group's data pattern: activate the
 // context, dial, write the bytes, escape.
-func (d *device) sendData() {
-	if !d.state.Registered() || d.step != stepNone || d.port.drives() != driveAll {
+func (d *Device) sendData() {
+	if !d.State.Registered() || d.step != stepNone || d.port.Drives() != DriveAll {
 		return // a real module's data path is its own (sockets), not a dial-up session here
 	}
 	if d.pdp { // the context is still up: dial straight away
 		d.send(stepDial, "ATD*99***1#")
 		return
 	}
-	d.send(stepActivate, d.g.fam.activate)
+	d.send(stepActivate, d.Group.fam.activate)
 }
 
 // transfer writes the payload in data state and escapes after the guard
 // time.
-func (d *device) transfer() {
-	n := int64(d.g.spec.Data.Bytes)
-	d.r.traceNote(d, "%d bytes of data", n)
-	buf := d.r.payload
+func (d *Device) transfer() {
+	n := int64(d.Group.Spec.Data.Bytes)
+	d.Env.traceNote(d, "%d bytes of data", n)
+	buf := d.Env.Payload
 	for n > 0 {
 		k := min(n, int64(len(buf)))
 		_, _ = d.lp.link.Write(buf[:k])
 		n -= k
 	}
-	d.r.bytesSent += int64(d.g.spec.Data.Bytes)
-	d.g.sent += int64(d.g.spec.Data.Bytes)
+	d.Env.bytesSent += int64(d.Group.Spec.Data.Bytes)
+	d.Group.Sent += int64(d.Group.Spec.Data.Bytes)
 	if !d.download() {
 		return // the network cut the session
 	}
@@ -376,7 +385,7 @@ func (d *device) transfer() {
 		d.lp.escape(d)
 	})
 	// The data went through unless the modem said NO CARRIER meanwhile.
-	d.blocked = false
+	d.Blocked = false
 }
 
 // rng is a device's own random stream: what a device does doesn't depend
@@ -390,21 +399,40 @@ func newRNG(seed uint64, device int) rng {
 // float returns a number in [0, 1).
 func (r *rng) float() float64 { return float64(r.Uint64()>>11) / (1 << 53) }
 
-type group struct {
-	spec     *spec.Group
+// Group is a group of devices of the scenario as the firmware drives them:
+// its module family's commands, and what its devices sent and received.
+type Group struct {
+	Spec     *spec.Group
 	fam      *family
 	ip       *ipFirmware // nil without ip
-	first    int         // index of its first device
-	count    int
-	sent     int64 // bytes its devices wrote
+	First    int         // index of its first device
+	Count    int
+	Sent     int64 // bytes its devices wrote
 	received int64 // bytes its devices received (download)
 }
 
-func (g *group) manual() bool { return g.spec.Selection.Mode == "manual" }
+// SetModule readies the group's firmware for its module family: how it
+// restarts the module, brings data up and uses sockets.
+func (g *Group) SetModule() error {
+	fam, err := familyOf(g.Spec.Module)
+	if err != nil {
+		return err
+	}
+	g.fam = fam
+	if c := g.Spec.IP; c != nil {
+		g.ip = newIPFirmware(g.Spec.Module, fam, c)
+	}
+	return nil
+}
 
-// dataLoop sends the group's data pattern while the run lasts.
-func (d *device) dataLoop(first bool) {
-	t := d.g.spec.Data
+// Profile is the modem profile of the group's module.
+func (g *Group) Profile() modem.Profile { return g.fam.profile }
+
+func (g *Group) manual() bool { return g.Spec.Selection.Mode == "manual" }
+
+// DataLoop sends the group's data pattern while the run lasts.
+func (d *Device) DataLoop(first bool) {
+	t := d.Group.Spec.Data
 	wait := t.Every.D()
 	if first { // the first transfer comes at a random point of the first interval
 		wait = time.Duration(d.rng.float() * float64(wait))
@@ -412,16 +440,18 @@ func (d *device) dataLoop(first bool) {
 	if t.Jitter.Set && t.Jitter.Value > 0 {
 		wait += time.Duration((d.rng.float()*2 - 1) * t.Jitter.Value / 100 * float64(t.Every))
 	}
-	d.r.clock.AfterFunc(max(wait, time.Second), func() {
+	d.Env.Clock.AfterFunc(max(wait, time.Second), func() {
 		d.sendData()
-		d.dataLoop(false)
+		d.DataLoop(false)
 	})
 }
 
-func (d *device) cycleLoop() {
-	d.r.clock.AfterFunc(d.g.spec.PowerCycle.Every.D(), func() {
-		d.powerOn()
-		d.cycleLoop()
+// CycleLoop power-cycles the device every power_cycle.every while the run
+// lasts.
+func (d *Device) CycleLoop() {
+	d.Env.Clock.AfterFunc(d.Group.Spec.PowerCycle.Every.D(), func() {
+		d.PowerOn()
+		d.CycleLoop()
 	})
 }
 
@@ -430,19 +460,33 @@ func (d *device) cycleLoop() {
 // bytes reach the firmware in data state and are only counted; a download
 // the network cuts (the data limit) ends the session, whose NO CARRIER
 // came with the data. It reports whether the session is still up.
-func (d *device) download() bool {
-	n := int64(d.g.spec.Data.Download)
-	if n <= 0 || d.modem == nil {
+func (d *Device) download() bool {
+	n := int64(d.Group.Spec.Data.Download)
+	if n <= 0 || d.Modem == nil {
 		return true
 	}
 	d.downloading = true
-	got, err := d.modem.Download(d.r.ctx, n)
+	got, err := d.Modem.Download(d.Env.Ctx, n)
 	d.downloading = false
-	d.r.traceNote(d, "%d bytes of data received", got)
-	d.g.received += got
+	d.Env.traceNote(d, "%d bytes of data received", got)
+	d.Group.received += got
 	if err != nil {
-		d.blocked, d.pdp = true, false
+		d.Blocked, d.pdp = true, false
 		return false
 	}
 	return true
+}
+
+// Rand returns the next number in [0, 1) of the device's random stream.
+func (d *Device) Rand() float64 { return d.rng.float() }
+
+// Drives says how much of the device the firmware here drives, by its kind.
+func (d *Device) Drives() Drive { return d.port.Drives() }
+
+// Close releases the device's modem or port; a device whose set-up
+// stopped before its kind was set holds none.
+func (d *Device) Close() {
+	if d.port != nil {
+		d.port.Close(d)
+	}
 }
