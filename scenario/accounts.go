@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 
@@ -78,23 +77,9 @@ func (r *runner) setupAccounts(ctx context.Context) error {
 				return err
 			}
 		}
-		c := *r.api
-		c.sid, c.auth, c.requests, c.parent = a.Sid, a.AuthToken, 0, r.api
-		r.accts[spec.Name] = &c
+		r.accts[spec.Name] = r.api.account(a.Sid, a.AuthToken)
 	}
 	return nil
-}
-
-// listSids lists the Sim SIDs an account sees with a status.
-func (c *apiClient) listSids(ctx context.Context, status string, fn func(sid string)) error {
-	return c.listAll(ctx, "/v1/Sims", url.Values{"Status": {status}}, "sims", func(raw json.RawMessage) error {
-		var s struct{ Sid string }
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return err
-		}
-		fn(s.Sid)
-		return nil
-	})
 }
 
 // simChangeParams adds a SIM change's move and callback to its request.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // apiClient makes the scenario's control-plane requests through the REST
@@ -21,6 +22,24 @@ type apiClient struct {
 	sid, auth string
 	requests  int64
 	parent    *apiClient // counts the requests of another account's client
+}
+
+// newRemote returns a client of the API at base over HTTP.
+func newRemote(base, sid, auth string) *apiClient {
+	return &apiClient{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: time.Minute}, sid: sid, auth: auth}
+}
+
+// newEmbedded returns a client of the API h serves, in process.
+func newEmbedded(h http.Handler, sid, auth string) *apiClient {
+	return &apiClient{handler: h, base: "http://fleetsim.local", sid: sid, auth: auth}
+}
+
+// account returns a client for another account (a subaccount) on the
+// same API, whose requests c counts too.
+func (c *apiClient) account(sid, auth string) *apiClient {
+	a := *c
+	a.sid, a.auth, a.requests, a.parent = sid, auth, 0, c
+	return &a
 }
 
 // apiError is a request the API refused.
@@ -224,4 +243,33 @@ func (c *apiClient) reuseFleet(ctx context.Context, name string, p url.Values) (
 	}
 	_, err = c.call(ctx, http.MethodPost, "/v1/Fleets/"+sid, up, nil)
 	return sid, err
+}
+
+// listSids lists the Sim SIDs an account sees with a status.
+func (c *apiClient) listSids(ctx context.Context, status string, fn func(sid string)) error {
+	return c.listAll(ctx, "/v1/Sims", url.Values{"Status": {status}}, "sims", func(raw json.RawMessage) error {
+		var s struct{ Sid string }
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+		fn(s.Sid)
+		return nil
+	})
+}
+
+// inProcess is an http.RoundTripper that serves requests with a handler,
+// in the caller's goroutine.
+type inProcess struct{ Handler http.Handler }
+
+func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		defer req.Body.Close()
+	}
+	w := &recorder{header: make(http.Header), status: http.StatusOK}
+	t.Handler.ServeHTTP(w, req)
+	return &http.Response{
+		Status: http.StatusText(w.status), StatusCode: w.status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: w.header, Body: io.NopCloser(bytes.NewReader(w.body.Bytes())), ContentLength: int64(w.body.Len()),
+		Request: req,
+	}, nil
 }

@@ -1,14 +1,12 @@
 package scenario
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -178,23 +176,6 @@ func validSignature(token, target string, post url.Values, got string) bool {
 		}
 	}
 	return false
-}
-
-// inProcess is an http.RoundTripper that serves requests with a handler,
-// in the caller's goroutine.
-type inProcess struct{ h http.Handler }
-
-func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		defer req.Body.Close()
-	}
-	w := &recorder{header: make(http.Header), status: http.StatusOK}
-	t.h.ServeHTTP(w, req)
-	return &http.Response{
-		Status: http.StatusText(w.status), StatusCode: w.status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: w.header, Body: io.NopCloser(bytes.NewReader(w.body.Bytes())), ContentLength: int64(w.body.Len()),
-		Request: req,
-	}, nil
 }
 
 // newReceiver makes the run's receiver: on loopback in real time, else

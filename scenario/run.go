@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/fleetsim/fleetsim/scenario/firmware"
@@ -201,7 +200,7 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 		if len(bound) != total {
 			return fmt.Errorf("%w: with --api every device must be a real modem (--hw): the virtual modems need the embedded control plane", ErrUsage)
 		}
-		r.api = &apiClient{base: strings.TrimRight(opts.API, "/"), http: &http.Client{Timeout: time.Minute}, sid: opts.APIUser, auth: opts.APIPassword}
+		r.api = newRemote(opts.API, opts.APIUser, opts.APIPassword)
 	}
 	realTime := opts.Exec != "" || len(opts.HW) > 0
 	if err := r.newReceiver(realTime); err != nil {
@@ -220,7 +219,7 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 			return err
 		}
 		r.ctl = ctl
-		r.api = &apiClient{handler: api.New(ctl), base: "http://fleetsim.local", sid: sid, auth: auth}
+		r.api = newEmbedded(api.New(ctl), sid, auth)
 	}
 	r.world = modem.NewWorld(r.cat)
 	for _, l := range s.World.Locations {
