@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/apiclient"
+
 	"github.com/fleetsim/fleetsim/scenario/firmware"
 
 	"github.com/fleetsim/fleetsim/scenario/report"
@@ -284,10 +286,10 @@ func attachPercentile(devs []firmware.Device, p float64) (float64, string) {
 }
 
 // simsWithStatus counts a group's SIMs with a status, as the API lists them.
-func (r *runner) simsWithStatus(api *apiClient, groupName, status string) (int, error) {
+func (r *runner) simsWithStatus(api *apiclient.Client, groupName, status string) (int, error) {
 	in := r.memberSids(groupName)
 	k := 0
-	err := api.listSids(r.Ctx, status, func(sid string) {
+	err := api.ListSids(r.Ctx, status, func(sid string) {
 		if in[sid] {
 			k++
 		}
@@ -349,7 +351,7 @@ func (r *runner) report() *report.Report {
 	rep := &report.Report{
 		Scenario: r.s.Name, File: r.s.File, Seed: r.seed,
 		Start: r.s.Start.Time, End: r.Clock.Now(), Duration: spec.FormatDuration(r.s.Duration.D()),
-		Devices: len(r.devices), Events: r.Clock.Fired(), ATCommands: r.ATCommands, APIRequests: r.api.requests,
+		Devices: len(r.devices), Events: r.Clock.Fired(), ATCommands: r.ATCommands, APIRequests: r.api.Requests,
 		Aborted: r.aborted, Expectations: []report.Outcome{},
 	}
 	if r.aborted {

@@ -65,7 +65,7 @@ func (r *runner) observeCommands(group, what string, c *spec.CommandCheck) (text
 	}
 	in := r.memberSids(group)
 	var all, with []command
-	err = r.api.listAll(r.Ctx, path, q, key, func(raw json.RawMessage) error {
+	err = r.api.ListAll(r.Ctx, path, q, key, func(raw json.RawMessage) error {
 		var m command
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return err

@@ -124,7 +124,7 @@ func digitsRun(s string) string {
 // embedded control plane has no such card (a real SIM in a real modem).
 func (r *runner) findSim(ctx context.Context, iccid string) (string, error) {
 	var sid string
-	err := r.api.listAll(ctx, "/v1/Sims", url.Values{"Iccid": {iccid}}, "sims", func(raw json.RawMessage) error {
+	err := r.api.ListAll(ctx, "/v1/Sims", url.Values{"Iccid": {iccid}}, "sims", func(raw json.RawMessage) error {
 		var s struct{ Sid string }
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return err
@@ -142,9 +142,9 @@ func (r *runner) findSim(ctx context.Context, iccid string) (string, error) {
 			Code  string `json:"registration_code"`
 		} `json:"cards"`
 	}
-	status, err := r.api.call(ctx, http.MethodGet, "/_fleetsim/v1/cards", nil, &cards)
+	status, err := r.api.Call(ctx, http.MethodGet, "/_fleetsim/v1/cards", nil, &cards)
 	if err != nil {
-		if status == http.StatusNotFound && r.api.handler == nil {
+		if status == http.StatusNotFound && r.api.Handler == nil {
 			return "", errors.New("the SIM is not registered in the account: register it first")
 		}
 		return "", err
@@ -153,13 +153,13 @@ func (r *runner) findSim(ctx context.Context, iccid string) (string, error) {
 		if c.ICCID == iccid {
 			var out struct{ Sid string }
 			p := url.Values{"Iccid": {iccid}, "RegistrationCode": {c.Code}}
-			if _, err := r.api.call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
+			if _, err := r.api.Call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
 				return "", err
 			}
 			return out.Sid, nil
 		}
 	}
-	if r.api.handler != nil {
+	if r.api.Handler != nil {
 		return "", nil // a SIM of a real account, not the embedded simulator's
 	}
 	return "", errors.New("the SIM is neither registered in the account nor in the simulator's inventory")

@@ -67,7 +67,7 @@ func (r *runner) serveAPI() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.httpSrv = &http.Server{Handler: r.api.handler, ReadHeaderTimeout: 10 * time.Second}
+	r.httpSrv = &http.Server{Handler: r.api.Handler, ReadHeaderTimeout: 10 * time.Second}
 	r.WG.Add(1)
 	go func() {
 		defer r.WG.Done()
@@ -87,8 +87,8 @@ func (r *runner) startExec(ctx context.Context, opts Options, apiURL string) err
 	cmd.Env = append(os.Environ(),
 		"FLEETSIM_PTYS="+strings.Join(paths, " "),
 		"FLEETSIM_API_URL="+apiURL,
-		"FLEETSIM_ACCOUNT_SID="+r.api.sid,
-		"FLEETSIM_AUTH_TOKEN="+r.api.auth,
+		"FLEETSIM_ACCOUNT_SID="+r.api.SID,
+		"FLEETSIM_AUTH_TOKEN="+r.api.Auth,
 	)
 	if len(paths) > 0 {
 		cmd.Env = append(cmd.Env, "FLEETSIM_PTY="+paths[0])

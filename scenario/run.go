@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/apiclient"
+
 	"github.com/fleetsim/fleetsim/scenario/firmware"
 
 	"github.com/fleetsim/fleetsim/scenario/report"
@@ -71,7 +73,7 @@ type runner struct {
 	seed  uint64
 	cat   *sim.Catalog
 	ctl   *sim.Control
-	api   *apiClient
+	api   *apiclient.Client
 	world *modem.World
 	hub   *modem.Hub
 
@@ -138,7 +140,7 @@ func Run(ctx context.Context, s *spec.Scenario, opts Options) (*report.Report, e
 		r.schedule()
 		if opts.Exec != "" {
 			apiURL := opts.API
-			if r.api.handler != nil {
+			if r.api.Handler != nil {
 				u, err := r.serveAPI()
 				if err != nil {
 					return nil, err
@@ -200,7 +202,7 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 		if len(bound) != total {
 			return fmt.Errorf("%w: with --api every device must be a real modem (--hw): the virtual modems need the embedded control plane", ErrUsage)
 		}
-		r.api = newRemote(opts.API, opts.APIUser, opts.APIPassword)
+		r.api = apiclient.NewRemote(opts.API, opts.APIUser, opts.APIPassword)
 	}
 	realTime := opts.Exec != "" || len(opts.HW) > 0
 	if err := r.newReceiver(realTime); err != nil {
@@ -212,14 +214,14 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 			sim.WithLimitPropagationSpread(s.Settings.LimitPropagationMax.D(), r.seed),
 			sim.WithCards("scenario-"+strconv.FormatUint(r.seed, 10), total), sim.WithMainAccount(sid, auth)}
 		if !realTime { // callbacks on the virtual clock, to the receiver in process
-			simOpts = append(simOpts, sim.WithWebhookTransport(inProcess{r.hooks}))
+			simOpts = append(simOpts, sim.WithWebhookTransport(apiclient.InProcess{Handler: r.hooks}))
 		}
 		ctl, err := sim.New(ctx, sim.DiscardStore{}, simOpts...)
 		if err != nil {
 			return err
 		}
 		r.ctl = ctl
-		r.api = newEmbedded(api.New(ctl), sid, auth)
+		r.api = apiclient.NewEmbedded(api.New(ctl), sid, auth)
 	}
 	r.world = modem.NewWorld(r.cat)
 	for _, l := range s.World.Locations {
@@ -287,7 +289,7 @@ func (r *runner) setupControl(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		sid, err := api.reuseNAP(ctx, n.Name, sids)
+		sid, err := api.ReuseNAP(ctx, n.Name, sids)
 		if err != nil {
 			return err
 		}
@@ -297,7 +299,7 @@ func (r *runner) setupControl(ctx context.Context) error {
 		}
 		p := url.Values{"UniqueName": {n.Name}, "Networks": sids}
 		var out struct{ Sid string }
-		if _, err := api.call(ctx, http.MethodPost, "/v1/NetworkAccessProfiles", p, &out); err != nil {
+		if _, err := api.Call(ctx, http.MethodPost, "/v1/NetworkAccessProfiles", p, &out); err != nil {
 			return err
 		}
 		r.naps[n.Name] = out.Sid
@@ -322,7 +324,7 @@ func (r *runner) setupControl(ctx context.Context) error {
 			}
 		}
 		api := r.client(f.Account)
-		sid, err := api.reuseFleet(ctx, f.Name, p)
+		sid, err := api.ReuseFleet(ctx, f.Name, p)
 		if err != nil {
 			return err
 		}
@@ -331,7 +333,7 @@ func (r *runner) setupControl(ctx context.Context) error {
 			continue
 		}
 		var out struct{ Sid string }
-		if _, err := api.call(ctx, http.MethodPost, "/v1/Fleets", p, &out); err != nil {
+		if _, err := api.Call(ctx, http.MethodPost, "/v1/Fleets", p, &out); err != nil {
 			return err
 		}
 		r.fleets[f.Name] = out.Sid
@@ -377,7 +379,7 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 			card, _ := r.ctl.Card(i)
 			var out struct{ Sid string }
 			p := url.Values{"Iccid": {card.ICCID}, "RegistrationCode": {card.RegistrationCode}}
-			if _, err := r.client(g.Spec.Account).call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
+			if _, err := r.client(g.Spec.Account).Call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
 				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.First, g.Spec.Name, err)
 			}
 			r.sids[i] = out.Sid
@@ -407,7 +409,7 @@ func (r *runner) setupSim(ctx context.Context, g *firmware.Group, i int) error {
 		p.Set("Status", status)
 	}
 	if len(p) > 0 {
-		if _, err := r.client(g.Spec.Account).call(ctx, http.MethodPost, "/v1/Sims/"+r.sids[i], p, nil); err != nil {
+		if _, err := r.client(g.Spec.Account).Call(ctx, http.MethodPost, "/v1/Sims/"+r.sids[i], p, nil); err != nil {
 			return err
 		}
 	}
@@ -611,8 +613,8 @@ func (r *runner) apiAction(i int, method, path string, p url.Values, want int) {
 	if i >= 0 && r.s.Timeline[i].API != nil {
 		api = r.client(r.s.Timeline[i].API.Account)
 	}
-	status, err := api.call(r.Ctx, method, path, p, nil)
-	var ae *apiError
+	status, err := api.Call(r.Ctx, method, path, p, nil)
+	var ae *apiclient.Error
 	switch {
 	case want != 0 && status == want:
 		return

@@ -453,7 +453,7 @@ func (r *runner) usageBySim() (map[string]float64, error) {
 			to = end
 		}
 		p := url.Values{"Group": {"sim"}, "Granularity": {"all"}, "StartTime": {from.Format(time.RFC3339)}, "EndTime": {to.Format(time.RFC3339)}}
-		err := r.api.listAll(r.Ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
+		err := r.api.ListAll(r.Ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
 			var u struct {
 				SimSid    string  `json:"sim_sid"`
 				DataTotal float64 `json:"data_total"`

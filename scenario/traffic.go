@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/apiclient"
+
 	"github.com/fleetsim/fleetsim/scenario/spec"
 
 	"github.com/fleetsim/fleetsim/sim"
@@ -21,7 +23,7 @@ import (
 
 // usageByDirection reads each SIM's upload, download and total data use
 // in bytes from UsageRecords, over the run so far.
-func (r *runner) usageByDirection(api *apiClient) (map[string][3]float64, error) {
+func (r *runner) usageByDirection(api *apiclient.Client) (map[string][3]float64, error) {
 	used := make(map[string][3]float64, len(r.sids))
 	start := r.s.Start.Time.Truncate(time.Hour)
 	end := r.Clock.Now().Truncate(time.Hour).Add(time.Hour)
@@ -31,7 +33,7 @@ func (r *runner) usageByDirection(api *apiClient) (map[string][3]float64, error)
 			to = end
 		}
 		p := url.Values{"Group": {"sim"}, "Granularity": {"all"}, "StartTime": {from.Format(time.RFC3339)}, "EndTime": {to.Format(time.RFC3339)}}
-		err := api.listAll(r.Ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
+		err := api.ListAll(r.Ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
 			var u struct {
 				SimSid       string  `json:"sim_sid"`
 				DataTotal    float64 `json:"data_total"`
@@ -76,12 +78,12 @@ func (r *runner) usageIn(used map[string][3]float64, groupName string, dir spec.
 // apiOutcome checks an api expectation: it GETs the path and compares the
 // status and the field. It returns the text for the report and whether
 // the check holds.
-func (r *runner) apiOutcome(api *apiClient, a *spec.APICheck) (string, bool, error) {
+func (r *runner) apiOutcome(api *apiclient.Client, a *spec.APICheck) (string, bool, error) {
 	path, err := r.expand(a.Path)
 	if err != nil {
 		return "", false, err
 	}
-	status, body, err := api.do(r.Ctx, http.MethodGet, path, nil)
+	status, body, err := api.Do(r.Ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return "", false, err
 	}
