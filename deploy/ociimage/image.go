@@ -3,7 +3,6 @@ package main
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
@@ -107,7 +106,7 @@ func buildImage(o Options, b Binary) (v1.Image, error) {
 	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layerTar)), nil
-	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressionLevel(gzip.BestCompression))
+	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +120,7 @@ func buildImage(o Options, b Binary) (v1.Image, error) {
 		Variant:      b.Platform.Variant,
 		OS:           b.Platform.OS,
 		Created:      v1.Time{Time: o.Created.UTC()},
+		RootFS:       v1.RootFS{Type: "layers"},
 		Config: v1.Config{
 			Entrypoint:   []string{BinaryPath},
 			Cmd:          []string{"--help"},
