@@ -561,3 +561,19 @@ func validateScenario(t *testing.T, name, text string) {
 		t.Errorf("fleetsim validate %s: %v\n%s", name, err, out)
 	}
 }
+
+// TestBinaryLinksNoDeployDeps: the Kubernetes types and the image builder
+// are for these tests and deploy/ only; the fleetsim binary links neither.
+func TestBinaryLinksNoDeployDeps(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/fleetsim/fleetsim/cmd/fleetsim").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if strings.HasPrefix(p, "k8s.io/") || strings.HasPrefix(p, "sigs.k8s.io/") ||
+			strings.HasPrefix(p, "github.com/google/go-containerregistry/") ||
+			strings.HasPrefix(p, "github.com/fleetsim/fleetsim/deploy/") {
+			t.Errorf("cmd/fleetsim depends on %s", p)
+		}
+	}
+}
