@@ -238,14 +238,15 @@ func normalizeArgs(root *cobra.Command, args []string) []string {
 		case negativeNumber.MatchString(a) && short(a[1:2]) == nil:
 			pos, dashed = append(pos, a), true
 		case strings.HasPrefix(a, "-") && len(a) > 2:
-			name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-			f := lookup(name)
-			if f != nil && !strings.HasPrefix(a, "--") {
-				a = "-" + a
-			}
-			if !strings.HasPrefix(a, "--") {
-				f = short(name[:1]) // -xVALUE or -xyz: pflag reads it
-				hasValue = true
+			name, _, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+			var f *pflag.Flag
+			switch {
+			case strings.HasPrefix(a, "--"):
+				f = lookup(name)
+			case len(name) > 1 && lookup(name) != nil: // Go's -name
+				a, f = "-"+a, lookup(name)
+			case name != "": // shorthands: -xVALUE, -xyz
+				f, hasValue = short(name[:1]), hasValue || len(name) > 1
 			}
 			flags = append(flags, a)
 			if f != nil && !hasValue && f.NoOptDefVal == "" && i+1 < len(args) {
