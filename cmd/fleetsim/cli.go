@@ -78,6 +78,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 	add("server", newServeCmd(getenv), newModemCmd(getenv), newNetworkCmd(getenv))
 	add("hw", newHWCmd(getenv))
 	root.AddCommand(newVersionCmd())
+	root.SetHelpCommand(newHelpCmd())
 	setDefaults(root)
 	return root
 }
@@ -89,6 +90,26 @@ func setDefaults(c *cobra.Command) {
 	c.SuggestionsMinimumDistance = 2
 	for _, sub := range c.Commands() {
 		setDefaults(sub)
+	}
+}
+
+// newHelpCmd is `fleetsim help [command]`; unlike cobra's own, it refuses
+// a command that does not exist.
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:                   "help [command]",
+		Short:                 "Help about any command",
+		DisableFlagsInUseLine: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			target, rest, err := c.Root().Find(args)
+			if err != nil {
+				return usageErr(err)
+			}
+			if len(rest) > 0 {
+				return unknownCommand(target, rest[0])
+			}
+			return target.Help()
+		},
 	}
 }
 
@@ -145,8 +166,14 @@ func runGroup(c *cobra.Command, args []string) error {
 	if args[0] == "help" {
 		return c.Help()
 	}
-	msg := fmt.Sprintf("unknown command %q", args[0])
-	if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+	return unknownCommand(c, args[0])
+}
+
+// unknownCommand is the error for a word that names no subcommand of c,
+// with the subcommand it most likely meant.
+func unknownCommand(c *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q", name)
+	if s := c.SuggestionsFor(name); len(s) > 0 {
 		msg += fmt.Sprintf(", did you mean %q?", s[0])
 	}
 	return usageErr(errors.New(msg))

@@ -140,6 +140,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--modems", "lots"}, `fleetsim serve: invalid argument "lots" for "--modems" flag: "lots": want a number or family:count pairs such as bg96:2,sim7080:1`},
 		{[]string{"hw", "probe"}, "fleetsim hw probe: --port is required (or env FLEETSIM_HW_PORT)"},
 		{[]string{"version", "now"}, `fleetsim version: unexpected argument "now"`},
+		{[]string{"help", "modem", "shw"}, `fleetsim help: unknown command "shw", did you mean "show"?`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errs bytes.Buffer
