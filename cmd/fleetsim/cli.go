@@ -62,6 +62,9 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
 	}
 	root.SetVersionTemplate("{{.Version}}")
+	// A command made of subcommands runs only to report a wrong one: its
+	// usage shows the subcommands, not a bare use line.
+	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(), "{{if .Runnable}}", "{{if and .Runnable (not .HasAvailableSubCommands)}}", 1))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
 	root.AddGroup(
 		&cobra.Group{ID: "scenario", Title: "Scenarios:"},
