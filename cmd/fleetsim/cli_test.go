@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -283,6 +284,13 @@ func TestHints(t *testing.T) {
 	assert.Equal(t, "fleetsim modem list: cannot reach "+stopped+" (connect: connection refused): is `fleetsim serve` running there? "+
 		"Start one with `fleetsim serve --listen "+strings.TrimPrefix(stopped, "http://")+" --modems 4`, or point --server (env FLEETSIM_URL) at it\n", errs.String())
 	assert.Empty(t, out.String())
+
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	errs.Reset()
+	assert.Equal(t, 1, run(context.Background(), []string{"serve", "--listen", busy.Addr().String(), "--state", ":memory:"}, noEnv, io.Discard, &errs))
+	assert.Contains(t, errs.String(), "address already in use: is another `fleetsim serve` running? Pick another --listen address (127.0.0.1:0 picks a free port)")
 
 	errs.Reset()
 	assert.Equal(t, 2, run(context.Background(), []string{"run", "../../scenarios/hw-bench.yaml", "--api", stopped}, noEnv, &out, &errs))
