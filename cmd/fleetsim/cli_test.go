@@ -113,6 +113,15 @@ func TestHelpEverywhere(t *testing.T) {
 	var out, errs bytes.Buffer
 	require.Equal(t, 0, run(context.Background(), []string{"help", "modem", "show"}, env, &out, &errs))
 	assert.Contains(t, out.String(), "Show one modem in full (JSON)")
+
+	// The help names the variables but never shows their values.
+	secret := envOf(map[string]string{"FLEETSIM_AUTH_TOKEN": "s3cr3t-token", "TWILIO_AUTH_TOKEN": "s3cr3t-token"})
+	for _, cmd := range []string{"serve", "modem", "run"} {
+		out.Reset()
+		require.Equal(t, 0, run(context.Background(), []string{cmd, "-h"}, secret, &out, &errs))
+		assert.Contains(t, out.String(), "FLEETSIM_AUTH_TOKEN", cmd)
+		assert.NotContains(t, out.String(), "s3cr3t", cmd)
+	}
 }
 
 // TestUsageErrors: a command line problem prints one line saying what is
