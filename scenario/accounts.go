@@ -6,7 +6,6 @@ import (
 	"net/url"
 
 	"github.com/fleetsim/fleetsim/scenario/apiclient"
-
 	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 

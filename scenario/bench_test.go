@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fleetsim/fleetsim/scenario/spec"
-
 	"github.com/stretchr/testify/require"
+
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 // scaleScenario is a fleet of n idle-ish devices through a virtual day: they

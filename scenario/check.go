@@ -9,15 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fleetsim/fleetsim/scenario/apiclient"
-
-	"github.com/fleetsim/fleetsim/scenario/firmware"
-
-	"github.com/fleetsim/fleetsim/scenario/report"
-
-	"github.com/fleetsim/fleetsim/scenario/spec"
-
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
+	"github.com/fleetsim/fleetsim/scenario/apiclient"
+	"github.com/fleetsim/fleetsim/scenario/firmware"
+	"github.com/fleetsim/fleetsim/scenario/report"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 )
 

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fleetsim/fleetsim/scenario/report"
-
 	"github.com/stretchr/testify/assert"
+
+	"github.com/fleetsim/fleetsim/scenario/report"
 )
 
 // TestSMSCommandsRoundTrip: an SMS Command sent to a group through the API

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fleetsim/fleetsim/scenario/report"
-
 	"github.com/stretchr/testify/assert"
+
+	"github.com/fleetsim/fleetsim/scenario/report"
 )
 
 // TestIPCommandsBothWays: each family's firmware opens a UDP socket to the

@@ -11,9 +11,8 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/fleetsim/fleetsim/scenario/firmware"
-
 	"github.com/fleetsim/fleetsim/hw"
+	"github.com/fleetsim/fleetsim/scenario/firmware"
 )
 
 // Hardware in the loop: a device bound with --hw NAME=PORT is a real modem

@@ -13,14 +13,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fleetsim/fleetsim/scenario/firmware"
-
-	"github.com/fleetsim/fleetsim/scenario/report"
-
-	"github.com/fleetsim/fleetsim/scenario/spec"
-
 	"github.com/fleetsim/fleetsim/modem"
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
+	"github.com/fleetsim/fleetsim/scenario/firmware"
+	"github.com/fleetsim/fleetsim/scenario/report"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 )
 

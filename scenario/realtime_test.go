@@ -10,14 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fleetsim/fleetsim/scenario/report"
-
-	"github.com/fleetsim/fleetsim/scenario/spec"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/warthog618/modem/at"
 	"github.com/warthog618/modem/gsm"
+
+	"github.com/fleetsim/fleetsim/scenario/report"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 // TestMain doubles as the firmware of the real-time test: started with

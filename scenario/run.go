@@ -12,16 +12,12 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/fleetsim/fleetsim/scenario/apiclient"
-
-	"github.com/fleetsim/fleetsim/scenario/firmware"
-
-	"github.com/fleetsim/fleetsim/scenario/report"
-
-	"github.com/fleetsim/fleetsim/scenario/spec"
-
 	"github.com/fleetsim/fleetsim/hw"
 	"github.com/fleetsim/fleetsim/modem"
+	"github.com/fleetsim/fleetsim/scenario/apiclient"
+	"github.com/fleetsim/fleetsim/scenario/firmware"
+	"github.com/fleetsim/fleetsim/scenario/report"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 	"github.com/fleetsim/fleetsim/sim/api"
 	"github.com/fleetsim/fleetsim/sim/vclock"

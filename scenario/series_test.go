@@ -4,10 +4,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fleetsim/fleetsim/scenario/report"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fleetsim/fleetsim/scenario/report"
 )
 
 func TestSeriesStep(t *testing.T) {

@@ -7,10 +7,10 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/fleetsim/fleetsim/scenario/report"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fleetsim/fleetsim/scenario/report"
 )
 
 // runText runs a scenario given as YAML text.

@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/fleetsim/fleetsim/scenario/apiclient"
-
 	"github.com/fleetsim/fleetsim/scenario/spec"
-
 	"github.com/fleetsim/fleetsim/sim"
 )
 

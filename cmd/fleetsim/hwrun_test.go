@@ -12,12 +12,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fleetsim/fleetsim/scenario/report"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetsim/fleetsim/hw"
+	"github.com/fleetsim/fleetsim/scenario/report"
 )
 
 // benchScenario is the README's bench scenario, shipped in scenarios/.

@@ -5,9 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fleetsim/fleetsim/scenario/spec"
-
 	"github.com/fleetsim/fleetsim/hw"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 // The firmware's IP Commands, through the module family's own socket

@@ -12,14 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fleetsim/fleetsim/scenario/report"
-
-	"github.com/fleetsim/fleetsim/scenario/spec"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetsim/fleetsim/scenario"
+	"github.com/fleetsim/fleetsim/scenario/report"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 )
 

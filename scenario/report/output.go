@@ -15,9 +15,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/fleetsim/fleetsim/scenario/spec"
-
 	"golang.org/x/sys/unix"
+
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 // This file turns a Report into what people and CI read: JSON, JUnit XML,
