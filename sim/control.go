@@ -427,12 +427,13 @@ func (c *Control) putNAP(t *txn, n *NAP) {
 	})
 }
 
-// table holds the resources of one kind in creation order.
+// table holds the resources of one kind in creation order: order and
+// seqs are parallel, seqs increasing.
 type table[T any] struct {
 	byID   map[string]*T
 	order  []string
+	seqs   []int64
 	maxSeq int64
-	seqs   map[string]int64
 }
 
 func (t *table[T]) get(id string) *T {
@@ -445,11 +446,10 @@ func (t *table[T]) get(id string) *T {
 func (t *table[T]) set(id string, v *T, seq int64) {
 	if t.byID == nil {
 		t.byID = make(map[string]*T)
-		t.seqs = make(map[string]int64)
 	}
 	if _, ok := t.byID[id]; !ok {
 		t.order = append(t.order, id)
-		t.seqs[id] = seq
+		t.seqs = append(t.seqs, seq)
 	}
 	t.byID[id] = v
 	t.maxSeq = max(t.maxSeq, seq)
@@ -459,7 +459,26 @@ func (t *table[T]) set(id string, v *T, seq int64) {
 func (t *table[T]) loaded(id string, v *T, seq int64) { t.set(id, v, seq) }
 
 func (t *table[T]) sortOrder() {
-	slices.SortFunc(t.order, func(a, b string) int { return cmp.Compare(t.seqs[a], t.seqs[b]) })
+	idx := make([]int, len(t.order))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(t.seqs[a], t.seqs[b]) })
+	order, seqs := make([]string, len(idx)), make([]int64, len(idx))
+	for i, j := range idx {
+		order[i], seqs[i] = t.order[j], t.seqs[j]
+	}
+	t.order, t.seqs = order, seqs
+}
+
+// search returns the index in order of the first resource whose Seq is
+// above seq.
+func (t *table[T]) search(seq int64) int {
+	i, found := slices.BinarySearch(t.seqs, seq)
+	if found {
+		i++
+	}
+	return i
 }
 
 // all returns the resources in creation order.

@@ -122,6 +122,15 @@ type SimFilter struct {
 
 // ListSims returns the account's Sims that match f, in creation order.
 func (c *Control) ListSims(acct *Account, f SimFilter) ([]*Sim, error) {
+	l, err := c.SimPages(acct, f)
+	if err != nil {
+		return nil, err
+	}
+	return All(l), nil
+}
+
+// SimPages is ListSims a page at a time; positions are the Sims' Seqs.
+func (c *Control) SimPages(acct *Account, f SimFilter) (List[*Sim], error) {
 	var status SimStatus
 	if f.Status != "" {
 		var ok bool
@@ -135,21 +144,17 @@ func (c *Control) ListSims(acct *Account, f SimFilter) ([]*Sim, error) {
 	if f.Fleet != "" {
 		fl, err := c.findFleet(acct, f.Fleet)
 		if err != nil {
-			return nil, nil
+			return emptyList[*Sim](), nil
 		}
 		fleetSid = fl.Sid
 	}
-	now := c.Now()
-	var out []*Sim
-	for _, s := range c.sims.filter(func(s *Sim) bool {
-		return s.AccountSid == acct.Sid && (f.ICCID == "" || s.ICCID == f.ICCID) && (fleetSid == "" || s.FleetSid == fleetSid)
-	}) {
-		v := c.view(s, now)
-		if status == 0 || v.APIStatus() == status {
-			out = append(out, v)
+	return tableList[Sim]{c, &c.sims, func(s *Sim, now time.Time) (*Sim, bool) {
+		if s.AccountSid != acct.Sid || (f.ICCID != "" && s.ICCID != f.ICCID) || (fleetSid != "" && s.FleetSid != fleetSid) {
+			return nil, false
 		}
-	}
-	return out, nil
+		v := c.view(s, now)
+		return v, status == 0 || v.APIStatus() == status
+	}}, nil
 }
 
 // SimParams are the parameters of a Sim update; nil fields are not updated.
