@@ -46,7 +46,7 @@ type Control struct {
 	ips      table[IPCommand]
 	esims    table[ESimProfile]
 	settings table[SettingsUpdate]
-	usage    map[string]*Usage
+	usage    *usageStore
 	cards    []Card
 	byICCID  map[string]*Card // inventory by ICCID
 	simICCID map[string]string
@@ -72,6 +72,8 @@ type config struct {
 	logger      *slog.Logger
 	httpClient  *http.Client
 	hookRT      http.RoundTripper
+	usageHourly time.Duration
+	usageDaily  time.Duration
 }
 
 // Option configures a Control.
@@ -140,6 +142,8 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 		cardSeed:    "fleetsim",
 		cards:       DefaultCards,
 		logger:      slog.New(slog.DiscardHandler),
+		usageHourly: DefaultUsageHourly,
+		usageDaily:  DefaultUsageDaily,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -169,7 +173,7 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 		store:    store,
 		discard:  store == Store(DiscardStore{}),
 		hooks:    newWebhooks(cfg.httpClient, cfg.logger, hookOpts(cfg)...),
-		usage:    make(map[string]*Usage),
+		usage:    newUsageStore(cfg.usageHourly, cfg.usageDaily),
 		simICCID: make(map[string]string),
 		names:    make(map[string]string),
 		timers:   make(map[string]Timer),
@@ -277,7 +281,7 @@ func (c *Control) load(ctx context.Context) error {
 		case "usage":
 			var u Usage
 			if err = json.Unmarshal(r.Data, &u); err == nil {
-				c.usage[r.ID] = &u
+				c.loadUsage(&u)
 			}
 		default:
 			return fmt.Errorf("state: unknown record kind %q", r.Kind)

@@ -3,10 +3,10 @@ package sim_test
 import (
 	"context"
 	"flag"
-	"os"
-	"runtime/pprof"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"testing"
 	"time"
 
