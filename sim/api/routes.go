@@ -194,8 +194,8 @@ func (s *Server) routes() {
 				writeError(w, p.err)
 				return
 			}
-			recs, err := c.UsageRecords(a, q)
-			list(w, r, "usage_records", recs, err, nil, func(u sim.UsageRecord) any {
+			recs, err := c.UsagePages(a, q)
+			pages(w, r, "usage_records", recs, err, func(u sim.UsageRecord) any {
 				j := renderUsage(u).(usageRecordJSON)
 				if u.Upload+u.Download == 0 {
 					j.BilledUnit = nil // nothing was billed: no billing information yet
