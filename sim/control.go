@@ -323,6 +323,16 @@ func (c *Control) finishLoad() {
 	}
 }
 
+// untime forgets the timer of sid once it has fired. The map is made anew
+// when it empties, so that a burst of timers (a whole fleet's updates)
+// leaves no memory behind. Callers hold c.mu.
+func (c *Control) untime(sid string) {
+	delete(c.timers, sid)
+	if len(c.timers) == 0 {
+		c.timers = make(map[string]Timer)
+	}
+}
+
 func (c *Control) nextSeq() int64 {
 	c.seq++
 	return c.seq

@@ -25,6 +25,13 @@ var (
 	sidLikeRE          = regexp.MustCompile(`^[A-Z]{2}[0-9a-fA-F]{32}$`)
 )
 
+// baseSettings are the packages of every SIM's first settings update,
+// shared by all (never modified).
+var baseSettings = []SettingsPackage{{
+	Name: "base-settings", Version: "1.0.0",
+	MoreInfo: "https://twilio.com/docs/iot/supersim/settings-packages/base-settings",
+}}
+
 // RegisterSim claims an inventory card for the account: the Sim is created
 // with status new and no Fleet.
 func (c *Control) RegisterSim(ctx context.Context, acct *Account, iccid, code string) (*Sim, error) {
@@ -64,10 +71,7 @@ func (c *Control) RegisterSim(ctx context.Context, acct *Account, iccid, code st
 			ICCID:  iccid,
 			SimSid: s.Sid,
 			Status: "successful",
-			Packages: []SettingsPackage{{
-				Name: "base-settings", Version: "1.0.0",
-				MoreInfo: "https://twilio.com/docs/iot/supersim/settings-packages/base-settings",
-			}},
+			Packages:      baseSettings,
 			DateCompleted: now, DateCreated: now, DateUpdated: now,
 			Seq: c.nextSeq(),
 		}
@@ -328,7 +332,7 @@ func (c *Control) armSimTimer(sid string, due time.Time) {
 // completeSimUpdate finishes a scheduled update and calls its callback.
 func (c *Control) completeSimUpdate(sid string) {
 	err := c.write(context.Background(), func(t *txn) error {
-		delete(c.timers, sid)
+		c.untime(sid)
 		cur := c.sims.get(sid)
 		if cur == nil || cur.Pending == nil {
 			return nil

@@ -111,7 +111,9 @@ func (u *usageStore) add(simSid string, at int32, attr uint32, net uint16, up, d
 	for i > 0 && bs[i-1].at > at {
 		i--
 	}
-	if len(bs) == cap(bs) {
+	if len(bs) == 0 {
+		bs = make([]usageBucket, 0, 1) // most SIMs use one network
+	} else if len(bs) == cap(bs) {
 		// Grow by a few buckets, not by half: most SIMs keep a steady
 		// number of buckets once their hourly window is full.
 		bs = append(make([]usageBucket, 0, len(bs)+4), bs...)
