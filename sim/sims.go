@@ -67,10 +67,10 @@ func (c *Control) RegisterSim(ctx context.Context, acct *Account, iccid, code st
 		}
 		c.putSim(t, s)
 		u := &SettingsUpdate{
-			Sid:    c.newSid("OB"),
-			ICCID:  iccid,
-			SimSid: s.Sid,
-			Status: "successful",
+			Sid:           c.newSid("OB"),
+			ICCID:         iccid,
+			SimSid:        s.Sid,
+			Status:        "successful",
 			Packages:      baseSettings,
 			DateCompleted: now, DateCreated: now, DateUpdated: now,
 			Seq: c.nextSeq(),
