@@ -329,14 +329,13 @@ func (c *Control) UsagePages(acct *Account, q UsageQuery) (List[UsageRecord], er
 // usageQuery is a validated UsageQuery with its references resolved.
 type usageQuery struct {
 	UsageQuery
-	acct               string
-	simSid, fleetSid   string
-	start, end         time.Time
-	from, to           int32 // start and end in hours since the epoch
-	step               time.Duration
-	nets               []Network // the catalog
-	ownAttrs           []bool    // by attr: the account's own usage in the Fleet asked for
-	network, isoFilter bool
+	acct             string
+	simSid, fleetSid string
+	start, end       time.Time
+	from, to         int32 // start and end in hours since the epoch
+	step             time.Duration
+	nets             []Network // the catalog
+	ownAttrs         []bool    // by attr: the account's own usage in the Fleet asked for
 }
 
 // usageQuery resolves q's references. Callers hold c.mu.
