@@ -69,7 +69,11 @@ func TestInlineWebhooksRunOnTheClock(t *testing.T) {
 func TestInlineWebhooksRetryOnTheClock(t *testing.T) {
 	ds, seen := inlineRun(t, http.StatusServiceUnavailable)
 	require.Len(t, seen, 2)
-	assert.Equal(t, time.Second, seen[1].Sub(seen[0]), "the retry waits the back-off in virtual time")
+	wait := seen[1].Sub(seen[0])
+	assert.True(t, wait >= 500*time.Millisecond && wait <= time.Second, "the retry waits the jittered back-off in virtual time: %v", wait)
+	again, seen2 := inlineRun(t, http.StatusServiceUnavailable)
+	assert.Equal(t, seen, seen2, "the jitter replays")
+	assert.Equal(t, ds, again, "so do the records")
 	require.Len(t, ds, 1)
 	assert.Equal(t, sim.WebhookDelivered, ds[0].Status)
 	assert.Equal(t, []int{503, 200}, []int{ds[0].Attempts[0].HTTPStatus, ds[0].Attempts[1].HTTPStatus})

@@ -106,6 +106,7 @@ func TestWebhooksDebugListing(t *testing.T) {
 	assert.Equal(t, "delivered", ok["status"])
 	assert.Equal(t, "GET", ok["method"])
 	assert.Equal(t, hook.URL+"/ok?tag=1", ok["url"])
+	assert.Equal(t, hook.URL, ok["destination"])
 	assert.Nil(t, ok["reason"])
 	assert.NotEmpty(t, ok["idempotency_token"])
 	assert.Equal(t, []any{"ready"}, ok["params"].(map[string]any)["SimStatus"])
@@ -124,6 +125,18 @@ func TestWebhooksDebugListing(t *testing.T) {
 	assert.Equal(t, "HTTP 400", bad["reason"])
 	require.Len(t, bad["attempts"], 1)
 	assert.EqualValues(t, 400, bad["attempts"].([]any)[0].(map[string]any)["http_status"])
+
+	// The figures, in all and by destination.
+	stats := body["stats"].(map[string]any)
+	assert.EqualValues(t, 2, stats["attempts"])
+	assert.EqualValues(t, 1, stats["delivered"])
+	assert.EqualValues(t, 1, stats["failed"])
+	assert.EqualValues(t, 0, stats["dropped"])
+	assert.EqualValues(t, 0, stats["queued"])
+	require.Len(t, stats["destinations"], 1)
+	dest := stats["destinations"].([]any)[0].(map[string]any)
+	assert.Equal(t, hook.URL, dest["destination"])
+	assert.EqualValues(t, 2, dest["attempts"])
 
 	// Filters.
 	st, body = e.do(nil, http.MethodGet, "/_fleetsim/v1/Webhooks", url.Values{"Status": {"failed"}})
