@@ -1,6 +1,8 @@
 package sim_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -81,3 +83,48 @@ func TestInlineWebhooksRetryOnTheClock(t *testing.T) {
 
 // seeded is a fixed source of SIDs, so two runs make the same ones.
 func seeded() *rand.ChaCha8 { return rand.NewChaCha8([32]byte{1}) }
+
+// replayRun makes eight Sim callbacks to four receivers on a virtual clock,
+// each receiver failing the first two requests it gets with 503 (so the
+// retries' jittered waits come into play), and returns the records as JSON.
+func replayRun(t *testing.T) []byte {
+	var f *fixture
+	count := map[string]int{}
+	rt := handlerTransport{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		count[r.Host]++
+		if count[r.Host] <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})}
+	f = newFixture(t, sim.WithWebhookTransport(rt), sim.WithRand(seeded()))
+	for i := range 8 {
+		s := f.register(f.main, i)
+		_, _, err := f.update(f.main, s.Sid, sim.SimParams{
+			Status: ptr("active"), Fleet: ptr("trackers"), CallbackURL: fmt.Sprintf("http://r%d.test/cb", i%4),
+		})
+		require.NoError(t, err)
+		f.clock.Advance(time.Duration(i) * 100 * time.Millisecond)
+	}
+	f.clock.Advance(time.Minute)
+	ds := f.ctl.WebhookDeliveries(sim.WebhookQuery{})
+	require.Len(t, ds, 8)
+	retried := 0
+	for _, d := range ds {
+		require.Equal(t, sim.WebhookDelivered, d.Status)
+		retried += len(d.Attempts) - 1
+	}
+	require.Equal(t, 8, retried, "two failed attempts per receiver")
+	out, err := json.Marshal(struct {
+		D []sim.WebhookDelivery
+		S sim.WebhookStats
+	}{ds, f.ctl.WebhookStats()})
+	require.NoError(t, err)
+	return out
+}
+
+func TestInlineWebhooksReplayByteIdentically(t *testing.T) {
+	first := replayRun(t)
+	for range 3 {
+		assert.Equal(t, string(first), string(replayRun(t)))
+	}
+}
