@@ -198,6 +198,9 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 			c.armESimTimer(p.Sid, p.Due)
 		}
 	}
+	for _, f := range c.fleets.all() {
+		c.armLimitTimer(f.Sid)
+	}
 	c.resumeSmsCommands()
 	c.mu.Unlock()
 	return c, nil
@@ -252,6 +255,7 @@ func (c *Control) load(ctx context.Context) error {
 			if err == nil {
 				f := c.fleets.get(r.ID)
 				c.index("fleet", f.AccountSid, f.UniqueName, f.Sid)
+				f.Limits = trimLimits(f.Limits, c.Now()) // records from before the bound held every change
 			}
 		case "nap":
 			err = loadInto(r, &c.naps, func(n *NAP) int64 { return n.Seq })
