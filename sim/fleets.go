@@ -196,7 +196,7 @@ func (c *Control) armLimitTimer(sid string) {
 	key := "limits " + sid
 	if t, ok := c.timers[key]; ok {
 		t.Stop()
-		delete(c.timers, key)
+		c.untime(key)
 	}
 	f := c.fleets.get(sid)
 	if f == nil || c.closed {
@@ -214,7 +214,7 @@ func (c *Control) armLimitTimer(sid string) {
 			c.mu.Unlock()
 			return // stopped, or re-armed, since
 		}
-		delete(c.timers, key)
+		c.untime(key)
 		c.armLimitTimer(sid)
 		c.mu.Unlock()
 		c.publish(Event{Kind: EventFleet, Sid: sid})
