@@ -202,6 +202,9 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 			c.armESimTimer(p.Sid, p.Due)
 		}
 	}
+	for _, f := range c.fleets.all() {
+		c.armLimitTimer(f.Sid)
+	}
 	c.resumeSmsCommands()
 	c.mu.Unlock()
 	return c, nil
@@ -256,6 +259,7 @@ func (c *Control) load(ctx context.Context) error {
 			if err == nil {
 				f := c.fleets.get(r.ID)
 				c.index("fleet", f.AccountSid, f.UniqueName, f.Sid)
+				f.Limits = trimLimits(f.Limits, c.Now()) // records from before the bound held every change
 			}
 		case "nap":
 			err = loadInto(r, &c.naps, func(n *NAP) int64 { return n.Seq })

@@ -149,11 +149,7 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           api.New(ctl, apiOpts...),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := api.NewHTTPServer(api.New(ctl, apiOpts...), api.DefaultTimeouts, logger)
 	srv.RegisterOnShutdown(func() { cons.Close() }) // its live streams would hold Shutdown up
 	main := ctl.MainAccount()
 	url := "http://" + ln.Addr().String()
