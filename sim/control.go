@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,8 @@ type Control struct {
 	store   Store
 	discard bool // store is a DiscardStore
 	hooks   *webhooks
+	commits *committer            // nil with a DiscardStore
+	fault   atomic.Pointer[Error] // set once a commit failed: the control plane stopped
 
 	mu       sync.RWMutex
 	closed   bool
@@ -72,6 +75,7 @@ type config struct {
 	logger      *slog.Logger
 	httpClient  *http.Client
 	hookRT      http.RoundTripper
+	observe     func(time.Duration, int)
 }
 
 // Option configures a Control.
@@ -129,6 +133,14 @@ func WithWebhookTransport(rt http.RoundTripper) Option {
 	return func(o *config) { o.hookRT = rt }
 }
 
+// WithCommitObserver makes the control plane call fn after every commit
+// to its store with how long the commit took and how many writes it made
+// durable together (group commit), e.g. to export store latency. fn runs
+// in the committing goroutine and must not block.
+func WithCommitObserver(fn func(d time.Duration, writes int)) Option {
+	return func(o *config) { o.observe = fn }
+}
+
 // New loads the control plane's state from store and starts it. The Control
 // owns the store and closes it in Close.
 func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
@@ -175,16 +187,21 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 		timers:   make(map[string]Timer),
 		subs:     make(map[int]func(Event)),
 	}
+	if !c.discard {
+		c.commits = newCommitter(store, cfg.observe, c.stop)
+	}
 	c.cards = GenerateCards(cfg.cardSeed, cfg.cards)
 	c.byICCID = make(map[string]*Card, len(c.cards))
 	for i := range c.cards {
 		c.byICCID[c.cards[i].ICCID] = &c.cards[i]
 	}
 	if err := c.load(ctx); err != nil {
+		c.closeCommits()
 		return nil, err
 	}
 	c.finishLoad()
 	if err := c.ensureMain(ctx); err != nil {
+		c.closeCommits()
 		return nil, err
 	}
 	c.mu.Lock()
@@ -219,8 +236,38 @@ func (c *Control) Close() error {
 		delete(c.timers, id)
 	}
 	c.mu.Unlock()
+	c.closeCommits()
 	c.hooks.close()
 	return c.store.Close()
+}
+
+func (c *Control) closeCommits() {
+	if c.commits != nil {
+		c.commits.close()
+	}
+}
+
+// stop is the fail-stop after a failed commit: see committer.
+func (c *Control) stop(err *Error) {
+	c.fault.Store(err)
+	c.cfg.logger.Error("state store commit failed: the control plane refuses every request until restarted", "err", err)
+}
+
+// Sync brings the control plane up to date with its store before a
+// request is served: a no-op unless the store is shared with other
+// replicas. It returns Err once the control plane stopped.
+func (c *Control) Sync(ctx context.Context) error {
+	return c.Err()
+}
+
+// Err returns why the control plane stopped serving (its store failed a
+// commit: memory may hold changes that are not durable), or nil. The API
+// answers every request with this error once it is set.
+func (c *Control) Err() error {
+	if e := c.fault.Load(); e != nil {
+		return e
+	}
+	return nil
 }
 
 // Catalog returns the Networks catalog.
@@ -369,26 +416,37 @@ func (t *txn) put(kind, id string, v any, apply func()) {
 	t.apply = append(t.apply, apply)
 }
 
-// write runs fn under the write lock, commits what it put and then applies it.
+// write runs fn under the write lock and applies what it put in memory at
+// once; it returns, and runs t.after (events, callbacks), only once the
+// committer made the records durable, without holding the lock meanwhile.
 func (c *Control) write(ctx context.Context, fn func(t *txn) error) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return errorf(20503, http.StatusServiceUnavailable, "the control plane is shutting down")
 	}
-	t := txn{discard: c.discard}
-	err := fn(&t)
-	if err == nil && len(t.recs) > 0 {
-		err = c.store.Commit(ctx, t.recs)
+	if e := c.fault.Load(); e != nil {
+		c.mu.Unlock()
+		return e
 	}
-	if err == nil {
-		for _, a := range t.apply {
-			a()
-		}
+	t := txn{discard: c.discard}
+	if err := fn(&t); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	for _, a := range t.apply {
+		a()
+	}
+	var b *batch
+	if len(t.recs) > 0 {
+		b = c.commits.enqueue(t.recs)
 	}
 	c.mu.Unlock()
-	if err != nil {
-		return err
+	if b != nil {
+		<-b.done
+		if b.err != nil {
+			return b.err
+		}
 	}
 	for _, a := range t.after {
 		a()
