@@ -234,16 +234,15 @@ func (c *Control) UpdateFleet(ctx context.Context, acct *Account, ref string, p 
 			l := f.Limits[len(f.Limits)-1]
 			limit = &l
 		}
-		t.after = append(t.after, func() { c.publish(Event{Kind: EventFleet, Sid: f.Sid, Limit: limit}) })
+		t.event(Event{Kind: EventFleet, Sid: f.Sid, Limit: limit})
 		if limit != nil {
 			// The network enforces the new limit once it has propagated:
 			// tell the modems then too, so data over it stops at that
 			// moment. With a spread, each modem also hears it at its own
 			// time from the change in the first event.
-			sid := f.Sid
-			t.after = append(t.after, func() {
-				c.cfg.clock.AfterFunc(limit.Done().Sub(now), func() { c.publish(Event{Kind: EventFleet, Sid: sid}) })
-			})
+			// (A replica that replays the change arms the same timer: see
+			// armLimitEvent.)
+			t.after = append(t.after, func() { c.armLimitEvent(f.Sid, limit) })
 		}
 		return nil
 	})
