@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetsim/fleetsim/sim"
+	"github.com/fleetsim/fleetsim/sim/storetest"
 )
 
 // gateStore is a MemStore whose commits wait at a gate when it is closed,
@@ -147,4 +148,12 @@ func TestFailedCommitStopsTheControlPlane(t *testing.T) {
 	st.mu.Unlock()
 	require.ErrorAs(t, ctl.Err(), &e)
 	require.ErrorAs(t, ctl.Sync(ctx), &e)
+}
+
+// TestMemStore runs the store suite on MemStore.
+func TestMemStore(t *testing.T) {
+	storetest.Run(t, func(*testing.T) func() sim.Store {
+		st := sim.NewMemStore()
+		return func() sim.Store { return st }
+	})
 }

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,10 +58,23 @@ func IsURL(state string) bool {
 	return false
 }
 
+// Redacted returns state with the password of a postgres:// URL masked,
+// for logs; anything else unchanged.
+func Redacted(state string) string {
+	if !IsURL(state) {
+		return state
+	}
+	u, err := url.Parse(state)
+	if err != nil {
+		return "postgres://…"
+	}
+	return u.Redacted()
+}
+
 // Open connects to the database at url (a postgres:// URL or a libpq
 // key=value string) and creates fleetsim's tables if they are missing.
-func Open(ctx context.Context, url string) (*Store, error) {
-	pcfg, err := pgxpool.ParseConfig(url)
+func Open(ctx context.Context, connString string) (*Store, error) {
+	pcfg, err := pgxpool.ParseConfig(connString)
 	if err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}

@@ -84,6 +84,21 @@ func Shared(tb testing.TB) *Server {
 	return shared
 }
 
+// New starts a cluster of the test's own, stopped when the test ends;
+// it skips or fails as Shared does.
+func New(tb testing.TB) *Server {
+	tb.Helper()
+	s, err := Start()
+	if err != nil {
+		if os.Getenv("CI") == "" && err == errNoServer {
+			tb.Skip(err)
+		}
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
 // StopShared stops the cluster Shared started, if any.
 func StopShared() {
 	sharedMu.Lock()
