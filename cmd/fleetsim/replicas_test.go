@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,12 +11,14 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fleetsim/fleetsim/sim"
 	"github.com/fleetsim/fleetsim/sim/pgstore/pgtest"
 )
 
@@ -31,10 +34,10 @@ type replicaProc struct {
 	done chan error
 }
 
-func startReplica(t *testing.T, state string) *replicaProc {
+func startReplica(t *testing.T, state string, args ...string) *replicaProc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--listen", "127.0.0.1:0", "--state", state,
-		"--account-sid", replicaSid, "--auth-token", replicaToken, "--log-level", "warn")
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--listen", "127.0.0.1:0", "--state", state,
+		"--account-sid", replicaSid, "--auth-token", replicaToken, "--log-level", "warn"}, args...)...)
 	cmd.Env = append(os.Environ(), "FLEETSIM_TEST_MAIN=1")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -67,6 +70,24 @@ func startReplica(t *testing.T, state string) *replicaProc {
 		t.Fatal("serve did not start listening")
 	}
 	return p
+}
+
+// call sends a request that must answer want and returns the answer's sid.
+func (p *replicaProc) call(t *testing.T, want int, method, path string, form url.Values) string {
+	t.Helper()
+	req, err := http.NewRequest(method, p.url+path, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(replicaSid, replicaToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, want, resp.StatusCode, "%s %s: %s", method, path, body)
+	var v struct{ Sid string }
+	_ = json.Unmarshal(body, &v)
+	return v.Sid
 }
 
 func (p *replicaProc) do(method, path string, form url.Values) (int, error) {
@@ -137,4 +158,64 @@ func TestServeReplicasOnPostgres(t *testing.T) {
 		assert.Equal(t, http.StatusOK, code, "acknowledged NAP %s", n)
 	}
 	t.Logf("%d writes acknowledged before the kill, all served by the other replica", len(names))
+}
+
+// TestModemHostBesideAPIReplicas: two API-only replicas and a modem host
+// (`serve --modems 1`) on one PostgreSQL database behave as one simulator:
+// a Sim activated through one replica lets the modem on the host attach
+// (to EE, the NAP's network), and a NAP change through the other moves it
+// (to Vodafone).
+func TestModemHostBesideAPIReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and three servers")
+	}
+	state := pgtest.New(t).NewDatabase(t)
+	a, b := startReplica(t, state, "--update-delay", "100ms"), startReplica(t, state, "--update-delay", "100ms")
+	dir := t.TempDir()
+	startReplica(t, state, "--update-delay", "100ms", "--modems", "1", "--modem-dir", dir,
+		"--scan-time", "10ms", "--attach-time", "10ms", "--auth-cache", "50ms")
+
+	cat, err := sim.DefaultCatalog()
+	require.NoError(t, err)
+	vf, _ := cat.ByPLMN(sim.PLMN{MCC: "234", MNC: "15"})
+	ee, _ := cat.ByPLMN(sim.PLMN{MCC: "234", MNC: "30"}) // the modem's first choice in GB
+	card := sim.GenerateCards("fleetsim", 1)[0]
+	nap := a.call(t, http.StatusCreated, http.MethodPost, "/v1/NetworkAccessProfiles", url.Values{"Networks": {ee.Sid}})
+	fleet := a.call(t, http.StatusCreated, http.MethodPost, "/v1/Fleets", url.Values{"NetworkAccessProfile": {nap}})
+	sid := a.call(t, http.StatusCreated, http.MethodPost, "/v1/Sims", url.Values{"Iccid": {card.ICCID}, "RegistrationCode": {card.RegistrationCode}})
+	a.call(t, http.StatusAccepted, http.MethodPost, "/v1/Sims/"+sid, url.Values{"Status": {"active"}, "Fleet": {fleet}})
+
+	port, err := os.OpenFile(dir+"/modem-0", os.O_RDWR|syscall.O_NOCTTY, 0)
+	require.NoError(t, err)
+	defer port.Close()
+	_, err = port.Write([]byte("ATE0;+COPS=3,2\r"))
+	require.NoError(t, err)
+	readUntil(t, port, "OK\r\n")
+	// waitCOPS asks the modem for its operator until the answer has want.
+	waitCOPS := func(want string) string {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			_, err := port.Write([]byte("AT+COPS?\r"))
+			require.NoError(t, err)
+			got := readUntil(t, port, "OK\r\n")
+			if strings.Contains(got, want) {
+				return got
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the modem never reported %s: last %q", want, got)
+			}
+			select {
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	waitCOPS(`"23430"`)
+
+	// EE leaves the NAP, Vodafone joins: once EE's cached authorisation
+	// expires the modem is detached, and selects Vodafone (the networks it
+	// tries on the way refuse it).
+	b.call(t, http.StatusCreated, http.MethodPost, "/v1/NetworkAccessProfiles/"+nap+"/Networks", url.Values{"Network": {vf.Sid}})
+	b.call(t, http.StatusNoContent, http.MethodDelete, "/v1/NetworkAccessProfiles/"+nap+"/Networks/"+ee.Sid, nil)
+	waitCOPS(`"23415"`)
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/fleetsim/fleetsim/sim"
+	"github.com/fleetsim/fleetsim/sim/pgstore"
+	"github.com/fleetsim/fleetsim/sim/pgstore/pgtest"
 	"github.com/fleetsim/fleetsim/sim/sqlstore"
 )
 
@@ -28,7 +30,9 @@ const mixedConns = 32
 // (GET of its SIM, or a page of 50 Sims every fourth read). It reports req/s
 // and the 99th percentile latency (p99-ms) for each store, the baseline first:
 // memory (MemStore: no disk at all), then SQLite in WAL mode with
-// synchronous=FULL (fsync at every commit, the default) and =NORMAL.
+// synchronous=FULL (fsync at every commit, the default) and =NORMAL, and
+// one replica on PostgreSQL (a throwaway cluster with fsync off: the figure
+// is the replica protocol's, not the disk's; skipped without PostgreSQL).
 func BenchmarkAPIMixed(b *testing.B) {
 	stores := []struct {
 		name string
@@ -37,6 +41,7 @@ func BenchmarkAPIMixed(b *testing.B) {
 		{"memory", func(*testing.B) sim.Store { return sim.NewMemStore() }},
 		{"sqlite-full", func(b *testing.B) sim.Store { return benchSQLite(b, sqlstore.SyncFull) }},
 		{"sqlite-normal", func(b *testing.B) sim.Store { return benchSQLite(b, sqlstore.SyncNormal) }},
+		{"postgres", benchPostgres},
 	}
 	for _, st := range stores {
 		b.Run(st.name, func(b *testing.B) { benchMixed(b, st.open(b)) })
@@ -45,6 +50,14 @@ func BenchmarkAPIMixed(b *testing.B) {
 
 func benchSQLite(b *testing.B, sync sqlstore.Sync) sim.Store {
 	st, err := sqlstore.Open(context.Background(), filepath.Join(b.TempDir(), "state.db"), sqlstore.WithSync(sync))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+func benchPostgres(b *testing.B) sim.Store {
+	st, err := pgstore.Open(context.Background(), pgtest.New(b).NewDatabase(b))
 	if err != nil {
 		b.Fatal(err)
 	}
