@@ -225,3 +225,20 @@ func (c *Control) writeShared(ctx context.Context, fn func(t *txn) error) error 
 	c.finish(&t)
 	return nil
 }
+
+// replayUsage sets an hour's usage totals from another replica's record:
+// the record holds the hour's totals, of which this replica may hold part
+// already. Callers hold c.mu.
+func (c *Control) replayUsage(u *Usage) {
+	i, ok := c.catalog.bySid[u.NetworkSid]
+	if !ok {
+		c.loadUsage(u) // logs it
+		return
+	}
+	hour, attr, net := int32(u.Hour.Unix()/3600), c.usage.attr(u.AccountSid, u.FleetSid), uint16(i)
+	up, down, sms := u.Upload, u.Download, u.SMS
+	if b, ok := c.usage.find(u.SimSid, hour, attr, net); ok {
+		up, down, sms = up-b.up, down-b.down, sms-int(b.sms)
+	}
+	c.usage.add(u.SimSid, hour, attr, net, up, down, sms, c.Now())
+}
