@@ -195,6 +195,8 @@ func TestModemHostBesideAPIReplicas(t *testing.T) {
 	waitCOPS := func(want string) string {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
+		poll := time.NewTicker(50 * time.Millisecond)
+		defer poll.Stop()
 		for {
 			_, err := port.Write([]byte("AT+COPS?\r"))
 			require.NoError(t, err)
@@ -205,9 +207,7 @@ func TestModemHostBesideAPIReplicas(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("the modem never reported %s: last %q", want, got)
 			}
-			select {
-			case <-time.After(50 * time.Millisecond):
-			}
+			<-poll.C
 		}
 	}
 	waitCOPS(`"23430"`)
