@@ -1,4 +1,4 @@
-package scenario
+package firmware
 
 import "github.com/fleetsim/fleetsim/modem"
 

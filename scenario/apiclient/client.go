@@ -1,4 +1,10 @@
-package scenario
+// Package apiclient is the scenario runner's client of the Super SIM REST
+// API, as a team's backend would use it: in process to the embedded
+// simulator's handler (an http.RoundTripper, InProcess, that also carries
+// the control plane's callbacks), or over HTTP to `fleetsim serve` or the
+// real API. It follows list pages, finds a NAP or Fleet by unique name to
+// reuse it, makes subaccount clients, and counts the requests.
+package apiclient
 
 import (
 	"bytes"
@@ -9,44 +15,63 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
-// apiClient makes the scenario's control-plane requests through the REST
+// Client makes the scenario's control-plane requests through the REST
 // API, as a team's backend would: to the embedded simulator's handler in
 // process, or to a server over HTTP.
-type apiClient struct {
-	handler   http.Handler // in process, when set
+type Client struct {
+	Handler   http.Handler // in process, when set
 	base      string       // e.g. http://127.0.0.1:8080, or a placeholder in process
 	http      *http.Client
-	sid, auth string
-	requests  int64
-	parent    *apiClient // counts the requests of another account's client
+	SID, Auth string
+	Requests  int64
+	parent    *Client // counts the requests of another account's client
 }
 
-// apiError is a request the API refused.
-type apiError struct {
+// NewRemote returns a client of the API at base over HTTP.
+func NewRemote(base, sid, auth string) *Client {
+	return &Client{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: time.Minute}, SID: sid, Auth: auth}
+}
+
+// NewEmbedded returns a client of the API h serves, in process.
+func NewEmbedded(h http.Handler, sid, auth string) *Client {
+	return &Client{Handler: h, base: "http://fleetsim.local", SID: sid, Auth: auth}
+}
+
+// Account returns a client for another account (a subaccount) on the
+// same API, whose requests c counts too.
+func (c *Client) Account(sid, auth string) *Client {
+	a := *c
+	a.SID, a.Auth, a.Requests, a.parent = sid, auth, 0, c
+	return &a
+}
+
+// Error is a request the API refused.
+type Error struct {
 	Method, Path string
 	Status       int
 	Code         int    `json:"code"`
 	Message      string `json:"message"`
 }
 
-func (e *apiError) Error() string {
+func (e *Error) Error() string {
 	if e.Code != 0 {
 		return fmt.Sprintf("%s %s: %d %s (code %d)", e.Method, e.Path, e.Status, e.Message, e.Code)
 	}
 	return fmt.Sprintf("%s %s: HTTP %d", e.Method, e.Path, e.Status)
 }
 
-// call makes a request and decodes a JSON answer into out (if not nil). A
-// status outside 2xx is an *apiError.
-func (c *apiClient) call(ctx context.Context, method, path string, params url.Values, out any) (int, error) {
-	status, body, err := c.do(ctx, method, path, params)
+// Call makes a request and decodes a JSON answer into out (if not nil). A
+// status outside 2xx is an *Error.
+func (c *Client) Call(ctx context.Context, method, path string, params url.Values, out any) (int, error) {
+	status, body, err := c.Do(ctx, method, path, params)
 	if err != nil {
 		return 0, err
 	}
 	if status < 200 || status > 299 {
-		e := &apiError{Method: method, Path: path, Status: status}
+		e := &Error{Method: method, Path: path, Status: status}
 		_ = json.Unmarshal(body, e)
 		return status, e
 	}
@@ -58,11 +83,12 @@ func (c *apiClient) call(ctx context.Context, method, path string, params url.Va
 	return status, nil
 }
 
-func (c *apiClient) do(ctx context.Context, method, path string, params url.Values) (int, []byte, error) {
+// Do makes a request and returns its status and body, whatever the status.
+func (c *Client) Do(ctx context.Context, method, path string, params url.Values) (int, []byte, error) {
 	if c.parent != nil {
-		c.parent.requests++
+		c.parent.Requests++
 	} else {
-		c.requests++
+		c.Requests++
 	}
 	target := c.base + path
 	var body io.Reader
@@ -79,14 +105,14 @@ func (c *apiClient) do(ctx context.Context, method, path string, params url.Valu
 	if err != nil {
 		return 0, nil, err
 	}
-	req.SetBasicAuth(c.sid, c.auth)
+	req.SetBasicAuth(c.SID, c.Auth)
 	if method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.Header.Set("Accept", "application/json")
-	if c.handler != nil {
+	if c.Handler != nil {
 		w := &recorder{header: make(http.Header), status: http.StatusOK}
-		c.handler.ServeHTTP(w, req)
+		c.Handler.ServeHTTP(w, req)
 		return w.status, w.body.Bytes(), nil
 	}
 	resp, err := c.http.Do(req)
@@ -119,9 +145,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 
-// listAll follows a list's pages and calls fn with each page's items, the
+// ListAll follows a list's pages and calls fn with each page's items, the
 // JSON array under key.
-func (c *apiClient) listAll(ctx context.Context, path string, params url.Values, key string, fn func(json.RawMessage) error) error {
+func (c *Client) ListAll(ctx context.Context, path string, params url.Values, key string, fn func(json.RawMessage) error) error {
 	if params == nil {
 		params = url.Values{}
 	}
@@ -129,7 +155,7 @@ func (c *apiClient) listAll(ctx context.Context, path string, params url.Values,
 	next := path + "?" + params.Encode()
 	for next != "" {
 		var page map[string]json.RawMessage
-		if _, err := c.call(ctx, http.MethodGet, next, nil, &page); err != nil {
+		if _, err := c.Call(ctx, http.MethodGet, next, nil, &page); err != nil {
 			return err
 		}
 		var items []json.RawMessage
@@ -163,21 +189,21 @@ func (c *apiClient) listAll(ctx context.Context, path string, params url.Values,
 // create them again (20409). The embedded control plane starts empty, so
 // it is not asked.
 
-// lookup returns the SID of the resource at path+name, or "" if there is
+// Lookup returns the SID of the resource at path+name, or "" if there is
 // none.
-func (c *apiClient) lookup(ctx context.Context, path, name string) (string, error) {
+func (c *Client) lookup(ctx context.Context, path, name string) (string, error) {
 	var out struct{ Sid string }
-	status, err := c.call(ctx, http.MethodGet, path+url.PathEscape(name), nil, &out)
+	status, err := c.Call(ctx, http.MethodGet, path+url.PathEscape(name), nil, &out)
 	if status == http.StatusNotFound {
 		return "", nil
 	}
 	return out.Sid, err
 }
 
-// reuseNAP returns the SID of the account's NAP of this unique name, after
+// ReuseNAP returns the SID of the account's NAP of this unique name, after
 // adding the networks it lacks of sids; "" if there is none.
-func (c *apiClient) reuseNAP(ctx context.Context, name string, sids []string) (string, error) {
-	if c.handler != nil {
+func (c *Client) ReuseNAP(ctx context.Context, name string, sids []string) (string, error) {
+	if c.Handler != nil {
 		return "", nil
 	}
 	sid, err := c.lookup(ctx, "/v1/NetworkAccessProfiles/", name)
@@ -186,7 +212,7 @@ func (c *apiClient) reuseNAP(ctx context.Context, name string, sids []string) (s
 	}
 	path := "/v1/NetworkAccessProfiles/" + sid + "/Networks"
 	has := map[string]bool{}
-	err = c.listAll(ctx, path, nil, "networks", func(m json.RawMessage) error {
+	err = c.ListAll(ctx, path, nil, "networks", func(m json.RawMessage) error {
 		var n struct{ Sid string }
 		err := json.Unmarshal(m, &n)
 		has[n.Sid] = true
@@ -197,7 +223,7 @@ func (c *apiClient) reuseNAP(ctx context.Context, name string, sids []string) (s
 	}
 	for _, nw := range sids {
 		if !has[nw] {
-			if _, err := c.call(ctx, http.MethodPost, path, url.Values{"Network": {nw}}, nil); err != nil {
+			if _, err := c.Call(ctx, http.MethodPost, path, url.Values{"Network": {nw}}, nil); err != nil {
 				return "", err
 			}
 		}
@@ -205,11 +231,11 @@ func (c *apiClient) reuseNAP(ctx context.Context, name string, sids []string) (s
 	return sid, nil
 }
 
-// reuseFleet returns the SID of the account's Fleet of this unique name,
+// ReuseFleet returns the SID of the account's Fleet of this unique name,
 // after giving it the NAP and data limit of p (its other settings are
 // fixed at creation); "" if there is none.
-func (c *apiClient) reuseFleet(ctx context.Context, name string, p url.Values) (string, error) {
-	if c.handler != nil {
+func (c *Client) ReuseFleet(ctx context.Context, name string, p url.Values) (string, error) {
+	if c.Handler != nil {
 		return "", nil
 	}
 	sid, err := c.lookup(ctx, "/v1/Fleets/", name)
@@ -222,6 +248,35 @@ func (c *apiClient) reuseFleet(ctx context.Context, name string, p url.Values) (
 			up.Set(k, v)
 		}
 	}
-	_, err = c.call(ctx, http.MethodPost, "/v1/Fleets/"+sid, up, nil)
+	_, err = c.Call(ctx, http.MethodPost, "/v1/Fleets/"+sid, up, nil)
 	return sid, err
+}
+
+// ListSids lists the Sim SIDs an account sees with a status.
+func (c *Client) ListSids(ctx context.Context, status string, fn func(sid string)) error {
+	return c.ListAll(ctx, "/v1/Sims", url.Values{"Status": {status}}, "sims", func(raw json.RawMessage) error {
+		var s struct{ Sid string }
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+		fn(s.Sid)
+		return nil
+	})
+}
+
+// InProcess is an http.RoundTripper that serves requests with a handler,
+// in the caller's goroutine.
+type InProcess struct{ Handler http.Handler }
+
+func (t InProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		defer req.Body.Close()
+	}
+	w := &recorder{header: make(http.Header), status: http.StatusOK}
+	t.Handler.ServeHTTP(w, req)
+	return &http.Response{
+		Status: http.StatusText(w.status), StatusCode: w.status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: w.header, Body: io.NopCloser(bytes.NewReader(w.body.Bytes())), ContentLength: int64(w.body.Len()),
+		Request: req,
+	}, nil
 }

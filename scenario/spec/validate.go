@@ -1,4 +1,4 @@
-package scenario
+package spec
 
 import (
 	"errors"
@@ -226,7 +226,7 @@ type nameSet struct {
 }
 
 func (v *validator) errorf(at Pos, path, format string, args ...any) {
-	v.errs = append(v.errs, &Error{File: v.s.file, Line: at.Line, Column: at.Column, Path: path, Msg: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, &Error{File: v.s.File, Line: at.Line, Column: at.Column, Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 // finish sorts the problems and keeps the first maxErrors.
@@ -234,7 +234,7 @@ func (v *validator) finish() error {
 	v.errs.sort()
 	if n := len(v.errs) - maxErrors; n > 0 {
 		last := v.errs[maxErrors-1]
-		v.errs = append(v.errs[:maxErrors], &Error{File: v.s.file, Line: last.Line, Column: last.Column, Msg: fmt.Sprintf("too many problems: %d more not shown", n)})
+		v.errs = append(v.errs[:maxErrors], &Error{File: v.s.File, Line: last.Line, Column: last.Column, Msg: fmt.Sprintf("too many problems: %d more not shown", n)})
 	}
 	return v.errs.err()
 }
@@ -674,9 +674,9 @@ func (v *validator) expectation(x *Expectation, path string) {
 			v.errorf(x.Pos.At(k.key), path+"."+k.key, "want a count or a share such as '>= 99%%', not a duration")
 		}
 	}
-	for _, u := range usageChecks(x) {
-		if u.cond.Set() && u.cond.Bound.Percent {
-			v.errorf(x.Pos.At(u.key), path+"."+u.key, "want a number of MB such as '<= 50', not a share")
+	for _, u := range x.UsageChecks() {
+		if u.Cond.Set() && u.Cond.Bound.Percent {
+			v.errorf(x.Pos.At(u.Key), path+"."+u.Key, "want a number of MB such as '<= 50', not a share")
 		}
 	}
 	switch {

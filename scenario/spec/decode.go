@@ -1,4 +1,4 @@
-package scenario
+package spec
 
 import (
 	"bytes"
@@ -152,7 +152,7 @@ func parsePartial(file string, data []byte) (*Scenario, error, bool) {
 	if errs != nil {
 		return nil, errs, false
 	}
-	s := &Scenario{file: file}
+	s := &Scenario{File: file}
 	d := &decoder{file: file, infos: make(map[reflect.Type]*structInfo), reported: make(map[errorKey]bool)}
 	d.decode(root, reflect.ValueOf(s).Elem(), "", nil)
 	if err := d.result(); err != nil {

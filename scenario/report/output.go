@@ -1,4 +1,4 @@
-package scenario
+package report
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 // This file turns a Report into what people and CI read: JSON, JUnit XML,
@@ -128,7 +130,7 @@ func WriteJUnit(w io.Writer, r *Report) error {
 		suite.Properties = append(suite.Properties, junitProperty{"aborted_at", r.AbortedAt})
 	}
 	if r.Interrupted {
-		suite.Properties = append(suite.Properties, junitProperty{"interrupted_at", formatDuration(r.End.Sub(r.Start))})
+		suite.Properties = append(suite.Properties, junitProperty{"interrupted_at", spec.FormatDuration(r.End.Sub(r.Start))})
 	}
 	for _, o := range r.Expectations {
 		c := junitCase{
@@ -206,7 +208,7 @@ func skipReason(r *Report) string {
 	case r.Aborted:
 		return "run aborted"
 	case r.Interrupted:
-		return "run interrupted at " + formatDuration(r.End.Sub(r.Start))
+		return "run interrupted at " + spec.FormatDuration(r.End.Sub(r.Start))
 	}
 	return "not checked"
 }
@@ -598,8 +600,8 @@ func (pp *ProgressPrinter) ttyLine(rate float64, haveRate bool) string {
 	at := " " + virtualTime(p.Virtual, p.Total)
 	widest := 1 + len(virtualTime(max(0, p.Total-time.Second), p.Total))
 	if p.Total > 0 {
-		at += " / " + formatDuration(p.Total)
-		widest += 3 + len(formatDuration(p.Total))
+		at += " / " + spec.FormatDuration(p.Total)
+		widest += 3 + len(spec.FormatDuration(p.Total))
 	}
 	widest = max(widest, len(at))
 	type part struct {
@@ -659,7 +661,7 @@ func (pp *ProgressPrinter) plainLine(rate float64, haveRate bool) string {
 	var b strings.Builder
 	b.WriteString("fleetsim: " + virtualTime(p.Virtual, p.Total))
 	if p.Total > 0 {
-		b.WriteString("/" + formatDuration(p.Total))
+		b.WriteString("/" + spec.FormatDuration(p.Total))
 	}
 	b.WriteString(" virtual")
 	if p.Devices > 0 {
@@ -682,5 +684,5 @@ func virtualTime(v, total time.Duration) string {
 	if total >= time.Hour {
 		unit = time.Minute
 	}
-	return formatDuration(v.Truncate(unit))
+	return spec.FormatDuration(v.Truncate(unit))
 }

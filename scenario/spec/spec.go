@@ -1,7 +1,9 @@
-// Package scenario runs YAML scenarios: fleets of simulated devices driven
-// through virtual time against the Super SIM control plane, with
-// expectations checked as the run goes and reported for people and CI.
-package scenario
+// Package spec is the scenario file format: the document's types, the
+// strict YAML decoder that reports every problem with its file:line, the
+// defaults, the validator (names, references, networks, floors and the
+// event budget that bounds what a run may cost) and the JSON Schema that
+// `fleetsim schema` prints. It knows nothing of how a scenario is run.
+package spec
 
 // The types below are the scenario file format. The decoder and the JSON
 // Schema are both derived from them (their yaml and doc tags), so the two
@@ -24,7 +26,7 @@ type Scenario struct {
 	Timeline    []Event       `yaml:"timeline" doc:"Things that happen during the run."`
 	Expect      []Expectation `yaml:"expect" doc:"What must hold; each becomes a test case in the reports."`
 
-	file string // where the scenario was read from, for messages
+	File string `yaml:"-"` // where the scenario was read from, for messages
 }
 
 // Settings tunes the simulated timing.

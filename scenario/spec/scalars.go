@@ -1,4 +1,4 @@
-package scenario
+package spec
 
 import (
 	"errors"
@@ -48,7 +48,7 @@ type Duration time.Duration
 // D returns the duration as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-func (d Duration) String() string { return formatDuration(time.Duration(d)) }
+func (d Duration) String() string { return FormatDuration(time.Duration(d)) }
 
 func (d *Duration) parse(s string) error {
 	v, err := parseDuration(s)
@@ -103,7 +103,7 @@ func parseDuration(s string) (time.Duration, error) {
 }
 
 // formatDuration writes d the way a person would: 2h, 1h30m, 90ms.
-func formatDuration(d time.Duration) string {
+func FormatDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = s[:len(s)-2]

@@ -1,11 +1,9 @@
-package scenario
+package firmware
 
 import (
-	"bytes"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/sim"
@@ -31,33 +29,20 @@ func TestIsInfo(t *testing.T) {
 	}
 }
 
-// TestFirmwareSeesTypedErrors: a manual selection of a network outside the
-// NAP is refused with +CME ERROR: 111, and the firmware gets it as an
-// *at3gpp.CMEError (the trace notes it), not as a line to parse.
-func TestFirmwareSeesTypedErrors(t *testing.T) {
-	t.Parallel()
-	var trace bytes.Buffer
-	rep := runFile(t, "../scenarios/forbidden-network.yaml", Options{Trace: &trace})
-	require.True(t, rep.Passed)
-	out := trace.String()
-	assert.Contains(t, out, "+CME ERROR: 111", "the modem's answer is in the trace")
-	assert.Contains(t, out, "registration refused: +CME ERROR: 111 (PLMN not allowed)")
-}
-
 // TestLinkPortAnswerAcrossWrites: an answer's information lines and its
 // final result may come in separate writes; an indication between them
 // goes to the firmware at once, the answer once the final result is in.
 func TestLinkPortAnswerAcrossWrites(t *testing.T) {
-	d := &device{r: &runner{}, state: at3gpp.RegRoaming, step: stepOperator}
+	d := &Device{Env: &Env{}, State: at3gpp.RegRoaming, step: stepOperator}
 	d.lp.cmd = "AT+COPS?"
 	d.lp.inbox = []string{`+COPS: 0,2,"23415",7`, "+CEREG: 2"}
 	d.handle()
-	assert.Equal(t, at3gpp.RegSearching, d.state, "the indication is handled at once")
-	assert.Equal(t, sim.PLMN{}, d.plmn, "no answer before its final result")
+	assert.Equal(t, at3gpp.RegSearching, d.State, "the indication is handled at once")
+	assert.Equal(t, sim.PLMN{}, d.PLMN, "no answer before its final result")
 	assert.Equal(t, []string{`+COPS: 0,2,"23415",7`}, d.lp.inbox, "the information line waits")
 	d.lp.inbox = append(d.lp.inbox, "OK")
 	d.handle()
-	assert.Equal(t, sim.PLMN{MCC: "234", MNC: "15"}, d.plmn)
+	assert.Equal(t, sim.PLMN{MCC: "234", MNC: "15"}, d.PLMN)
 	assert.Equal(t, stepNone, d.step)
 	assert.Empty(t, d.lp.cmd)
 	assert.Empty(t, d.lp.inbox)

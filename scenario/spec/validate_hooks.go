@@ -1,4 +1,4 @@
-package scenario
+package spec
 
 import (
 	"cmp"
@@ -16,12 +16,12 @@ func (v *validator) accountSet() {
 		return s.Control.Accounts[i].Name, s.Control.Accounts[i].Pos
 	})
 	for i, a := range s.Control.Accounts {
-		if a.Name == mainAccount {
+		if a.Name == MainAccount {
 			v.errorf(a.Pos.At("name"), fmt.Sprintf("control.accounts[%d].name", i), "main names the main account: give the subaccount another name")
 		}
 	}
-	accts.index[mainAccount] = -1
-	accts.list = append(accts.list, mainAccount)
+	accts.index[MainAccount] = -1
+	accts.list = append(accts.list, MainAccount)
 	v.accounts = accts
 }
 
@@ -32,16 +32,16 @@ func (v *validator) accountsAndCallbacks() {
 	// owner is the account of a name in ns, "" when it is unknown.
 	owner := func(ns *nameSet, name string, account func(int) string) string {
 		if i, ok := ns.index[name]; ok {
-			if _, known := v.accounts.index[cmp.Or(account(i), mainAccount)]; known {
-				return cmp.Or(account(i), mainAccount)
+			if _, known := v.accounts.index[cmp.Or(account(i), MainAccount)]; known {
+				return cmp.Or(account(i), MainAccount)
 			}
 		}
 		return ""
 	}
 	// known is an account name that exists, main when empty; "" when unknown.
 	known := func(name string) string {
-		if _, ok := v.accounts.index[cmp.Or(name, mainAccount)]; ok {
-			return cmp.Or(name, mainAccount)
+		if _, ok := v.accounts.index[cmp.Or(name, MainAccount)]; ok {
+			return cmp.Or(name, MainAccount)
 		}
 		return ""
 	}
@@ -54,7 +54,7 @@ func (v *validator) accountsAndCallbacks() {
 		path := fmt.Sprintf("control.fleets[%d]", i)
 		v.account(f.Pos, path, f.Account)
 		if o := owner(&v.naps, f.NAP, napOwner); o != "" && known(f.Account) != "" && o != known(f.Account) {
-			v.errorf(f.Pos.At("nap"), path+".nap", "NAP %q belongs to account %s, the Fleet to %s: a Fleet's NAP must be its own account's", f.NAP, o, cmp.Or(f.Account, mainAccount))
+			v.errorf(f.Pos.At("nap"), path+".nap", "NAP %q belongs to account %s, the Fleet to %s: a Fleet's NAP must be its own account's", f.NAP, o, cmp.Or(f.Account, MainAccount))
 		}
 		if f.CallbackMethod != "" && !f.Callbacks {
 			v.errorf(f.Pos.At("callback_method"), path+".callback_method", "only with callbacks: true")
@@ -64,7 +64,7 @@ func (v *validator) accountsAndCallbacks() {
 		path := fmt.Sprintf("devices[%d]", i)
 		v.account(g.Pos, path, g.Account)
 		if o := owner(&v.fleets, g.Fleet, fleetOwner); o != "" && known(g.Account) != "" && o != known(g.Account) {
-			v.errorf(g.Pos.At("fleet"), path+".fleet", "Fleet %q belongs to account %s, the group's SIMs to %s: a SIM's Fleet must be its own account's", g.Fleet, o, cmp.Or(g.Account, mainAccount))
+			v.errorf(g.Pos.At("fleet"), path+".fleet", "Fleet %q belongs to account %s, the group's SIMs to %s: a SIM's Fleet must be its own account's", g.Fleet, o, cmp.Or(g.Account, MainAccount))
 		}
 	}
 	for i := range s.Timeline {
@@ -120,8 +120,8 @@ func (v *validator) placeholder(at Pos, path, whole, kind, name string) {
 	case "account":
 		v.ref(at, path, &v.accounts, name)
 	case "callback":
-		if !slices.Contains(callbackKinds, name) {
-			v.errorf(at, path, "placeholder %s: want a kind of callback, one of %s", whole, strings.Join(callbackKinds, ", "))
+		if !slices.Contains(CallbackKinds, name) {
+			v.errorf(at, path, "placeholder %s: want a kind of callback, one of %s", whole, strings.Join(CallbackKinds, ", "))
 		}
 	}
 }
@@ -156,3 +156,10 @@ func (v *validator) callbackCheck(c *CallbackCheck, path string) {
 		v.errorf(o.Pos.At("values"), path+".order.values", "must not be empty")
 	}
 }
+
+// callbackKinds are the kinds a receiver URL may name, as the control
+// plane names them (sim.WebhookKind).
+var CallbackKinds = []string{"sim_update", "sms_command_status", "ip_command_status", "fleet_sms_command", "fleet_ip_command"}
+
+// mainAccount names the main account wherever a scenario names an account.
+const MainAccount = "main"

@@ -1,4 +1,4 @@
-package scenario
+package firmware
 
 import (
 	"strconv"
@@ -25,8 +25,8 @@ const (
 const smsNumber = "000"
 
 // initCommand is the firmware's start-up line.
-func (d *device) initCommand() string {
-	if d.g.spec.SMS != nil {
+func (d *Device) initCommand() string {
+	if d.Group.Spec.SMS != nil {
 		return "ATE0;+CMEE=1;+CEREG=2;+COPS=3,2;+CMGF=1;+CNMI=2,1"
 	}
 	return "ATE0;+CMEE=1;+CEREG=2;+COPS=3,2"
@@ -34,29 +34,29 @@ func (d *device) initCommand() string {
 
 // smsIndication handles +CMTI and the > prompt of AT+CMGS; it reports
 // whether l was one of them.
-func (d *device) smsIndication(l string) bool {
+func (d *Device) smsIndication(l string) bool {
 	switch {
 	case l == ">" && (d.step == stepSmsSend || d.step == stepSmsReply):
-		text := d.g.spec.SMS.Text
+		text := d.Group.Spec.SMS.Text
 		if d.step == stepSmsReply {
-			text = d.g.spec.SMS.Reply
+			text = d.Group.Spec.SMS.Reply
 		}
 		b := append([]byte(text), 0x1a)
-		d.r.trace(d, hw.DirOut, b)
+		d.Env.trace(d, hw.DirOut, b)
 		_, _ = d.lp.link.Write(b)
 		return true
-	case strings.HasPrefix(l, "+CMTI:") && d.g != nil && d.g.spec.SMS != nil:
+	case strings.HasPrefix(l, "+CMTI:") && d.Group != nil && d.Group.Spec.SMS != nil:
 		_, idx, ok := strings.Cut(l, ",")
 		n, err := strconv.Atoi(strings.TrimSpace(idx))
 		if !ok || err != nil {
 			return true
 		}
-		d.r.inboxMu.Lock() // the map is shared by every device: real modems' answers come from goroutines
-		if d.r.unread == nil {
-			d.r.unread = make(map[int32][]int)
+		d.Env.inboxMu.Lock() // the map is shared by every device: real modems' answers come from goroutines
+		if d.Env.unread == nil {
+			d.Env.unread = make(map[int32][]int)
 		}
-		d.r.unread[d.idx] = append(d.r.unread[d.idx], n)
-		d.r.inboxMu.Unlock()
+		d.Env.unread[d.Index] = append(d.Env.unread[d.Index], n)
+		d.Env.inboxMu.Unlock()
 		if d.step == stepNone {
 			d.smsIdle()
 		}
@@ -67,8 +67,8 @@ func (d *device) smsIndication(l string) bool {
 
 // smsIdle reads the next unread SMS when the firmware has nothing
 // outstanding.
-func (d *device) smsIdle() {
-	if d.g == nil || d.g.spec.SMS == nil || d.step != stepNone || d.online || d.kind != kindVirtual {
+func (d *Device) smsIdle() {
+	if d.Group == nil || d.Group.Spec.SMS == nil || d.step != stepNone || d.online || d.port.Drives() != DriveAll {
 		return
 	}
 	if n, ok := d.nextUnread(false); ok {
@@ -78,18 +78,18 @@ func (d *device) smsIdle() {
 
 // nextUnread returns the index of the next unread SMS, and drops it when
 // pop is set.
-func (d *device) nextUnread(pop bool) (int, bool) {
-	d.r.inboxMu.Lock()
-	defer d.r.inboxMu.Unlock()
-	q := d.r.unread[d.idx]
+func (d *Device) nextUnread(pop bool) (int, bool) {
+	d.Env.inboxMu.Lock()
+	defer d.Env.inboxMu.Unlock()
+	q := d.Env.unread[d.Index]
 	if len(q) == 0 {
 		return 0, false
 	}
 	if pop {
 		if len(q) == 1 {
-			delete(d.r.unread, d.idx)
+			delete(d.Env.unread, d.Index)
 		} else {
-			d.r.unread[d.idx] = q[1:]
+			d.Env.unread[d.Index] = q[1:]
 		}
 	}
 	return q[0], true
@@ -97,19 +97,19 @@ func (d *device) nextUnread(pop bool) (int, bool) {
 
 // smsAnswer goes on from the answer of an SMS step; it reports whether s
 // was one.
-func (d *device) smsAnswer(s step, info []string, err error) bool {
+func (d *Device) smsAnswer(s step, info []string, err error) bool {
 	switch s {
 	case stepSmsSend, stepSmsReply:
 		if err == nil {
-			d.r.smsSent++
+			d.Env.smsSent++
 		}
 	case stepSmsRead:
 		n, _ := d.nextUnread(false)
 		if err == nil && len(info) > 1 {
-			d.r.smsRead++
-			d.r.traceNote(d, "SMS read: %q", info[len(info)-1])
+			d.Env.smsRead++
+			d.Env.traceNote(d, "SMS read: %q", info[len(info)-1])
 		}
-		if err == nil && len(info) > 1 && d.g.spec.SMS.Reply != "" {
+		if err == nil && len(info) > 1 && d.Group.Spec.SMS.Reply != "" {
 			// The answer first, then the delete: smsAnswer comes back here
 			// for stepSmsReply, and the delete follows from smsIdle's turn.
 			d.replyTo = true
@@ -117,7 +117,7 @@ func (d *device) smsAnswer(s step, info []string, err error) bool {
 		d.send(stepSmsDelete, "AT+CMGD="+strconv.Itoa(n))
 	case stepSmsDelete:
 		d.nextUnread(true)
-		if d.replyTo && d.state.Registered() {
+		if d.replyTo && d.State.Registered() {
 			d.replyTo = false
 			d.send(stepSmsReply, `AT+CMGS="`+smsNumber+`"`)
 		}
@@ -127,23 +127,23 @@ func (d *device) smsAnswer(s step, info []string, err error) bool {
 	return true
 }
 
-// smsLoop sends the group's SMS every interval while the run lasts, each
+// SMSLoop sends the group's SMS every interval while the run lasts, each
 // device at its own phase.
-func (r *runner) smsLoop(d *device, first bool) {
-	c := d.g.spec.SMS
+func (d *Device) SMSLoop(first bool) {
+	c := d.Group.Spec.SMS
 	wait := c.Every.D()
 	if first {
 		wait = time.Duration(d.rng.float() * float64(wait))
 	}
-	r.clock.AfterFunc(max(wait, time.Second), func() {
+	d.Env.Clock.AfterFunc(max(wait, time.Second), func() {
 		d.sendSMS()
-		r.smsLoop(d, false)
+		d.SMSLoop(false)
 	})
 }
 
 // sendSMS sends the group's text to 000 if the device can now.
-func (d *device) sendSMS() {
-	if !d.state.Registered() || d.step != stepNone || d.online || d.kind != kindVirtual {
+func (d *Device) sendSMS() {
+	if !d.State.Registered() || d.step != stepNone || d.online || d.port.Drives() != DriveAll {
 		return
 	}
 	d.send(stepSmsSend, `AT+CMGS="`+smsNumber+`"`)

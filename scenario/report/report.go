@@ -1,4 +1,9 @@
-package scenario
+// Package report is what a scenario run produced, as data (Report, its
+// expectation outcomes and time series) and its writers: the text summary
+// for people, JSON for machines and replays, JUnit XML for CI, and the
+// progress line shown while a run goes. It depends on nothing of the run
+// itself: scenario/htmlreport and other readers use the model alone.
+package report
 
 import "time"
 

@@ -1,4 +1,4 @@
-package scenario
+package spec
 
 import (
 	"bytes"
@@ -457,7 +457,7 @@ func TestLoad(t *testing.T) {
 	s, err := LoadValid(good, catalogForTest(t))
 	require.NoError(t, err)
 	assert.Equal(t, "roaming", s.Name)
-	assert.Equal(t, good, s.file)
+	assert.Equal(t, good, s.File)
 
 	_, err = Load(filepath.Join(dir, "missing.yaml"))
 	assert.ErrorIs(t, err, fs.ErrNotExist)

@@ -1,12 +1,12 @@
-package scenario
+package firmware
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/fleetsim/fleetsim/hw"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 // The firmware's IP Commands, through the module family's own socket
@@ -32,18 +32,12 @@ const (
 	stepIPRead                                       // the read command
 )
 
-// MinIPEvery is the floor of a group's ip.every.
-const MinIPEvery = time.Minute
-
-// ipEvents is the cost of one datagram a device sends or reads, in events.
-const ipEvents = 6
-
 // gateway is where the firmware sends IP Commands.
 const gateway = `"100.64.0.1",6969`
 
 // ipFirmware is a group's socket commands, made once per group.
 type ipFirmware struct {
-	spec  *DeviceIP
+	spec  *spec.DeviceIP
 	kind  ipKind
 	open  []string // the open sequence; a failed first command (context up already) is not fatal
 	ready string   // the indication after the first command's OK that says the context is up
@@ -59,11 +53,8 @@ const (
 	ipUblox
 )
 
-// IPModules are the module families whose firmware can send IP Commands.
-var IPModules = []string{"bg96", "bg95", "sim7080", "sim7000", "sara-r4"}
-
 // newIPFirmware returns the socket commands of module for c.
-func newIPFirmware(module string, fam *family, c *DeviceIP) *ipFirmware {
+func newIPFirmware(module string, fam *family, c *spec.DeviceIP) *ipFirmware {
 	f := &ipFirmware{spec: c}
 	port := strconv.Itoa(c.Port)
 	switch module {
@@ -97,17 +88,17 @@ func (f *ipFirmware) send(text string) string {
 }
 
 // ipReset forgets the socket: the module restarted or left the network.
-func (d *device) ipReset() {
+func (d *Device) ipReset() {
 	d.ipUp, d.ipFailed, d.ipRecv = false, false, false
 }
 
 // ipIndication handles the socket's indications and send prompts; it
 // reports whether l was one of them.
-func (d *device) ipIndication(l string) bool {
-	if d.g == nil || d.g.ip == nil {
+func (d *Device) ipIndication(l string) bool {
+	if d.Group == nil || d.Group.ip == nil {
 		return false
 	}
-	f := d.g.ip
+	f := d.Group.ip
 	switch {
 	case (l == ">" || l == "@") && (d.step == stepIPSend || d.step == stepIPReply):
 		text := f.spec.Text
@@ -115,7 +106,7 @@ func (d *device) ipIndication(l string) bool {
 			text = f.spec.Reply
 		}
 		b := []byte(text)
-		d.r.trace(d, hw.DirOut, b)
+		d.Env.trace(d, hw.DirOut, b)
 		_, _ = d.lp.link.Write(b)
 	case d.step == stepIPActivating && strings.HasPrefix(l, "+APP PDP: "):
 		d.step = stepNone
@@ -139,12 +130,12 @@ func (d *device) ipIndication(l string) bool {
 
 // ipIdle does the socket's next thing when the firmware has nothing
 // outstanding: open it, read what came, answer, send.
-func (d *device) ipIdle() {
-	if d.g == nil || d.g.ip == nil {
+func (d *Device) ipIdle() {
+	if d.Group == nil || d.Group.ip == nil {
 		return
 	}
-	f := d.g.ip
-	if d.step != stepNone || d.online || d.kind != kindVirtual || !d.state.Registered() {
+	f := d.Group.ip
+	if d.step != stepNone || d.online || d.port.Drives() != DriveAll || !d.State.Registered() {
 		return
 	}
 	switch {
@@ -172,8 +163,8 @@ func (d *device) ipIdle() {
 }
 
 // sendIP sends one of the group's send commands.
-func (d *device) sendIP(s step, cmd string) {
-	if d.g.ip.kind == ipUblox {
+func (d *Device) sendIP(s step, cmd string) {
+	if d.Group.ip.kind == ipUblox {
 		cmd = "AT+USOST=" + strconv.Itoa(int(d.ipSock)) + cmd
 	}
 	d.send(s, cmd)
@@ -181,17 +172,17 @@ func (d *device) sendIP(s step, cmd string) {
 
 // ipAnswer goes on from the answer of a socket step; it reports whether s
 // was one.
-func (d *device) ipAnswer(s step, info []string, err error) bool {
+func (d *Device) ipAnswer(s step, info []string, err error) bool {
 	if s < stepIPOpen || s > stepIPRead {
 		return false
 	}
-	f := d.g.ip
+	f := d.Group.ip
 	switch s {
 	case stepIPOpen:
 		last := int(d.ipStage) == len(f.open)-1
 		if err != nil && (last || d.ipStage > 0) {
 			d.ipFailed = true
-			d.r.traceNote(d, "IP socket refused: %v", err)
+			d.Env.traceNote(d, "IP socket refused: %v", err)
 			return true
 		}
 		if f.kind == ipUblox && last {
@@ -214,17 +205,17 @@ func (d *device) ipAnswer(s step, info []string, err error) bool {
 		d.send(stepIPOpen, f.open[d.ipStage])
 	case stepIPSend, stepIPReply:
 		if err == nil {
-			d.r.ipSent++
+			d.Env.ipSent++
 		} else {
 			d.ipUp = false // the socket is gone: open it again at the next send
-			d.r.traceNote(d, "IP send failed: %v", err)
+			d.Env.traceNote(d, "IP send failed: %v", err)
 		}
 	case stepIPRead:
 		data, ok := ipPayload(f.kind, info)
 		d.ipRecv = ok && err == nil // read until the socket is empty
 		if d.ipRecv {
-			d.r.ipRead++
-			d.r.traceNote(d, "IP Command read: %q", data)
+			d.Env.ipRead++
+			d.Env.traceNote(d, "IP Command read: %q", data)
 			d.ipReply = f.spec.Reply != ""
 		}
 	}
@@ -253,62 +244,18 @@ func ipPayload(k ipKind, info []string) (string, bool) {
 	return info[1], true
 }
 
-// ipLoop sends the group's datagram every interval while the run lasts,
+// IPLoop sends the group's datagram every interval while the run lasts,
 // each device at its own phase.
-func (r *runner) ipLoop(d *device, first bool) {
-	wait := d.g.ip.spec.Every.D()
+func (d *Device) IPLoop(first bool) {
+	wait := d.Group.ip.spec.Every.D()
 	if first {
 		wait = time.Duration(d.rng.float() * float64(wait))
 	}
-	r.clock.AfterFunc(max(wait, time.Second), func() {
+	d.Env.Clock.AfterFunc(max(wait, time.Second), func() {
 		d.ipDue, d.ipFailed = true, false
 		d.ipIdle()
-		r.ipLoop(d, false)
+		d.IPLoop(false)
 	})
 }
 
 // Validation.
-
-func (v *validator) deviceIP(g *Group, path string) {
-	c := g.IP
-	if c == nil {
-		return
-	}
-	p := path + ".ip"
-	if g.Module != "" && !slices.Contains(IPModules, g.Module) {
-		v.errorf(g.Pos.At("module"), p, "module %s has no socket commands: want one of %s", g.Module, strings.Join(IPModules, ", "))
-	}
-	if c.Every != nil {
-		v.atLeast(c.Pos.At("every"), p+".every", *c.Every, MinIPEvery)
-		if c.Text == "" {
-			v.errorf(c.Pos.At("every"), p+".text", "required with every: what the datagram says")
-		}
-	} else if c.Text != "" {
-		v.errorf(c.Pos.At("text"), p+".every", "required with text: how often the datagram is sent")
-	}
-	v.ipText(c.Pos.At("text"), p+".text", c.Text)
-	v.ipText(c.Pos.At("reply"), p+".reply", c.Reply)
-	if c.Port < 1 || c.Port > 65535 {
-		v.errorf(c.Pos.At("port"), p+".port", "must be between 1 and 65535, got %d", c.Port)
-	}
-	if c.Every == nil && c.Text == "" && c.Reply == "" {
-		v.errorf(c.Pos, p, "nothing to do: want every and text, or reply")
-	}
-	if g.Fleet == "" {
-		v.errorf(c.Pos, p, "the group has no Fleet: its SIMs cannot send IP Commands")
-	}
-}
-
-// ipText checks a datagram's payload: printable (the firmware reads it
-// back as a line), at most 512 bytes (u-blox's binary send).
-func (v *validator) ipText(at Pos, path, text string) {
-	if n := len(text); n > 512 {
-		v.errorf(at, path, "at most 512 bytes, got %d", n)
-	}
-	for _, c := range text {
-		if c < ' ' || c == 0x7f || c == '"' {
-			v.errorf(at, path, "only printable characters other than '\"', got %q", c)
-			return
-		}
-	}
-}
