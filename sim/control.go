@@ -59,6 +59,9 @@ type Control struct {
 	subs     map[int]func(Event)
 	sessions map[string]string // ICCID → PDP address of its data session: network state, never stored
 	nextSub  int
+
+	loading    bool              // in load: see putSettings
+	baseLoaded []*SettingsUpdate // first settings updates loaded before their Sims
 }
 
 type config struct {
@@ -297,6 +300,7 @@ func (c *Control) Catalog() *Catalog { return c.catalog }
 func (c *Control) Now() time.Time { return c.cfg.clock.Now().UTC() }
 
 func (c *Control) load(ctx context.Context) error {
+	c.loading = true
 	apply := func(r Record) error { return c.applyRecord(r, false) }
 	if c.shared != nil {
 		v, err := c.shared.store.Snapshot(ctx, apply)
@@ -324,12 +328,16 @@ func (c *Control) applyRecord(r Record, live bool) error {
 			}
 		}
 	case "sim":
-		if old := c.sims.get(r.ID); old != nil {
+		old := c.sims.get(r.ID)
+		if old != nil {
 			c.unindex("sim", old.AccountSid, old.UniqueName)
 		}
 		err = loadInto(r, &c.sims, func(s *Sim) int64 { return s.Seq })
 		if err == nil {
 			s := c.sims.get(r.ID)
+			if old != nil {
+				s.base, s.hasBase = old.base, old.hasBase
+			}
 			c.simICCID[s.ICCID] = s.Sid
 			c.index("sim", s.AccountSid, s.UniqueName, s.Sid)
 			if live && s.Pending != nil {
@@ -380,7 +388,10 @@ func (c *Control) applyRecord(r Record, live bool) error {
 			c.armESimTimer(p.Sid, p.Due)
 		}
 	case "settings":
-		err = loadInto(r, &c.settings, func(u *SettingsUpdate) int64 { return u.Seq })
+		var u SettingsUpdate
+		if err = json.Unmarshal(r.Data, &u); err == nil {
+			c.putSettings(&u)
+		}
 	case "usage":
 		var u Usage
 		if err = json.Unmarshal(r.Data, &u); err == nil {
@@ -411,6 +422,7 @@ func loadInto[T any](r Record, t *table[T], seq func(*T) int64) error {
 // finishLoad puts the loaded tables in creation order and restores the
 // sequence counter.
 func (c *Control) finishLoad() {
+	c.foldLoaded()
 	c.accounts.sortOrder()
 	c.sims.sortOrder()
 	c.fleets.sortOrder()

@@ -427,12 +427,22 @@ func (c *Control) SettingsUpdatePages(acct *Account, simRef, status string) (Lis
 	if !ok {
 		return emptyList[*SettingsUpdate](), nil
 	}
-	return tableList[SettingsUpdate]{c, &c.settings, func(u *SettingsUpdate, now time.Time) (*SettingsUpdate, bool) {
+	ota := tableList[SettingsUpdate]{c, &c.settings, func(u *SettingsUpdate, now time.Time) (*SettingsUpdate, bool) {
 		s := c.sims.get(u.SimSid)
 		if s == nil || s.AccountSid != acct.Sid || (simSid != "" && u.SimSid != simSid) {
 			return nil, false
 		}
 		v := settingsView(u, now)
 		return v, status == "" || v.Status == status
-	}}, nil
+	}}
+	if status != "" && status != SettingsSuccessful {
+		return ota, nil
+	}
+	base := baseList{c, func(s *Sim, _ time.Time) (*SettingsUpdate, bool) {
+		if !s.hasBase || s.AccountSid != acct.Sid || (simSid != "" && s.Sid != simSid) {
+			return nil, false
+		}
+		return baseUpdate(s), true
+	}}
+	return mergeList[*SettingsUpdate]{base, ota}, nil
 }

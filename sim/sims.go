@@ -66,16 +66,18 @@ func (c *Control) RegisterSim(ctx context.Context, acct *Account, iccid, code st
 			Seq:         c.nextSeq(),
 		}
 		c.putSim(t, s)
+		// The first settings update is kept in the Sim (see baseUpdate);
+		// the store has it as a settings record like any other.
 		u := &SettingsUpdate{
 			Sid:           c.newSid("OB"),
 			ICCID:         iccid,
 			SimSid:        s.Sid,
-			Status:        "successful",
+			Status:        SettingsSuccessful,
 			Packages:      baseSettings,
 			DateCompleted: now, DateCreated: now, DateUpdated: now,
 			Seq: c.nextSeq(),
 		}
-		t.put("settings", u.Sid, u, func() { c.settings.set(u.Sid, u, u.Seq) })
+		t.put("settings", u.Sid, u, func() { c.putSettings(u) })
 		return nil
 	})
 	return s, err
