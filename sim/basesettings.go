@@ -3,7 +3,6 @@ package sim
 import (
 	"encoding/hex"
 	"slices"
-	"time"
 )
 
 // sid16 is the 32 hex digits of a SID after its two-letter prefix.
@@ -68,7 +67,7 @@ func (c *Control) putSettings(u *SettingsUpdate) {
 		return
 	}
 	if c.loading {
-		if _, ok := parseSid16("OB", u.Sid); ok && c.sims.get(u.SimSid) == nil {
+		if _, ok := parseSid16("OB", u.Sid); ok && c.getSim(u.SimSid) == nil {
 			c.baseLoaded = append(c.baseLoaded, u)
 			return
 		}
@@ -78,17 +77,19 @@ func (c *Control) putSettings(u *SettingsUpdate) {
 
 // foldBase keeps u in its Sim if it is the Sim's first update.
 func (c *Control) foldBase(u *SettingsUpdate) bool {
-	s := c.sims.get(u.SimSid)
-	if s == nil || s.hasBase || !isBaseUpdate(s, u) {
+	i, ok := c.sims.lookup(u.SimSid)
+	if !ok {
+		return false
+	}
+	r := &c.sims.recs[i]
+	if r.flags&recBase != 0 || !isBaseUpdate(c.simOf(i), u) {
 		return false
 	}
 	b, ok := parseSid16("OB", u.Sid)
 	if !ok {
 		return false
 	}
-	v := clone(s)
-	v.base, v.hasBase = b, true
-	c.sims.set(v.Sid, v, v.Seq)
+	r.base, r.flags = b, r.flags|recBase
 	c.sims.maxSeq = max(c.sims.maxSeq, u.Seq)
 	return true
 }
@@ -96,52 +97,10 @@ func (c *Control) foldBase(u *SettingsUpdate) bool {
 // foldLoaded puts the first updates loaded before their Sims. Callers
 // hold c.mu.
 func (c *Control) foldLoaded() {
-	c.loading = false
 	for _, u := range c.baseLoaded {
 		if !c.foldBase(u) {
 			c.settings.set(u.Sid, u, u.Seq)
 		}
 	}
 	c.baseLoaded = nil
-}
-
-// baseList lists the first settings updates of the Sims that pick
-// selects, at positions one past their Sims' Seqs.
-type baseList struct {
-	c    *Control
-	pick func(s *Sim, now time.Time) (*SettingsUpdate, bool)
-}
-
-func (l baseList) After(pos int64, n int) ([]*SettingsUpdate, []int64) {
-	l.c.mu.RLock()
-	defer l.c.mu.RUnlock()
-	now := l.c.Now()
-	t := &l.c.sims
-	var out []*SettingsUpdate
-	var ps []int64
-	for i := t.search(pos - 1); i < len(t.order) && len(out) < n; i++ {
-		if u, ok := l.pick(t.byID[t.order[i]], now); ok {
-			out = append(out, u)
-			ps = append(ps, t.seqs[i]+1)
-		}
-	}
-	return out, ps
-}
-
-func (l baseList) Before(pos int64, n int) ([]*SettingsUpdate, []int64) {
-	l.c.mu.RLock()
-	defer l.c.mu.RUnlock()
-	now := l.c.Now()
-	t := &l.c.sims
-	var out []*SettingsUpdate
-	var ps []int64
-	for i := t.search(pos-2) - 1; i >= 0 && len(out) < n; i-- {
-		if u, ok := l.pick(t.byID[t.order[i]], now); ok {
-			out = append(out, u)
-			ps = append(ps, t.seqs[i]+1)
-		}
-	}
-	slices.Reverse(out)
-	slices.Reverse(ps)
-	return out, ps
 }

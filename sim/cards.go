@@ -89,9 +89,9 @@ func (c *Control) Cards() []CardInfo {
 	out := make([]CardInfo, len(c.cards))
 	for i, card := range c.cards {
 		out[i].Card = card
-		if sid, ok := c.simICCID[card.ICCID]; ok {
-			out[i].SimSid = sid
-			out[i].AccountSid = c.sims.get(sid).AccountSid
+		if j := c.cardSims[i]; j > 0 {
+			r := &c.sims.recs[j-1]
+			out[i].SimSid, out[i].AccountSid = r.sid.sid("HS"), c.ids[r.account]
 		}
 	}
 	return out

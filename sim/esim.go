@@ -428,7 +428,7 @@ func (c *Control) SettingsUpdatePages(acct *Account, simRef, status string) (Lis
 		return emptyList[*SettingsUpdate](), nil
 	}
 	ota := tableList[SettingsUpdate]{c, &c.settings, func(u *SettingsUpdate, now time.Time) (*SettingsUpdate, bool) {
-		s := c.sims.get(u.SimSid)
+		s := c.getSim(u.SimSid)
 		if s == nil || s.AccountSid != acct.Sid || (simSid != "" && u.SimSid != simSid) {
 			return nil, false
 		}
@@ -438,11 +438,12 @@ func (c *Control) SettingsUpdatePages(acct *Account, simRef, status string) (Lis
 	if status != "" && status != SettingsSuccessful {
 		return ota, nil
 	}
-	base := baseList{c, func(s *Sim, _ time.Time) (*SettingsUpdate, bool) {
-		if !s.hasBase || s.AccountSid != acct.Sid || (simSid != "" && s.Sid != simSid) {
-			return nil, false
-		}
-		return baseUpdate(s), true
-	}}
+	var sim sid16
+	if simSid != "" {
+		sim, _ = parseSid16("HS", simSid)
+	}
+	base := simList[*SettingsUpdate]{c, 1, func(r *simRec) bool {
+		return r.flags&recBase != 0 && c.ids[r.account] == acct.Sid && (simSid == "" || r.sid == sim)
+	}, func(s *Sim, _ time.Time) (*SettingsUpdate, bool) { return baseUpdate(s), true }}
 	return mergeList[*SettingsUpdate]{base, ota}, nil
 }

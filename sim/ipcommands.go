@@ -190,7 +190,7 @@ func (c *Control) ipHook(t *txn, m *IPCommand, target, method string) {
 		return
 	}
 	var name string
-	if s := c.sims.get(m.SimSid); s != nil {
+	if s := c.getSim(m.SimSid); s != nil {
 		name = s.UniqueName
 	}
 	params := url.Values{

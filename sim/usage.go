@@ -97,11 +97,11 @@ func (c *Control) DataAllowance(iccid string) (int64, error) {
 // simForCard returns the current view of the Sim registered from a card.
 // Callers hold c.mu.
 func (c *Control) simForCard(iccid string) *Sim {
-	sid, ok := c.simICCID[iccid]
+	i, ok := c.simIndex(iccid)
 	if !ok {
 		return nil
 	}
-	return c.view(c.sims.get(sid), c.Now())
+	return c.view(c.simOf(i), c.Now())
 }
 
 // inService returns the Sim of a card if the network serves it: a card
@@ -129,10 +129,11 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 		return notFound("no catalog network has PLMN %s", r.PLMN)
 	}
 	return c.write(ctx, func(t *txn) error {
-		cur := c.simForCard(r.ICCID)
-		if cur == nil {
+		key, ok := c.simIndex(r.ICCID)
+		if !ok {
 			return notFound("no Sim is registered for ICCID %s", r.ICCID)
 		}
+		cur := c.view(c.simOf(key), c.Now())
 		now := c.Now()
 		s := clone(cur)
 		bytes := r.Upload + r.Download
@@ -151,9 +152,8 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 		attr := c.usage.attr(s.AccountSid, s.FleetSid)
 		net := uint16(c.catalog.byPLMN[r.PLMN])
 		hour := int32(now.Unix() / 3600)
-		sid := s.Sid
 		if c.discard {
-			t.apply = append(t.apply, func() { c.usage.add(sid, hour, attr, net, r.Upload, r.Download, r.SMS, now) })
+			t.apply = append(t.apply, func() { c.usage.add(key, hour, attr, net, r.Upload, r.Download, r.SMS, now) })
 			return nil
 		}
 		// The store keeps the hour's totals as a Usage record.
@@ -162,12 +162,12 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 			NetworkSid: nw.Sid, IsoCountry: nw.IsoCountry, Hour: now.Truncate(time.Hour),
 			Upload: r.Upload, Download: r.Download, SMS: r.SMS,
 		}
-		if b, ok := c.usage.find(sid, hour, attr, net); ok {
+		if b, ok := c.usage.find(key, hour, attr, net); ok {
 			u.Upload += b.up
 			u.Download += b.down
 			u.SMS += int(b.sms)
 		}
-		t.put("usage", u.key(), u, func() { c.usage.add(sid, hour, attr, net, r.Upload, r.Download, r.SMS, now) })
+		t.put("usage", u.key(), u, func() { c.usage.add(key, hour, attr, net, r.Upload, r.Download, r.SMS, now) })
 		return nil
 	})
 }
@@ -179,7 +179,16 @@ func (c *Control) loadUsage(u *Usage) {
 		c.cfg.logger.Warn("state: usage on a network the catalog does not have is left out", "sim", u.SimSid, "network", u.NetworkSid, "hour", u.Hour, "bytes", u.Upload+u.Download)
 		return
 	}
-	c.usage.add(u.SimSid, int32(u.Hour.Unix()/3600), c.usage.attr(u.AccountSid, u.FleetSid), uint16(i), u.Upload, u.Download, u.SMS, c.Now())
+	key, ok := c.sims.lookup(u.SimSid)
+	if !ok && c.loading {
+		c.usageLoaded = append(c.usageLoaded, u) // before its Sim: see finishLoad
+		return
+	}
+	if !ok {
+		c.cfg.logger.Warn("state: usage of a Sim the state does not have is left out", "sim", u.SimSid, "network", u.NetworkSid, "hour", u.Hour, "bytes", u.Upload+u.Download)
+		return
+	}
+	c.usage.add(key, int32(u.Hour.Unix()/3600), c.usage.attr(u.AccountSid, u.FleetSid), uint16(i), u.Upload, u.Download, u.SMS, c.Now())
 }
 
 // BillingPeriods returns the Sim's current or most recent billing period,
@@ -307,7 +316,7 @@ func (c *Control) UsagePages(acct *Account, q UsageQuery) (List[UsageRecord], er
 		// One record per SIM and bucket: paged without computing the
 		// others. The SIMs are read in the order of their SIDs.
 		c.mu.Lock()
-		sids := c.usage.sorted()
+		sids := c.usage.sorted(c.sims.recs)
 		c.mu.Unlock()
 		c.mu.RLock()
 		defer c.mu.RUnlock()
@@ -414,7 +423,7 @@ func (c *Control) usageRecords(q *usageQuery) []UsageRecord {
 		dim string
 	}
 	sums := map[key]*UsageRecord{}
-	visit := func(sid string, bs []usageBucket) {
+	visit := func(sim int32, bs []usageBucket) {
 		for i := range bs {
 			b := &bs[i]
 			at, ok := q.match(b)
@@ -424,7 +433,7 @@ func (c *Control) usageRecords(q *usageQuery) []UsageRecord {
 			var dim string
 			switch q.Group {
 			case "sim":
-				dim = sid
+				dim = c.sims.recs[sim].sid.sid("HS")
 			case "fleet":
 				dim = c.usage.attrs[b.attr].fleet
 			case "network":
@@ -453,10 +462,12 @@ func (c *Control) usageRecords(q *usageQuery) []UsageRecord {
 		}
 	}
 	if q.simSid != "" {
-		visit(q.simSid, c.usage.bySim[q.simSid])
+		if i, ok := c.sims.lookup(q.simSid); ok {
+			visit(i, c.usage.of(i))
+		}
 	} else {
-		for sid, bs := range c.usage.bySim {
-			visit(sid, bs)
+		for i, bs := range c.usage.bySim {
+			visit(int32(i), bs)
 		}
 	}
 	if q.Group == "" {
@@ -490,7 +501,7 @@ func (c *Control) usageRecords(q *usageQuery) []UsageRecord {
 type simUsageList struct {
 	c    *Control
 	q    *usageQuery
-	sids []string
+	sids []int32 // Sim records
 }
 
 func (l *simUsageList) buckets() int {
@@ -506,7 +517,7 @@ func (l *simUsageList) at(b, r int) (UsageRecord, bool) {
 	start := l.q.start.Add(time.Duration(b) * l.q.step)
 	var rec UsageRecord
 	found := false
-	bs := l.c.usage.bySim[l.sids[r]]
+	bs := l.c.usage.of(l.sids[r])
 	for i := range bs {
 		if at, ok := l.q.match(&bs[i]); ok && at.Equal(start) {
 			rec.Upload += bs[i].up
@@ -515,7 +526,7 @@ func (l *simUsageList) at(b, r int) (UsageRecord, bool) {
 		}
 	}
 	if found {
-		rec.SimSid = l.sids[r]
+		rec.SimSid = l.c.sims.recs[l.sids[r]].sid.sid("HS")
 		l.q.record(&rec, start)
 	}
 	return rec, found
