@@ -51,8 +51,8 @@ type Control struct {
 	esims     table[ESimProfile]
 	settings  table[SettingsUpdate]
 	usage     *usageStore
-	cards     []Card
-	byICCID   map[string]*Card  // inventory by ICCID
+	inv       inventory
+	esimCards map[string]Card   // eSIM profiles' cards known to the network, by ICCID
 	ids       []string          // interned account and Fleet SIDs of the Sim records; ids[0] is ""
 	idIdx     map[string]uint32 // index in ids
 	cardSims  []int32           // by inventory card: index+1 of its Sim's record, or 0
@@ -207,12 +207,8 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 	} else if !c.discard {
 		c.commits = newCommitter(store, cfg.observe, c.stop)
 	}
-	c.cards = GenerateCards(cfg.cardSeed, cfg.cards)
-	c.byICCID = make(map[string]*Card, len(c.cards))
-	c.cardSims = make([]int32, len(c.cards))
-	for i := range c.cards {
-		c.byICCID[c.cards[i].ICCID] = &c.cards[i]
-	}
+	c.inv = newInventory(cfg.cardSeed, cfg.cards)
+	c.cardSims = make([]int32, cfg.cards)
 	if err := c.load(ctx); err != nil {
 		c.closeCommits()
 		return nil, err

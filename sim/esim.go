@@ -138,9 +138,11 @@ func (c *Control) putESim(t *txn, p *ESimProfile) {
 
 // byICCIDESim makes an eSIM profile's card known to the network. Callers hold c.mu.
 func (c *Control) byICCIDESim(card Card) {
-	if _, ok := c.byICCID[card.ICCID]; !ok {
-		cp := card
-		c.byICCID[card.ICCID] = &cp
+	if _, ok := c.cardByICCID(card.ICCID); !ok {
+		if c.esimCards == nil {
+			c.esimCards = make(map[string]Card)
+		}
+		c.esimCards[card.ICCID] = card
 	}
 }
 
@@ -151,11 +153,11 @@ func (c *Control) ESimCard(iccid string) (Card, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	p := c.esimByICCID(iccid)
-	card, ok := c.byICCID[iccid]
+	card, ok := c.cardByICCID(iccid)
 	if p == nil || !ok || (p.Status != ESimAvailable && p.Status != ESimDownloaded && p.Status != ESimInstalled) {
 		return Card{}, false
 	}
-	return *card, true
+	return card, true
 }
 
 // esimByICCID returns the profile of an ICCID. Callers hold c.mu.
@@ -199,7 +201,7 @@ func (c *Control) DownloadESimProfile(ctx context.Context, eid, matchingID strin
 		}
 		p := *cur
 		p.EID, p.Status, p.DateUpdated = eid, ESimDownloaded, c.Now()
-		card = *c.byICCID[p.ICCID]
+		card, _ = c.cardByICCID(p.ICCID)
 		c.putESim(t, &p)
 		out = &p
 		return nil

@@ -45,7 +45,7 @@ func (c *Control) RegisterSim(ctx context.Context, acct *Account, iccid, code st
 	}
 	var s *Sim
 	err := c.write(ctx, func(t *txn) error {
-		card, ok := c.byICCID[iccid]
+		card, ok := c.cardByICCID(iccid)
 		if !ok || !registrationCodeRE.MatchString(code) || subtle.ConstantTimeCompare([]byte(card.RegistrationCode), []byte(code)) != 1 {
 			return errorf(CodeRegistrationInvalid, http.StatusBadRequest, "The ICCID and registration code do not match a Super SIM that can be registered")
 		}

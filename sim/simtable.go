@@ -392,8 +392,8 @@ func (l simList[T]) Before(pos int64, n int) ([]T, []int64) {
 // findCard returns the reference of the card with this ICCID, if a Sim may
 // have it. Callers hold c.mu.
 func (c *Control) findCard(iccid string) (int32, bool) {
-	if card, ok := c.byICCID[iccid]; ok && card.Index < len(c.cards) && &c.cards[card.Index] == card {
-		return int32(card.Index), true
+	if i, ok := c.inv.find(iccid); ok {
+		return int32(i), true
 	}
 	if i, ok := c.extraIdx[iccid]; ok {
 		return -i - 1, true
@@ -423,7 +423,7 @@ func (c *Control) cardRef(iccid string) (int32, error) {
 // iccidOf is the ICCID of a card reference.
 func (c *Control) iccidOf(ref int32) string {
 	if ref >= 0 {
-		return c.cards[ref].ICCID
+		return c.inv.iccid(int(ref))
 	}
 	return c.extra[-ref-1]
 }
