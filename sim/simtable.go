@@ -256,6 +256,31 @@ func (c *Control) recOf(s *Sim, check bool) (simRec, error) {
 	return r, nil
 }
 
+// recState is the status and data counter of r at now, as view makes
+// them, without making the Sim.
+func (c *Control) recState(r *simRec, now time.Time) (SimStatus, int64) {
+	if r.period == noPeriod {
+		return r.status, r.dataUsed
+	}
+	status, start := r.status, fromUnixNano(r.periodStart)
+	months := 1
+	if r.period == readyPeriod {
+		months = ReadyPeriodMonths
+	}
+	end := addMonths(start, months)
+	if status == StatusReady && !now.Before(end) {
+		status, start = StatusActive, end
+		end = addMonths(start, 1)
+	}
+	for status == StatusActive && !now.Before(end) {
+		start, end = end, addMonths(end, 1)
+	}
+	if r.flags&recUsageCurrent == 0 || start.UnixNano() != r.periodStart {
+		return status, 0
+	}
+	return status, r.dataUsed
+}
+
 // getSim returns the Sim with this SID, or nil. Callers hold c.mu.
 func (c *Control) getSim(sid string) *Sim {
 	i, ok := c.sims.lookup(sid)
@@ -311,6 +336,9 @@ func (c *Control) setSim(s *Sim, check bool) error {
 	return nil
 }
 
+// setSide sets or deletes k in a side map. A map that empties is
+// dropped, so that a burst (a whole fleet's pending updates) leaves no
+// memory behind: maps do not shrink.
 func setSide[V any](m *map[sid16]V, k sid16, v V, keep bool) {
 	switch {
 	case keep:
@@ -320,6 +348,9 @@ func setSide[V any](m *map[sid16]V, k sid16, v V, keep bool) {
 		(*m)[k] = v
 	case *m != nil:
 		delete(*m, k)
+		if len(*m) == 0 {
+			*m = nil
+		}
 	}
 }
 

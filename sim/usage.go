@@ -41,25 +41,29 @@ func (c *Control) AuthorizeAttach(iccid string, plmn PLMN) (Network, error) {
 func (c *Control) authorizeAttach(iccid string, plmn PLMN) (nw Network, simSid string, ota bool, err error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	s, err := c.inService(iccid)
-	if s == nil {
+	r, _, err := c.serving(iccid)
+	if r == nil {
 		return Network{}, "", false, err
 	}
+	if len(c.settings.order) > 0 {
+		// Only over-the-air updates change here: a Sim's first one is done.
+		simSid = r.sid.sid("HS")
+	}
 	if err != nil {
-		return Network{}, s.Sid, c.hasSettings(s.Sid, SettingsInProgress), err
+		return Network{}, simSid, simSid != "" && c.hasSettings(simSid, SettingsInProgress), err
 	}
 	nw, ok := c.catalog.ByPLMN(plmn)
 	if !ok {
-		return Network{}, s.Sid, false, ErrNetworkNotAllowed
+		return Network{}, simSid, false, ErrNetworkNotAllowed
 	}
-	f := c.fleets.get(s.FleetSid)
+	f := c.fleets.get(c.ids[r.fleet])
 	if f == nil {
-		return Network{}, s.Sid, false, ErrNetworkNotAllowed
+		return Network{}, simSid, false, ErrNetworkNotAllowed
 	}
 	if nap := c.naps.get(f.NAPSid); nap == nil || !nap.Allows(nw.Sid) {
-		return Network{}, s.Sid, false, ErrNetworkNotAllowed
+		return Network{}, simSid, false, ErrNetworkNotAllowed
 	}
-	return nw, s.Sid, c.hasSettings(s.Sid, SettingsScheduled), nil
+	return nw, simSid, simSid != "" && c.hasSettings(simSid, SettingsScheduled), nil
 }
 
 // AuthorizeData decides whether the SIM may move data now: its Fleet must
@@ -79,15 +83,15 @@ func (c *Control) AuthorizeData(iccid string) error {
 func (c *Control) DataAllowance(iccid string) (int64, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	s, err := c.inService(iccid)
+	r, used, err := c.serving(iccid)
 	if err != nil {
 		return 0, err
 	}
-	f := c.fleets.get(s.FleetSid)
+	f := c.fleets.get(c.ids[r.fleet])
 	if f == nil || !f.DataEnabled {
 		return 0, ErrDataDisabled
 	}
-	left := int64(f.EnforcedLimitMB(iccid, c.Now()))*MB - s.DataUsed
+	left := int64(f.EnforcedLimitMB(iccid, c.Now()))*MB - used
 	if left <= 0 {
 		return 0, ErrDataLimitReached
 	}
@@ -116,6 +120,24 @@ func (c *Control) inService(iccid string) (*Sim, error) {
 		return s, ErrSimInactive
 	}
 	return s, nil
+}
+
+// serving is inService without making the Sim: the record of the card's
+// Sim, if any, and its data counter now. Callers hold c.mu.
+func (c *Control) serving(iccid string) (*simRec, int64, error) {
+	i, ok := c.simIndex(iccid)
+	if !ok {
+		return nil, 0, ErrSimNew
+	}
+	r := &c.sims.recs[i]
+	status, used := c.recState(r, c.Now())
+	switch status {
+	case StatusNew:
+		return r, used, ErrSimNew
+	case StatusInactive:
+		return r, used, ErrSimInactive
+	}
+	return r, used, nil
 }
 
 // RecordUsage adds traffic to a SIM's usage records, its data limit counter
