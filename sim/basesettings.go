@@ -81,7 +81,7 @@ func (c *Control) foldBase(u *SettingsUpdate) bool {
 	if !ok {
 		return false
 	}
-	r := &c.sims.recs[i]
+	r := c.sims.at(i)
 	if r.flags&recBase != 0 || !isBaseUpdate(c.simOf(i), u) {
 		return false
 	}

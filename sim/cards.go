@@ -90,7 +90,7 @@ func (c *Control) Cards() []CardInfo {
 	for i := range out {
 		out[i].Card = c.inv.card(i)
 		if j := c.cardSims[i]; j > 0 {
-			r := &c.sims.recs[j-1]
+			r := c.sims.at(j - 1)
 			out[i].SimSid, out[i].AccountSid = r.sid.sid("HS"), c.ids[r.account]
 		}
 	}

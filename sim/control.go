@@ -219,9 +219,9 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 		return nil, err
 	}
 	c.mu.Lock()
-	for i := 0; len(c.sims.pending) > 0 && i < len(c.sims.recs); i++ {
-		if p := c.sims.pending[c.sims.recs[i].sid]; p != nil {
-			c.armSimTimer(c.sims.recs[i].sid.sid("HS"), p.Due)
+	for i := int32(0); len(c.sims.pending) > 0 && int(i) < c.sims.len(); i++ {
+		if p := c.sims.pending[c.sims.at(i).sid]; p != nil {
+			c.armSimTimer(c.sims.at(i).sid.sid("HS"), p.Due)
 		}
 	}
 	for _, p := range c.esims.all() {
@@ -581,7 +581,7 @@ func (c *Control) putSim(t *txn, s *Sim) {
 // unindexSim forgets the unique name of the Sim's stored version.
 func (c *Control) unindexSim(sid string) {
 	if i, ok := c.sims.lookup(sid); ok {
-		r := &c.sims.recs[i]
+		r := c.sims.at(i)
 		c.unindex("sim", c.ids[r.account], c.sims.names[r.sid])
 	}
 }

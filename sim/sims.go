@@ -50,7 +50,7 @@ func (c *Control) RegisterSim(ctx context.Context, acct *Account, iccid, code st
 			return errorf(CodeRegistrationInvalid, http.StatusBadRequest, "The ICCID and registration code do not match a Super SIM that can be registered")
 		}
 		if i, ok := c.simIndex(iccid); ok {
-			if r := &c.sims.recs[i]; c.ids[r.account] == acct.Sid {
+			if r := c.sims.at(i); c.ids[r.account] == acct.Sid {
 				return errorf(CodeAlreadyRegistered, http.StatusConflict, "The Super SIM is already registered to this account as %s", r.sid.sid("HS"))
 			}
 			return errorf(CodeRegistrationInvalid, http.StatusBadRequest, "The ICCID and registration code do not match a Super SIM that can be registered")

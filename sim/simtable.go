@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"time"
 )
 
@@ -76,14 +77,24 @@ func periodMonths(typ PeriodType) int {
 }
 
 // simTable holds the Sim records in creation order (Seq increasing), with
-// an open-addressed index by SID.
+// an open-addressed index by SID. The records are kept in chunks of a fixed
+// size, so that a growing fleet neither copies them nor leaves spare
+// capacity behind.
 type simTable struct {
-	recs    []simRec
+	chunks  [][]simRec // recChunk records each but the last
+	n       int
 	slots   []int32 // record index + 1, or 0 for an empty slot; a power of two, at most half full
 	names   map[sid16]string
 	pending map[sid16]*SimUpdate
 	maxSeq  int64
 }
+
+const recChunk = 1024
+
+// at returns record i.
+func (t *simTable) at(i int32) *simRec { return &t.chunks[i/recChunk][i%recChunk] }
+
+func (t *simTable) len() int { return t.n }
 
 func (t *simTable) slot(sid sid16) int {
 	h := (binary.LittleEndian.Uint64(sid[:8]) ^ binary.LittleEndian.Uint64(sid[8:])) * 0x9e3779b97f4a7c15
@@ -101,7 +112,7 @@ func (t *simTable) find(sid sid16) (int32, bool) {
 		if j == 0 {
 			return 0, false
 		}
-		if t.recs[j-1].sid == sid {
+		if t.at(j-1).sid == sid {
 			return j - 1, true
 		}
 	}
@@ -118,19 +129,24 @@ func (t *simTable) lookup(sid string) (int32, bool) {
 
 // add appends a record that is not in the table yet.
 func (t *simTable) add(r simRec) int32 {
-	t.recs = append(t.recs, r)
-	if 2*len(t.recs) > len(t.slots) {
+	if t.n%recChunk == 0 {
+		t.chunks = append(t.chunks, make([]simRec, 0, recChunk))
+	}
+	last := &t.chunks[len(t.chunks)-1]
+	*last = append(*last, r)
+	t.n++
+	if 2*t.n > len(t.slots) {
 		t.reindex()
 	} else {
-		t.insert(int32(len(t.recs) - 1))
+		t.insert(int32(t.n - 1))
 	}
 	t.maxSeq = max(t.maxSeq, r.seq)
-	return int32(len(t.recs) - 1)
+	return int32(t.n - 1)
 }
 
 func (t *simTable) insert(i int32) {
 	mask := len(t.slots) - 1
-	j := t.slot(t.recs[i].sid) & mask
+	j := t.slot(t.at(i).sid) & mask
 	for t.slots[j] != 0 {
 		j = (j + 1) & mask
 	}
@@ -140,11 +156,11 @@ func (t *simTable) insert(i int32) {
 // reindex rebuilds the SID index.
 func (t *simTable) reindex() {
 	n := 16
-	for n < 2*len(t.recs) {
+	for n < 2*t.n {
 		n *= 2
 	}
 	t.slots = make([]int32, n)
-	for i := range t.recs {
+	for i := range t.n {
 		t.insert(int32(i))
 	}
 }
@@ -152,28 +168,30 @@ func (t *simTable) reindex() {
 // sortOrder puts records loaded from the store in creation order. It
 // returns where each record went: moved[old] is its new index.
 func (t *simTable) sortOrder() (moved []int32) {
-	idx := make([]int32, len(t.recs))
+	idx := make([]int32, t.n)
 	for i := range idx {
 		idx[i] = int32(i)
 	}
-	slices.SortStableFunc(idx, func(a, b int32) int { return cmp.Compare(t.recs[a].seq, t.recs[b].seq) })
-	recs := make([]simRec, len(t.recs))
-	moved = make([]int32, len(t.recs))
+	slices.SortStableFunc(idx, func(a, b int32) int { return cmp.Compare(t.at(a).seq, t.at(b).seq) })
+	old := t.chunks
+	at := func(i int32) *simRec { return &old[i/recChunk][i%recChunk] }
+	t.chunks, t.n = nil, 0
+	moved = make([]int32, len(idx))
 	for i, j := range idx {
-		recs[i], moved[j] = t.recs[j], int32(i)
+		if t.n%recChunk == 0 {
+			t.chunks = append(t.chunks, make([]simRec, 0, recChunk))
+		}
+		t.chunks[len(t.chunks)-1] = append(t.chunks[len(t.chunks)-1], *at(j))
+		t.n++
+		moved[j] = int32(i)
 	}
-	t.recs = recs
 	t.reindex()
 	return moved
 }
 
 // search returns the index of the first record whose Seq is above seq.
 func (t *simTable) search(seq int64) int {
-	i, found := slices.BinarySearchFunc(t.recs, seq, func(r simRec, seq int64) int { return cmp.Compare(r.seq, seq) })
-	if found {
-		i++
-	}
-	return i
+	return sort.Search(t.n, func(i int) bool { return t.at(int32(i)).seq > seq })
 }
 
 // intern returns the index of an account or Fleet SID in c.ids.
@@ -189,7 +207,7 @@ func (c *Control) intern(sid string) uint32 {
 
 // simOf makes the Sim of record i. Callers hold c.mu.
 func (c *Control) simOf(i int32) *Sim {
-	r := &c.sims.recs[i]
+	r := c.sims.at(i)
 	s := &Sim{
 		Sid: r.sid.sid("HS"), AccountSid: c.ids[r.account], UniqueName: c.sims.names[r.sid],
 		ICCID: c.iccidOf(r.card), FleetSid: c.ids[r.fleet], Status: r.status,
@@ -317,7 +335,7 @@ func (c *Control) setSim(s *Sim, check bool) error {
 	t := &c.sims
 	i, ok := t.find(r.sid)
 	if ok {
-		old := &t.recs[i]
+		old := t.at(i)
 		if old.flags&recBase != 0 && r.flags&recBase == 0 {
 			r.base, r.flags = old.base, r.flags|recBase
 		}
@@ -358,8 +376,8 @@ func setSide[V any](m *map[sid16]V, k sid16, v V, keep bool) {
 func (c *Control) reindexCards() {
 	clear(c.cardSims)
 	clear(c.extraSims)
-	for i, r := range c.sims.recs {
-		if r.card >= 0 {
+	for i := range int32(c.sims.len()) {
+		if r := c.sims.at(i); r.card >= 0 {
 			c.cardSims[r.card] = int32(i) + 1
 		} else {
 			c.extraSims[-r.card-1] = int32(i) + 1
@@ -384,8 +402,8 @@ func (l simList[T]) After(pos int64, n int) ([]T, []int64) {
 	t := &l.c.sims
 	var out []T
 	var ps []int64
-	for i := t.search(pos - l.off); i < len(t.recs) && len(out) < n; i++ {
-		if r := &t.recs[i]; l.keep(r) {
+	for i := t.search(pos - l.off); i < t.n && len(out) < n; i++ {
+		if r := t.at(int32(i)); l.keep(r) {
 			if v, ok := l.pick(l.c.simOf(int32(i)), now); ok {
 				out = append(out, v)
 				ps = append(ps, r.seq+l.off)
@@ -403,7 +421,7 @@ func (l simList[T]) Before(pos int64, n int) ([]T, []int64) {
 	var out []T
 	var ps []int64
 	for i := t.search(pos-1-l.off) - 1; i >= 0 && len(out) < n; i-- {
-		if r := &t.recs[i]; l.keep(r) {
+		if r := t.at(int32(i)); l.keep(r) {
 			if v, ok := l.pick(l.c.simOf(int32(i)), now); ok {
 				out = append(out, v)
 				ps = append(ps, r.seq+l.off)

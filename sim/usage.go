@@ -129,7 +129,7 @@ func (c *Control) serving(iccid string) (*simRec, int64, error) {
 	if !ok {
 		return nil, 0, ErrSimNew
 	}
-	r := &c.sims.recs[i]
+	r := c.sims.at(i)
 	status, used := c.recState(r, c.Now())
 	switch status {
 	case StatusNew:
@@ -338,7 +338,7 @@ func (c *Control) UsagePages(acct *Account, q UsageQuery) (List[UsageRecord], er
 		// One record per SIM and bucket: paged without computing the
 		// others. The SIMs are read in the order of their SIDs.
 		c.mu.Lock()
-		sids := c.usage.sorted(c.sims.recs)
+		sids := c.usage.sorted(&c.sims)
 		c.mu.Unlock()
 		c.mu.RLock()
 		defer c.mu.RUnlock()
@@ -455,7 +455,7 @@ func (c *Control) usageRecords(q *usageQuery) []UsageRecord {
 			var dim string
 			switch q.Group {
 			case "sim":
-				dim = c.sims.recs[sim].sid.sid("HS")
+				dim = c.sims.at(sim).sid.sid("HS")
 			case "fleet":
 				dim = c.usage.attrs[b.attr].fleet
 			case "network":
@@ -548,7 +548,7 @@ func (l *simUsageList) at(b, r int) (UsageRecord, bool) {
 		}
 	}
 	if found {
-		rec.SimSid = l.c.sims.recs[l.sids[r]].sid.sid("HS")
+		rec.SimSid = l.c.sims.at(l.sids[r]).sid.sid("HS")
 		l.q.record(&rec, start)
 	}
 	return rec, found

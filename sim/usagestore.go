@@ -172,7 +172,7 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 
 // sorted returns the SIMs with usage in the order of their SIDs (sids
 // gives a record's). Callers hold c.mu for writing when the list is stale.
-func (u *usageStore) sorted(sids []simRec) []int32 {
+func (u *usageStore) sorted(sids *simTable) []int32 {
 	if u.stale {
 		var sims []int32
 		for i, bs := range u.bySim {
@@ -181,7 +181,7 @@ func (u *usageStore) sorted(sids []simRec) []int32 {
 			}
 		}
 		// Lower-case hex keeps the order of the bytes.
-		slices.SortFunc(sims, func(a, b int32) int { return bytes.Compare(sids[a].sid[:], sids[b].sid[:]) })
+		slices.SortFunc(sims, func(a, b int32) int { return bytes.Compare(sids.at(a).sid[:], sids.at(b).sid[:]) })
 		u.sims, u.stale = sims, false
 	}
 	return u.sims
