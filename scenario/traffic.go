@@ -57,7 +57,8 @@ func (r *runner) usageByDirection(api *apiclient.Client) (map[string][3]float64,
 
 // usageIn counts the group's SIMs whose use in direction dir satisfies c,
 // with the smallest and largest use in MB.
-func (r *runner) usageIn(used map[string][3]float64, groupName string, dir spec.Direction, c spec.Condition) (lo, hi float64, good int) {
+// any is false when the group has no SIM (in the shard).
+func (r *runner) usageIn(used map[string][3]float64, groupName string, dir spec.Direction, c spec.Condition) (lo, hi float64, good int, any bool) {
 	in := r.memberSids(groupName)
 	lo = math.Inf(1)
 	for sid := range in {
@@ -70,7 +71,7 @@ func (r *runner) usageIn(used map[string][3]float64, groupName string, dir spec.
 	if len(in) == 0 {
 		lo = 0
 	}
-	return lo, hi, good
+	return lo, hi, good, len(in) > 0
 }
 
 // apiOutcome checks an api expectation: it GETs the path and compares the
