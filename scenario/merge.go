@@ -240,11 +240,11 @@ func (m *merger) series(checks []*check, cat *sim.Catalog) *report.Series {
 	s.AttachLatency = attachHistogram(m.parts[0].Partial.Devices, m.device)
 	withUsage := true
 	for _, p := range m.parts {
-		withUsage = withUsage && p.Data.UsageBytes != nil
+		withUsage = withUsage && !p.Data.UsageUnread
 	}
 	for gi, bu := range base.Usage {
 		u := bu
-		u.AtLimit, u.EverBlocked, u.Longest = 0, 0, []report.BlockedSIM{}
+		u.AtLimit, u.EverBlocked, u.Longest, u.PerSIM = 0, 0, []report.BlockedSIM{}, report.Histogram{}
 		for _, p := range m.parts {
 			pu := p.Report.Series.Usage[gi]
 			u.AtLimit += pu.AtLimit

@@ -113,9 +113,7 @@ func RunShard(ctx context.Context, s *spec.Scenario, source []byte, sh Shard, op
 	if p.Data.Points == nil {
 		p.Data.Points = [][]report.GroupTally{}
 	}
-	if !r.shard.usageErr {
-		p.Data.UsageBytes = []float64{}
-	}
+	p.Data.UsageBytes, p.Data.UsageUnread = []float64{}, r.shard.usageErr
 	for i := sh.Index; i < total; i += sh.Of {
 		d := &r.devices[i]
 		p.Data.PoweredAt = append(p.Data.PoweredAt, int64(d.PoweredAt))

@@ -63,7 +63,8 @@ type PartInfo struct {
 //     shard, shard+of, ...): nanoseconds since the start of the first
 //     power-up and first registration, -1 for never.
 //   - usage_bytes: per device of the shard, its SIM's data use at the end
-//     (bytes, from UsageRecords); omitted when it could not be read.
+//     (bytes, from UsageRecords); empty, and usage_unread true, when it
+//     could not be read.
 //   - checks: per expectation in the file's order, one Tally per check made.
 //   - points: per series point, per group, the devices in each state.
 //   - blocked: per group, the shard's SIMs blocked the longest (at most
@@ -75,7 +76,8 @@ type PartData struct {
 	BaselineEvents *int64         `json:"baseline_events,omitempty"`
 	PoweredAt      []int64        `json:"powered_at"`
 	FirstReg       []int64        `json:"first_reg"`
-	UsageBytes     []float64      `json:"usage_bytes,omitempty"`
+	UsageBytes     []float64      `json:"usage_bytes"`
+	UsageUnread    bool           `json:"usage_unread,omitempty"`
 	Checks         [][]Tally      `json:"checks"`
 	Points         [][]GroupTally `json:"points"`
 	Blocked        []BlockedTally `json:"blocked"`
@@ -182,7 +184,7 @@ func (p *Part) check() error {
 	}
 	d := p.Data
 	n := SliceLen(in.Devices, in.Shard, in.Of)
-	if len(d.PoweredAt) != n || len(d.FirstReg) != n || (d.UsageBytes != nil && len(d.UsageBytes) != n) {
+	if len(d.PoweredAt) != n || len(d.FirstReg) != n || (!d.UsageUnread && len(d.UsageBytes) != n) {
 		return fmt.Errorf("shard %d/%d of %d devices: want %d per-device values, got %d, %d and %d",
 			in.Shard, in.Of, in.Devices, n, len(d.PoweredAt), len(d.FirstReg), len(d.UsageBytes))
 	}
