@@ -43,6 +43,9 @@ func Merge(parts []*report.Part, cat *sim.Catalog) (*report.Report, error) {
 	if len(s.Expect) != len(parts[0].Data.Checks) {
 		return nil, fmt.Errorf("%w: %d expectations in the scenario, %d in the parts", report.ErrParts, len(s.Expect), len(parts[0].Data.Checks))
 	}
+	if err := checkShape(s, parts); err != nil {
+		return nil, fmt.Errorf("%w: %w", report.ErrParts, err)
+	}
 	m := &merger{parts: parts, s: s, n: info.Of}
 	total := 0
 	for i := range s.Devices {
@@ -90,6 +93,52 @@ func Merge(parts []*report.Part, cat *sim.Catalog) (*report.Report, error) {
 		rep.Series = m.series(checks, cat)
 	}
 	return rep, nil
+}
+
+// checkShape checks that every part holds the figures the scenario's
+// expectations and groups need, so that a damaged part is an error, never
+// a crash.
+func checkShape(s *spec.Scenario, parts []*report.Part) error {
+	for _, p := range parts {
+		d, rep := p.Data, p.Report
+		if len(rep.Expectations) < len(s.Expect) {
+			return fmt.Errorf("shard %d: %d outcomes for %d expectations", p.Partial.Shard, len(rep.Expectations), len(s.Expect))
+		}
+		for i := range s.Expect {
+			e := &s.Expect[i]
+			counts, usage, shared := 0, 0, 0
+			for _, cc := range countChecks(e) {
+				if cc.cond.Set() {
+					counts++
+				}
+			}
+			for _, u := range e.UsageChecks() {
+				if u.Cond.Set() {
+					usage++
+				}
+			}
+			for _, x := range []bool{e.API != nil, e.SmsCommands != nil, e.IPCommands != nil, e.Callbacks != nil} {
+				if x {
+					shared++
+				}
+			}
+			for _, t := range d.Checks[i] {
+				if len(t.Counts) != counts || (t.UsageErr == "" && len(t.Usage) != usage) || len(t.Shared) != shared {
+					return fmt.Errorf("shard %d: the checks of expectation %q do not match the scenario", p.Partial.Shard, e.Name)
+				}
+			}
+		}
+		for _, pt := range d.Points {
+			if len(pt) != len(s.Devices) {
+				return fmt.Errorf("shard %d: series points of %d groups, the scenario has %d", p.Partial.Shard, len(pt), len(s.Devices))
+			}
+		}
+		if rep.Series != nil && (len(rep.Series.Groups) != len(s.Devices) || len(rep.Series.Usage) != len(s.Devices) || len(rep.Series.Times) != len(d.Points)) {
+			return fmt.Errorf("shard %d: charts of %d groups and %d points, the scenario has %d groups and the part %d points",
+				p.Partial.Shard, len(rep.Series.Groups), len(rep.Series.Times), len(s.Devices), len(d.Points))
+		}
+	}
+	return nil
 }
 
 // merger holds the parts being merged.
