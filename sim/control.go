@@ -33,6 +33,7 @@ type Control struct {
 	store   Store
 	discard bool // store is a DiscardStore
 	hooks   *webhooks
+	stats   stats // counters for Stats: atomic, outside mu
 
 	mu       sync.RWMutex
 	closed   bool

@@ -160,7 +160,7 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 		u.Upload += r.Upload
 		u.Download += r.Download
 		u.SMS += r.SMS
-		t.put("usage", k, u, func() { c.usage[k] = u })
+		t.put("usage", k, u, func() { c.usage[k] = u; c.stats.metered(r.Upload, r.Download) })
 		return nil
 	})
 }
