@@ -8,7 +8,7 @@ type Stats struct {
 	BytesUp, BytesDown uint64 // data metered by RecordUsage
 	// SmsCommands and IPCommands count the commands that reached each
 	// status (a command counts once per status it passes through), by
-	// direction; pairs never reached are absent.
+	// direction: every pair a command can reach, zero or not.
 	SmsCommands []CommandCount
 	IPCommands  []CommandCount
 }
@@ -41,11 +41,15 @@ func (cc *commandCounts) add(direction, status string) {
 	}
 }
 
-func (cc *commandCounts) snapshot() []CommandCount {
+// snapshot returns the counts of every pair a command can reach (zero
+// or not: to_sim commands are queued, sent, delivered if delivered is
+// set, or failed; from_sim ones are received) and of any other seen.
+func (cc *commandCounts) snapshot(delivered bool) []CommandCount {
 	var out []CommandCount
 	for i, d := range commandDirections {
 		for j, s := range commandStatuses {
-			if n := cc[i][j].Load(); n > 0 {
+			possible := (d == DirectionFromSim) == (s == CommandReceived) && (delivered || s != CommandDelivered)
+			if n := cc[i][j].Load(); n > 0 || possible {
 				out = append(out, CommandCount{Direction: d, Status: s, N: n})
 			}
 		}
@@ -69,6 +73,6 @@ func (s *stats) metered(up, down int64) {
 func (c *Control) Stats() Stats {
 	return Stats{
 		BytesUp: c.stats.bytesUp.Load(), BytesDown: c.stats.bytesDown.Load(),
-		SmsCommands: c.stats.sms.snapshot(), IPCommands: c.stats.ip.snapshot(),
+		SmsCommands: c.stats.sms.snapshot(true), IPCommands: c.stats.ip.snapshot(false),
 	}
 }
