@@ -3,14 +3,17 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/fleetsim/fleetsim/modem"
 	"github.com/fleetsim/fleetsim/modem/console"
@@ -19,49 +22,6 @@ import (
 	"github.com/fleetsim/fleetsim/sim/metrics"
 	"github.com/fleetsim/fleetsim/sim/sqlstore"
 )
-
-const usage = `fleetsim simulates a fleet of cellular IoT devices on Super SIMs.
-
-Usage:
-  fleetsim run [flags] FILE      run a scenario on virtual time (fleetsim run -h)
-  fleetsim validate FILE...      check scenario files without running them
-  fleetsim schema                print the JSON Schema of scenario files
-  fleetsim serve [flags]         serve the Super SIM REST API (and virtual modems with --modems N)
-  fleetsim modem <command>       control a running server's modems (fleetsim modem -h)
-  fleetsim network down|up <sid> a coverage outage of a network
-  fleetsim hw ports|probe        a real modem on a serial port (fleetsim hw -h)
-  fleetsim help                  show this help
-
-Run "fleetsim serve -h" for the flags.
-`
-
-// run is the whole program with its environment injected, so tests run the
-// CLI in process.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	switch args[0] {
-	case "run":
-		return runScenario(ctx, args[1:], getenv, stdout, stderr)
-	case "validate":
-		return validateCmd(args[1:], stdout, stderr)
-	case "schema":
-		return schemaCmd(args[1:], stdout, stderr)
-	case "serve":
-		return serve(ctx, args[1:], getenv, stdout, stderr)
-	case "hw":
-		return hwCmd(ctx, args[1:], getenv, stdout, stderr)
-	case "modem", "network":
-		return control(ctx, args[0], args[1:], getenv, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "fleetsim: unknown command %q\n\n%s", args[0], usage)
-	return 2
-}
 
 type serveFlags struct {
 	listen      string
@@ -84,48 +44,55 @@ type serveFlags struct {
 	authCache   time.Duration
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	var f serveFlags
-	fs := flag.NewFlagSet("fleetsim serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve the API on")
-	fs.StringVar(&f.state, "state", "fleetsim.db", `SQLite file that keeps the state; ":memory:" for a throwaway run`)
-	fs.StringVar(&f.accountSid, "account-sid", getenv("FLEETSIM_ACCOUNT_SID"), "main account SID (env FLEETSIM_ACCOUNT_SID); generated when absent")
-	fs.StringVar(&f.authToken, "auth-token", getenv("FLEETSIM_AUTH_TOKEN"), "main account auth token (env FLEETSIM_AUTH_TOKEN); generated when absent")
+// add defines serve's flags on fs.
+func (f *serveFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`address` to serve the API on (:0 picks a free port)")
+	fs.StringVar(&f.state, "state", "fleetsim.db", `SQLite `+"`file`"+` that keeps the state; ":memory:" for a throwaway run`)
+	fs.StringVar(&f.accountSid, "account-sid", "", "main account `SID` (env FLEETSIM_ACCOUNT_SID, TWILIO_ACCOUNT_SID); generated when absent")
+	fs.StringVar(&f.authToken, "auth-token", "", "main account auth `token` (env FLEETSIM_AUTH_TOKEN, TWILIO_AUTH_TOKEN); generated when absent")
 	fs.IntVar(&f.sims, "sims", sim.DefaultCards, "number of SIM cards in the inventory")
-	fs.StringVar(&f.cardSeed, "card-seed", "fleetsim", "seed the card inventory (ICCIDs, IMSIs, registration codes) is made from")
+	fs.StringVar(&f.cardSeed, "card-seed", "fleetsim", "`seed` the card inventory (ICCIDs, IMSIs, registration codes) is made from")
 	fs.DurationVar(&f.updateDelay, "update-delay", sim.DefaultUpdateDelay, "how long an asynchronous Sim update stays scheduled")
 	fs.DurationVar(&f.propagation, "limit-propagation", sim.DefaultLimitPropagation, "how long a Fleet's new data limit takes to be enforced (at most 15m)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.Var(&f.modems, "modems", "virtual modems, each on its own PTY with a card of the inventory: a number of --modem-profile modems, or a mixed fleet such as bg96:2,sim7080:2,sara-r4:1")
-	fs.StringVar(&f.modemDir, "modem-dir", "", "directory for stable symlinks modem-<i> to the modems' PTYs (modem-<i>-<port> to their extra ports')")
+	fs.StringVar(&f.modemDir, "modem-dir", "", "`directory` for stable symlinks modem-<i> to the modems' PTYs (modem-<i>-<port> to their extra ports')")
 	fs.BoolVar(&f.atPorts, "at-ports", true, "serve each modem's extra AT port(s) on PTYs of their own, as the module offers them on USB (Quectel: the AT port beside the modem port)")
-	fs.StringVar(&f.location, "location", "GB", "ISO country where the modems start")
-	fs.StringVar(&f.profile, "modem-profile", "bg96", "module family of the modems, unless --modems names them: "+strings.Join(modem.Profiles(), ", "))
+	fs.StringVar(&f.location, "location", "GB", "ISO `country` where the modems start")
+	fs.StringVar(&f.profile, "modem-profile", "bg96", "module `family` of the modems, unless --modems names them: "+strings.Join(modem.Profiles(), ", "))
 	fs.DurationVar(&f.scanTime, "scan-time", modem.DefaultTiming.Scan, "how long a network scan takes")
 	fs.DurationVar(&f.attachTime, "attach-time", modem.DefaultTiming.Attach, "how long an attach attempt takes")
 	fs.DurationVar(&f.authCache, "auth-cache", modem.DefaultAuthCache, "how long a visited network keeps a removed network's attach authorised (at most 168h)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+}
+
+func newServeCmd(getenv func(string) string) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "Serve the Super SIM REST API (and virtual modems with --modems N)",
+		Long: `Serves the Super SIM REST API, its console and, with --modems N, virtual
+modems on pseudo-terminals. The credentials of the main account are printed
+at start unless given. SIGINT or SIGTERM shuts it down gracefully.`,
+		Args: exactArgs(),
+		RunE: func(c *cobra.Command, _ []string) error {
+			fromEnv(c.Flags(), "account-sid", getenv, "FLEETSIM_ACCOUNT_SID", "TWILIO_ACCOUNT_SID")
+			fromEnv(c.Flags(), "auth-token", getenv, "FLEETSIM_AUTH_TOKEN", "TWILIO_AUTH_TOKEN")
+			logger, err := newLogger(c.ErrOrStderr(), f.logLevel, f.logFormat)
+			if err != nil {
+				return usageErr(err)
+			}
+			if err := serveAPI(c.Context(), f, logger, c.OutOrStdout()); err != nil {
+				if errors.Is(err, syscall.EADDRINUSE) {
+					return fmt.Errorf("%w: is another `fleetsim serve` running? Pick another --listen address (127.0.0.1:0 picks a free port)", err)
+				}
+				return err
+			}
+			return nil
+		},
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "fleetsim serve: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	}
-	logger, err := newLogger(stderr, f.logLevel, f.logFormat)
-	if err != nil {
-		fmt.Fprintf(stderr, "fleetsim serve: %v\n", err)
-		return 2
-	}
-	if err := serveAPI(ctx, f, logger, stdout); err != nil {
-		fmt.Fprintf(stderr, "fleetsim serve: %v\n", err)
-		return 1
-	}
-	return 0
+	f.add(cmd.Flags())
+	return cmd
 }
 
 func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.Writer) error {
