@@ -47,7 +47,7 @@ type Control struct {
 	ips      table[IPCommand]
 	esims    table[ESimProfile]
 	settings table[SettingsUpdate]
-	usage    map[string]*Usage
+	usage    *usageStore
 	cards    []Card
 	byICCID  map[string]*Card // inventory by ICCID
 	simICCID map[string]string
@@ -73,6 +73,8 @@ type config struct {
 	logger      *slog.Logger
 	httpClient  *http.Client
 	hookRT      http.RoundTripper
+	usageHourly time.Duration
+	usageDaily  time.Duration
 }
 
 // Option configures a Control.
@@ -141,6 +143,8 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 		cardSeed:    "fleetsim",
 		cards:       DefaultCards,
 		logger:      slog.New(slog.DiscardHandler),
+		usageHourly: DefaultUsageHourly,
+		usageDaily:  DefaultUsageDaily,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -170,7 +174,7 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 		store:    store,
 		discard:  store == Store(DiscardStore{}),
 		hooks:    newWebhooks(cfg.httpClient, cfg.logger, hookOpts(cfg)...),
-		usage:    make(map[string]*Usage),
+		usage:    newUsageStore(cfg.usageHourly, cfg.usageDaily),
 		simICCID: make(map[string]string),
 		names:    make(map[string]string),
 		timers:   make(map[string]Timer),
@@ -278,7 +282,7 @@ func (c *Control) load(ctx context.Context) error {
 		case "usage":
 			var u Usage
 			if err = json.Unmarshal(r.Data, &u); err == nil {
-				c.usage[r.ID] = &u
+				c.loadUsage(&u)
 			}
 		default:
 			return fmt.Errorf("state: unknown record kind %q", r.Kind)
@@ -317,6 +321,16 @@ func (c *Control) finishLoad() {
 		for _, e := range n.Networks {
 			c.seq = max(c.seq, e.Seq)
 		}
+	}
+}
+
+// untime forgets the timer of sid once it has fired. The map is made anew
+// when it empties, so that a burst of timers (a whole fleet's updates)
+// leaves no memory behind. Callers hold c.mu.
+func (c *Control) untime(sid string) {
+	delete(c.timers, sid)
+	if len(c.timers) == 0 {
+		c.timers = make(map[string]Timer)
 	}
 }
 
@@ -428,12 +442,13 @@ func (c *Control) putNAP(t *txn, n *NAP) {
 	})
 }
 
-// table holds the resources of one kind in creation order.
+// table holds the resources of one kind in creation order: order and
+// seqs are parallel, seqs increasing.
 type table[T any] struct {
 	byID   map[string]*T
 	order  []string
+	seqs   []int64
 	maxSeq int64
-	seqs   map[string]int64
 }
 
 func (t *table[T]) get(id string) *T {
@@ -446,11 +461,10 @@ func (t *table[T]) get(id string) *T {
 func (t *table[T]) set(id string, v *T, seq int64) {
 	if t.byID == nil {
 		t.byID = make(map[string]*T)
-		t.seqs = make(map[string]int64)
 	}
 	if _, ok := t.byID[id]; !ok {
 		t.order = append(t.order, id)
-		t.seqs[id] = seq
+		t.seqs = append(t.seqs, seq)
 	}
 	t.byID[id] = v
 	t.maxSeq = max(t.maxSeq, seq)
@@ -460,7 +474,26 @@ func (t *table[T]) set(id string, v *T, seq int64) {
 func (t *table[T]) loaded(id string, v *T, seq int64) { t.set(id, v, seq) }
 
 func (t *table[T]) sortOrder() {
-	slices.SortFunc(t.order, func(a, b string) int { return cmp.Compare(t.seqs[a], t.seqs[b]) })
+	idx := make([]int, len(t.order))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(t.seqs[a], t.seqs[b]) })
+	order, seqs := make([]string, len(idx)), make([]int64, len(idx))
+	for i, j := range idx {
+		order[i], seqs[i] = t.order[j], t.seqs[j]
+	}
+	t.order, t.seqs = order, seqs
+}
+
+// search returns the index in order of the first resource whose Seq is
+// above seq.
+func (t *table[T]) search(seq int64) int {
+	i, found := slices.BinarySearch(t.seqs, seq)
+	if found {
+		i++
+	}
+	return i
 }
 
 // all returns the resources in creation order.

@@ -219,6 +219,15 @@ func (c *Control) IPCommand(acct *Account, sid string) (*IPCommand, error) {
 
 // ListIPCommands lists the account's IP Commands.
 func (c *Control) ListIPCommands(acct *Account, simRef, iccid, status, direction string) ([]*IPCommand, error) {
+	l, err := c.IPCommandPages(acct, simRef, iccid, status, direction)
+	if err != nil {
+		return nil, err
+	}
+	return All(l), nil
+}
+
+// IPCommandPages is ListIPCommands a page at a time.
+func (c *Control) IPCommandPages(acct *Account, simRef, iccid, status, direction string) (List[*IPCommand], error) {
 	if err := commandQuery(status, direction, CommandQueued, CommandSent, CommandReceived, CommandFailed); err != nil {
 		return nil, err
 	}
@@ -226,11 +235,11 @@ func (c *Control) ListIPCommands(acct *Account, simRef, iccid, status, direction
 	defer c.mu.RUnlock()
 	match, ok := c.commandMatch(acct, simRef, status, direction)
 	if !ok {
-		return nil, nil
+		return emptyList[*IPCommand](), nil
 	}
-	return c.ips.filter(func(m *IPCommand) bool {
-		return match(m.AccountSid, m.SimSid, m.Status, m.Direction) && (iccid == "" || m.SimICCID == iccid)
-	}), nil
+	return tableList[IPCommand]{c, &c.ips, func(m *IPCommand, _ time.Time) (*IPCommand, bool) {
+		return m, match(m.AccountSid, m.SimSid, m.Status, m.Direction) && (iccid == "" || m.SimICCID == iccid)
+	}}, nil
 }
 
 // SimIPAddresses lists the address of the Sim's data session while it

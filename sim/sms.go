@@ -280,6 +280,15 @@ func (c *Control) SmsCommand(acct *Account, sid string) (*SmsCommand, error) {
 
 // ListSmsCommands lists the account's SMS Commands.
 func (c *Control) ListSmsCommands(acct *Account, simRef, status, direction string) ([]*SmsCommand, error) {
+	l, err := c.SmsCommandPages(acct, simRef, status, direction)
+	if err != nil {
+		return nil, err
+	}
+	return All(l), nil
+}
+
+// SmsCommandPages is ListSmsCommands a page at a time.
+func (c *Control) SmsCommandPages(acct *Account, simRef, status, direction string) (List[*SmsCommand], error) {
 	if err := commandQuery(status, direction, CommandQueued, CommandSent, CommandDelivered, CommandReceived, CommandFailed); err != nil {
 		return nil, err
 	}
@@ -287,7 +296,9 @@ func (c *Control) ListSmsCommands(acct *Account, simRef, status, direction strin
 	defer c.mu.RUnlock()
 	match, ok := c.commandMatch(acct, simRef, status, direction)
 	if !ok {
-		return nil, nil
+		return emptyList[*SmsCommand](), nil
 	}
-	return c.sms.filter(func(m *SmsCommand) bool { return match(m.AccountSid, m.SimSid, m.Status, m.Direction) }), nil
+	return tableList[SmsCommand]{c, &c.sms, func(m *SmsCommand, _ time.Time) (*SmsCommand, bool) {
+		return m, match(m.AccountSid, m.SimSid, m.Status, m.Direction)
+	}}, nil
 }
