@@ -70,7 +70,8 @@ func (c *Control) CreateIPCommand(ctx context.Context, acct *Account, p IPComman
 		}
 		t.put("ip", m.Sid, m, func() { c.ips.set(m.Sid, m, m.Seq); c.stats.ip.add(m.Direction, m.Status) })
 		sid, iccid := m.Sid, m.SimICCID
-		t.after = append(t.after, func() { c.sendIPCommand(sid, iccid) })
+		t.event(Event{Kind: EventIPCommand, Sid: sid, ICCID: iccid})
+		t.after = append(t.after, func() { c.sendIPCommand(sid) })
 		return nil
 	})
 	return m, err
@@ -81,11 +82,10 @@ func (c *Control) CreateIPCommand(ctx context.Context, acct *Account, p IPComman
 // asynchronously and reports 83401).
 const IPSendWindow = time.Second
 
-// sendIPCommand offers a queued MT IP Command to the SIM's modem, which
-// reports it with IPCommandDone at once. If no modem took it, it fails
-// after IPSendWindow.
-func (c *Control) sendIPCommand(sid, iccid string) {
-	c.publish(Event{Kind: EventIPCommand, Sid: sid, ICCID: iccid})
+// sendIPCommand runs once a queued MT IP Command was offered to the SIM's
+// modem (EventIPCommand), which reports it with IPCommandDone at once. If
+// no modem took it, it fails after IPSendWindow.
+func (c *Control) sendIPCommand(sid string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if m := c.ips.get(sid); c.closed || m == nil || m.Status != CommandQueued {

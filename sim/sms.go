@@ -106,7 +106,7 @@ func (c *Control) attemptSms(sid string) {
 		}
 		c.armSmsTimer(sid, min(SmsRetryInterval, expires.Sub(now)))
 		iccid := s.ICCID
-		t.after = append(t.after, func() { c.publish(Event{Kind: EventSmsCommand, Sid: sid, ICCID: iccid}) })
+		t.event(Event{Kind: EventSmsCommand, Sid: sid, ICCID: iccid})
 		return nil
 	})
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"github.com/fleetsim/fleetsim/hw"
 	"github.com/fleetsim/fleetsim/scenario"
 	"github.com/fleetsim/fleetsim/scenario/htmlreport"
+	"github.com/fleetsim/fleetsim/scenario/report"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -175,18 +177,18 @@ func runScenario(c *cobra.Command, file string, f *runFlags, getenv func(string)
 		defer tf.Close()
 		opts.Trace = tf
 	}
-	s, err := scenario.LoadValid(file, cat)
+	s, err := spec.LoadValid(file, cat)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return 2
 	}
 	tty := false
 	if file, ok := stderr.(*os.File); ok {
-		tty = scenario.IsTerminal(file)
+		tty = report.IsTerminal(file)
 	}
-	var pp *scenario.ProgressPrinter
+	var pp *report.ProgressPrinter
 	if !f.quiet {
-		pp = scenario.NewProgressPrinter(stderr, tty, 2*time.Second)
+		pp = report.NewProgressPrinter(stderr, tty, 2*time.Second)
 		opts.Progress = pp.Update
 	}
 	started := time.Now()
@@ -210,14 +212,14 @@ func runScenario(c *cobra.Command, file string, f *runFlags, getenv func(string)
 	}
 	secs := time.Since(started).Seconds()
 	if f.wall {
-		rep.Wall = &scenario.Wall{Started: started.UTC().Truncate(time.Second), Seconds: secs, PeakRSSMB: peakRSSMB()}
+		rep.Wall = &report.Wall{Started: started.UTC().Truncate(time.Second), Seconds: secs, PeakRSSMB: peakRSSMB()}
 		if secs > 0 {
 			rep.Wall.EventsPS = float64(rep.Events) / secs
 		}
 	}
 	color := tty && !f.noColor
 	if file, ok := stdout.(*os.File); ok {
-		color = color && scenario.IsTerminal(file)
+		color = color && report.IsTerminal(file)
 	} else {
 		color = false
 	}
@@ -225,15 +227,15 @@ func runScenario(c *cobra.Command, file string, f *runFlags, getenv func(string)
 	if toStdout > 0 { // stdout is the report's: pipe it into jq
 		summary, color = stderr, tty && !f.noColor
 	}
-	scenario.WriteSummary(summary, rep, color)
+	report.WriteSummary(summary, rep, color)
 	if f.json != "" {
-		if err := writeReport(f.json, stdout, func(w io.Writer) error { return scenario.WriteJSON(w, rep) }); err != nil {
+		if err := writeReport(f.json, stdout, func(w io.Writer) error { return report.WriteJSON(w, rep) }); err != nil {
 			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
 			return 2
 		}
 	}
 	if f.junit != "" {
-		if err := writeReport(f.junit, stdout, func(w io.Writer) error { return scenario.WriteJUnit(w, rep) }); err != nil {
+		if err := writeReport(f.junit, stdout, func(w io.Writer) error { return report.WriteJUnit(w, rep) }); err != nil {
 			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
 			return 2
 		}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fleetsim/fleetsim/scenario"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -25,7 +25,7 @@ FILE:LINE:COLUMN: FIELD: PROBLEM. Exits with 2 if any file is invalid.`,
 			}
 			code := 0
 			for _, file := range files {
-				if _, err := scenario.LoadValid(file, cat); err != nil {
+				if _, err := spec.LoadValid(file, cat); err != nil {
 					fmt.Fprintln(c.ErrOrStderr(), err)
 					code = 2
 					continue
@@ -44,7 +44,7 @@ func newSchemaCmd() *cobra.Command {
 		Long:  "Prints the JSON Schema (draft 2020-12) of scenario files, for editors and CI.",
 		Args:  exactArgs(),
 		RunE: func(c *cobra.Command, _ []string) error {
-			_, err := c.OutOrStdout().Write(scenario.Schema())
+			_, err := c.OutOrStdout().Write(spec.Schema())
 			return err
 		},
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fleetsim/fleetsim/scenario"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 func TestValidateCmd(t *testing.T) {
@@ -62,10 +62,10 @@ func TestSchemaCmd(t *testing.T) {
 	var out, errs bytes.Buffer
 	require.Equal(t, 0, run(context.Background(), []string{"schema"}, noEnv, &out, &errs))
 	assert.Empty(t, errs.String())
-	assert.Equal(t, scenario.Schema(), out.Bytes())
+	assert.Equal(t, spec.Schema(), out.Bytes())
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(out.Bytes(), &doc))
-	assert.Equal(t, scenario.SchemaID, doc["$id"])
+	assert.Equal(t, spec.SchemaID, doc["$id"])
 
 	out.Reset()
 	errs.Reset()

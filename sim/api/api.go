@@ -96,6 +96,12 @@ func (s *Server) handle(pattern string, m methods) {
 				Message: fmt.Sprintf("Method %s is not allowed on %s", r.Method, r.URL.Path)})
 			return
 		}
+		// A replica catches up with the others first; a stopped control
+		// plane (its store failed) answers 503.
+		if err := s.ctl.Sync(r.Context()); err != nil {
+			writeError(w, err)
+			return
+		}
 		a, err := s.authenticate(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Basic realm="Twilio API"`)

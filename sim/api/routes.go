@@ -12,6 +12,10 @@ type acctHandler = func(w http.ResponseWriter, r *http.Request, a *sim.Account)
 func (s *Server) routes() {
 	c := s.ctl
 	s.route("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := c.Err(); err != nil {
+			writeError(w, err)
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	if h := s.metrics; h != nil {

@@ -37,10 +37,10 @@ var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25
 type Metrics struct {
 	reg *prometheus.Registry
 
-	requests    *prometheus.CounterVec
-	latency     *prometheus.HistogramVec
-	commits     prometheus.Histogram
-	commitBatch prometheus.Histogram
+	requests     *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	commits      prometheus.Histogram
+	commitWrites prometheus.Histogram
 }
 
 // New returns a registry with the HTTP and store instruments, and the Go
@@ -62,13 +62,13 @@ func New() *Metrics {
 			Help:    "Time to make one batch of control plane changes durable in the store.",
 			Buckets: latencyBuckets,
 		}),
-		commitBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: namespace, Subsystem: "store", Name: "commit_records",
-			Help:    "Records written by one store commit.",
+		commitWrites: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Subsystem: "store", Name: "commit_writes",
+			Help:    "Writes made durable together by one store commit (group commit).",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 8), // 1 .. 16384
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.commits, m.commitBatch,
+	m.reg.MustRegister(m.requests, m.latency, m.commits, m.commitWrites,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -105,16 +105,17 @@ func methodLabel(method string) string {
 	return "other"
 }
 
-// ObserveCommit records one store commit of records records that took d.
-func (m *Metrics) ObserveCommit(d time.Duration, records int) {
+// ObserveCommit records one store commit that made writes durable
+// together and took d; give it to sim.WithCommitObserver.
+func (m *Metrics) ObserveCommit(d time.Duration, writes int) {
 	m.commits.Observe(d.Seconds())
-	m.commitBatch.Observe(float64(records))
+	m.commitWrites.Observe(float64(writes))
 }
 
 // WatchControl adds the control plane's counters: data metered, SMS and IP
 // Commands, webhook delivery.
 func (m *Metrics) WatchControl(ctl *sim.Control) {
-	m.reg.MustRegister(newControlCollector(ctl))
+	m.reg.MustRegister(newControlCollector(ctl), newWebhookCollector(ctl))
 }
 
 // WatchModems adds the modems' registration states, read from list at

@@ -47,7 +47,7 @@ func startServer(t *testing.T) *server {
 	store, err := sqlstore.Open(ctx, sqlstore.Memory)
 	require.NoError(t, err)
 	mx := metrics.New()
-	ctl, err := sim.New(ctx, mx.Store(store), sim.WithCards("metrics", 2), sim.WithUpdateDelay(time.Millisecond))
+	ctl, err := sim.New(ctx, store, sim.WithCommitObserver(mx.ObserveCommit), sim.WithCards("metrics", 2), sim.WithUpdateDelay(time.Millisecond))
 	require.NoError(t, err)
 	t.Cleanup(func() { ctl.Close() })
 	mx.WatchControl(ctl)
@@ -64,7 +64,11 @@ func startServer(t *testing.T) *server {
 	card := ctl.Cards()[0]
 	sm := s.call(main, http.MethodPost, "/v1/Sims", url.Values{"Iccid": {card.ICCID}, "RegistrationCode": {card.RegistrationCode}}, http.StatusCreated)
 	s.simSid = sm["sid"].(string)
-	s.call(main, http.MethodPost, "/v1/Sims/"+s.simSid, url.Values{"Status": {"ready"}, "Fleet": {fl["sid"].(string)}}, http.StatusAccepted)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(receiver.Close)
+	s.call(main, http.MethodPost, "/v1/Sims/"+s.simSid, url.Values{
+		"Status": {"ready"}, "Fleet": {fl["sid"].(string)}, "CallbackUrl": {receiver.URL + "/sim-updated"},
+	}, http.StatusAccepted)
 	require.Eventually(t, func() bool {
 		return s.call(main, http.MethodGet, "/v1/Sims/"+s.simSid, nil, http.StatusOK)["status"] == "ready"
 	}, 10*time.Second, time.Millisecond, "the Sim update applies")
@@ -159,6 +163,9 @@ func TestScrapeAfterAPICallsAndAttach(t *testing.T) {
 	s.call(main, http.MethodGet, "/v1/Nope/abc", nil, http.StatusNotFound)
 	s.call(nil, http.MethodGet, "/v1/Sims", nil, http.StatusUnauthorized)
 
+	require.Eventually(t, func() bool { return s.ctl.WebhookStats().Delivered == 1 }, 10*time.Second, time.Millisecond,
+		"the Sim update's callback is delivered")
+
 	mfs := s.scrape()
 	val := func(name string, labels ...string) float64 {
 		t.Helper()
@@ -212,8 +219,19 @@ func TestScrapeAfterAPICallsAndAttach(t *testing.T) {
 	assert.Equal(t, 0.0, val("fleetsim_sms_commands_total", "direction", "to_sim", "status", "failed"))
 	assert.Equal(t, 0.0, val("fleetsim_ip_commands_total", "direction", "from_sim", "status", "received"))
 
+	// Webhooks: the Sim update's callback, delivered at the first attempt.
+	assert.Equal(t, 1.0, val("fleetsim_webhook_callbacks_total", "outcome", "delivered"))
+	assert.Equal(t, 0.0, val("fleetsim_webhook_callbacks_total", "outcome", "failed"))
+	assert.Equal(t, 0.0, val("fleetsim_webhook_callbacks_total", "outcome", "dropped"))
+	assert.Equal(t, 1.0, val("fleetsim_webhook_attempts_total"))
+	assert.Equal(t, 0.0, val("fleetsim_webhook_queue_depth"))
+
 	// Store: every change committed was timed.
-	assert.GreaterOrEqual(t, val("fleetsim_store_commit_duration_seconds"), 6.0, "NAP, Fleet, Sim, update, SMS, usage")
+	commits := val("fleetsim_store_commit_duration_seconds")
+	assert.GreaterOrEqual(t, commits, 1.0)
+	assert.Equal(t, commits, val("fleetsim_store_commit_writes"))
+	assert.GreaterOrEqual(t, series(t, mfs, "fleetsim_store_commit_writes").GetHistogram().GetSampleSum(), 6.0,
+		"NAP, Fleet, Sim, its update, SMS Command, usage: each at least one write")
 
 	// The same figures in the exposition format, scraped again.
 	require.NoError(t, testutil.ScrapeAndCompare(s.url+"/metrics", strings.NewReader(`
@@ -245,7 +263,8 @@ func TestLint(t *testing.T) {
 		"fleetsim_modem_registration_state_modems", "fleetsim_modem_attaches_total",
 		"fleetsim_modem_attach_rejections_total", "fleetsim_modem_network_detaches_total",
 		"fleetsim_usage_data_bytes_total", "fleetsim_sms_commands_total", "fleetsim_ip_commands_total",
-		"fleetsim_store_commit_duration_seconds", "fleetsim_store_commit_records",
+		"fleetsim_store_commit_duration_seconds", "fleetsim_store_commit_writes",
+		"fleetsim_webhook_queue_depth", "fleetsim_webhook_in_flight", "fleetsim_webhook_attempts_total", "fleetsim_webhook_callbacks_total",
 	}, names)
 }
 
