@@ -150,6 +150,10 @@ func (r *runner) gather(e *spec.Expectation) report.Tally {
 	}
 	onNet := func(d *firmware.Device) bool { return e.Network == "" || d.PLMN == plmn }
 	t := report.Tally{T: int64(r.Elapsed())}
+	if r.shard.on() {
+		r.shard.listing = &t.Listed
+		defer func() { r.shard.listing = nil }()
+	}
 	for i := range devs {
 		if r.owns(first + i) {
 			t.N++
@@ -402,7 +406,9 @@ func attachPercentile(lat []float64, p float64) (float64, string) {
 func (r *runner) simsWithStatus(api *apiclient.Client, groupName, status string) (int, error) {
 	in := r.memberSids(groupName)
 	k := 0
+	r.listStart()
 	err := api.ListSids(r.Ctx, status, func(sid string) {
+		r.listItem(sid)
 		if in[sid] {
 			k++
 		}

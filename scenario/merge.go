@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/apiclient"
 	"github.com/fleetsim/fleetsim/scenario/report"
 	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
@@ -32,7 +33,7 @@ func Merge(parts []*report.Part, cat *sim.Catalog) (*report.Report, error) {
 		if (p.Report.Series == nil) != (base.Series == nil) || (base.Series != nil && len(p.Report.Series.Usage) != len(base.Series.Usage)) {
 			return nil, fmt.Errorf("%w: shards 0 and %d have different charts", report.ErrParts, p.Partial.Shard)
 		}
-		if !p.Report.End.Equal(base.End) || p.Data.APIRequests != parts[0].Data.APIRequests {
+		if !p.Report.End.Equal(base.End) || sharedRequests(p) != sharedRequests(parts[0]) {
 			return nil, fmt.Errorf("%w: shards 0 and %d ended at different times or made different API requests", report.ErrParts, p.Partial.Shard)
 		}
 	}
@@ -57,7 +58,7 @@ func Merge(parts []*report.Part, cat *sim.Catalog) (*report.Report, error) {
 	}
 	rep := &report.Report{
 		Scenario: base.Scenario, File: base.File, Seed: base.Seed, Start: base.Start, End: base.End, Duration: base.Duration,
-		Devices: info.Devices, APIRequests: parts[0].Data.APIRequests, Expectations: []report.Outcome{},
+		Devices: info.Devices, APIRequests: sharedRequests(parts[0]), Expectations: []report.Outcome{},
 	}
 	for _, p := range parts {
 		rep.Events += p.Data.Events
@@ -72,6 +73,9 @@ func Merge(parts []*report.Part, cat *sim.Catalog) (*report.Report, error) {
 		c := newCheck(&s.Expect[i], s.Sample.D())
 		for j := range parts[0].Data.Checks[i] {
 			t := m.tally(i, j)
+			for _, l := range t.Listed { // the whole fleet's pages
+				rep.APIRequests += int64(apiclient.Pages(l.Total))
+			}
 			c.apply(time.Duration(t.T), evaluate(c.e, &t))
 		}
 		o := c.outcome(s, false)
@@ -93,6 +97,20 @@ func Merge(parts []*report.Part, cat *sim.Catalog) (*report.Report, error) {
 		rep.Series = m.series(checks, cat)
 	}
 	return rep, nil
+}
+
+// sharedRequests is a part's API requests but those of whole-fleet lists,
+// whose pages depend on the shard's devices.
+func sharedRequests(p *report.Part) int64 {
+	n := p.Data.APIRequests
+	for _, ts := range p.Data.Checks {
+		for _, t := range ts {
+			for _, l := range t.Listed {
+				n -= int64(apiclient.Pages(l.Total))
+			}
+		}
+	}
+	return n
 }
 
 // checkShape checks that every part holds the figures the scenario's
@@ -171,6 +189,15 @@ func (m *merger) tally(i, j int) report.Tally {
 	t.Counts = slices.Clone(t.Counts)
 	t.Usage = slices.Clone(t.Usage)
 	t.TiesPowered, t.TiesRegistered = nil, nil
+	t.Listed = slices.Clone(t.Listed)
+	for k := range t.Listed { // the whole fleet's: every shard's SIMs, and those of no device once
+		t.Listed[k].Total = t.Listed[k].Foreign
+		for _, p := range m.parts {
+			if k < len(p.Data.Checks[i][j].Listed) {
+				t.Listed[k].Total += p.Data.Checks[i][j].Listed[k].Owned
+			}
+		}
+	}
 	for _, p := range m.parts[1:] {
 		u := &p.Data.Checks[i][j]
 		t.N += u.N

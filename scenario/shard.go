@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
@@ -35,6 +36,8 @@ type shardState struct {
 	points    [][]report.GroupTally
 	usage     map[string]float64 // every SIM's data use at the end
 	usageErr  bool
+	listing   *[]report.ListCount // the lists the check being made reads
+	bySid     []int32             // device indexes in the order of their SIM's SID
 }
 
 func (s *shardState) on() bool { return s.of > 0 }
@@ -137,6 +140,45 @@ func RunShard(ctx context.Context, s *spec.Scenario, source []byte, sh Shard, op
 		p.Data.BaselineEvents = &ev
 	}
 	return p, nil
+}
+
+// listStart says a check begins to page through a whole-fleet list.
+func (r *runner) listStart() {
+	if l := r.shard.listing; l != nil {
+		*l = append(*l, report.ListCount{})
+	}
+}
+
+// listItem counts an item of that list, of the SIM with this SID.
+func (r *runner) listItem(sid string) {
+	l := r.shard.listing
+	if l == nil || len(*l) == 0 {
+		return
+	}
+	c := &(*l)[len(*l)-1]
+	c.Total++
+	switch i := r.deviceOf(sid); {
+	case i < 0:
+		c.Foreign++
+	case r.owns(i):
+		c.Owned++
+	}
+}
+
+// deviceOf is the index of the device whose SIM has this SID, or -1.
+func (r *runner) deviceOf(sid string) int {
+	if r.shard.bySid == nil {
+		r.shard.bySid = make([]int32, len(r.sids))
+		for i := range r.shard.bySid {
+			r.shard.bySid[i] = int32(i)
+		}
+		slices.SortFunc(r.shard.bySid, func(a, b int32) int { return strings.Compare(r.sids[a], r.sids[b]) })
+	}
+	k, ok := slices.BinarySearchFunc(r.shard.bySid, sid, func(i int32, sid string) int { return strings.Compare(r.sids[i], sid) })
+	if !ok {
+		return -1
+	}
+	return int(r.shard.bySid[k])
 }
 
 // recordShard keeps a series point of the shard's devices.

@@ -58,6 +58,7 @@ func TestShardsMergeToTheRun(t *testing.T) {
 		"../scenarios/mixed-modules.yaml",    // module families
 		"../scenarios/sim-start-status.yaml", // start statuses settled before the start
 		"testdata/shard-fail.yaml",           // failing expectations, a during window
+		"testdata/shard-pages.yaml",          // lists of several pages
 	}
 	if testing.Short() {
 		files = files[:2]

@@ -31,6 +31,7 @@ func (r *runner) usageByDirection(api *apiclient.Client) (map[string][3]float64,
 			to = end
 		}
 		p := url.Values{"Group": {"sim"}, "Granularity": {"all"}, "StartTime": {from.Format(time.RFC3339)}, "EndTime": {to.Format(time.RFC3339)}}
+		r.listStart()
 		err := api.ListAll(r.Ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
 			var u struct {
 				SimSid       string  `json:"sim_sid"`
@@ -41,6 +42,7 @@ func (r *runner) usageByDirection(api *apiclient.Client) (map[string][3]float64,
 			if err := json.Unmarshal(raw, &u); err != nil {
 				return err
 			}
+			r.listItem(u.SimSid)
 			v := used[u.SimSid]
 			v[spec.DirTotal] += u.DataTotal
 			v[spec.DirUpload] += u.DataUpload

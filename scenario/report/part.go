@@ -98,6 +98,10 @@ type Tally struct {
 	SIMsErr        string       `json:"sims_error,omitempty"`
 	Usage          []UsageTally `json:"usage,omitempty"`
 	UsageErr       string       `json:"usage_error,omitempty"`
+	// Listed is, per whole-fleet list the check paged through (GET
+	// /v1/Sims?Status, /v1/UsageRecords?Group=sim), its items: every
+	// shard's pages differ, merge counts the whole fleet's.
+	Listed []ListCount `json:"listed,omitempty"`
 	// Opaque results that do not depend on the shard's devices (api
 	// checks): equal in every shard.
 	Shared []Observed `json:"shared,omitempty"`
@@ -113,6 +117,14 @@ type UsageTally struct {
 	Lo   float64 `json:"lo"`
 	Hi   float64 `json:"hi"`
 	Good int     `json:"good"`
+}
+
+// ListCount is one list read by a shard: its items, those of the shard's
+// devices' SIMs, and those of no device's SIM (the same in every shard).
+type ListCount struct {
+	Total   int `json:"total"`
+	Owned   int `json:"owned"`
+	Foreign int `json:"foreign"`
 }
 
 // Observed is a check's outcome as text: an api check's.
@@ -261,7 +273,7 @@ func CheckParts(parts []*Part) ([]*Part, error) {
 			}
 			for j := range p.Data.Checks[i] {
 				a, b := &out[0].Data.Checks[i][j], &p.Data.Checks[i][j]
-				if a.T != b.T || !slices.Equal(a.Shared, b.Shared) || len(a.Counts) != len(b.Counts) || len(a.Usage) != len(b.Usage) {
+				if a.T != b.T || !slices.Equal(a.Shared, b.Shared) || len(a.Counts) != len(b.Counts) || len(a.Usage) != len(b.Usage) || len(a.Listed) != len(b.Listed) {
 					return nil, fmt.Errorf("%w: shards 0 and %d disagree on check %d of expectation %d (an api check that reads the devices' state cannot be sharded)", ErrParts, p.Partial.Shard, j, i)
 				}
 			}
