@@ -398,6 +398,7 @@ func newWriter(w io.Writer) *writer {
 	return wr
 }
 
+// send writes b, or queues a copy of it.
 func (w *writer) send(b []byte) {
 	if len(b) == 0 {
 		return
@@ -418,7 +419,8 @@ func (w *writer) send(b []byte) {
 	}
 	// Small output joins the newest queued output: echo of input read a
 	// byte at a time would otherwise fill the queue one byte per entry
-	// while the host is still reading. send owns b, and the queued slices.
+	// while the host is still reading. The caller keeps b: what is queued
+	// is a copy.
 	if w.n > 0 {
 		if t := (w.head + w.n - 1) % len(w.q); len(w.q[t])+len(b) <= writerChunk {
 			w.q[t] = append(w.q[t], b...)
@@ -437,7 +439,7 @@ func (w *writer) send(b []byte) {
 		}
 		w.q, w.head = q, 0
 	}
-	w.q[(w.head+w.n)%len(w.q)] = b
+	w.q[(w.head+w.n)%len(w.q)] = append([]byte(nil), b...)
 	w.n++
 	w.mu.Unlock()
 	select {

@@ -39,8 +39,11 @@ var ErrSyntax = errors.New("modem: command line syntax error")
 // commands: basic commands one after the other ("E0V1"), extended commands
 // ("+CSQ", "&F", "$X", "^X") ended by ";" or the end of the line, and a dial
 // command that takes the rest of the line.
-func ParseLine(body string) ([]Command, error) {
-	var cmds []Command
+func ParseLine(body string) ([]Command, error) { return parseLine(nil, body) }
+
+// parseLine is ParseLine appending to cmds, whose array a session reuses
+// from line to line.
+func parseLine(cmds []Command, body string) ([]Command, error) {
 	p := parser{s: body}
 	for {
 		p.skipSpace()

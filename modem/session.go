@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"time"
 )
@@ -37,7 +36,8 @@ type session struct {
 	// The command line being run.
 	cmds  []Command
 	next  int
-	out   strings.Builder
+	out   []byte   // the response so far, reused from line to line
+	echo  []byte   // the echo of input, reused
 	after []string // indications its commands raised about themselves
 	// data mode: the "+++" escape needs a guard time of silence before and after.
 	lastData time.Time
@@ -114,22 +114,31 @@ func (s *session) close() {
 func (s *session) feed(b []byte) {
 	m := s.m
 	ps := &s.p.st
-	var echo []byte
+	echo := s.echo[:0] // reused: send copies what it keeps
 	flush := func() {
 		if len(echo) > 0 {
 			s.w.send(echo)
-			echo = nil
+			echo = echo[:0]
 		}
 	}
-	for i := 0; i < len(b); i++ {
+	defer func() { s.echo = echo[:0] }()
+	// The port's settings are read once, and again after anything that
+	// may change them: a command line, data.
+	var data, echoOn bool
+	var s3, s5 byte
+	settings := func() {
 		m.mu.Lock()
-		data := ps.dataMode
-		s3, s5, echoOn := ps.s3(), ps.s5(), ps.echo
+		data = ps.dataMode
+		s3, s5, echoOn = ps.s3(), ps.s5(), ps.echo
 		m.mu.Unlock()
+	}
+	settings()
+	for i := 0; i < len(b); i++ {
 		if data {
 			flush()
 			n := s.data(b[i:])
 			i += n - 1
+			settings()
 			continue
 		}
 		ev, e := s.lr.feed(b[i], s3, s5)
@@ -157,6 +166,9 @@ func (s *session) feed(b []byte) {
 			s.queue(b[i+1:])
 			return
 		}
+		if ev != evNone {
+			settings()
+		}
 	}
 	flush()
 }
@@ -167,8 +179,8 @@ func (s *session) start(body string, remember bool) {
 	if remember {
 		s.last = body
 	}
-	s.out.Reset()
-	cmds, err := ParseLine(body)
+	s.out = s.out[:0]
+	cmds, err := parseLine(s.cmds[:0], body)
 	if err != nil {
 		m.mu.Lock()
 		res := s.p.st.result(resError)
@@ -227,20 +239,24 @@ func (s *session) result(lines []string, err error) bool {
 	m.mu.Lock()
 	m.st.portState = &s.p.st // formatted as this port's settings say
 	for _, l := range lines {
-		s.out.WriteString(m.st.frame(l))
+		s.out = m.st.appendFrame(s.out, l)
 	}
 	var res string
-	switch {
-	case errors.Is(err, errConnect):
-		res = m.st.result(resConnect)
-	case errors.Is(err, errNoCarrier):
-		res = m.st.result(resNoCarrier)
-	case errors.As(err, new(finalText)): // a command's own final result: SEND OK, SEND FAIL
-		res = m.st.frame(err.Error())
-	case errors.As(err, new(*CMSError)): // 27.005's +CMS ERROR, as +CMEE says
-		res = m.st.cmsResult(err)
-	case err != nil:
-		res = m.st.errorResult(err)
+	if err != nil {
+		var ft finalText
+		var cms *CMSError
+		switch {
+		case errors.Is(err, errConnect):
+			res = m.st.result(resConnect)
+		case errors.Is(err, errNoCarrier):
+			res = m.st.result(resNoCarrier)
+		case errors.As(err, &ft): // a command's own final result: SEND OK, SEND FAIL
+			res = m.st.frame(err.Error())
+		case errors.As(err, &cms): // 27.005's +CMS ERROR, as +CMEE says
+			res = m.st.cmsResult(err)
+		default:
+			res = m.st.errorResult(err)
+		}
 	}
 	m.repoint()
 	m.mu.Unlock()
@@ -279,8 +295,8 @@ func (s *session) finisher() func([]string, error) {
 			m.leave()
 			switch {
 			case lost: // the modem lost power meanwhile: so did the command
-				s.cmds, s.after = nil, nil
-				s.out.Reset()
+				s.cmds, s.after = s.cmds[:0], nil
+				s.out = s.out[:0]
 			case s.result(lines, err):
 				s.resume()
 			}
@@ -304,18 +320,25 @@ func (s *session) finisher() func([]string, error) {
 // Callers hold s.mu.
 func (s *session) final(res string) {
 	m := s.m
-	s.out.WriteString(res)
-	// Indications a command raised about itself follow its final result at
+	s.out = append(s.out, res...)
+	// Indications a command raised about themselves follow its final result at
 	// once: nothing else comes between (an indication's data pushed the
 	// moment the host reads the OK comes after the +QIOPEN it follows).
 	m.mu.Lock()
-	m.tapOut(s.p, s.out.String())
-	s.w.send([]byte(s.out.String()))
+	m.tapOutBytes(s.p, s.out)
+	s.w.send(s.out)
 	m.urc(s.after...)
 	m.mu.Unlock()
-	s.out.Reset()
-	s.cmds, s.after = nil, nil
+	s.out = s.out[:0]
+	if cap(s.out) > maxKeptOut { // a long response's buffer is not kept
+		s.out = nil
+	}
+	clear(s.cmds) // the commands' strings are not kept alive
+	s.cmds, s.after = s.cmds[:0], nil
 }
+
+// maxKeptOut is the largest response buffer a session keeps for the next.
+const maxKeptOut = 512
 
 var (
 	errConnect   = errors.New("CONNECT")

@@ -109,6 +109,13 @@ func (m *Modem) tapOut(p *port, s string) {
 	}
 }
 
+// tapOutBytes is tapOut of bytes, copied only when someone watches.
+func (m *Modem) tapOutBytes(p *port, b []byte) {
+	if t := p.tap; t.watchers.Load() > 0 {
+		t.record(m.cfg.Clock.Now(), p.name, TapOut, string(b))
+	}
+}
+
 // record splits b into lines. Input may come a byte at a time, so a line
 // of input waits for its end (CR, LF, or the Ctrl-Z or ESC that ends a
 // prompt's text); the modem writes whole responses, so output ends a line
