@@ -497,7 +497,7 @@ func (m *Modem) scanResult() ([]string, error) {
 		switch {
 		case m.st.serving != nil && m.st.serving.PLMN == c.PLMN && m.st.reg.Registered():
 			stat = 2
-		case m.st.forbidden[c.PLMN.String()]:
+		case m.st.isForbidden(c.PLMN):
 			stat = 3
 		default:
 			if _, err := m.cfg.Core.AuthorizeAttach(m.cfg.Card.ICCID, c.PLMN); isNotAllowed(err) {

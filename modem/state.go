@@ -52,7 +52,7 @@ type state struct {
 	reg       RegState
 	cause     int // last EMM reject cause
 	serving   *Cell
-	forbidden map[string]bool // PLMNs rejected with #11, until power-off
+	forbidden []sim.PLMN // PLMNs rejected with #11, until power-off: a few at most
 	contexts  pdpContexts
 	detached  bool // AT+CGATT=0: stay off the network until asked again
 	// camped: detached by AT+CGATT=0 while registered, so still camped on
@@ -142,10 +142,20 @@ func (ps *portState) s5() byte { return byte(ps.sreg.get(5)) }
 
 // forbid adds a PLMN to the forbidden list.
 func (st *state) forbid(p sim.PLMN) {
-	if st.forbidden == nil {
-		st.forbidden = make(map[string]bool)
+	if !st.isForbidden(p) {
+		st.forbidden = append(st.forbidden, p)
 	}
-	st.forbidden[p.String()] = true
+}
+
+// isForbidden reports whether p is on the forbidden list.
+func (st *state) isForbidden(p sim.PLMN) bool { return slices.Contains(st.forbidden, p) }
+
+// allow takes p off the forbidden list.
+func (st *state) allow(p sim.PLMN) {
+	st.forbidden = slices.DeleteFunc(st.forbidden, func(q sim.PLMN) bool { return q == p })
+	if len(st.forbidden) == 0 {
+		st.forbidden = nil
+	}
 }
 
 // sregisters holds the S-registers that differ from their defaults: a
