@@ -150,7 +150,7 @@ func (s *session) feed(b []byte) {
 		case evLine:
 			flush()
 			s.endedCR = b[i] == s3
-			s.start(string(s.lr.body), true)
+			s.start(lineString(s.lr.body), true)
 		case evRepeat:
 			flush()
 			s.start(s.last, false)
