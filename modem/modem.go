@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fleetsim/fleetsim/sim"
@@ -86,19 +87,29 @@ type Modem struct {
 	gen     uint64     // the registration procedure in progress; bumping it cancels
 	sel     *selection // the procedure's outcome, which a command may be waiting for
 	timers  [numTimers]sim.Timer
-	limitAt time.Time // when timerLimit fires
-	unsub   func()
+	limitAt int64 // when timerLimit fires, in Unix nanoseconds
 	closed  bool
-	sock    *socketState // allocated on first use: most modems open no socket
-	sms     *smsState    // allocated on first use
+	unsub   func()
+	tap     atomic.Pointer[Tap] // made by the first Tap call
+	sock    *socketState        // allocated on first use: most modems open no socket
+	sms     *smsState           // allocated on first use
 
-	// The optional parts of the profile and the core, found once in New;
-	// nil (false) where they have none.
+	// The optional parts of the profile, found once in New; nil (false)
+	// where it has none. The core's are asked for where they are used
+	// (ipCore, smsCore): a fleet keeps a million modems.
 	defaults   profileDefaults // power-up settings other than the engine's (SIMCom)
 	silentBoot bool            // the UART reads nothing while booting (u-blox)
-	ipc        IPCore          // session addresses and IP Commands (sockets.go)
-	smsc       smsCore         // SMS both ways (sms.go)
 }
+
+// ipCore is the core's session addresses and IP Commands (sockets.go), if it has them.
+func (m *Modem) ipCore() IPCore { c, _ := m.cfg.Core.(IPCore); return c }
+
+// smsCore is the core's SMS both ways (sms.go), if it has them.
+func (m *Modem) smsCore() smsCore { c, _ := m.cfg.Core.(smsCore); return c }
+
+// discardLogger is every modem's logger when its Config has none: one,
+// not one per modem. Never changed.
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // New returns a powered-off modem; Serve powers it on.
 func New(cfg Config) *Modem {
@@ -115,13 +126,11 @@ func New(cfg Config) *Modem {
 		cfg.AuthCache = DefaultAuthCache
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+		cfg.Logger = discardLogger
 	}
 	m := &Modem{cfg: cfg}
 	m.defaults, _ = cfg.Profile.(profileDefaults)
 	_, m.silentBoot = cfg.Profile.(silentBooter)
-	m.ipc, _ = cfg.Core.(IPCore)
-	m.smsc, _ = cfg.Core.(smsCore)
 	m.ports, m.urcName = newPorts(cfg.Profile)
 	m.st = initialState(cfg.Country)
 	m.repoint()

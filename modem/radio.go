@@ -458,10 +458,10 @@ func (m *Modem) onEvent(e sim.Event) {
 // rest. Callers hold m.mu.
 func (m *Modem) limitLater(at time.Time) {
 	d := at.Sub(m.cfg.Clock.Now())
-	if d <= 0 || (m.timers[timerLimit] != nil && !at.Before(m.limitAt)) {
+	if d <= 0 || (m.timers[timerLimit] != nil && at.UnixNano() >= m.limitAt) {
 		return
 	}
-	m.limitAt = at
+	m.limitAt = at.UnixNano()
 	m.after(timerLimit, d, m.reevaluate)
 }
 
@@ -621,8 +621,8 @@ func (m *Modem) sessionAddress(cid int) string {
 	if addr, _ := m.sessionAddr(); addr != "" {
 		return addr
 	}
-	if m.ipc != nil {
-		if addr, err := m.ipc.AssignAddress(m.cfg.Card.ICCID); err == nil {
+	if ipc := m.ipCore(); ipc != nil {
+		if addr, err := ipc.AssignAddress(m.cfg.Card.ICCID); err == nil {
 			return addr
 		}
 	}
@@ -647,8 +647,8 @@ func (m *Modem) deactivate(cid int) {
 	p.active, p.addr = false, ""
 	m.contextDown(cid) // a port carrying it (another port deactivated it) loses it
 	if m.activeContexts() == 0 {
-		if m.ipc != nil {
-			m.ipc.ReleaseAddress(m.cfg.Card.ICCID)
+		if ipc := m.ipCore(); ipc != nil {
+			ipc.ReleaseAddress(m.cfg.Card.ICCID)
 		}
 	}
 }

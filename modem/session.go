@@ -22,7 +22,7 @@ type session struct {
 	ctx context.Context
 
 	mu     sync.Mutex // input and resumption may come from different goroutines
-	lr     *lineReader
+	lr     lineReader
 	busy   bool             // a command line is running
 	prompt func([]byte) int // the running command's input after its "> ", if it reads any
 	// endedCR is set when the last command line ended with S3 and no byte
@@ -40,9 +40,10 @@ type session struct {
 	echo  []byte   // the echo of input, reused
 	after []string // indications its commands raised about themselves
 	// data mode: the "+++" escape needs a guard time of silence before and after.
-	lastData time.Time
+	// Times are Unix nanoseconds of the modem's clock.
+	lastData int64
 	plus     int
-	lastPlus time.Time // when the last "+" of a possible escape came
+	lastPlus int64 // when the last "+" of a possible escape came
 }
 
 // maxQueued bounds input held while a command runs; past it input is lost,
@@ -53,7 +54,7 @@ const maxQueued = 4 * MaxLine
 const escapeGuard = time.Second
 
 func newSession(ctx context.Context, m *Modem, p *port, w *writer) *session {
-	return &session{m: m, p: p, w: w, ctx: ctx, lr: newLineReader(MaxLine)}
+	return &session{m: m, p: p, w: w, ctx: ctx, lr: lineReader{max: MaxLine}}
 }
 
 // input handles bytes as they arrive; how they are split does not matter.
@@ -264,7 +265,7 @@ func (s *session) result(lines []string, err error) bool {
 		return true
 	}
 	if errors.Is(err, errConnect) {
-		s.lastData, s.plus = m.cfg.Clock.Now(), 0
+		s.lastData, s.plus = m.cfg.Clock.Now().UnixNano(), 0
 	}
 	s.final(res)
 	return false
@@ -371,7 +372,7 @@ func (m *Modem) later(d time.Duration, f func() ([]string, error)) error {
 // command state with the session kept (ATO resumes it).
 func (s *session) data(b []byte) int {
 	m := s.m
-	now := m.cfg.Clock.Now()
+	now := m.cfg.Clock.Now().UnixNano()
 	n := 0
 	for n < len(b) {
 		if s.plus == 0 { // bytes before the next "+" are plain data
@@ -386,12 +387,12 @@ func (s *session) data(b []byte) int {
 		}
 		c := b[n]
 		n++
-		if c == '+' && s.plus > 0 && now.Sub(s.lastPlus) >= escapeGuard {
+		if c == '+' && s.plus > 0 && now-s.lastPlus >= int64(escapeGuard) {
 			// The "+"s of an escape come within the guard time of each
 			// other: older ones were data, and the silence since is a guard.
 			s.plus, s.lastData = 0, s.lastPlus
 		}
-		if c == '+' && (s.plus > 0 || now.Sub(s.lastData) >= escapeGuard) {
+		if c == '+' && (s.plus > 0 || now-s.lastData >= int64(escapeGuard)) {
 			s.plus++
 			s.lastPlus = now
 			if s.plus == 3 {
