@@ -233,12 +233,15 @@ type Link struct {
 // then powers it on. out receives every byte the port writes, in order; it
 // runs with the modem's locks held, so it must not call back into the
 // modem (queue the bytes, or react from a timer of the modem's clock).
+// The bytes are the modem's buffer, valid only during the call: copy what
+// is kept. A response comes in one call, its final result last.
 // ConnectPort links the modem's other ports.
 func (m *Modem) Connect(out func([]byte)) *Link {
 	return &Link{m: m, s: m.connect(context.Background(), m.ports[0], newWriter(funcWriter(out)))}
 }
 
-// Write sends b to the modem as if over its UART.
+// Write sends b to the modem as if over its UART. The modem does not keep
+// b: a host may write every command from one reused buffer.
 func (l *Link) Write(b []byte) (int, error) {
 	l.s.input(b)
 	return len(b), nil

@@ -23,16 +23,10 @@ type session struct {
 
 	mu     sync.Mutex // input and resumption may come from different goroutines
 	lr     lineReader
-	busy   bool             // a command line is running
 	prompt func([]byte) int // the running command's input after its "> ", if it reads any
-	// endedCR is set when the last command line ended with S3 and no byte
-	// has come since: an LF then is the second half of a CR LF terminator,
-	// not the first byte of what a prompt reads.
-	endedCR bool
-	boot    uint64 // the modem's power-up the running command belongs to
-	queued  []byte // input received while busy
-	closed  bool
-	last    string // the last command line, for A/
+	boot   uint64           // the modem's power-up the running command belongs to
+	queued []byte           // input received while busy
+	last   string           // the last command line, for A/
 	// The command line being run.
 	cmds  []Command
 	next  int
@@ -44,6 +38,13 @@ type session struct {
 	lastData int64
 	plus     int
 	lastPlus int64 // when the last "+" of a possible escape came
+
+	busy bool // a command line is running
+	// endedCR is set when the last command line ended with S3 and no byte
+	// has come since: an LF then is the second half of a CR LF terminator,
+	// not the first byte of what a prompt reads.
+	endedCR bool
+	closed  bool
 }
 
 // maxQueued bounds input held while a command runs; past it input is lost,
@@ -336,6 +337,9 @@ func (s *session) final(res string) {
 	}
 	clear(s.cmds) // the commands' strings are not kept alive
 	s.cmds, s.after = s.cmds[:0], nil
+	if cap(s.cmds) > 1 { // a long line's array is not kept: an idle session is small
+		s.cmds = nil
+	}
 }
 
 // maxKeptOut is the largest response buffer a session keeps for the next.
