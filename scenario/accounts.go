@@ -2,23 +2,22 @@ package scenario
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
-)
 
-// mainAccount names the main account wherever a scenario names an account.
-const mainAccount = "main"
+	"github.com/fleetsim/fleetsim/scenario/apiclient"
+	"github.com/fleetsim/fleetsim/scenario/spec"
+)
 
 // accountState is the run's accounts and its callback receiver.
 type accountState struct {
 	hooks *receiver
-	accts map[string]*apiClient // account name → a client with its credentials
+	accts map[string]*apiclient.Client // account name → a client with its credentials
 }
 
 // client returns the API client of an account by name ("" or main: the
 // main account's).
-func (r *runner) client(name string) *apiClient {
+func (r *runner) client(name string) *apiclient.Client {
 	if c, ok := r.accts[name]; ok {
 		return c
 	}
@@ -29,11 +28,11 @@ func (r *runner) client(name string) *apiClient {
 // account's when sid is unknown.
 func (r *runner) authToken(sid string) string {
 	for _, c := range r.accts {
-		if c.sid == sid {
-			return c.auth
+		if c.SID == sid {
+			return c.Auth
 		}
 	}
-	return r.api.auth
+	return r.api.Auth
 }
 
 // accountSid returns the SID of an account by name.
@@ -42,14 +41,14 @@ func (r *runner) accountSid(name string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	return c.sid, true
+	return c.SID, true
 }
 
 // setupAccounts creates the scenario's subaccounts through the 2010-04-01
 // Accounts API, or reuses the main account's subaccounts of the same
 // friendly name.
 func (r *runner) setupAccounts(ctx context.Context) error {
-	r.accts = map[string]*apiClient{mainAccount: r.api}
+	r.accts = map[string]*apiclient.Client{spec.MainAccount: r.api}
 	if len(r.s.Control.Accounts) == 0 {
 		return nil
 	}
@@ -61,45 +60,31 @@ func (r *runner) setupAccounts(ctx context.Context) error {
 	var list struct {
 		Accounts []account `json:"accounts"`
 	}
-	if r.api.handler == nil { // the embedded control plane starts empty
-		if _, err := r.api.call(ctx, http.MethodGet, "/2010-04-01/Accounts.json", nil, &list); err != nil {
+	if r.api.Handler == nil { // the embedded control plane starts empty
+		if _, err := r.api.Call(ctx, http.MethodGet, "/2010-04-01/Accounts.json", nil, &list); err != nil {
 			return err
 		}
 	}
 	for _, spec := range r.s.Control.Accounts {
 		var a account
 		for _, x := range list.Accounts {
-			if x.FriendlyName == spec.Name && x.Sid != r.api.sid {
+			if x.FriendlyName == spec.Name && x.Sid != r.api.SID {
 				a = x
 				break
 			}
 		}
 		if a.Sid == "" {
-			if _, err := r.api.call(ctx, http.MethodPost, "/2010-04-01/Accounts.json", url.Values{"FriendlyName": {spec.Name}}, &a); err != nil {
+			if _, err := r.api.Call(ctx, http.MethodPost, "/2010-04-01/Accounts.json", url.Values{"FriendlyName": {spec.Name}}, &a); err != nil {
 				return err
 			}
 		}
-		c := *r.api
-		c.sid, c.auth, c.requests, c.parent = a.Sid, a.AuthToken, 0, r.api
-		r.accts[spec.Name] = &c
+		r.accts[spec.Name] = r.api.Account(a.Sid, a.AuthToken)
 	}
 	return nil
 }
 
-// listSids lists the Sim SIDs an account sees with a status.
-func (c *apiClient) listSids(ctx context.Context, status string, fn func(sid string)) error {
-	return c.listAll(ctx, "/v1/Sims", url.Values{"Status": {status}}, "sims", func(raw json.RawMessage) error {
-		var s struct{ Sid string }
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return err
-		}
-		fn(s.Sid)
-		return nil
-	})
-}
-
 // simChangeParams adds a SIM change's move and callback to its request.
-func (r *runner) simChangeParams(c *SIMChange, p url.Values) {
+func (r *runner) simChangeParams(c *spec.SIMChange, p url.Values) {
 	if c.Account != "" {
 		sid, _ := r.accountSid(c.Account)
 		p.Set("AccountSid", sid)
@@ -117,12 +102,12 @@ func (r *runner) simChangeParams(c *SIMChange, p url.Values) {
 
 // checkClient is the client an expectation's API checks use: its
 // account's, else its group's account's.
-func (r *runner) checkClient(e *Expectation) *apiClient {
+func (r *runner) checkClient(e *spec.Expectation) *apiclient.Client {
 	if e.Account != "" {
 		return r.client(e.Account)
 	}
 	if g := r.group(e.Group); g != nil {
-		return r.client(g.spec.Account)
+		return r.client(g.Spec.Account)
 	}
 	return r.api
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 // scaleScenario is a fleet of n idle-ish devices through a virtual day: they
@@ -48,12 +50,12 @@ func BenchmarkScenarioDay(b *testing.B) {
 		var setup time.Duration
 		for _, mode := range []string{"setup-only", "day"} {
 			b.Run(fmt.Sprintf("devices=%d/%s", n, mode), func(b *testing.B) {
-				s, err := Parse("scale.yaml", []byte(scaleScenario(n, true)))
+				s, err := spec.Parse("scale.yaml", []byte(scaleScenario(n, true)))
 				require.NoError(b, err)
 				s.Defaults()
 				require.NoError(b, s.Validate(cat))
 				if mode == "setup-only" {
-					s.Duration = Duration(time.Second)
+					s.Duration = spec.Duration(time.Second)
 					s.Expect = nil
 				}
 				var events int64
@@ -96,13 +98,14 @@ func peakRSS() float64 {
 func measureIdle(t testing.TB, n int) float64 {
 	cat := testCatalog(t)
 	heap := func(count int) uint64 {
-		s, err := Parse("idle.yaml", []byte(scaleScenario(count, false)))
+		s, err := spec.Parse("idle.yaml", []byte(scaleScenario(count, false)))
 		require.NoError(t, err)
 		s.Defaults()
-		s.Duration = Duration(2 * time.Hour)
+		s.Duration = spec.Duration(2 * time.Hour)
 		s.Expect = nil
 		require.NoError(t, s.Validate(cat))
-		r := &runner{s: s, seed: 1, cat: cat, ctx: context.Background()}
+		r := &runner{s: s, seed: 1, cat: cat}
+		r.Ctx, r.Start = context.Background(), s.Start.Time
 		require.NoError(t, r.setup(context.Background(), Options{}))
 		r.schedule()
 		r.advance(context.Background(), nil)

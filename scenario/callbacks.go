@@ -1,14 +1,12 @@
 package scenario
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 // Callbacks
@@ -34,10 +34,6 @@ import (
 // signed as over the network, so they arrive at virtual instants and replay
 // identically. In real time (--exec, --hw) the receiver is a real HTTP
 // server on loopback.
-
-// callbackKinds are the kinds a receiver URL may name, as the control
-// plane names them (sim.WebhookKind).
-var callbackKinds = []string{"sim_update", "sms_command_status", "ip_command_status", "fleet_sms_command", "fleet_ip_command"}
 
 // virtualHooksBase is the receiver's base URL on virtual time; nothing
 // resolves it: the in-process transport answers for it.
@@ -66,7 +62,7 @@ type receiver struct {
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	kind := path.Base(req.URL.Path)
-	if !slices.Contains(callbackKinds, kind) {
+	if !slices.Contains(spec.CallbackKinds, kind) {
 		http.NotFound(w, req)
 		return
 	}
@@ -182,27 +178,10 @@ func validSignature(token, target string, post url.Values, got string) bool {
 	return false
 }
 
-// inProcess is an http.RoundTripper that serves requests with a handler,
-// in the caller's goroutine.
-type inProcess struct{ h http.Handler }
-
-func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil {
-		defer req.Body.Close()
-	}
-	w := &recorder{header: make(http.Header), status: http.StatusOK}
-	t.h.ServeHTTP(w, req)
-	return &http.Response{
-		Status: http.StatusText(w.status), StatusCode: w.status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: w.header, Body: io.NopCloser(bytes.NewReader(w.body.Bytes())), ContentLength: int64(w.body.Len()),
-		Request: req,
-	}, nil
-}
-
 // newReceiver makes the run's receiver: on loopback in real time, else
 // in process (the base URL resolves to nothing).
 func (r *runner) newReceiver(real bool) error {
-	r.hooks = &receiver{base: virtualHooksBase, elapsed: r.elapsedSafe, token: r.authToken}
+	r.hooks = &receiver{base: virtualHooksBase, elapsed: r.Elapsed, token: r.authToken}
 	if real {
 		return r.hooks.listen()
 	}
@@ -211,7 +190,7 @@ func (r *runner) newReceiver(real bool) error {
 
 // checkCallbacks observes a callbacks expectation: what was seen and
 // whether it holds, and the count.
-func (r *runner) checkCallbacks(e *Expectation) (text string, ok bool, count int, err error) {
+func (r *runner) checkCallbacks(e *spec.Expectation) (text string, ok bool, count int, err error) {
 	c := e.Callbacks
 	if r.hooks == nil {
 		return "", false, 0, errors.New("no callback receiver")
@@ -286,7 +265,7 @@ func (r *runner) checkCallbacks(e *Expectation) (text string, ok bool, count int
 
 // inOrder counts the groups of callbacks (by o.By) whose o.Param values
 // are exactly o.Values in that order, and the groups.
-func inOrder(got []received, o *OrderCheck) (good, groups int) {
+func inOrder(got []received, o *spec.OrderCheck) (good, groups int) {
 	seq := map[string][]string{}
 	var keys []string
 	for _, cb := range got {
@@ -305,7 +284,7 @@ func inOrder(got []received, o *OrderCheck) (good, groups int) {
 }
 
 // describeCallbacks writes a callbacks check, e.g. "sim_update callbacks == 10, signed".
-func describeCallbacks(c *CallbackCheck) string {
+func describeCallbacks(c *spec.CallbackCheck) string {
 	s := c.Kind + " callbacks"
 	if len(c.Where) > 0 {
 		keys := make([]string, 0, len(c.Where))

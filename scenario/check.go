@@ -10,12 +10,16 @@ import (
 	"time"
 
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
+	"github.com/fleetsim/fleetsim/scenario/apiclient"
+	"github.com/fleetsim/fleetsim/scenario/firmware"
+	"github.com/fleetsim/fleetsim/scenario/report"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
 // check is an expectation being checked during a run.
 type check struct {
-	e        *Expectation
+	e        *spec.Expectation
 	samples  int
 	failed   bool
 	failedAt time.Duration
@@ -26,7 +30,7 @@ type check struct {
 	stride  int // keep one sample in stride
 	seen    int
 	thinned int
-	kept    []CheckSample
+	kept    []report.CheckSample
 }
 
 // observation is what one check of an expectation saw.
@@ -49,12 +53,12 @@ func (r *runner) scheduleChecks() {
 		r.checks = append(r.checks, c)
 		switch {
 		case e.At != nil:
-			r.clock.AfterFunc(e.At.D(), func() { r.sample(c) })
+			r.Clock.AfterFunc(e.At.D(), func() { r.sample(c) })
 		case e.During != nil:
 			step := r.s.Sample.D()
 			var tick func(at time.Duration)
 			tick = func(at time.Duration) {
-				r.clock.AfterFunc(at-r.elapsed(), func() {
+				r.Clock.AfterFunc(at-r.Elapsed(), func() {
 					r.sample(c)
 					if next := at + step; next <= e.During.Until.D() {
 						tick(next)
@@ -65,7 +69,7 @@ func (r *runner) scheduleChecks() {
 			}
 			tick(e.During.From.D())
 		default:
-			r.clock.AfterFunc(r.s.Duration.D(), func() { r.sample(c) })
+			r.Clock.AfterFunc(r.s.Duration.D(), func() { r.sample(c) })
 		}
 	}
 }
@@ -77,21 +81,21 @@ func (r *runner) sample(c *check) {
 	}
 	c.samples++
 	o := r.observe(c.e)
-	c.record(r.elapsed(), o, !o.ok && !c.failed)
+	c.record(r.Elapsed(), o, !o.ok && !c.failed)
 	if !c.failed {
 		c.observed, c.message = o.text, o.msg
 	}
 	if o.ok || c.failed {
 		return
 	}
-	c.failed, c.failedAt = true, r.elapsed()
+	c.failed, c.failedAt = true, r.Elapsed()
 	if c.e.Abort {
-		r.aborted, r.abortedAt = true, r.elapsed()
+		r.aborted, r.abortedAt = true, r.Elapsed()
 	}
 }
 
 // members returns the devices an expectation is about.
-func (r *runner) members(name string) []device {
+func (r *runner) members(name string) []firmware.Device {
 	if name == "" {
 		return r.devices
 	}
@@ -99,21 +103,21 @@ func (r *runner) members(name string) []device {
 	if g == nil {
 		return nil
 	}
-	return r.devices[g.first : g.first+g.count]
+	return r.devices[g.First : g.First+g.Count]
 }
 
 // observe evaluates every check of an expectation: what was seen, whether
 // all hold, and a message when something could not be observed.
-func (r *runner) observe(e *Expectation) observation {
+func (r *runner) observe(e *spec.Expectation) observation {
 	devs := r.members(e.Group)
 	n := len(devs)
 	var plmn sim.PLMN
 	if e.Network != "" {
-		if nets, err := ResolveNetworks(r.cat, e.Network, false); err == nil && len(nets) > 0 && len(nets[0].Identifiers) > 0 {
+		if nets, err := spec.ResolveNetworks(r.cat, e.Network, false); err == nil && len(nets) > 0 && len(nets[0].Identifiers) > 0 {
 			plmn = nets[0].Identifiers[0]
 		}
 	}
-	onNet := func(d *device) bool { return e.Network == "" || d.plmn == plmn }
+	onNet := func(d *firmware.Device) bool { return e.Network == "" || d.PLMN == plmn }
 	var parts []string
 	ok := true
 	var o observation
@@ -122,14 +126,14 @@ func (r *runner) observe(e *Expectation) observation {
 			o.value, o.hasValue = v, true
 		}
 	}
-	share := func(c Condition, k int) {
+	share := func(c spec.Condition, k int) {
 		if c.Bound.Percent && n > 0 {
 			figure(100 * float64(k) / float64(n))
 		} else {
 			figure(float64(k))
 		}
 	}
-	count := func(name string, c Condition, keep func(d *device) bool) {
+	count := func(name string, c spec.Condition, keep func(d *firmware.Device) bool) {
 		if !c.Set() {
 			return
 		}
@@ -144,7 +148,7 @@ func (r *runner) observe(e *Expectation) observation {
 		ok = ok && c.Holds(float64(k), n)
 	}
 	for _, cc := range countChecks(e) {
-		count(cc.name, cc.cond, func(d *device) bool { return cc.keep(d, onNet(d)) })
+		count(cc.name, cc.cond, func(d *firmware.Device) bool { return cc.keep(d, onNet(d)) })
 	}
 	var msgs []string
 	if e.AttachLatency != nil {
@@ -166,8 +170,8 @@ func (r *runner) observe(e *Expectation) observation {
 		}
 	}
 	var used map[string][3]float64
-	for _, u := range usageChecks(e) {
-		if !u.cond.Set() {
+	for _, u := range e.UsageChecks() {
+		if !u.Cond.Set() {
 			continue
 		}
 		var err error
@@ -178,8 +182,8 @@ func (r *runner) observe(e *Expectation) observation {
 			ok, msgs = false, append(msgs, err.Error())
 			break
 		}
-		lo, hi, good := r.usageIn(used, e.Group, u.dir, u.cond)
-		name := strings.TrimSuffix(u.key, "_mb")
+		lo, hi, good := r.usageIn(used, e.Group, u.Dir, u.Cond)
+		name := strings.TrimSuffix(u.Key, "_mb")
 		parts = append(parts, fmt.Sprintf("%s %.3g..%.3g MB per SIM, %d/%d within", name, lo, hi, good, n))
 		figure(hi)
 		ok = ok && good == n
@@ -196,7 +200,7 @@ func (r *runner) observe(e *Expectation) observation {
 	}
 	for _, cc := range []struct {
 		what string
-		c    *CommandCheck
+		c    *spec.CommandCheck
 	}{{"sms", e.SmsCommands}, {"ip", e.IPCommands}} {
 		if cc.c == nil {
 			continue
@@ -227,18 +231,18 @@ func (r *runner) observe(e *Expectation) observation {
 // countCheck is an expectation's count of devices in some state.
 type countCheck struct {
 	name string
-	cond Condition
-	keep func(d *device, onNetwork bool) bool // onNetwork: on the expectation's network, if it names one
+	cond spec.Condition
+	keep func(d *firmware.Device, onNetwork bool) bool // onNetwork: on the expectation's network, if it names one
 }
 
-func countChecks(e *Expectation) []countCheck {
+func countChecks(e *spec.Expectation) []countCheck {
 	return []countCheck{
-		{"registered", e.Registered, func(d *device, on bool) bool { return d.state.Registered() && on }},
-		{"roaming", e.Roaming, func(d *device, on bool) bool { return d.state == at3gpp.RegRoaming && on }},
-		{"searching", e.Searching, func(d *device, _ bool) bool { return d.state == at3gpp.RegSearching }},
-		{"denied", e.Denied, func(d *device, _ bool) bool { return d.state == at3gpp.RegDenied }},
-		{"not_registered", e.NotRegistered, func(d *device, _ bool) bool { return !d.state.Registered() }},
-		{"data_blocked", e.DataBlocked, func(d *device, _ bool) bool { return d.blocked }},
+		{"registered", e.Registered, func(d *firmware.Device, on bool) bool { return d.State.Registered() && on }},
+		{"roaming", e.Roaming, func(d *firmware.Device, on bool) bool { return d.State == at3gpp.RegRoaming && on }},
+		{"searching", e.Searching, func(d *firmware.Device, _ bool) bool { return d.State == at3gpp.RegSearching }},
+		{"denied", e.Denied, func(d *firmware.Device, _ bool) bool { return d.State == at3gpp.RegDenied }},
+		{"not_registered", e.NotRegistered, func(d *firmware.Device, _ bool) bool { return !d.State.Registered() }},
+		{"data_blocked", e.DataBlocked, func(d *firmware.Device, _ bool) bool { return d.Blocked }},
 	}
 }
 
@@ -252,17 +256,17 @@ func pct(k, n int) string {
 // attachPercentile is the p-th percentile of power-up to first
 // registration over the devices powered up; one never registered counts
 // as infinitely late.
-func attachPercentile(devs []device, p float64) (float64, string) {
+func attachPercentile(devs []firmware.Device, p float64) (float64, string) {
 	var lat []float64
 	for i := range devs {
 		d := &devs[i]
-		if d.poweredAt < 0 {
+		if d.PoweredAt < 0 {
 			continue
 		}
-		if d.firstReg < 0 {
+		if d.FirstReg < 0 {
 			lat = append(lat, math.Inf(1))
 		} else {
-			lat = append(lat, float64(d.firstReg-d.poweredAt))
+			lat = append(lat, float64(d.FirstReg-d.PoweredAt))
 		}
 	}
 	if len(lat) == 0 {
@@ -274,14 +278,14 @@ func attachPercentile(devs []device, p float64) (float64, string) {
 	if math.IsInf(v, 1) {
 		return v, "not registered"
 	}
-	return v, formatDuration(time.Duration(v).Round(time.Millisecond))
+	return v, spec.FormatDuration(time.Duration(v).Round(time.Millisecond))
 }
 
 // simsWithStatus counts a group's SIMs with a status, as the API lists them.
-func (r *runner) simsWithStatus(api *apiClient, groupName, status string) (int, error) {
+func (r *runner) simsWithStatus(api *apiclient.Client, groupName, status string) (int, error) {
 	in := r.memberSids(groupName)
 	k := 0
-	err := api.listSids(r.ctx, status, func(sid string) {
+	err := api.ListSids(r.Ctx, status, func(sid string) {
 		if in[sid] {
 			k++
 		}
@@ -292,7 +296,7 @@ func (r *runner) simsWithStatus(api *apiClient, groupName, status string) (int, 
 func (r *runner) memberSids(groupName string) map[string]bool {
 	first, n := 0, len(r.sids)
 	if g := r.group(groupName); g != nil {
-		first, n = g.first, g.count
+		first, n = g.First, g.Count
 	}
 	in := make(map[string]bool, n)
 	for _, sid := range r.sids[first : first+n] {
@@ -322,14 +326,14 @@ func (r *runner) expand(s string) (string, error) {
 				return sid
 			}
 		case "callback":
-			if r.hooks != nil && slices.Contains(callbackKinds, p[2]) {
+			if r.hooks != nil && slices.Contains(spec.CallbackKinds, p[2]) {
 				return r.hooks.url(p[2])
 			}
 		case "sim":
 			name, idx, _ := strings.Cut(p[2], "/")
 			i, convErr := strconv.Atoi(idx)
-			if g := r.group(name); g != nil && convErr == nil && i >= 0 && i < g.count {
-				return r.sids[g.first+i]
+			if g := r.group(name); g != nil && convErr == nil && i >= 0 && i < g.Count {
+				return r.sids[g.First+i]
 			}
 		}
 		err = fmt.Errorf("%s names nothing in the scenario", m)
@@ -339,24 +343,24 @@ func (r *runner) expand(s string) (string, error) {
 }
 
 // report builds the run's report.
-func (r *runner) report() *Report {
-	rep := &Report{
-		Scenario: r.s.Name, File: r.s.file, Seed: r.seed,
-		Start: r.s.Start.Time, End: r.clock.Now(), Duration: formatDuration(r.s.Duration.D()),
-		Devices: len(r.devices), Events: r.clock.Fired(), ATCommands: r.atCommands, APIRequests: r.api.requests,
-		Aborted: r.aborted, Expectations: []Outcome{},
+func (r *runner) report() *report.Report {
+	rep := &report.Report{
+		Scenario: r.s.Name, File: r.s.File, Seed: r.seed,
+		Start: r.s.Start.Time, End: r.Clock.Now(), Duration: spec.FormatDuration(r.s.Duration.D()),
+		Devices: len(r.devices), Events: r.Clock.Fired(), ATCommands: r.ATCommands, APIRequests: r.api.Requests,
+		Aborted: r.aborted, Expectations: []report.Outcome{},
 	}
 	if r.aborted {
-		rep.AbortedAt = formatDuration(r.abortedAt)
+		rep.AbortedAt = spec.FormatDuration(r.abortedAt)
 	}
 	rep.Interrupted = r.stopped
 	rep.Passed = !r.aborted && !r.stopped
 	for _, c := range r.checks {
 		e := c.e
-		o := Outcome{Name: e.Name, Group: e.Group, When: when(e, r.s), Check: describe(e), Observed: c.observed,
+		o := report.Outcome{Name: e.Name, Group: e.Group, When: when(e, r.s), Check: describe(e), Observed: c.observed,
 			Pass: c.samples > 0 && !c.failed, Samples: c.samples, Message: c.message, Line: e.Pos.Line}
 		if c.failed {
-			o.FailedAt = formatDuration(c.failedAt)
+			o.FailedAt = spec.FormatDuration(c.failedAt)
 		}
 		if c.samples == 0 && (r.aborted || r.stopped) {
 			o.Skipped = true
@@ -372,7 +376,7 @@ func (r *runner) report() *Report {
 	return rep
 }
 
-func when(e *Expectation, s *Scenario) string {
+func when(e *spec.Expectation, s *spec.Scenario) string {
 	switch {
 	case e.At != nil:
 		return "at " + e.At.String()
@@ -383,9 +387,9 @@ func when(e *Expectation, s *Scenario) string {
 }
 
 // describe writes an expectation's checks, e.g. "registered >= 99%".
-func describe(e *Expectation) string {
+func describe(e *spec.Expectation) string {
 	var parts []string
-	add := func(name string, c Condition) {
+	add := func(name string, c spec.Condition) {
 		if c.Set() {
 			parts = append(parts, name+" "+c.Text)
 		}
@@ -399,8 +403,8 @@ func describe(e *Expectation) string {
 	if e.SIMs.Set() {
 		parts = append(parts, "sims "+e.SimStatus+" "+e.SIMs.Text)
 	}
-	for _, u := range usageChecks(e) {
-		add(u.key, u.cond)
+	for _, u := range e.UsageChecks() {
+		add(u.Key, u.Cond)
 	}
 	if e.API != nil {
 		parts = append(parts, apiCheckText(e.API))

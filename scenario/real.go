@@ -5,15 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 
 	"github.com/fleetsim/fleetsim/hw"
+	"github.com/fleetsim/fleetsim/scenario/firmware"
 )
 
 // Hardware in the loop: a device bound with --hw NAME=PORT is a real modem
@@ -39,40 +38,34 @@ func (r *runner) bindReal(refs map[string]string) (map[int]string, error) {
 		switch {
 		case hasIdx:
 			n, err := strconv.Atoi(idx)
-			if err != nil || n < 0 || n >= g.count {
-				return nil, fmt.Errorf("%w: --hw %s=%s: group %s has devices 0 to %d", ErrUsage, ref, port, name, g.count-1)
+			if err != nil || n < 0 || n >= g.Count {
+				return nil, fmt.Errorf("%w: --hw %s=%s: group %s has devices 0 to %d", ErrUsage, ref, port, name, g.Count-1)
 			}
 			i = n
-		case g.count != 1:
-			return nil, fmt.Errorf("%w: --hw %s=%s: group %s has %d devices: name one as %s/INDEX", ErrUsage, ref, port, name, g.count, name)
+		case g.Count != 1:
+			return nil, fmt.Errorf("%w: --hw %s=%s: group %s has %d devices: name one as %s/INDEX", ErrUsage, ref, port, name, g.Count, name)
 		}
-		if _, dup := out[g.first+i]; dup {
+		if _, dup := out[g.First+i]; dup {
 			return nil, fmt.Errorf("%w: --hw %s: the device is bound twice", ErrUsage, ref)
 		}
-		out[g.first+i] = port
+		out[g.First+i] = port
 	}
 	return out, nil
 }
 
-// deviceName names a device in traces and messages: group/index.
-func (r *runner) deviceName(d *device) string {
-	return d.g.spec.Name + "/" + strconv.Itoa(int(d.idx)-d.g.first)
-}
-
 // openReal opens the serial port of a real device and finds its SIM in the
 // control plane.
-func (r *runner) openReal(ctx context.Context, d *device, port string, opts Options) error {
-	name := r.deviceName(d)
+func (r *runner) openReal(ctx context.Context, d *firmware.Device, port string, opts Options) error {
+	name := d.Name()
 	hwOpts := append([]hw.Option(nil), opts.HWOptions...)
-	if r.traceW != nil {
-		hwOpts = append(hwOpts, hw.WithTrace(r.traceW), hw.WithTracePort(name))
+	if r.TraceW != nil {
+		hwOpts = append(hwOpts, hw.WithTrace(r.TraceW), hw.WithTracePort(name))
 	}
 	c, err := hw.Open(ctx, port, hwOpts...)
 	if err != nil {
 		return fmt.Errorf("device %s on %s: %w", name, port, err)
 	}
-	d.kind = kindReal
-	r.real[d.idx] = hwPort{c}
+	d.Real(c)
 	iccid, err := readICCID(ctx, c)
 	if err != nil {
 		return fmt.Errorf("device %s on %s: reading the SIM's ICCID: %w", name, port, err)
@@ -81,13 +74,13 @@ func (r *runner) openReal(ctx context.Context, d *device, port string, opts Opti
 	if err != nil {
 		return fmt.Errorf("device %s (ICCID %s): %w", name, iccid, err)
 	}
-	r.sids[d.idx] = sid
+	r.sids[d.Index] = sid
 	if sid != "" {
-		if err := r.setupSim(ctx, d.g, int(d.idx)); err != nil {
+		if err := r.setupSim(ctx, d.Group, int(d.Index)); err != nil {
 			return fmt.Errorf("device %s (ICCID %s): %w", name, iccid, err)
 		}
 	}
-	c.OnIndication("", func(line string) { r.deliver(d, line) })
+	c.OnIndication("", d.Deliver)
 	return nil
 }
 
@@ -130,7 +123,7 @@ func digitsRun(s string) string {
 // embedded control plane has no such card (a real SIM in a real modem).
 func (r *runner) findSim(ctx context.Context, iccid string) (string, error) {
 	var sid string
-	err := r.api.listAll(ctx, "/v1/Sims", url.Values{"Iccid": {iccid}}, "sims", func(raw json.RawMessage) error {
+	err := r.api.ListAll(ctx, "/v1/Sims", url.Values{"Iccid": {iccid}}, "sims", func(raw json.RawMessage) error {
 		var s struct{ Sid string }
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return err
@@ -148,9 +141,9 @@ func (r *runner) findSim(ctx context.Context, iccid string) (string, error) {
 			Code  string `json:"registration_code"`
 		} `json:"cards"`
 	}
-	status, err := r.api.call(ctx, http.MethodGet, "/_fleetsim/v1/cards", nil, &cards)
+	status, err := r.api.Call(ctx, http.MethodGet, "/_fleetsim/v1/cards", nil, &cards)
 	if err != nil {
-		if status == http.StatusNotFound && r.api.handler == nil {
+		if status == http.StatusNotFound && r.api.Handler == nil {
 			return "", errors.New("the SIM is not registered in the account: register it first")
 		}
 		return "", err
@@ -159,73 +152,14 @@ func (r *runner) findSim(ctx context.Context, iccid string) (string, error) {
 		if c.ICCID == iccid {
 			var out struct{ Sid string }
 			p := url.Values{"Iccid": {iccid}, "RegistrationCode": {c.Code}}
-			if _, err := r.api.call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
+			if _, err := r.api.Call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
 				return "", err
 			}
 			return out.Sid, nil
 		}
 	}
-	if r.api.handler != nil {
+	if r.api.Handler != nil {
 		return "", nil // a SIM of a real account, not the embedded simulator's
 	}
 	return "", errors.New("the SIM is neither registered in the account nor in the simulator's inventory")
-}
-
-// deliver queues a real modem's indication for the device's firmware,
-// from any goroutine. No command is ever outstanding on the device's
-// linkPort, so the line reaches device.indication.
-func (r *runner) deliver(d *device, line string) {
-	r.inboxMu.Lock()
-	d.lp.inbox = append(d.lp.inbox, line)
-	wake := !d.woken
-	d.woken = true
-	r.inboxMu.Unlock()
-	if wake {
-		r.clock.AfterFunc(0, d.handle)
-	}
-}
-
-// ---- traces -----------------------------------------------------------------
-
-// lockedWriter serialises the trace records of many devices.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
-// trace records what a virtual device and its modem exchanged, in the hw
-// package's trace format, stamped with virtual time.
-func (r *runner) trace(d *device, dir hw.TraceDir, b []byte) {
-	if r.traceW == nil {
-		return
-	}
-	rec := hw.TraceRecord{Time: r.clock.Now(), Port: r.deviceName(d), Dir: dir}
-	var buf []byte
-	if dir == hw.DirIn { // a record a line, as hw writes them
-		for len(b) > 0 {
-			i := strings.IndexByte(string(b), '\n') + 1
-			if i == 0 {
-				i = len(b)
-			}
-			rec.Data = b[:i]
-			buf = hw.AppendTrace(buf, rec)
-			b = b[i:]
-		}
-	} else {
-		rec.Data = b
-		buf = hw.AppendTrace(buf, rec)
-	}
-	_, _ = r.traceW.Write(buf)
-}
-
-func (r *runner) traceNote(d *device, format string, args ...any) {
-	if r.traceW != nil {
-		r.trace(d, hw.DirNote, fmt.Appendf(nil, format, args...))
-	}
 }

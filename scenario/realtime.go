@@ -15,6 +15,9 @@ import (
 
 	"github.com/fleetsim/fleetsim/modem"
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
+	"github.com/fleetsim/fleetsim/scenario/firmware"
+	"github.com/fleetsim/fleetsim/scenario/report"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -26,30 +29,28 @@ import (
 // external is a device whose firmware is the user's program: its modem is
 // served on a PTY and its state is read from the modem.
 type external struct {
-	d   *device
+	d   *firmware.Device
 	pty *modem.PTY
 }
 
 // startExternal serves the PTY groups' modems on pseudo-terminals.
 func (r *runner) startExternal(ctx context.Context) error {
 	for _, g := range r.groups {
-		if !g.spec.PTY {
+		if !g.Spec.PTY {
 			continue
 		}
-		for i := g.first; i < g.first+g.count; i++ {
+		for i := g.First; i < g.First+g.Count; i++ {
 			d := &r.devices[i]
 			p, err := modem.OpenPTY()
 			if err != nil {
 				return err
 			}
-			_ = d.lp.link.Close() // the user's program is the host now
-			d.lp.link = nil
-			d.kind = kindExternal
+			d.External() // the user's program is the host now
 			r.externals = append(r.externals, external{d: d, pty: p})
-			r.wg.Add(1)
+			r.WG.Add(1)
 			go func() {
-				defer r.wg.Done()
-				_ = d.modem.Serve(ctx, p)
+				defer r.WG.Done()
+				_ = d.Modem.Serve(ctx, p)
 			}()
 		}
 	}
@@ -63,10 +64,10 @@ func (r *runner) serveAPI() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r.httpSrv = &http.Server{Handler: r.api.handler, ReadHeaderTimeout: 10 * time.Second}
-	r.wg.Add(1)
+	r.httpSrv = &http.Server{Handler: r.api.Handler, ReadHeaderTimeout: 10 * time.Second}
+	r.WG.Add(1)
 	go func() {
-		defer r.wg.Done()
+		defer r.WG.Done()
 		_ = r.httpSrv.Serve(ln)
 	}()
 	return "http://" + ln.Addr().String(), nil
@@ -83,8 +84,8 @@ func (r *runner) startExec(ctx context.Context, opts Options, apiURL string) err
 	cmd.Env = append(os.Environ(),
 		"FLEETSIM_PTYS="+strings.Join(paths, " "),
 		"FLEETSIM_API_URL="+apiURL,
-		"FLEETSIM_ACCOUNT_SID="+r.api.sid,
-		"FLEETSIM_AUTH_TOKEN="+r.api.auth,
+		"FLEETSIM_ACCOUNT_SID="+r.api.SID,
+		"FLEETSIM_AUTH_TOKEN="+r.api.Auth,
 	)
 	if len(paths) > 0 {
 		cmd.Env = append(cmd.Env, "FLEETSIM_PTY="+paths[0])
@@ -102,7 +103,7 @@ func (r *runner) startExec(ctx context.Context, opts Options, apiURL string) err
 	go func() {
 		err := cmd.Wait()
 		r.execMu.Lock()
-		r.execErr, r.execEnded = err, r.elapsedSafe()
+		r.execErr, r.execEnded = err, r.Elapsed()
 		r.execMu.Unlock()
 		close(r.execDone)
 	}()
@@ -110,11 +111,8 @@ func (r *runner) startExec(ctx context.Context, opts Options, apiURL string) err
 	return nil
 }
 
-// elapsedSafe reads the virtual time from any goroutine.
-func (r *runner) elapsedSafe() time.Duration { return r.clock.Now().Sub(r.s.Start.Time) }
-
 // advanceRealTime plays the scenario on the wall clock.
-func (r *runner) advanceRealTime(ctx context.Context, progress func(Progress)) {
+func (r *runner) advanceRealTime(ctx context.Context, progress func(report.Progress)) {
 	total := r.s.Duration.D()
 	wallStart := time.Now()
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -122,7 +120,7 @@ func (r *runner) advanceRealTime(ctx context.Context, progress func(Progress)) {
 	lastProgress := time.Time{}
 	for !r.aborted && ctx.Err() == nil {
 		at := min(time.Since(wallStart), total)
-		if r.clock.AdvanceToContext(ctx, r.s.Start.Time.Add(at)) != nil {
+		if r.Clock.AdvanceToContext(ctx, r.s.Start.Time.Add(at)) != nil {
 			return
 		}
 		r.pollExternal()
@@ -145,17 +143,17 @@ func (r *runner) advanceRealTime(ctx context.Context, progress func(Progress)) {
 func (r *runner) pollExternal() {
 	for _, e := range r.externals {
 		d := e.d
-		st := e.d.modem.Status()
-		d.state = at3gpp.RegState(st.Reg)
-		if d.poweredAt < 0 {
-			d.poweredAt = 0
+		st := e.d.Modem.Status()
+		d.State = at3gpp.RegState(st.Reg)
+		if d.PoweredAt < 0 {
+			d.PoweredAt = 0
 		}
-		d.plmn = sim.PLMN{}
+		d.PLMN = sim.PLMN{}
 		if len(st.PLMN) >= 5 {
-			d.plmn = sim.PLMN{MCC: st.PLMN[:3], MNC: st.PLMN[3:]}
+			d.PLMN = sim.PLMN{MCC: st.PLMN[:3], MNC: st.PLMN[3:]}
 		}
-		if d.state.Registered() && d.firstReg < 0 {
-			d.firstReg = r.elapsed()
+		if d.State.Registered() && d.FirstReg < 0 {
+			d.FirstReg = r.Elapsed()
 		}
 	}
 }
@@ -179,20 +177,20 @@ func (r *runner) stopRealTime(opts Options) {
 			r.execMu.Unlock()
 		}
 		r.execMu.Lock()
-		o := Outcome{Name: "exec: " + opts.Exec, When: "end", Check: "the command exits with status 0", Samples: 1, Pass: true}
+		o := report.Outcome{Name: "exec: " + opts.Exec, When: "end", Check: "the command exits with status 0", Samples: 1, Pass: true}
 		switch {
 		case r.execKilled:
 			o.Observed = "still running at the end; stopped"
 		case r.execErr == nil:
-			o.Observed = "exited 0 at " + formatDuration(r.execEnded.Round(time.Millisecond))
+			o.Observed = "exited 0 at " + spec.FormatDuration(r.execEnded.Round(time.Millisecond))
 		default:
 			var ee *exec.ExitError
 			if errors.As(r.execErr, &ee) {
-				o.Observed = fmt.Sprintf("exited %d at %s", ee.ExitCode(), formatDuration(r.execEnded.Round(time.Millisecond)))
+				o.Observed = fmt.Sprintf("exited %d at %s", ee.ExitCode(), spec.FormatDuration(r.execEnded.Round(time.Millisecond)))
 			} else {
 				o.Observed = r.execErr.Error()
 			}
-			o.Pass, o.FailedAt = false, formatDuration(r.execEnded.Round(time.Millisecond))
+			o.Pass, o.FailedAt = false, spec.FormatDuration(r.execEnded.Round(time.Millisecond))
 		}
 		r.execMu.Unlock()
 		r.runErrs = append(r.runErrs, o)
@@ -211,7 +209,6 @@ func (r *runner) stopRealTime(opts Options) {
 type realtimeState struct {
 	externals  []external
 	httpSrv    *http.Server
-	wg         sync.WaitGroup
 	execCmd    *exec.Cmd
 	execDone   chan struct{}
 	execMu     sync.Mutex

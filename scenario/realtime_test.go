@@ -14,6 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/warthog618/modem/at"
 	"github.com/warthog618/modem/gsm"
+
+	"github.com/fleetsim/fleetsim/scenario/report"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 // TestMain doubles as the firmware of the real-time test: started with
@@ -22,12 +25,12 @@ import (
 // is registered.
 func TestMain(m *testing.M) {
 	if os.Getenv("FLEETSIM_TEST_FIRMWARE") != "" {
-		os.Exit(firmware())
+		os.Exit(deviceProgram())
 	}
 	os.Exit(m.Run())
 }
 
-func firmware() int {
+func deviceProgram() int {
 	f, err := os.OpenFile(os.Getenv("FLEETSIM_PTY"), os.O_RDWR|syscall.O_NOCTTY, 0)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "firmware:", err)
@@ -86,7 +89,7 @@ func TestExecRealTime(t *testing.T) {
 		t.Skip("real-time run takes 6 s")
 	}
 	cat := testCatalog(t)
-	s, err := Parse("rt.yaml", []byte(realtimeScenario))
+	s, err := spec.Parse("rt.yaml", []byte(realtimeScenario))
 	require.NoError(t, err)
 	s.Defaults()
 	require.NoError(t, s.Validate(cat))
@@ -104,7 +107,7 @@ func TestExecRealTime(t *testing.T) {
 	require.Len(t, ptys, 1)
 	assert.Contains(t, ptys[0], "fw[0]=/dev/pts/")
 	var sb strings.Builder
-	WriteSummary(&sb, rep, false)
+	report.WriteSummary(&sb, rep, false)
 	assert.True(t, rep.Passed, "%s\nfirmware output:\n%s", sb.String(), out.String())
 	require.Len(t, rep.Expectations, 3)
 	assert.Equal(t, "exec: FLEETSIM_TEST_FIRMWARE=1 exec "+exe, rep.Expectations[2].Name)

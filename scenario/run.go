@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/fleetsim/fleetsim/hw"
 	"github.com/fleetsim/fleetsim/modem"
+	"github.com/fleetsim/fleetsim/scenario/apiclient"
+	"github.com/fleetsim/fleetsim/scenario/firmware"
+	"github.com/fleetsim/fleetsim/scenario/report"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 	"github.com/fleetsim/fleetsim/sim/api"
 	"github.com/fleetsim/fleetsim/sim/vclock"
@@ -29,7 +31,7 @@ type Options struct {
 	Catalog *sim.Catalog
 	// Progress is called as virtual time passes, between steps of the
 	// simulation; it may read the wall clock, the simulation never does.
-	Progress func(Progress)
+	Progress func(report.Progress)
 	// Exec, if set, plays the scenario in real time and runs this shell
 	// command beside it, with the pseudo-terminals of the groups marked
 	// pty in its environment (FLEETSIM_PTY, FLEETSIM_PTYS) and the
@@ -63,62 +65,38 @@ var ErrSetup = errors.New("scenario set-up failed")
 
 // runner is one run of a scenario.
 type runner struct {
-	s      *Scenario
-	seed   uint64
-	cat    *sim.Catalog
-	clock  *vclock.Clock
-	ctl    *sim.Control
-	api    *apiClient
-	world  *modem.World
-	hub    *modem.Hub
-	timing modem.Timing
+	s     *spec.Scenario
+	seed  uint64
+	cat   *sim.Catalog
+	ctl   *sim.Control
+	api   *apiclient.Client
+	world *modem.World
+	hub   *modem.Hub
 
-	groups  []*group
-	devices []device
+	groups  []*firmware.Group
+	devices []firmware.Device
 	sids    []string          // Sim SID of each device
 	naps    map[string]string // name → SID
 	fleets  map[string]string // name → SID
-	payload []byte
 
-	checks     []*check
-	atCommands int64
-	bytesSent  int64
-	aborted    bool
-	abortedAt  time.Duration
-	stopped    bool      // interrupted from outside (the run's context) before the end
-	runErrs    []Outcome // timeline actions the API refused
-	ctx        context.Context
-	inboxMu    sync.Mutex // guards the devices' inboxes: modems write them from any goroutine in real time
-	real       map[int32]hwPort
-	traceW     io.Writer
-	rec        *sampler        // the report's time series
-	settle     bool            // start statuses settle before the start (settleStatuses)
-	unread     map[int32][]int // indexes of SMS a device was told of (+CMTI) and has not read, guarded by inboxMu
-	smsSent    int64           // SMS the devices sent (AT+CMGS answered)
-	smsRead    int64           // SMS the devices read (AT+CMGR)
-	ipSent     int64           // datagrams the devices sent to the IP Commands gateway
-	ipRead     int64           // IP Commands the devices read
+	checks    []*check
+	aborted   bool
+	abortedAt time.Duration
+	stopped   bool             // interrupted from outside (the run's context) before the end
+	runErrs   []report.Outcome // timeline actions the API refused
+	rec       *sampler         // the report's time series
+	settle    bool             // start statuses settle before the start (settleStatuses)
+	firmware.Env
 	realtimeState
 	accountState
 }
 
-type group struct {
-	spec     *Group
-	fam      *family
-	ip       *ipFirmware // nil without ip
-	first    int         // index of its first device
-	count    int
-	sent     int64 // bytes its devices wrote
-	received int64 // bytes its devices received (download)
-}
-
-func (g *group) manual() bool { return g.spec.Selection.Mode == "manual" }
-
 // Run runs a scenario that has defaults applied and is valid (see
 // LoadValid) and returns its report. An error means the run could not
 // take place; failed expectations are in the report.
-func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
-	r := &runner{s: s, seed: s.Seed, cat: opts.Catalog, ctx: ctx}
+func Run(ctx context.Context, s *spec.Scenario, opts Options) (*report.Report, error) {
+	r := &runner{s: s, seed: s.Seed, cat: opts.Catalog}
+	r.Ctx, r.Start = ctx, s.Start.Time
 	if opts.Seed != nil {
 		r.seed = *opts.Seed
 	}
@@ -130,7 +108,7 @@ func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
 		r.cat = cat
 	}
 	if opts.Trace != nil {
-		r.traceW = &lockedWriter{w: opts.Trace}
+		r.TraceW = firmware.SyncWriter(opts.Trace)
 	}
 	if err := r.setup(ctx, opts); err != nil {
 		r.close()
@@ -143,7 +121,7 @@ func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
 	} else {
 		rctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		r.ctx = rctx // real modems' commands end with the run
+		r.Ctx = rctx // real modems' commands end with the run
 		if opts.Exec != "" {
 			if err := r.startExternal(rctx); err != nil {
 				return nil, err
@@ -151,14 +129,14 @@ func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
 		}
 		if opts.OnPTY != nil {
 			for _, e := range r.externals {
-				g := e.d.g
-				opts.OnPTY(g.spec.Name, int(e.d.idx)-g.first, e.pty.Path())
+				g := e.d.Group
+				opts.OnPTY(g.Spec.Name, int(e.d.Index)-g.First, e.pty.Path())
 			}
 		}
 		r.schedule()
 		if opts.Exec != "" {
 			apiURL := opts.API
-			if r.api.handler != nil {
+			if r.api.Handler != nil {
 				u, err := r.serveAPI()
 				if err != nil {
 					return nil, err
@@ -168,35 +146,34 @@ func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
 			if err := r.startExec(rctx, opts, apiURL); err != nil {
 				r.stopRealTime(opts)
 				cancel()
-				r.wg.Wait()
+				r.WG.Wait()
 				return nil, err
 			}
 		}
 		r.advanceRealTime(ctx, opts.Progress)
 		r.stopRealTime(opts)
 		cancel()
-		r.wg.Wait()
+		r.WG.Wait()
 	}
 	// Stopped from outside (SIGINT, SIGTERM): report what was reached.
-	r.stopped = ctx.Err() != nil && !r.aborted && r.elapsed() < r.s.Duration.D()
-	r.ctx = context.WithoutCancel(ctx) // the report reads usage after the run's context ended
+	r.stopped = ctx.Err() != nil && !r.aborted && r.Elapsed() < r.s.Duration.D()
+	r.Ctx = context.WithoutCancel(ctx) // the report reads usage after the run's context ended
 	return r.report(), nil
 }
 
 // elapsed is the virtual time since the start.
-func (r *runner) elapsed() time.Duration { return r.clock.Now().Sub(r.s.Start.Time) }
 
 func (r *runner) setup(ctx context.Context, opts Options) error {
 	s := r.s
-	r.clock = vclock.New(s.Start.Time)
+	r.Clock = vclock.New(s.Start.Time)
 	if len(opts.HW) == 0 && opts.API == "" { // see settleStatuses
 		r.settle = true
-		r.clock = vclock.New(s.Start.Time.Add(-preroll(s)))
+		r.Clock = vclock.New(s.Start.Time.Add(-preroll(s)))
 	}
 	total := 0
 	for i := range s.Devices {
 		g := &s.Devices[i]
-		r.groups = append(r.groups, &group{spec: g, first: total, count: g.Count})
+		r.groups = append(r.groups, &firmware.Group{Spec: g, First: total, Count: g.Count})
 		total += g.Count
 	}
 	// Every identifier the control plane makes comes from the seed.
@@ -213,7 +190,6 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 	sid := "AC" + hex.EncodeToString(token)
 	_, _ = src.Read(token)
 	auth := hex.EncodeToString(token)
-	r.real = make(map[int32]hwPort)
 	bound, err := r.bindReal(opts.HW)
 	if err != nil {
 		return err
@@ -222,26 +198,26 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 		if len(bound) != total {
 			return fmt.Errorf("%w: with --api every device must be a real modem (--hw): the virtual modems need the embedded control plane", ErrUsage)
 		}
-		r.api = &apiClient{base: strings.TrimRight(opts.API, "/"), http: &http.Client{Timeout: time.Minute}, sid: opts.APIUser, auth: opts.APIPassword}
+		r.api = apiclient.NewRemote(opts.API, opts.APIUser, opts.APIPassword)
 	}
 	realTime := opts.Exec != "" || len(opts.HW) > 0
 	if err := r.newReceiver(realTime); err != nil {
 		return err
 	}
 	if opts.API == "" {
-		simOpts := []sim.Option{sim.WithClock(r.clock), sim.WithRand(src), sim.WithCatalog(r.cat),
+		simOpts := []sim.Option{sim.WithClock(r.Clock), sim.WithRand(src), sim.WithCatalog(r.cat),
 			sim.WithUpdateDelay(s.Settings.UpdateDelay.D()), sim.WithLimitPropagation(s.Settings.LimitPropagation.D()),
 			sim.WithLimitPropagationSpread(s.Settings.LimitPropagationMax.D(), r.seed),
 			sim.WithCards("scenario-"+strconv.FormatUint(r.seed, 10), total), sim.WithMainAccount(sid, auth)}
 		if !realTime { // callbacks on the virtual clock, to the receiver in process
-			simOpts = append(simOpts, sim.WithWebhookTransport(inProcess{r.hooks}))
+			simOpts = append(simOpts, sim.WithWebhookTransport(apiclient.InProcess{Handler: r.hooks}))
 		}
 		ctl, err := sim.New(ctx, sim.DiscardStore{}, simOpts...)
 		if err != nil {
 			return err
 		}
 		r.ctl = ctl
-		r.api = &apiClient{handler: api.New(ctl), base: "http://fleetsim.local", sid: sid, auth: auth}
+		r.api = apiclient.NewEmbedded(api.New(ctl), sid, auth)
 	}
 	r.world = modem.NewWorld(r.cat)
 	for _, l := range s.World.Locations {
@@ -251,8 +227,8 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 		}
 		r.world.DefineLocation(l.Name, nets, l.Signal)
 	}
-	r.timing = modem.DefaultTiming
-	r.timing.Scan, r.timing.Attach = s.Settings.Scan.D(), s.Settings.Attach.D()
+	r.Timing = modem.DefaultTiming
+	r.Timing.Scan, r.Timing.Attach = s.Settings.Scan.D(), s.Settings.Attach.D()
 	if err := r.setupControl(ctx); err != nil {
 		return fmt.Errorf("%w: %w", ErrSetup, err)
 	}
@@ -268,13 +244,13 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 	return nil
 }
 
-func (r *runner) locationNetworks(l Location) ([]sim.Network, error) {
+func (r *runner) locationNetworks(l spec.Location) ([]sim.Network, error) {
 	if len(l.Networks) == 0 {
 		return r.cat.InCountry(l.Country), nil
 	}
 	var out []sim.Network
 	for _, ref := range l.Networks {
-		nets, err := ResolveNetworks(r.cat, ref, true)
+		nets, err := spec.ResolveNetworks(r.cat, ref, true)
 		if err != nil {
 			return nil, err
 		}
@@ -287,7 +263,7 @@ func (r *runner) locationNetworks(l Location) ([]sim.Network, error) {
 func (r *runner) networkSids(refs []string) ([]string, error) {
 	var out []string
 	for _, ref := range refs {
-		nets, err := ResolveNetworks(r.cat, ref, true)
+		nets, err := spec.ResolveNetworks(r.cat, ref, true)
 		if err != nil {
 			return nil, err
 		}
@@ -309,7 +285,7 @@ func (r *runner) setupControl(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		sid, err := api.reuseNAP(ctx, n.Name, sids)
+		sid, err := api.ReuseNAP(ctx, n.Name, sids)
 		if err != nil {
 			return err
 		}
@@ -319,7 +295,7 @@ func (r *runner) setupControl(ctx context.Context) error {
 		}
 		p := url.Values{"UniqueName": {n.Name}, "Networks": sids}
 		var out struct{ Sid string }
-		if _, err := api.call(ctx, http.MethodPost, "/v1/NetworkAccessProfiles", p, &out); err != nil {
+		if _, err := api.Call(ctx, http.MethodPost, "/v1/NetworkAccessProfiles", p, &out); err != nil {
 			return err
 		}
 		r.naps[n.Name] = out.Sid
@@ -344,7 +320,7 @@ func (r *runner) setupControl(ctx context.Context) error {
 			}
 		}
 		api := r.client(f.Account)
-		sid, err := api.reuseFleet(ctx, f.Name, p)
+		sid, err := api.ReuseFleet(ctx, f.Name, p)
 		if err != nil {
 			return err
 		}
@@ -353,7 +329,7 @@ func (r *runner) setupControl(ctx context.Context) error {
 			continue
 		}
 		var out struct{ Sid string }
-		if _, err := api.call(ctx, http.MethodPost, "/v1/Fleets", p, &out); err != nil {
+		if _, err := api.Call(ctx, http.MethodPost, "/v1/Fleets", p, &out); err != nil {
 			return err
 		}
 		r.fleets[f.Name] = out.Sid
@@ -364,38 +340,33 @@ func (r *runner) setupControl(ctx context.Context) error {
 func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Options) error {
 	n := 0
 	for _, g := range r.groups {
-		n += g.count
+		n += g.Count
 	}
-	r.devices = make([]device, n)
+	r.devices = make([]firmware.Device, n)
 	r.sids = make([]string, n)
 	if r.ctl != nil {
 		r.hub = modem.NewHub(r.ctl)
 	}
 	for _, g := range r.groups {
-		fam, err := familyOf(g.spec.Module)
-		if err != nil {
-			return fmt.Errorf("%w: group %s: %w", ErrSetup, g.spec.Name, err)
-		}
-		g.fam = fam
-		if c := g.spec.IP; c != nil {
-			g.ip = newIPFirmware(g.spec.Module, fam, c)
+		if err := g.SetModule(); err != nil {
+			return fmt.Errorf("%w: group %s: %w", ErrSetup, g.Spec.Name, err)
 		}
 	}
 	size := 0
 	for _, g := range r.groups {
-		if g.spec.Data != nil {
-			size = max(size, int(min(g.spec.Data.Bytes, 64<<10)))
+		if g.Spec.Data != nil {
+			size = max(size, int(min(g.Spec.Data.Bytes, 64<<10)))
 		}
 	}
-	r.payload = make([]byte, size)
+	r.Payload = make([]byte, size)
 	for _, g := range r.groups {
-		for i := g.first; i < g.first+g.count; i++ {
+		for i := g.First; i < g.First+g.Count; i++ {
 			if err := ctx.Err(); err != nil { // SIGINT, SIGTERM during a long set-up
 				return err
 			}
 			if port, ok := bound[i]; ok {
 				d := &r.devices[i]
-				*d = device{r: r, g: g, idx: int32(i), rng: newRNG(r.seed, i), poweredAt: -1, firstReg: -1}
+				*d = firmware.New(&r.Env, g, i, r.seed)
 				if err := r.openReal(ctx, d, port, opts); err != nil {
 					return fmt.Errorf("%w: %w", ErrSetup, err)
 				}
@@ -404,43 +375,42 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 			card, _ := r.ctl.Card(i)
 			var out struct{ Sid string }
 			p := url.Values{"Iccid": {card.ICCID}, "RegistrationCode": {card.RegistrationCode}}
-			if _, err := r.client(g.spec.Account).call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
-				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.first, g.spec.Name, err)
+			if _, err := r.client(g.Spec.Account).Call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
+				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.First, g.Spec.Name, err)
 			}
 			r.sids[i] = out.Sid
 			if err := r.setupSim(ctx, g, i); err != nil {
-				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.first, g.spec.Name, err)
+				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.First, g.Spec.Name, err)
 			}
 			d := &r.devices[i]
-			*d = device{r: r, g: g, idx: int32(i), rng: newRNG(r.seed, i), poweredAt: -1, firstReg: -1}
-			d.modem = modem.New(modem.Config{
-				Card: card, IMEI: modem.IMEI(i), Profile: g.fam.profile, Core: r.ctl, World: r.world,
-				Clock: r.clock, Timing: r.timing, AuthCache: r.s.Settings.AuthCache.D(),
-				Country: g.spec.Location, Hub: r.hub,
-			})
-			d.lp.link = d.modem.Connect(d.output)
+			*d = firmware.New(&r.Env, g, i, r.seed)
+			d.Virtual(modem.New(modem.Config{
+				Card: card, IMEI: modem.IMEI(i), Profile: g.Profile(), Core: r.ctl, World: r.world,
+				Clock: r.Clock, Timing: r.Timing, AuthCache: r.s.Settings.AuthCache.D(),
+				Country: g.Spec.Location, Hub: r.hub,
+			}))
 		}
 	}
 	return nil
 }
 
 // setupSim puts a device's SIM in its Fleet and status.
-func (r *runner) setupSim(ctx context.Context, g *group, i int) error {
+func (r *runner) setupSim(ctx context.Context, g *firmware.Group, i int) error {
 	p := url.Values{}
-	if g.spec.Fleet != "" {
-		p.Set("Fleet", r.fleets[g.spec.Fleet])
+	if g.Spec.Fleet != "" {
+		p.Set("Fleet", r.fleets[g.Spec.Fleet])
 	}
-	status := firstStatus(g.spec.SimStatus)
+	status := firstStatus(g.Spec.SimStatus)
 	if status != "new" {
 		p.Set("Status", status)
 	}
 	if len(p) > 0 {
-		if _, err := r.client(g.spec.Account).call(ctx, http.MethodPost, "/v1/Sims/"+r.sids[i], p, nil); err != nil {
+		if _, err := r.client(g.Spec.Account).Call(ctx, http.MethodPost, "/v1/Sims/"+r.sids[i], p, nil); err != nil {
 			return err
 		}
 	}
-	if g.spec.SimStatus == "inactive" && !r.settle { // a run on real modems plays in real time: no set-up stretch
-		r.clock.AfterFunc(r.s.Settings.UpdateDelay.D(), func() {
+	if g.Spec.SimStatus == "inactive" && !r.settle { // a run on real modems plays in real time: no set-up stretch
+		r.Clock.AfterFunc(r.s.Settings.UpdateDelay.D(), func() {
 			r.apiAction(-1, http.MethodPost, "/v1/Sims/"+r.sids[i], url.Values{"Status": {"inactive"}}, 0)
 		})
 	}
@@ -448,20 +418,11 @@ func (r *runner) setupSim(ctx context.Context, g *group, i int) error {
 }
 
 func (r *runner) close() {
-	for _, p := range r.real {
-		_ = p.c.Close()
-	}
-	r.real = nil
 	if r.hub != nil {
 		r.hub.Close()
 	}
 	for i := range r.devices {
-		if d := &r.devices[i]; d.modem != nil {
-			if d.lp.link != nil {
-				_ = d.lp.link.Close()
-			}
-			d.modem.Close()
-		}
+		r.devices[i].Close()
 	}
 	if r.ctl != nil {
 		_ = r.ctl.Close()
@@ -475,29 +436,29 @@ func (r *runner) close() {
 func (r *runner) schedule() {
 	r.startRecording()
 	for _, g := range r.groups {
-		spec := g.spec
-		for i := g.first; i < g.first+g.count; i++ {
+		spec := g.Spec
+		for i := g.First; i < g.First+g.Count; i++ {
 			d := &r.devices[i]
-			if d.kind == kindExternal { // the user's program powers it and drives it
+			if d.Drives() == firmware.DriveNone { // the user's program powers it and drives it
 				continue
 			}
 			at := spec.PowerOn.At.D()
 			if spec.PowerOn.Spread > 0 {
-				at += time.Duration(d.rng.float() * float64(spec.PowerOn.Spread))
+				at += time.Duration(d.Rand() * float64(spec.PowerOn.Spread))
 			}
-			r.clock.AfterFunc(at, func() {
-				d.powerOn()
+			r.Clock.AfterFunc(at, func() {
+				d.PowerOn()
 				if spec.Data != nil {
-					r.dataLoop(d, true)
+					d.DataLoop(true)
 				}
 				if spec.SMS != nil && spec.SMS.Every != nil {
-					r.smsLoop(d, true)
+					d.SMSLoop(true)
 				}
 				if spec.IP != nil && spec.IP.Every != nil {
-					r.ipLoop(d, true)
+					d.IPLoop(true)
 				}
 				if spec.PowerCycle != nil {
-					r.cycleLoop(d)
+					d.CycleLoop()
 				}
 			})
 		}
@@ -508,60 +469,28 @@ func (r *runner) schedule() {
 	r.scheduleChecks()
 }
 
-// dataLoop sends the group's data pattern while the run lasts.
-func (r *runner) dataLoop(d *device, first bool) {
-	t := d.g.spec.Data
-	wait := t.Every.D()
-	if first { // the first transfer comes at a random point of the first interval
-		wait = time.Duration(d.rng.float() * float64(wait))
-	}
-	if t.Jitter.Set && t.Jitter.Value > 0 {
-		wait += time.Duration((d.rng.float()*2 - 1) * t.Jitter.Value / 100 * float64(t.Every))
-	}
-	r.clock.AfterFunc(max(wait, time.Second), func() {
-		d.sendData()
-		r.dataLoop(d, false)
-	})
-}
-
-func (r *runner) cycleLoop(d *device) {
-	r.clock.AfterFunc(d.g.spec.PowerCycle.Every.D(), func() {
-		d.powerOn()
-		r.cycleLoop(d)
-	})
-}
-
 // targets returns the devices an event acts on.
-func (r *runner) targets(t Targets) []*device {
+func (r *runner) targets(t spec.Targets) []*firmware.Device {
 	g := r.group(t.Group)
 	if g == nil {
 		return nil
 	}
-	n := g.count
+	n := g.Count
 	if t.Share.Set {
-		n = t.Share.Of(g.count)
+		n = t.Share.Of(g.Count)
 	}
-	out := make([]*device, n)
+	out := make([]*firmware.Device, n)
 	for i := range n {
-		out[i] = &r.devices[g.first+i]
+		out[i] = &r.devices[g.First+i]
 	}
 	return out
-}
-
-func (r *runner) group(name string) *group {
-	for _, g := range r.groups {
-		if g.spec.Name == name {
-			return g
-		}
-	}
-	return nil
 }
 
 // scheduleEvent sets the timers of timeline entry i.
 func (r *runner) scheduleEvent(i int) {
 	e := &r.s.Timeline[i]
 	if e.At != nil {
-		r.clock.AfterFunc(e.At.D(), func() { r.act(i) })
+		r.Clock.AfterFunc(e.At.D(), func() { r.act(i) })
 		return
 	}
 	every := e.Every.D()
@@ -578,7 +507,7 @@ func (r *runner) scheduleEvent(i int) {
 		if at > until {
 			return
 		}
-		r.clock.AfterFunc(at-r.elapsed(), func() {
+		r.Clock.AfterFunc(at-r.Elapsed(), func() {
 			r.act(i)
 			tick(at + every)
 		})
@@ -626,23 +555,23 @@ func (r *runner) act(i int) {
 		}
 		r.simChangeParams(e.SIMs, p)
 		for _, d := range r.targets(e.SIMs.Targets) {
-			r.apiAction(i, http.MethodPost, "/v1/Sims/"+r.sids[d.idx], p, 0)
+			r.apiAction(i, http.MethodPost, "/v1/Sims/"+r.sids[d.Index], p, 0)
 		}
 	case e.Move != nil:
 		for _, d := range r.targets(e.Move.Targets) {
-			if d.modem != nil { // a real modem moves with whoever carries it
-				d.modem.SetCountry(e.Move.To)
+			if d.Modem != nil { // a real modem moves with whoever carries it
+				d.Modem.SetCountry(e.Move.To)
 			}
 		}
 	case e.Outage != nil:
-		nets, _ := ResolveNetworks(r.cat, e.Outage.Network, false)
+		nets, _ := spec.ResolveNetworks(r.cat, e.Outage.Network, false)
 		r.outage(nets, true)
 		if e.Outage.For > 0 {
-			r.clock.AfterFunc(e.Outage.For.D(), func() { r.outage(nets, false) })
+			r.Clock.AfterFunc(e.Outage.For.D(), func() { r.outage(nets, false) })
 		}
 	case e.PowerCycle != nil:
 		for _, d := range r.targets(*e.PowerCycle) {
-			d.powerOn()
+			d.PowerOn()
 		}
 	case e.API != nil:
 		path, err := r.expand(e.API.Path)
@@ -667,7 +596,7 @@ func (r *runner) outage(nets []sim.Network, down bool) {
 		_ = r.world.SetDown(n.Sid, down)
 	}
 	for i := range r.devices {
-		if m := r.devices[i].modem; m != nil {
+		if m := r.devices[i].Modem; m != nil {
 			m.RadioChanged()
 		}
 	}
@@ -680,8 +609,8 @@ func (r *runner) apiAction(i int, method, path string, p url.Values, want int) {
 	if i >= 0 && r.s.Timeline[i].API != nil {
 		api = r.client(r.s.Timeline[i].API.Account)
 	}
-	status, err := api.call(r.ctx, method, path, p, nil)
-	var ae *apiError
+	status, err := api.Call(r.Ctx, method, path, p, nil)
+	var ae *apiclient.Error
 	switch {
 	case want != 0 && status == want:
 		return
@@ -704,19 +633,19 @@ func (r *runner) actionFailed(i int, err error) {
 			return // the first refusal says it
 		}
 	}
-	r.runErrs = append(r.runErrs, Outcome{
-		Name: name, When: "at " + formatDuration(r.elapsed()), Check: "the API accepts the request",
-		Observed: err.Error(), Samples: 1, Line: line, FailedAt: formatDuration(r.elapsed()),
+	r.runErrs = append(r.runErrs, report.Outcome{
+		Name: name, When: "at " + spec.FormatDuration(r.Elapsed()), Check: "the API accepts the request",
+		Observed: err.Error(), Samples: 1, Line: line, FailedAt: spec.FormatDuration(r.Elapsed()),
 	})
 }
 
 // advance runs the simulation to the end in steps, reporting progress.
-func (r *runner) advance(ctx context.Context, progress func(Progress)) {
+func (r *runner) advance(ctx context.Context, progress func(report.Progress)) {
 	total := r.s.Duration.D()
 	step := max(total/500, time.Second)
 	for at := time.Duration(0); at < total && !r.aborted; {
 		at = min(at+step, total)
-		if r.clock.AdvanceToContext(ctx, r.s.Start.Time.Add(at)) != nil {
+		if r.Clock.AdvanceToContext(ctx, r.s.Start.Time.Add(at)) != nil {
 			return // interrupted: Run reports what was reached
 		}
 		if progress != nil {
@@ -725,10 +654,10 @@ func (r *runner) advance(ctx context.Context, progress func(Progress)) {
 	}
 }
 
-func (r *runner) progress() Progress {
-	p := Progress{Virtual: r.elapsed(), Total: r.s.Duration.D(), Devices: len(r.devices), Events: r.clock.Fired()}
+func (r *runner) progress() report.Progress {
+	p := report.Progress{Virtual: r.Elapsed(), Total: r.s.Duration.D(), Devices: len(r.devices), Events: r.Clock.Fired()}
 	for i := range r.devices {
-		if r.devices[i].state.Registered() {
+		if r.devices[i].State.Registered() {
 			p.Registered++
 		}
 	}
@@ -738,4 +667,13 @@ func (r *runner) progress() Progress {
 		}
 	}
 	return p
+}
+
+func (r *runner) group(name string) *firmware.Group {
+	for _, g := range r.groups {
+		if g.Spec.Name == name {
+			return g
+		}
+	}
+	return nil
 }

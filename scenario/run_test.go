@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/fleetsim/fleetsim/scenario/report"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -19,10 +21,10 @@ func testCatalog(t testing.TB) *sim.Catalog {
 	return cat
 }
 
-func runFile(t testing.TB, file string, opts Options) *Report {
+func runFile(t testing.TB, file string, opts Options) *report.Report {
 	t.Helper()
 	cat := testCatalog(t)
-	s, err := LoadValid(file, cat)
+	s, err := spec.LoadValid(file, cat)
 	require.NoError(t, err)
 	opts.Catalog = cat
 	rep, err := Run(context.Background(), s, opts)
@@ -44,7 +46,7 @@ func TestShippedScenariosPass(t *testing.T) {
 			}
 			rep := runFile(t, f, Options{})
 			var buf bytes.Buffer
-			WriteSummary(&buf, rep, false)
+			report.WriteSummary(&buf, rep, false)
 			assert.True(t, rep.Passed, "%s", buf.String())
 			for _, o := range rep.Expectations {
 				assert.Positive(t, o.Samples, "%s was never checked", o.Name)
@@ -61,7 +63,7 @@ func TestSameSeedSameReport(t *testing.T) {
 	render := func(seed *uint64) []byte {
 		rep := runFile(t, "../scenarios/nap-roaming.yaml", Options{Seed: seed})
 		var buf bytes.Buffer
-		require.NoError(t, WriteJSON(&buf, rep))
+		require.NoError(t, report.WriteJSON(&buf, rep))
 		return buf.Bytes()
 	}
 	a, b := render(nil), render(nil)
@@ -69,17 +71,6 @@ func TestSameSeedSameReport(t *testing.T) {
 	other := uint64(99)
 	c := render(&other)
 	assert.NotEqual(t, string(a), string(c))
-}
-
-// TestDeviceStreamsAreIndependent checks a device's random stream does not
-// depend on how many devices there are.
-func TestDeviceStreamsAreIndependent(t *testing.T) {
-	a, b := newRNG(42, 7), newRNG(42, 7)
-	for range 10 {
-		require.Equal(t, a.Uint64(), b.Uint64())
-	}
-	c, d := newRNG(42, 8), newRNG(42, 7)
-	assert.NotEqual(t, d.Uint64(), c.Uint64())
 }
 
 const failing = `name: failing
@@ -108,7 +99,7 @@ expect:
 func TestFailuresAndAbort(t *testing.T) {
 	t.Parallel()
 	cat := testCatalog(t)
-	s, err := Parse("failing.yaml", []byte(failing))
+	s, err := spec.Parse("failing.yaml", []byte(failing))
 	require.NoError(t, err)
 	s.Defaults()
 	require.NoError(t, s.Validate(cat))
@@ -152,7 +143,7 @@ expect:
 func TestManualSelectionNetwork(t *testing.T) {
 	t.Parallel()
 	cat := testCatalog(t)
-	s, err := Parse("manual.yaml", []byte(manualOnNetwork))
+	s, err := spec.Parse("manual.yaml", []byte(manualOnNetwork))
 	require.NoError(t, err)
 	s.Defaults()
 	require.NoError(t, s.Validate(cat))

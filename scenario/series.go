@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -12,6 +11,9 @@ import (
 	"time"
 
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
+	"github.com/fleetsim/fleetsim/scenario/firmware"
+	"github.com/fleetsim/fleetsim/scenario/report"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -39,7 +41,7 @@ type sampler struct {
 	// 0 for never): 12 bytes a device, a million devices 12 MB.
 	blockedN, blockedFirst, blockedLast []uint32
 
-	events  []TimelineEvent
+	events  []report.TimelineEvent
 	dropped int
 
 	sms, ip   atomic.Int64 // SMS and IP Commands sent to SIMs so far
@@ -49,7 +51,7 @@ type sampler struct {
 }
 
 type groupRec struct {
-	g                                    *group
+	g                                    *firmware.Group
 	registered, searching, denied, block []int32
 	sentMB                               []float64
 	nets                                 []*netRec
@@ -92,7 +94,7 @@ func (r *runner) startRecording() {
 	total := r.s.Duration.D()
 	var tick func(at time.Duration)
 	tick = func(at time.Duration) {
-		r.clock.AfterFunc(at-r.elapsed(), func() {
+		r.Clock.AfterFunc(at-r.Elapsed(), func() {
 			if r.aborted {
 				return
 			}
@@ -109,30 +111,30 @@ func (r *runner) startRecording() {
 func (r *runner) record() {
 	rec := r.rec
 	k := uint32(len(rec.times)) + 1
-	rec.times = append(rec.times, r.elapsed().Seconds())
+	rec.times = append(rec.times, r.Elapsed().Seconds())
 	for _, gr := range rec.groups {
 		var reg, search, denied, blocked int32
 		for _, nr := range gr.nets {
 			nr.registered = append(nr.registered, 0)
 		}
 		var last *netRec
-		for i := gr.g.first; i < gr.g.first+gr.g.count; i++ {
+		for i := gr.g.First; i < gr.g.First+gr.g.Count; i++ {
 			d := &r.devices[i]
 			switch {
-			case d.state.Registered():
+			case d.State.Registered():
 				reg++
-				if d.plmn != (sim.PLMN{}) {
-					if last == nil || last.plmn != d.plmn {
-						last = gr.network(d.plmn, len(rec.times))
+				if d.PLMN != (sim.PLMN{}) {
+					if last == nil || last.plmn != d.PLMN {
+						last = gr.network(d.PLMN, len(rec.times))
 					}
 					last.registered[len(last.registered)-1]++
 				}
-			case d.state == at3gpp.RegSearching:
+			case d.State == at3gpp.RegSearching:
 				search++
-			case d.state == at3gpp.RegDenied:
+			case d.State == at3gpp.RegDenied:
 				denied++
 			}
-			if d.blocked {
+			if d.Blocked {
 				blocked++
 				rec.blockedN[i]++
 				if rec.blockedFirst[i] == 0 {
@@ -145,7 +147,7 @@ func (r *runner) record() {
 		gr.searching = append(gr.searching, search)
 		gr.denied = append(gr.denied, denied)
 		gr.block = append(gr.block, blocked)
-		gr.sentMB = append(gr.sentMB, roundTo(float64(gr.g.sent)/sim.MB, 3))
+		gr.sentMB = append(gr.sentMB, report.Round(float64(gr.g.Sent)/sim.MB, 3))
 	}
 	rec.smsSeries = append(rec.smsSeries, rec.sms.Load())
 	rec.ipSeries = append(rec.ipSeries, rec.ip.Load())
@@ -174,14 +176,14 @@ func (r *runner) event(kind, group, text string, line int) {
 		rec.dropped++
 		return
 	}
-	rec.events = append(rec.events, TimelineEvent{T: roundTo(r.elapsed().Seconds(), 3), Kind: kind, Group: group, Text: text, Line: line})
+	rec.events = append(rec.events, report.TimelineEvent{T: report.Round(r.Elapsed().Seconds(), 3), Kind: kind, Group: group, Text: text, Line: line})
 }
 
 // timelineEvent describes timeline entry i as it is carried out.
 func (r *runner) timelineEvent(i int) {
 	e := &r.s.Timeline[i]
 	line := e.Pos.Line
-	share := func(t Targets) string {
+	share := func(t spec.Targets) string {
 		if t.Share.Set && (!t.Share.Percent || t.Share.Value != 100) {
 			return fmt.Sprintf("%s (%s)", t.Group, t.Share)
 		}
@@ -221,7 +223,7 @@ func (r *runner) timelineEvent(i int) {
 		text := "outage of " + e.Outage.Network
 		if e.Outage.For > 0 {
 			text += " for " + e.Outage.For.String()
-			r.clock.AfterFunc(e.Outage.For.D(), func() { r.event("outage_end", "", "end of the outage of "+e.Outage.Network, line) })
+			r.Clock.AfterFunc(e.Outage.For.D(), func() { r.event("outage_end", "", "end of the outage of "+e.Outage.Network, line) })
 		}
 		r.event("outage", "", text, line)
 	case e.PowerCycle != nil:
@@ -240,16 +242,16 @@ func (c *check) record(at time.Duration, o observation, firstFailure bool) {
 		c.thinned++
 		return
 	}
-	s := CheckSample{T: roundTo(at.Seconds(), 3), Pass: o.ok, Observed: o.text}
+	s := report.CheckSample{T: report.Round(at.Seconds(), 3), Pass: o.ok, Observed: o.text}
 	if o.hasValue {
-		v := roundTo(o.value, 6)
+		v := report.Round(o.value, 6)
 		s.Value = &v
 	}
 	c.kept = append(c.kept, s)
 }
 
 // window is an expectation's window in virtual time.
-func (r *runner) window(e *Expectation) (from, until time.Duration) {
+func (r *runner) window(e *spec.Expectation) (from, until time.Duration) {
 	switch {
 	case e.At != nil:
 		return e.At.D(), e.At.D()
@@ -260,7 +262,7 @@ func (r *runner) window(e *Expectation) (from, until time.Duration) {
 }
 
 // series builds the report's Series once the run has ended.
-func (r *runner) series() *Series {
+func (r *runner) series() *report.Series {
 	rec := r.rec
 	if rec == nil {
 		return nil
@@ -268,37 +270,37 @@ func (r *runner) series() *Series {
 	if rec.unsub != nil {
 		rec.unsub()
 	}
-	s := &Series{
-		Step: formatDuration(rec.step), StepSeconds: rec.step.Seconds(), Times: nonNil(rec.times),
-		Events: nonNil(rec.events), EventsDropped: rec.dropped, Groups: []GroupSeries{}, Expectations: []CheckSeries{},
-		Usage: []UsageDistribution{},
+	s := &report.Series{
+		Step: spec.FormatDuration(rec.step), StepSeconds: rec.step.Seconds(), Times: nonNil(rec.times),
+		Events: nonNil(rec.events), EventsDropped: rec.dropped, Groups: []report.GroupSeries{}, Expectations: []report.CheckSeries{},
+		Usage: []report.UsageDistribution{},
 	}
 	names := map[sim.PLMN]string{}
 	for _, gr := range rec.groups {
-		gs := GroupSeries{
-			Name: gr.g.spec.Name, Devices: gr.g.count, Fleet: gr.g.spec.Fleet,
+		gs := report.GroupSeries{
+			Name: gr.g.Spec.Name, Devices: gr.g.Count, Fleet: gr.g.Spec.Fleet,
 			Registered: nonNil(gr.registered), Searching: nonNil(gr.searching), Denied: nonNil(gr.denied),
-			DataBlocked: nonNil(gr.block), SentMB: nonNil(gr.sentMB), Networks: []NetworkSeries{},
+			DataBlocked: nonNil(gr.block), SentMB: nonNil(gr.sentMB), Networks: []report.NetworkSeries{},
 		}
 		slices.SortFunc(gr.nets, func(a, b *netRec) int { return strings.Compare(a.plmn.String(), b.plmn.String()) })
 		for _, nr := range gr.nets {
 			name, ok := names[nr.plmn]
 			if !ok {
-				if nets, err := ResolveNetworks(r.cat, nr.plmn.String(), false); err == nil && len(nets) > 0 {
+				if nets, err := spec.ResolveNetworks(r.cat, nr.plmn.String(), false); err == nil && len(nets) > 0 {
 					name = nets[0].FriendlyName
 				}
 				names[nr.plmn] = name
 			}
-			gs.Networks = append(gs.Networks, NetworkSeries{PLMN: nr.plmn.String(), Name: name, Registered: nr.registered})
+			gs.Networks = append(gs.Networks, report.NetworkSeries{PLMN: nr.plmn.String(), Name: name, Registered: nr.registered})
 		}
 		s.Groups = append(s.Groups, gs)
 	}
 	if rec.sms.Load() > 0 || rec.ip.Load() > 0 {
-		s.Commands = &CommandSeries{SMSCommands: nonNil(rec.smsSeries), IPCommands: nonNil(rec.ipSeries)}
+		s.Commands = &report.CommandSeries{SMSCommands: nonNil(rec.smsSeries), IPCommands: nonNil(rec.ipSeries)}
 	}
 	for _, c := range r.checks {
 		from, until := r.window(c.e)
-		s.Expectations = append(s.Expectations, CheckSeries{
+		s.Expectations = append(s.Expectations, report.CheckSeries{
 			Name: c.e.Name, Group: c.e.Group, From: from.Seconds(), Until: until.Seconds(),
 			Pass: c.samples > 0 && !c.failed, Samples: nonNil(c.kept), Thinned: c.thinned,
 		})
@@ -321,112 +323,23 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-func roundTo(v float64, digits int) float64 {
-	p := math.Pow10(digits)
-	return math.Round(v*p) / p
-}
-
 // attachHistogram is the distribution of power-up to first registration.
-func attachHistogram(devs []device) Histogram {
+func attachHistogram(devs []firmware.Device) report.Histogram {
 	var lat []float64
 	never := 0
 	for i := range devs {
 		d := &devs[i]
 		switch {
-		case d.poweredAt < 0:
-		case d.firstReg < 0:
+		case d.PoweredAt < 0:
+		case d.FirstReg < 0:
 			never++
 		default:
-			lat = append(lat, (d.firstReg - d.poweredAt).Seconds())
+			lat = append(lat, (d.FirstReg - d.PoweredAt).Seconds())
 		}
 	}
-	h := logHistogram(lat, "s")
+	h := report.LogHistogram(lat, "s")
 	h.Never = never
 	return h
-}
-
-// logHistogram puts values into buckets of a 1-2-5 series, from the one
-// holding the smallest value to the one holding the largest.
-func logHistogram(vals []float64, unit string) Histogram {
-	h := Histogram{Unit: unit, Count: len(vals), Buckets: []Bucket{}}
-	if len(vals) == 0 {
-		return h
-	}
-	slices.Sort(vals)
-	h.Min, h.Max = roundTo(vals[0], 3), roundTo(vals[len(vals)-1], 3)
-	h.P50, h.P90, h.P99 = roundTo(quantile(vals, 50), 3), roundTo(quantile(vals, 90), 3), roundTo(quantile(vals, 99), 3)
-	edges := []float64{0}
-	for e := 0.001; ; {
-		for _, m := range []float64{1, 2, 5} {
-			v := roundTo(e*m, 6)
-			if v > edges[len(edges)-1] {
-				edges = append(edges, v)
-			}
-		}
-		if edges[len(edges)-1] > vals[len(vals)-1] {
-			break
-		}
-		e *= 10
-	}
-	j := 0
-	for i := 1; i < len(edges); i++ {
-		b := Bucket{From: edges[i-1], To: edges[i]}
-		for j < len(vals) && vals[j] < b.To {
-			b.Count++
-			j++
-		}
-		h.Buckets = append(h.Buckets, b)
-	}
-	// Keep from the first bucket with values to the last.
-	lo, hi := 0, len(h.Buckets)-1
-	for lo < hi && h.Buckets[lo].Count == 0 {
-		lo++
-	}
-	for hi > lo && h.Buckets[hi].Count == 0 {
-		hi--
-	}
-	h.Buckets = h.Buckets[lo : hi+1]
-	return h
-}
-
-// linearHistogram puts values into n equal buckets from 0 to top.
-func linearHistogram(vals []float64, top float64, n int, unit string) Histogram {
-	h := Histogram{Unit: unit, Count: len(vals), Buckets: []Bucket{}}
-	if len(vals) == 0 || top <= 0 {
-		return h
-	}
-	slices.Sort(vals)
-	h.Min, h.Max = roundTo(vals[0], 3), roundTo(vals[len(vals)-1], 3)
-	h.P50, h.P90, h.P99 = roundTo(quantile(vals, 50), 3), roundTo(quantile(vals, 90), 3), roundTo(quantile(vals, 99), 3)
-	w := top / float64(n)
-	for i := range n {
-		h.Buckets = append(h.Buckets, Bucket{From: roundTo(float64(i)*w, 6), To: roundTo(float64(i+1)*w, 6)})
-	}
-	for _, v := range vals {
-		k := min(int(v/w), n-1)
-		h.Buckets[k].Count++
-	}
-	return h
-}
-
-// quantile is the p-th percentile of sorted values, nearest rank.
-func quantile(sorted []float64, p float64) float64 {
-	k := max(int(math.Ceil(p/100*float64(len(sorted))))-1, 0)
-	return sorted[min(k, len(sorted)-1)]
-}
-
-// niceCeil rounds v up to 1, 2 or 5 times a power of ten.
-func niceCeil(v float64) float64 {
-	if v <= 0 {
-		return 1
-	}
-	e := math.Pow10(int(math.Floor(math.Log10(v))))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*e >= v*(1-1e-9) {
-			return m * e
-		}
-	}
-	return 10 * e
 }
 
 // limitMB is a Fleet's data limit at the end of the run, as the scenario
@@ -446,13 +359,13 @@ func (r *runner) limitMB(fleet string) int {
 
 // usageDistribution is a group's data use per SIM against its Fleet's
 // limit, with its most blocked SIMs.
-func (r *runner) usageDistribution(g *group, usage map[string]float64) UsageDistribution {
-	u := UsageDistribution{Group: g.spec.Name, Fleet: g.spec.Fleet, LimitMB: r.limitMB(g.spec.Fleet), LimitChanges: []LimitChange{}, Longest: []BlockedSIM{}}
+func (r *runner) usageDistribution(g *firmware.Group, usage map[string]float64) report.UsageDistribution {
+	u := report.UsageDistribution{Group: g.Spec.Name, Fleet: g.Spec.Fleet, LimitMB: r.limitMB(g.Spec.Fleet), LimitChanges: []report.LimitChange{}, Longest: []report.BlockedSIM{}}
 	for i := range r.s.Timeline {
-		if e := &r.s.Timeline[i]; e.Fleet != nil && e.Fleet.Name == g.spec.Fleet && e.Fleet.DataLimitMB != nil {
+		if e := &r.s.Timeline[i]; e.Fleet != nil && e.Fleet.Name == g.Spec.Fleet && e.Fleet.DataLimitMB != nil {
 			for _, ev := range r.rec.events {
 				if ev.Kind == "fleet" && ev.Line == e.Pos.Line {
-					u.LimitChanges = append(u.LimitChanges, LimitChange{T: ev.T, LimitMB: *e.Fleet.DataLimitMB})
+					u.LimitChanges = append(u.LimitChanges, report.LimitChange{T: ev.T, LimitMB: *e.Fleet.DataLimitMB})
 				}
 			}
 		}
@@ -463,9 +376,9 @@ func (r *runner) usageDistribution(g *group, usage map[string]float64) UsageDist
 		u.FinalLimitMB = u.LimitMB
 	}
 	if usage != nil {
-		vals := make([]float64, 0, g.count)
+		vals := make([]float64, 0, g.Count)
 		peak := float64(max(u.LimitMB, u.FinalLimitMB))
-		for i := g.first; i < g.first+g.count; i++ {
+		for i := g.First; i < g.First+g.Count; i++ {
 			mb := usage[r.sids[i]] / sim.MB
 			vals = append(vals, mb)
 			if u.LimitMB > 0 && mb >= float64(u.LimitMB) {
@@ -479,11 +392,11 @@ func (r *runner) usageDistribution(g *group, usage map[string]float64) UsageDist
 		if peak > 0 && top < peak*2 { // the limit in view, unless use dwarfs it
 			top = max(top, float64(u.LimitMB)*1.2)
 		}
-		u.PerSIM = linearHistogram(vals, niceCeil(top), 20, "MB")
+		u.PerSIM = report.LinearHistogram(vals, report.NiceCeil(top), 20, "MB")
 	}
 	rec := r.rec
 	var ids []int
-	for i := g.first; i < g.first+g.count; i++ {
+	for i := g.First; i < g.First+g.Count; i++ {
 		if rec.blockedN[i] > 0 {
 			u.EverBlocked++
 			ids = append(ids, i)
@@ -491,8 +404,8 @@ func (r *runner) usageDistribution(g *group, usage map[string]float64) UsageDist
 	}
 	slices.SortStableFunc(ids, func(a, b int) int { return cmp.Compare(rec.blockedN[b], rec.blockedN[a]) })
 	for _, i := range ids[:min(len(ids), topBlocked)] {
-		u.Longest = append(u.Longest, BlockedSIM{
-			Index: i - g.first, Sim: r.sids[i],
+		u.Longest = append(u.Longest, report.BlockedSIM{
+			Index: i - g.First, Sim: r.sids[i],
 			BlockedSeconds: float64(rec.blockedN[i]) * rec.step.Seconds(),
 			First:          rec.times[rec.blockedFirst[i]-1], Last: rec.times[rec.blockedLast[i]-1],
 		})
@@ -509,7 +422,7 @@ func (r *runner) finalUsage() (map[string]float64, error) {
 	}
 	used := make(map[string]float64, len(r.sids))
 	start := r.s.Start.Time.Truncate(time.Hour)
-	end := r.clock.Now().Truncate(time.Hour).Add(time.Hour)
+	end := r.Clock.Now().Truncate(time.Hour).Add(time.Hour)
 	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
 		to := from.Add(30 * 24 * time.Hour)
 		if to.After(end) {
@@ -530,14 +443,14 @@ func (r *runner) finalUsage() (map[string]float64, error) {
 func (r *runner) usageBySim() (map[string]float64, error) {
 	used := make(map[string]float64, len(r.sids))
 	start := r.s.Start.Time.Truncate(time.Hour)
-	end := r.clock.Now().Truncate(time.Hour).Add(time.Hour)
+	end := r.Clock.Now().Truncate(time.Hour).Add(time.Hour)
 	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
 		to := from.Add(30 * 24 * time.Hour)
 		if to.After(end) {
 			to = end
 		}
 		p := url.Values{"Group": {"sim"}, "Granularity": {"all"}, "StartTime": {from.Format(time.RFC3339)}, "EndTime": {to.Format(time.RFC3339)}}
-		err := r.api.listAll(r.ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
+		err := r.api.ListAll(r.Ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
 			var u struct {
 				SimSid    string  `json:"sim_sid"`
 				DataTotal float64 `json:"data_total"`

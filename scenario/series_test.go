@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fleetsim/fleetsim/scenario/report"
 )
 
 func TestSeriesStep(t *testing.T) {
@@ -23,21 +25,6 @@ func TestSeriesStep(t *testing.T) {
 		assert.Equal(t, tc.want, got, "sample %v over %v", tc.sample, tc.total)
 		assert.LessOrEqual(t, int(tc.total/got)+2, maxSeriesPoints+2)
 	}
-}
-
-func TestHistograms(t *testing.T) {
-	h := logHistogram([]float64{7, 7.5, 12, 130, 0.3}, "s")
-	assert.Equal(t, 5, h.Count)
-	assert.Equal(t, []Bucket{{0.2, 0.5, 1}, {0.5, 1, 0}, {1, 2, 0}, {2, 5, 0}, {5, 10, 2}, {10, 20, 1}, {20, 50, 0}, {50, 100, 0}, {100, 200, 1}}, h.Buckets)
-	assert.Equal(t, 7.5, h.P50)
-	assert.Equal(t, 130.0, h.Max)
-
-	l := linearHistogram([]float64{0, 4.9, 5, 9.99, 10}, 10, 2, "MB")
-	assert.Equal(t, []Bucket{{0, 5, 2}, {5, 10, 3}}, l.Buckets) // the top value lands in the last bucket
-	assert.Equal(t, 10.0, niceCeil(8))
-	assert.Equal(t, 2.0, niceCeil(1.2))
-	assert.Equal(t, 50.0, niceCeil(50))
-	assert.Empty(t, logHistogram(nil, "s").Buckets)
 }
 
 // TestSeriesOfARun checks the report's time series of data-limit.yaml:
@@ -74,7 +61,7 @@ func TestSeriesOfARun(t *testing.T) {
 	assert.Equal(t, int32(0), g.DataBlocked[at(7*3600)])
 	assert.Equal(t, int32(100), g.Registered[at(5*3600)])
 	require.Len(t, s.Events, 1)
-	assert.Equal(t, TimelineEvent{T: 6 * 3600, Kind: "fleet", Text: "Fleet metered: data limit 50 MB", Line: 30}, s.Events[0])
+	assert.Equal(t, report.TimelineEvent{T: 6 * 3600, Kind: "fleet", Text: "Fleet metered: data limit 50 MB", Line: 30}, s.Events[0])
 	require.Len(t, s.Expectations, len(rep.Expectations))
 	for i, e := range s.Expectations {
 		assert.Equal(t, rep.Expectations[i].Samples, len(e.Samples), e.Name)

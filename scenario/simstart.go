@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 // SIMs that start ready or inactive reach that status through the API's
@@ -18,7 +20,7 @@ import (
 // preroll is how much virtual time before the start the set-up needs for
 // the groups' start statuses to settle: none when every group starts new
 // or active (an active SIM's update settles while its modem boots).
-func preroll(s *Scenario) time.Duration {
+func preroll(s *spec.Scenario) time.Duration {
 	steps := 0
 	for _, g := range s.Devices {
 		switch g.SimStatus {
@@ -52,21 +54,21 @@ func (r *runner) settleStatuses(ctx context.Context) error {
 	if pre == 0 {
 		return nil
 	}
-	r.clock.AdvanceTo(r.s.Start.Time.Add(-pre + r.s.Settings.UpdateDelay.D() + time.Second))
+	r.Clock.AdvanceTo(r.s.Start.Time.Add(-pre + r.s.Settings.UpdateDelay.D() + time.Second))
 	for _, g := range r.groups {
-		if g.spec.SimStatus != "inactive" {
+		if g.Spec.SimStatus != "inactive" {
 			continue
 		}
-		for i := g.first; i < g.first+g.count; i++ {
+		for i := g.First; i < g.First+g.Count; i++ {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			p := url.Values{"Status": {"inactive"}}
-			if _, err := r.api.call(ctx, http.MethodPost, "/v1/Sims/"+r.sids[i], p, nil); err != nil {
+			if _, err := r.api.Call(ctx, http.MethodPost, "/v1/Sims/"+r.sids[i], p, nil); err != nil {
 				return err
 			}
 		}
 	}
-	r.clock.AdvanceTo(r.s.Start.Time)
+	r.Clock.AdvanceTo(r.s.Start.Time)
 	return nil
 }

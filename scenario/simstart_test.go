@@ -9,10 +9,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fleetsim/fleetsim/scenario/report"
 )
 
 // runText runs a scenario given as YAML text.
-func runText(t testing.TB, text string, opts Options) *Report {
+func runText(t testing.TB, text string, opts Options) *report.Report {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "s.yaml")
 	require.NoError(t, os.WriteFile(file, []byte(text), 0o600))
@@ -45,7 +47,7 @@ expect:
   - {name: ready SIMs attach, group: trial, at: 1m, registered: "== 100%"}
 `, Options{Trace: &trace})
 	var buf bytes.Buffer
-	WriteSummary(&buf, rep, false)
+	report.WriteSummary(&buf, rep, false)
 	assert.True(t, rep.Passed, "%s", buf.String())
 	for _, l := range bytes.Split(trace.Bytes(), []byte("\n")) {
 		if bytes.Contains(l, []byte("[shelf/")) {

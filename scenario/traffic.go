@@ -11,50 +11,27 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetsim/fleetsim/scenario/apiclient"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
 // This file holds download traffic, usage by direction, the spread of a
 // new data limit over the SIMs and the api expectation's checks.
 
-// MaxDownload bounds a transfer's download.
-const MaxDownload = 100 << 20
-
-// direction is which side of a SIM's data usage an expectation reads.
-type direction uint8
-
-const (
-	dirTotal direction = iota
-	dirUpload
-	dirDownload
-)
-
-// usageChecks are an expectation's per-SIM usage conditions, by direction.
-func usageChecks(e *Expectation) []struct {
-	key  string
-	dir  direction
-	cond Condition
-} {
-	return []struct {
-		key  string
-		dir  direction
-		cond Condition
-	}{{"usage_mb", dirTotal, e.UsageMB}, {"upload_mb", dirUpload, e.UploadMB}, {"download_mb", dirDownload, e.DownloadMB}}
-}
-
 // usageByDirection reads each SIM's upload, download and total data use
 // in bytes from UsageRecords, over the run so far.
-func (r *runner) usageByDirection(api *apiClient) (map[string][3]float64, error) {
+func (r *runner) usageByDirection(api *apiclient.Client) (map[string][3]float64, error) {
 	used := make(map[string][3]float64, len(r.sids))
 	start := r.s.Start.Time.Truncate(time.Hour)
-	end := r.clock.Now().Truncate(time.Hour).Add(time.Hour)
+	end := r.Clock.Now().Truncate(time.Hour).Add(time.Hour)
 	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
 		to := from.Add(30 * 24 * time.Hour)
 		if to.After(end) {
 			to = end
 		}
 		p := url.Values{"Group": {"sim"}, "Granularity": {"all"}, "StartTime": {from.Format(time.RFC3339)}, "EndTime": {to.Format(time.RFC3339)}}
-		err := api.listAll(r.ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
+		err := api.ListAll(r.Ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
 			var u struct {
 				SimSid       string  `json:"sim_sid"`
 				DataTotal    float64 `json:"data_total"`
@@ -65,9 +42,9 @@ func (r *runner) usageByDirection(api *apiClient) (map[string][3]float64, error)
 				return err
 			}
 			v := used[u.SimSid]
-			v[dirTotal] += u.DataTotal
-			v[dirUpload] += u.DataUpload
-			v[dirDownload] += u.DataDownload
+			v[spec.DirTotal] += u.DataTotal
+			v[spec.DirUpload] += u.DataUpload
+			v[spec.DirDownload] += u.DataDownload
 			used[u.SimSid] = v
 			return nil
 		})
@@ -80,7 +57,7 @@ func (r *runner) usageByDirection(api *apiClient) (map[string][3]float64, error)
 
 // usageIn counts the group's SIMs whose use in direction dir satisfies c,
 // with the smallest and largest use in MB.
-func (r *runner) usageIn(used map[string][3]float64, groupName string, dir direction, c Condition) (lo, hi float64, good int) {
+func (r *runner) usageIn(used map[string][3]float64, groupName string, dir spec.Direction, c spec.Condition) (lo, hi float64, good int) {
 	in := r.memberSids(groupName)
 	lo = math.Inf(1)
 	for sid := range in {
@@ -96,37 +73,15 @@ func (r *runner) usageIn(used map[string][3]float64, groupName string, dir direc
 	return lo, hi, good
 }
 
-// download receives the group's download over the data session after the
-// upload: the network sends it through the modem, which meters it. The
-// bytes reach the firmware in data state and are only counted; a download
-// the network cuts (the data limit) ends the session, whose NO CARRIER
-// came with the data. It reports whether the session is still up.
-func (d *device) download() bool {
-	n := int64(d.g.spec.Data.Download)
-	if n <= 0 || d.modem == nil {
-		return true
-	}
-	d.downloading = true
-	got, err := d.modem.Download(d.r.ctx, n)
-	d.downloading = false
-	d.r.traceNote(d, "%d bytes of data received", got)
-	d.g.received += got
-	if err != nil {
-		d.blocked, d.pdp = true, false
-		return false
-	}
-	return true
-}
-
 // apiOutcome checks an api expectation: it GETs the path and compares the
 // status and the field. It returns the text for the report and whether
 // the check holds.
-func (r *runner) apiOutcome(api *apiClient, a *APICheck) (string, bool, error) {
+func (r *runner) apiOutcome(api *apiclient.Client, a *spec.APICheck) (string, bool, error) {
 	path, err := r.expand(a.Path)
 	if err != nil {
 		return "", false, err
 	}
-	status, body, err := api.do(r.ctx, http.MethodGet, path, nil)
+	status, body, err := api.Do(r.Ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return "", false, err
 	}
@@ -231,7 +186,7 @@ func summarize(vals []string) string {
 }
 
 // apiCheckText describes an api check for the report.
-func apiCheckText(a *APICheck) string {
+func apiCheckText(a *spec.APICheck) string {
 	s := "GET " + a.Path
 	if a.Status != 0 {
 		s += " status " + strconv.Itoa(a.Status)
@@ -248,62 +203,4 @@ func apiCheckText(a *APICheck) string {
 		s += fmt.Sprintf(" %s == %q", a.Field, a.Equals)
 	}
 	return s
-}
-
-// apiCheck validates an api expectation: a status, or a field with exactly
-// one of equals, in, number and absent.
-func (v *validator) apiCheck(a *APICheck, path string) {
-	v.apiPath(a.Pos.At("path"), path+".path", a.Path)
-	if a.Status != 0 && (a.Status < 100 || a.Status > 599) {
-		v.errorf(a.Pos.At("status"), path+".status", "want an HTTP status (100..599), got %d", a.Status)
-	}
-	var set []string
-	for _, k := range []struct {
-		key string
-		on  bool
-	}{{"equals", a.Equals != ""}, {"in", a.In != nil}, {"number", a.Number.Set()}, {"absent", a.Absent}} {
-		if k.on {
-			set = append(set, k.key)
-		}
-	}
-	switch {
-	case a.Field == "" && len(set) > 0:
-		v.errorf(a.Pos.At(set[0]), path+".field", "required with %s: the field to check", set[0])
-	case a.Field == "" && a.Status == 0:
-		v.errorf(a.Pos, path, "no check: want status, or field with one of equals, in, number or absent")
-	case a.Field != "" && len(set) == 0:
-		v.errorf(a.Pos.At("field"), path+".field", "want one of equals, in, number or absent with field")
-	case len(set) > 1:
-		v.errorf(a.Pos.At(set[1]), path+"."+set[1], "only one of equals, in, number and absent, got %s", strings.Join(set, " and "))
-	}
-	for _, k := range strings.Split(a.Field, ".") {
-		if a.Field != "" && k == "" {
-			v.errorf(a.Pos.At("field"), path+".field", "empty key in %q: want a dotted path such as sims.0.status", a.Field)
-			break
-		}
-	}
-	if a.In != nil && len(a.In) == 0 {
-		v.errorf(a.Pos.At("in"), path+".in", "must list at least one value")
-	}
-	if c := a.Number; c.Set() && (c.IsDur || c.Bound.Percent) {
-		v.errorf(a.Pos.At("number"), path+".number", "want a number bound such as '>= 5', got %q", c.Text)
-	}
-}
-
-// traffic validates a group's data pattern beyond its interval.
-func (v *validator) traffic(d *Traffic, path string) {
-	if d.Download < 0 || d.Download > MaxDownload {
-		v.errorf(d.Pos.At("download"), path+".download", "must be 0..100MB, got %d bytes", int64(d.Download))
-	}
-}
-
-// propagationSpread validates settings.limit_propagation_max.
-func (v *validator) propagationSpread(st *Settings) {
-	m := st.LimitPropagationMax
-	if m == 0 {
-		return
-	}
-	if m.D() < st.LimitPropagation.D() || m.D() > sim.MaxLimitPropagation {
-		v.errorf(st.Pos.At("limit_propagation_max"), "settings.limit_propagation_max", "must be limit_propagation (%s) .. %s, got %s", st.LimitPropagation, Duration(sim.MaxLimitPropagation), m)
-	}
 }

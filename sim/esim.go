@@ -261,14 +261,21 @@ func (c *Control) ESimProfile(acct *Account, sid string) (*ESimProfile, error) {
 
 // ListESimProfiles lists the account's eSIM profiles.
 func (c *Control) ListESimProfiles(acct *Account, eid, simSid, status string) ([]*ESimProfile, error) {
+	l, err := c.ESimProfilePages(acct, eid, simSid, status)
+	if err != nil {
+		return nil, err
+	}
+	return All(l), nil
+}
+
+// ESimProfilePages is ListESimProfiles a page at a time.
+func (c *Control) ESimProfilePages(acct *Account, eid, simSid, status string) (List[*ESimProfile], error) {
 	if err := oneOf("Status", status, ESimNew, ESimReserving, ESimAvailable, ESimDownloaded, ESimInstalled, ESimFailed); err != nil {
 		return nil, err
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.esims.filter(func(p *ESimProfile) bool {
-		return p.AccountSid == acct.Sid && (eid == "" || p.EID == eid) && (simSid == "" || p.SimSid == simSid) && (status == "" || p.Status == status)
-	}), nil
+	return tableList[ESimProfile]{c, &c.esims, func(p *ESimProfile, _ time.Time) (*ESimProfile, bool) {
+		return p, p.AccountSid == acct.Sid && (eid == "" || p.EID == eid) && (simSid == "" || p.SimSid == simSid) && (status == "" || p.Status == status)
+	}}, nil
 }
 
 // The statuses of a SettingsUpdate, and its over-the-air timing: an update
@@ -402,6 +409,15 @@ func (c *Control) advanceSettings(simSid string, attached bool) {
 // ListSettingsUpdates lists the settings updates of the account's SIMs, in
 // creation order; the history follows a SIM to its new account.
 func (c *Control) ListSettingsUpdates(acct *Account, simRef, status string) ([]*SettingsUpdate, error) {
+	l, err := c.SettingsUpdatePages(acct, simRef, status)
+	if err != nil {
+		return nil, err
+	}
+	return All(l), nil
+}
+
+// SettingsUpdatePages is ListSettingsUpdates a page at a time.
+func (c *Control) SettingsUpdatePages(acct *Account, simRef, status string) (List[*SettingsUpdate], error) {
 	if err := oneOf("Status", status, SettingsScheduled, SettingsInProgress, SettingsSuccessful, SettingsFailed); err != nil {
 		return nil, err
 	}
@@ -409,18 +425,14 @@ func (c *Control) ListSettingsUpdates(acct *Account, simRef, status string) ([]*
 	defer c.mu.RUnlock()
 	simSid, ok := c.simFilter(acct, simRef)
 	if !ok {
-		return nil, nil
+		return emptyList[*SettingsUpdate](), nil
 	}
-	now := c.Now()
-	var out []*SettingsUpdate
-	for _, u := range c.settings.all() {
+	return tableList[SettingsUpdate]{c, &c.settings, func(u *SettingsUpdate, now time.Time) (*SettingsUpdate, bool) {
 		s := c.sims.get(u.SimSid)
 		if s == nil || s.AccountSid != acct.Sid || (simSid != "" && u.SimSid != simSid) {
-			continue
+			return nil, false
 		}
-		if v := settingsView(u, now); status == "" || v.Status == status {
-			out = append(out, v)
-		}
-	}
-	return out, nil
+		v := settingsView(u, now)
+		return v, status == "" || v.Status == status
+	}}, nil
 }

@@ -68,9 +68,10 @@ func (c *Control) CreateIPCommand(ctx context.Context, acct *Account, p IPComman
 			CallbackURL: p.CallbackURL, CallbackMethod: method,
 			DateCreated: now, DateUpdated: now, Seq: c.nextSeq(),
 		}
-		t.put("ip", m.Sid, m, func() { c.ips.set(m.Sid, m, m.Seq) })
+		t.put("ip", m.Sid, m, func() { c.ips.set(m.Sid, m, m.Seq); c.stats.ip.add(m.Direction, m.Status) })
 		sid, iccid := m.Sid, m.SimICCID
-		t.after = append(t.after, func() { c.sendIPCommand(sid, iccid) })
+		t.event(Event{Kind: EventIPCommand, Sid: sid, ICCID: iccid})
+		t.after = append(t.after, func() { c.sendIPCommand(sid) })
 		return nil
 	})
 	return m, err
@@ -81,11 +82,10 @@ func (c *Control) CreateIPCommand(ctx context.Context, acct *Account, p IPComman
 // asynchronously and reports 83401).
 const IPSendWindow = time.Second
 
-// sendIPCommand offers a queued MT IP Command to the SIM's modem, which
-// reports it with IPCommandDone at once. If no modem took it, it fails
-// after IPSendWindow.
-func (c *Control) sendIPCommand(sid, iccid string) {
-	c.publish(Event{Kind: EventIPCommand, Sid: sid, ICCID: iccid})
+// sendIPCommand runs once a queued MT IP Command was offered to the SIM's
+// modem (EventIPCommand), which reports it with IPCommandDone at once. If
+// no modem took it, it fails after IPSendWindow.
+func (c *Control) sendIPCommand(sid string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if m := c.ips.get(sid); c.closed || m == nil || m.Status != CommandQueued {
@@ -138,7 +138,7 @@ func (c *Control) IPCommandDone(ctx context.Context, sid, deviceIP string, sent 
 		if sent {
 			cp.Status, cp.DeviceIP = CommandSent, deviceIP
 		}
-		t.put("ip", cp.Sid, &cp, func() { c.ips.set(cp.Sid, &cp, cp.Seq) })
+		t.put("ip", cp.Sid, &cp, func() { c.ips.set(cp.Sid, &cp, cp.Seq); c.stats.ip.add(cp.Direction, cp.Status) })
 		if cp.CallbackURL != "" {
 			c.ipHook(t, &cp, cp.CallbackURL, cp.CallbackMethod)
 		}
@@ -168,7 +168,7 @@ func (c *Control) ReceiveIPCommand(ctx context.Context, iccid, deviceIP string, 
 			PayloadType: "binary", Payload: base64.StdEncoding.EncodeToString(payload),
 			DateCreated: now, DateUpdated: now, Seq: c.nextSeq(),
 		}
-		t.put("ip", m.Sid, m, func() { c.ips.set(m.Sid, m, m.Seq) })
+		t.put("ip", m.Sid, m, func() { c.ips.set(m.Sid, m, m.Seq); c.stats.ip.add(m.Direction, m.Status) })
 		if f := c.fleets.get(s.FleetSid); f != nil && f.IPCommandsURL != "" {
 			c.ipHook(t, m, f.IPCommandsURL, f.IPCommandsMethod)
 		}
@@ -219,6 +219,15 @@ func (c *Control) IPCommand(acct *Account, sid string) (*IPCommand, error) {
 
 // ListIPCommands lists the account's IP Commands.
 func (c *Control) ListIPCommands(acct *Account, simRef, iccid, status, direction string) ([]*IPCommand, error) {
+	l, err := c.IPCommandPages(acct, simRef, iccid, status, direction)
+	if err != nil {
+		return nil, err
+	}
+	return All(l), nil
+}
+
+// IPCommandPages is ListIPCommands a page at a time.
+func (c *Control) IPCommandPages(acct *Account, simRef, iccid, status, direction string) (List[*IPCommand], error) {
 	if err := commandQuery(status, direction, CommandQueued, CommandSent, CommandReceived, CommandFailed); err != nil {
 		return nil, err
 	}
@@ -226,11 +235,11 @@ func (c *Control) ListIPCommands(acct *Account, simRef, iccid, status, direction
 	defer c.mu.RUnlock()
 	match, ok := c.commandMatch(acct, simRef, status, direction)
 	if !ok {
-		return nil, nil
+		return emptyList[*IPCommand](), nil
 	}
-	return c.ips.filter(func(m *IPCommand) bool {
-		return match(m.AccountSid, m.SimSid, m.Status, m.Direction) && (iccid == "" || m.SimICCID == iccid)
-	}), nil
+	return tableList[IPCommand]{c, &c.ips, func(m *IPCommand, _ time.Time) (*IPCommand, bool) {
+		return m, match(m.AccountSid, m.SimSid, m.Status, m.Direction) && (iccid == "" || m.SimICCID == iccid)
+	}}, nil
 }
 
 // SimIPAddresses lists the address of the Sim's data session while it

@@ -25,6 +25,13 @@ var (
 	sidLikeRE          = regexp.MustCompile(`^[A-Z]{2}[0-9a-fA-F]{32}$`)
 )
 
+// baseSettings are the packages of every SIM's first settings update,
+// shared by all (never modified).
+var baseSettings = []SettingsPackage{{
+	Name: "base-settings", Version: "1.0.0",
+	MoreInfo: "https://twilio.com/docs/iot/supersim/settings-packages/base-settings",
+}}
+
 // RegisterSim claims an inventory card for the account: the Sim is created
 // with status new and no Fleet.
 func (c *Control) RegisterSim(ctx context.Context, acct *Account, iccid, code string) (*Sim, error) {
@@ -60,14 +67,11 @@ func (c *Control) RegisterSim(ctx context.Context, acct *Account, iccid, code st
 		}
 		c.putSim(t, s)
 		u := &SettingsUpdate{
-			Sid:    c.newSid("OB"),
-			ICCID:  iccid,
-			SimSid: s.Sid,
-			Status: "successful",
-			Packages: []SettingsPackage{{
-				Name: "base-settings", Version: "1.0.0",
-				MoreInfo: "https://twilio.com/docs/iot/supersim/settings-packages/base-settings",
-			}},
+			Sid:           c.newSid("OB"),
+			ICCID:         iccid,
+			SimSid:        s.Sid,
+			Status:        "successful",
+			Packages:      baseSettings,
 			DateCompleted: now, DateCreated: now, DateUpdated: now,
 			Seq: c.nextSeq(),
 		}
@@ -122,6 +126,15 @@ type SimFilter struct {
 
 // ListSims returns the account's Sims that match f, in creation order.
 func (c *Control) ListSims(acct *Account, f SimFilter) ([]*Sim, error) {
+	l, err := c.SimPages(acct, f)
+	if err != nil {
+		return nil, err
+	}
+	return All(l), nil
+}
+
+// SimPages is ListSims a page at a time; positions are the Sims' Seqs.
+func (c *Control) SimPages(acct *Account, f SimFilter) (List[*Sim], error) {
 	var status SimStatus
 	if f.Status != "" {
 		var ok bool
@@ -135,21 +148,17 @@ func (c *Control) ListSims(acct *Account, f SimFilter) ([]*Sim, error) {
 	if f.Fleet != "" {
 		fl, err := c.findFleet(acct, f.Fleet)
 		if err != nil {
-			return nil, nil
+			return emptyList[*Sim](), nil
 		}
 		fleetSid = fl.Sid
 	}
-	now := c.Now()
-	var out []*Sim
-	for _, s := range c.sims.filter(func(s *Sim) bool {
-		return s.AccountSid == acct.Sid && (f.ICCID == "" || s.ICCID == f.ICCID) && (fleetSid == "" || s.FleetSid == fleetSid)
-	}) {
-		v := c.view(s, now)
-		if status == 0 || v.APIStatus() == status {
-			out = append(out, v)
+	return tableList[Sim]{c, &c.sims, func(s *Sim, now time.Time) (*Sim, bool) {
+		if s.AccountSid != acct.Sid || (f.ICCID != "" && s.ICCID != f.ICCID) || (fleetSid != "" && s.FleetSid != fleetSid) {
+			return nil, false
 		}
-	}
-	return out, nil
+		v := c.view(s, now)
+		return v, status == 0 || v.APIStatus() == status
+	}}, nil
 }
 
 // SimParams are the parameters of a Sim update; nil fields are not updated.
@@ -270,7 +279,7 @@ func (c *Control) UpdateSim(ctx context.Context, acct *Account, ref string, p Si
 			s.FleetSid = fleetSid
 			c.putSim(t, s)
 		}
-		t.after = append(t.after, func() { c.publish(Event{Kind: EventSim, Sid: s.Sid, ICCID: s.ICCID}) })
+		t.event(Event{Kind: EventSim, Sid: s.Sid, ICCID: s.ICCID})
 		sim = s
 		return nil
 	})
@@ -323,7 +332,7 @@ func (c *Control) armSimTimer(sid string, due time.Time) {
 // completeSimUpdate finishes a scheduled update and calls its callback.
 func (c *Control) completeSimUpdate(sid string) {
 	err := c.write(context.Background(), func(t *txn) error {
-		delete(c.timers, sid)
+		c.untime(sid)
 		cur := c.sims.get(sid)
 		if cur == nil || cur.Pending == nil {
 			return nil
@@ -341,8 +350,8 @@ func (c *Control) completeSimUpdate(sid string) {
 		s.DateUpdated = now
 		c.putSim(t, s)
 		acct := c.accounts.get(s.AccountSid)
+		t.event(Event{Kind: EventSim, Sid: s.Sid, ICCID: s.ICCID})
 		t.after = append(t.after, func() {
-			c.publish(Event{Kind: EventSim, Sid: s.Sid, ICCID: s.ICCID})
 			if p.CallbackURL != "" {
 				c.hooks.sendEvent(WebhookSimUpdate, acct.AuthToken, p.CallbackURL, p.CallbackMethod, url.Values{
 					"SimSid": {s.Sid}, "SimUniqueName": {s.UniqueName},

@@ -148,21 +148,41 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 			}
 		}
 		c.putSim(t, s)
+		attr := c.usage.attr(s.AccountSid, s.FleetSid)
+		net := uint16(c.catalog.byPLMN[r.PLMN])
+		hour := int32(now.Unix() / 3600)
+		sid := s.Sid
+		if c.discard {
+			t.apply = append(t.apply, func() { c.usage.add(sid, hour, attr, net, r.Upload, r.Download, r.SMS, now) })
+			return nil
+		}
+		// The store keeps the hour's totals as a Usage record.
 		u := &Usage{
 			AccountSid: s.AccountSid, SimSid: s.Sid, FleetSid: s.FleetSid,
 			NetworkSid: nw.Sid, IsoCountry: nw.IsoCountry, Hour: now.Truncate(time.Hour),
+			Upload: r.Upload, Download: r.Download, SMS: r.SMS,
 		}
-		k := u.key()
-		if old := c.usage[k]; old != nil {
-			cp := *old
-			u = &cp
+		if b, ok := c.usage.find(sid, hour, attr, net); ok {
+			u.Upload += b.up
+			u.Download += b.down
+			u.SMS += int(b.sms)
 		}
-		u.Upload += r.Upload
-		u.Download += r.Download
-		u.SMS += r.SMS
-		t.put("usage", k, u, func() { c.usage[k] = u })
+		t.put("usage", u.key(), u, func() {
+			c.usage.add(sid, hour, attr, net, r.Upload, r.Download, r.SMS, now)
+			c.stats.metered(r.Upload, r.Download)
+		})
 		return nil
 	})
+}
+
+// loadUsage adds a Usage record read from the store.
+func (c *Control) loadUsage(u *Usage) {
+	i, ok := c.catalog.bySid[u.NetworkSid]
+	if !ok {
+		c.cfg.logger.Warn("state: usage on a network the catalog does not have is left out", "sim", u.SimSid, "network", u.NetworkSid, "hour", u.Hour, "bytes", u.Upload+u.Download)
+		return
+	}
+	c.usage.add(u.SimSid, int32(u.Hour.Unix()/3600), c.usage.attr(u.AccountSid, u.FleetSid), uint16(i), u.Upload, u.Download, u.SMS, c.Now())
 }
 
 // BillingPeriods returns the Sim's current or most recent billing period,
@@ -223,6 +243,15 @@ func usageErr(code int, format string, args ...any) *Error {
 
 // UsageRecords answers the UsageRecords list from the recorded usage.
 func (c *Control) UsageRecords(acct *Account, q UsageQuery) ([]UsageRecord, error) {
+	l, err := c.UsagePages(acct, q)
+	if err != nil {
+		return nil, err
+	}
+	return All(l), nil
+}
+
+// UsagePages is UsageRecords a page at a time.
+func (c *Control) UsagePages(acct *Account, q UsageQuery) (List[UsageRecord], error) {
 	now := c.Now()
 	gran := cmp.Or(q.Granularity, "all")
 	var step time.Duration
@@ -277,92 +306,176 @@ func (c *Control) UsageRecords(acct *Account, q UsageQuery) ([]UsageRecord, erro
 		return nil, usageErr(CodeUsageSimTooLong, "Usage grouped by sim may cover at most 31 days")
 	}
 
+	if q.Group == "sim" && q.Sim == "" {
+		// One record per SIM and bucket: paged without computing the
+		// others. The SIMs are read in the order of their SIDs.
+		c.mu.Lock()
+		sids := c.usage.sorted()
+		c.mu.Unlock()
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		uq, ok := c.usageQuery(acct, q, start, end, step)
+		if !ok {
+			return emptyList[UsageRecord](), nil
+		}
+		return &simUsageList{c: c, q: uq, sids: sids}, nil
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	uq, ok := c.usageQuery(acct, q, start, end, step)
+	if !ok {
+		return emptyList[UsageRecord](), nil
+	}
+	return SliceList(c.usageRecords(uq), nil), nil
+}
+
+// usageQuery is a validated UsageQuery with its references resolved.
+type usageQuery struct {
+	UsageQuery
+	acct             string
+	simSid, fleetSid string
+	start, end       time.Time
+	from, to         int32 // start and end in hours since the epoch
+	step             time.Duration
+	nets             []Network // the catalog
+	ownAttrs         []bool    // by attr: the account's own usage in the Fleet asked for
+}
+
+// usageQuery resolves q's references. Callers hold c.mu.
+func (c *Control) usageQuery(acct *Account, q UsageQuery, start, end time.Time, step time.Duration) (*usageQuery, bool) {
+	uq := &usageQuery{UsageQuery: q, acct: acct.Sid, start: start, end: end, step: step, nets: c.catalog.nets,
+		from: int32(start.Unix() / 3600), to: int32((end.Unix() + 3599) / 3600)}
 	// The records are the account's own usage, so a Sim or Fleet given by
 	// SID filters them even when it has since moved to another account: the
 	// usage it incurred here stays here.
-	var simSid, fleetSid string
 	if q.Sim != "" {
 		if s, err := c.findSim(acct, q.Sim); err == nil {
-			simSid = s.Sid
+			uq.simSid = s.Sid
 		} else if simSidRE.MatchString(q.Sim) {
-			simSid = q.Sim
+			uq.simSid = q.Sim
 		} else {
-			return nil, nil
+			return nil, false
 		}
 	}
 	if q.Fleet != "" {
-		if f, err := c.findFleet(acct, q.Fleet); err == nil {
-			fleetSid = f.Sid
-		} else {
-			return nil, nil
+		f, err := c.findFleet(acct, q.Fleet)
+		if err != nil {
+			return nil, false
 		}
+		uq.fleetSid = f.Sid
 	}
-	bucket := func(t time.Time) time.Time {
-		if step == 0 {
-			return start
-		}
-		return t.Truncate(step)
+	uq.ownAttrs = make([]bool, len(c.usage.attrs))
+	for i, a := range c.usage.attrs {
+		uq.ownAttrs[i] = a.account == acct.Sid && (uq.fleetSid == "" || a.fleet == uq.fleetSid)
 	}
+	return uq, true
+}
+
+// match reports whether the bucket counts toward the query, and the start
+// of the record's time bucket it counts in.
+func (q *usageQuery) match(b *usageBucket) (time.Time, bool) {
+	if int(b.attr) >= len(q.ownAttrs) || !q.ownAttrs[b.attr] || b.at < q.from || b.at >= q.to {
+		return time.Time{}, false
+	}
+	h := b.hour()
+	if h.Before(q.start) || !h.Before(q.end) {
+		return time.Time{}, false
+	}
+	nw := &q.nets[b.net]
+	if (q.Network != "" && nw.Sid != q.Network) || (q.IsoCountry != "" && !strings.EqualFold(nw.IsoCountry, q.IsoCountry)) {
+		return time.Time{}, false
+	}
+	if q.Group != "" && b.up+b.down == 0 {
+		// An hour of SMS Commands only: grouped lists name only the
+		// resources that used data.
+		return time.Time{}, false
+	}
+	if q.step == 0 {
+		return q.start, true
+	}
+	return h.Truncate(q.step), true
+}
+
+// record fills in a record's common fields.
+func (q *usageQuery) record(r *UsageRecord, at time.Time) {
+	r.AccountSid = q.acct
+	r.Start, r.End = at, q.end
+	if q.step > 0 {
+		r.End = at.Add(q.step)
+	}
+	r.SimSid = cmp.Or(r.SimSid, q.simSid)
+	r.FleetSid = cmp.Or(r.FleetSid, q.fleetSid)
+	r.NetworkSid = cmp.Or(r.NetworkSid, q.Network)
+	r.IsoCountry = cmp.Or(r.IsoCountry, q.IsoCountry)
+}
+
+// usageRecords computes every record of q: for one SIM, or for few
+// groups (Fleets, networks, countries, time buckets). Callers hold c.mu.
+func (c *Control) usageRecords(q *usageQuery) []UsageRecord {
 	type key struct {
 		at  time.Time
 		dim string
 	}
 	sums := map[key]*UsageRecord{}
-	for _, u := range c.usage {
-		if u.AccountSid != acct.Sid || u.Hour.Before(start) || !u.Hour.Before(end) ||
-			(simSid != "" && u.SimSid != simSid) || (fleetSid != "" && u.FleetSid != fleetSid) ||
-			(q.Network != "" && u.NetworkSid != q.Network) || (q.IsoCountry != "" && !strings.EqualFold(u.IsoCountry, q.IsoCountry)) {
-			continue
-		}
-		if q.Group != "" && u.Upload+u.Download == 0 {
-			// An hour of SMS Commands only: grouped lists name only the
-			// resources that used data.
-			continue
-		}
-		dim := map[string]string{"": "", "sim": u.SimSid, "fleet": u.FleetSid, "network": u.NetworkSid, "isoCountry": u.IsoCountry}[q.Group]
-		k := key{bucket(u.Hour), dim}
-		r := sums[k]
-		if r == nil {
-			r = &UsageRecord{}
-			sums[k] = r
+	visit := func(sid string, bs []usageBucket) {
+		for i := range bs {
+			b := &bs[i]
+			at, ok := q.match(b)
+			if !ok {
+				continue
+			}
+			var dim string
 			switch q.Group {
 			case "sim":
-				r.SimSid = dim
+				dim = sid
 			case "fleet":
-				r.FleetSid = dim
+				dim = c.usage.attrs[b.attr].fleet
 			case "network":
-				r.NetworkSid = dim
+				dim = q.nets[b.net].Sid
 			case "isoCountry":
-				r.IsoCountry = dim
+				dim = q.nets[b.net].IsoCountry
 			}
+			k := key{at, dim}
+			r := sums[k]
+			if r == nil {
+				r = &UsageRecord{}
+				sums[k] = r
+				switch q.Group {
+				case "sim":
+					r.SimSid = dim
+				case "fleet":
+					r.FleetSid = dim
+				case "network":
+					r.NetworkSid = dim
+				case "isoCountry":
+					r.IsoCountry = dim
+				}
+			}
+			r.Upload += b.up
+			r.Download += b.down
 		}
-		r.Upload += u.Upload
-		r.Download += u.Download
+	}
+	if q.simSid != "" {
+		visit(q.simSid, c.usage.bySim[q.simSid])
+	} else {
+		for sid, bs := range c.usage.bySim {
+			visit(sid, bs)
+		}
 	}
 	if q.Group == "" {
 		// Ungrouped lists have a record for every time bucket, used or not.
-		for at := start; at.Before(end); at = at.Add(step) {
+		for at := q.start; at.Before(q.end); at = at.Add(q.step) {
 			if _, ok := sums[key{at, ""}]; !ok {
 				sums[key{at, ""}] = &UsageRecord{}
 			}
-			if step == 0 {
+			if q.step == 0 {
 				break
 			}
 		}
 	}
 	out := make([]UsageRecord, 0, len(sums))
 	for k, r := range sums {
-		r.AccountSid = acct.Sid
-		r.Start, r.End = k.at, end
-		if step > 0 {
-			r.End = k.at.Add(step)
-		}
-		r.SimSid = cmp.Or(r.SimSid, simSid)
-		r.FleetSid = cmp.Or(r.FleetSid, fleetSid)
-		r.NetworkSid = cmp.Or(r.NetworkSid, q.Network)
-		r.IsoCountry = cmp.Or(r.IsoCountry, q.IsoCountry)
+		q.record(r, k.at)
 		out = append(out, *r)
 	}
 	slices.SortFunc(out, func(a, b UsageRecord) int {
@@ -371,7 +484,91 @@ func (c *Control) UsageRecords(acct *Account, q UsageQuery) ([]UsageRecord, erro
 		}
 		return cmp.Compare(a.SimSid+a.FleetSid+a.NetworkSid+a.IsoCountry, b.SimSid+b.FleetSid+b.NetworkSid+b.IsoCountry)
 	})
-	return out, nil
+	return out
+}
+
+// simUsageList is the list of a query grouped by SIM over every SIM: time
+// buckets in order and, in each, the SIMs in the order of their SIDs. The
+// record of SIM rank r in time bucket b is at position b*(len(sids)+1)+r+1.
+type simUsageList struct {
+	c    *Control
+	q    *usageQuery
+	sids []string
+}
+
+func (l *simUsageList) buckets() int {
+	if l.q.step == 0 {
+		return 1
+	}
+	return int(l.q.end.Sub(l.q.start) / l.q.step)
+}
+
+// at returns the record of SIM rank r in time bucket b, if it has one.
+// Callers hold c.mu.
+func (l *simUsageList) at(b, r int) (UsageRecord, bool) {
+	start := l.q.start.Add(time.Duration(b) * l.q.step)
+	var rec UsageRecord
+	found := false
+	bs := l.c.usage.bySim[l.sids[r]]
+	for i := range bs {
+		if at, ok := l.q.match(&bs[i]); ok && at.Equal(start) {
+			rec.Upload += bs[i].up
+			rec.Download += bs[i].down
+			found = true
+		}
+	}
+	if found {
+		rec.SimSid = l.sids[r]
+		l.q.record(&rec, start)
+	}
+	return rec, found
+}
+
+func (l *simUsageList) After(pos int64, n int) ([]UsageRecord, []int64) {
+	l.c.mu.RLock()
+	defer l.c.mu.RUnlock()
+	w := int64(len(l.sids)) + 1
+	pos = max(pos, 0)
+	b, r := int(pos/w), int(pos%w)
+	var out []UsageRecord
+	var ps []int64
+	for nb := l.buckets(); b < nb && len(out) < n; b, r = b+1, 0 {
+		for ; r < len(l.sids) && len(out) < n; r++ {
+			if rec, ok := l.at(b, r); ok {
+				out = append(out, rec)
+				ps = append(ps, int64(b)*w+int64(r)+1)
+			}
+		}
+	}
+	return out, ps
+}
+
+func (l *simUsageList) Before(pos int64, n int) ([]UsageRecord, []int64) {
+	l.c.mu.RLock()
+	defer l.c.mu.RUnlock()
+	w := int64(len(l.sids)) + 1
+	var out []UsageRecord
+	var ps []int64
+	if pos <= 1 {
+		return nil, nil
+	}
+	last := pos - 2 // the position before pos, less one
+	b, r := int(last/w), int(last%w)
+	if nb := l.buckets(); b >= nb {
+		b, r = nb-1, len(l.sids)-1
+	}
+	r = min(r, len(l.sids)-1)
+	for ; b >= 0 && len(out) < n; b, r = b-1, len(l.sids)-1 {
+		for ; r >= 0 && len(out) < n; r-- {
+			if rec, ok := l.at(b, r); ok {
+				out = append(out, rec)
+				ps = append(ps, int64(b)*w+int64(r)+1)
+			}
+		}
+	}
+	slices.Reverse(out)
+	slices.Reverse(ps)
+	return out, ps
 }
 
 // Billed is the simulated amount billed for the record's traffic, in

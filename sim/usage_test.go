@@ -35,7 +35,8 @@ type usageWorld struct {
 }
 
 func newUsageWorld(t *testing.T) *usageWorld {
-	f := newFixture(t)
+	// Hourly usage kept for the whole of the traffic, as hour queries ask.
+	f := newFixture(t, sim.WithUsageRetention(31*24*time.Hour, sim.DefaultUsageDaily))
 	w := &usageWorld{fixture: f, day: time.Date(2026, 1, 16, 0, 0, 0, 0, time.UTC)}
 	fr := f.ctl.Catalog().Filter("FR", "", "")
 	require.NotEmpty(t, fr)

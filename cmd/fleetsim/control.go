@@ -4,88 +4,144 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-const controlUsage = `Usage:
-  fleetsim modem list                      every modem: PTY, ICCID, location, registration
-  fleetsim modem show <i>                  one modem in full (JSON)
-  fleetsim modem move <i> <country>        move it to another ISO country
-  fleetsim modem signal <i> <rssi>         force the signal, 0..31 (0 = no coverage), -1 = natural
-  fleetsim modem power-cycle <i>           power it off and on
-  fleetsim modem data <i> <up> <down>      move bytes over its data session
-  fleetsim network down|up <HW sid>        a coverage outage of a network, and its end
+// apiFlags are the flags of the commands that drive a running server.
+type apiFlags struct {
+	server, sid, token string
+	json               bool
+}
 
-Flags (before the arguments):
-  --server URL        the running "fleetsim serve" (env FLEETSIM_URL, default http://127.0.0.1:8080)
-  --account-sid SID   main account (env FLEETSIM_ACCOUNT_SID)
-  --auth-token TOKEN  its auth token (env FLEETSIM_AUTH_TOKEN)
-  --json              print the server's JSON answer
-`
+func (a *apiFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&a.server, "server", defaultServer, "`URL` of the running \"fleetsim serve\" (env FLEETSIM_URL)")
+	fs.StringVar(&a.sid, "account-sid", "", "main account `SID` (env FLEETSIM_ACCOUNT_SID, TWILIO_ACCOUNT_SID)")
+	fs.StringVar(&a.token, "auth-token", "", "its auth `token` (env FLEETSIM_AUTH_TOKEN, TWILIO_AUTH_TOKEN)")
+	fs.BoolVar(&a.json, "json", false, "print the server's JSON answer")
+}
 
-// control drives a running server's simulator endpoints.
-func control(ctx context.Context, kind string, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("fleetsim "+kind, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, controlUsage) }
-	server := fs.String("server", firstNonEmpty(getenv("FLEETSIM_URL"), "http://127.0.0.1:8080"), "")
-	sid := fs.String("account-sid", getenv("FLEETSIM_ACCOUNT_SID"), "")
-	token := fs.String("auth-token", getenv("FLEETSIM_AUTH_TOKEN"), "")
-	asJSON := fs.Bool("json", false, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+// defaultServer is where "fleetsim serve" listens unless told otherwise.
+const defaultServer = "http://127.0.0.1:8080"
+
+// client resolves the flags against the environment: a flag wins over
+// FLEETSIM_*, which wins over TWILIO_*.
+func (a *apiFlags) client(c *cobra.Command, getenv func(string) string) (*client, error) {
+	fs := c.Flags()
+	fromEnv(fs, "server", getenv, "FLEETSIM_URL")
+	sidFrom := fromEnv(fs, "account-sid", getenv, "FLEETSIM_ACCOUNT_SID", "TWILIO_ACCOUNT_SID")
+	tokenFrom := fromEnv(fs, "auth-token", getenv, "FLEETSIM_AUTH_TOKEN", "TWILIO_AUTH_TOKEN")
+	if a.sid == "" || a.token == "" {
+		missing := "FLEETSIM_ACCOUNT_SID and FLEETSIM_AUTH_TOKEN"
+		switch {
+		case a.sid != "":
+			missing = "FLEETSIM_AUTH_TOKEN"
+		case a.token != "":
+			missing = "FLEETSIM_ACCOUNT_SID"
 		}
-		return 2
+		return nil, configErr(fmt.Errorf("no credentials for %s: set %s (or the TWILIO_ ones), or pass --account-sid and --auth-token; "+
+			"a local `fleetsim serve` prints its credentials at start", a.server, missing))
 	}
-	a := fs.Args()
-	c := &client{base: strings.TrimRight(*server, "/"), sid: *sid, token: *token}
-	var (
-		method = http.MethodPost
-		path   string
-		form   = url.Values{}
+	return &client{base: strings.TrimRight(a.server, "/"), sid: a.sid, token: a.token, credsFrom: sidFrom + "/" + tokenFrom}, nil
+}
+
+// controlCmd is one command of `fleetsim modem` or `fleetsim network`: it
+// makes the request req builds from the arguments and prints the answer.
+func controlCmd(use, short string, args []string, a *apiFlags, getenv func(string) string,
+	req func(args []string) (method, path string, form url.Values), print func(w io.Writer, body []byte) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  exactArgs(args...),
+		RunE: func(c *cobra.Command, args []string) error {
+			cl, err := a.client(c, getenv)
+			if err != nil {
+				return err
+			}
+			method, path, form := req(args)
+			body, err := cl.do(c.Context(), method, path, form)
+			if err != nil {
+				return err
+			}
+			if a.json || print == nil {
+				_, err = c.OutOrStdout().Write(body)
+				return err
+			}
+			return print(c.OutOrStdout(), body)
+		},
+	}
+}
+
+func newModemCmd(getenv func(string) string) *cobra.Command {
+	var a apiFlags
+	cmd := &cobra.Command{
+		Use:   "modem",
+		Short: "Control the virtual modems of a running server",
+		Long: `Controls the virtual modems of a running "fleetsim serve --modems N":
+list them, move them, force their signal, power-cycle them, move data.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: runGroup,
+	}
+	a.add(cmd.PersistentFlags())
+	modemPath := func(i string) string { return "/_fleetsim/v1/modems/" + url.PathEscape(i) }
+	post := func(i string, kv ...string) (string, string, url.Values) {
+		form := url.Values{}
+		for j := 0; j+1 < len(kv); j += 2 {
+			form.Set(kv[j], kv[j+1])
+		}
+		return http.MethodPost, modemPath(i), form
+	}
+	cmd.AddCommand(
+		controlCmd("list", "List every modem: PTY, ICCID, location, signal, registration", nil, &a, getenv,
+			func([]string) (string, string, url.Values) { return http.MethodGet, "/_fleetsim/v1/modems", nil }, printModemList),
+		controlCmd("show <i>", "Show one modem in full (JSON)", []string{"<i>"}, &a, getenv,
+			func(a []string) (string, string, url.Values) { return http.MethodGet, modemPath(a[0]), nil }, nil),
+		controlCmd("move <i> <country>", "Move a modem to another ISO country", []string{"<i>", "<country>"}, &a, getenv,
+			func(a []string) (string, string, url.Values) { return post(a[0], "Location", a[1]) }, nil),
+		controlCmd("signal <i> <rssi>", "Force a modem's signal, 0..31 (0 = no coverage), -1 = natural", []string{"<i>", "<rssi>"}, &a, getenv,
+			func(a []string) (string, string, url.Values) { return post(a[0], "Signal", a[1]) }, nil),
+		controlCmd("power-cycle <i>", "Power a modem off and on", []string{"<i>"}, &a, getenv,
+			func(a []string) (string, string, url.Values) { return post(a[0], "PowerCycle", "true") }, nil),
+		controlCmd("data <i> <up> <down>", "Move bytes over a modem's data session", []string{"<i>", "<up>", "<down>"}, &a, getenv,
+			func(a []string) (string, string, url.Values) { return post(a[0], "DataUp", a[1], "DataDown", a[2]) }, nil),
 	)
-	switch {
-	case kind == "modem" && len(a) == 1 && a[0] == "list":
-		method, path = http.MethodGet, "/_fleetsim/v1/modems"
-	case kind == "modem" && len(a) == 2 && a[0] == "show":
-		method, path = http.MethodGet, "/_fleetsim/v1/modems/"+a[1]
-	case kind == "modem" && len(a) == 3 && a[0] == "move":
-		path = "/_fleetsim/v1/modems/" + a[1]
-		form.Set("Location", a[2])
-	case kind == "modem" && len(a) == 3 && a[0] == "signal":
-		path = "/_fleetsim/v1/modems/" + a[1]
-		form.Set("Signal", a[2])
-	case kind == "modem" && len(a) == 2 && a[0] == "power-cycle":
-		path = "/_fleetsim/v1/modems/" + a[1]
-		form.Set("PowerCycle", "true")
-	case kind == "modem" && len(a) == 4 && a[0] == "data":
-		path = "/_fleetsim/v1/modems/" + a[1]
-		form.Set("DataUp", a[2])
-		form.Set("DataDown", a[3])
-	case kind == "network" && len(a) == 2 && (a[0] == "down" || a[0] == "up"):
-		path = "/_fleetsim/v1/networks/" + a[1]
-		form.Set("Down", fmt.Sprint(a[0] == "down"))
-	default:
-		fmt.Fprint(stderr, controlUsage)
-		return 2
+	return cmd
+}
+
+func newNetworkCmd(getenv func(string) string) *cobra.Command {
+	var a apiFlags
+	cmd := &cobra.Command{
+		Use:   "network",
+		Short: "Start or end a coverage outage of a network",
+		Long: `Starts or ends a coverage outage of a network, everywhere, on a running
+"fleetsim serve --modems N": its modems lose it and select another.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: runGroup,
 	}
-	body, err := c.do(ctx, method, path, form)
-	if err != nil {
-		fmt.Fprintf(stderr, "fleetsim %s: %v\n", kind, err)
-		return 1
+	a.add(cmd.PersistentFlags())
+	outage := func(down bool) func([]string) (string, string, url.Values) {
+		return func(a []string) (string, string, url.Values) {
+			return http.MethodPost, "/_fleetsim/v1/networks/" + url.PathEscape(a[0]), url.Values{"Down": {fmt.Sprint(down)}}
+		}
 	}
-	if *asJSON || !(kind == "modem" && a[0] == "list") {
-		_, _ = stdout.Write(body)
-		return 0
-	}
+	cmd.AddCommand(
+		controlCmd("down <HW sid>", "Start a coverage outage of the network", []string{"<HW sid>"}, &a, getenv, outage(true), nil),
+		controlCmd("up <HW sid>", "End the network's outage", []string{"<HW sid>"}, &a, getenv, outage(false), nil),
+	)
+	return cmd
+}
+
+// printModemList prints the modem list as a table.
+func printModemList(w io.Writer, body []byte) error {
 	var list struct {
 		Modems []struct {
 			Index int    `json:"index"`
@@ -105,10 +161,9 @@ func control(ctx context.Context, kind string, args []string, getenv func(string
 		} `json:"modems"`
 	}
 	if err := json.Unmarshal(body, &list); err != nil {
-		fmt.Fprintf(stderr, "fleetsim modem: unexpected answer: %v\n", err)
-		return 1
+		return fmt.Errorf("unexpected answer: %w", err)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MODEM\tFAMILY\tPTY\tOTHER PORTS\tICCID\tLOCATION\tCSQ\tREGISTRATION\tPLMN\tCAUSE\tDATA")
 	for _, m := range list.Modems {
 		cause := ""
@@ -126,12 +181,13 @@ func control(ctx context.Context, kind string, args []string, getenv func(string
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%v\n", m.Index, m.Profile, m.PTY, strings.Join(others, ","), m.ICCID, m.Location, m.Signal, m.Registration, m.PLMN, cause, m.Data)
 	}
-	tw.Flush()
-	return 0
+	return tw.Flush()
 }
 
+// client talks to a running "fleetsim serve".
 type client struct {
 	base, sid, token string
+	credsFrom        string // where the credentials came from, for hints
 }
 
 func (c *client) do(ctx context.Context, method, path string, form url.Values) ([]byte, error) {
@@ -151,6 +207,9 @@ func (c *client) do(ctx context.Context, method, path string, form url.Values) (
 	req.SetBasicAuth(c.sid, c.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
+		if unreachable(err) {
+			return nil, unreachableHint(c.base, "--server (env FLEETSIM_URL)", err)
+		}
 		return nil, err
 	}
 	defer resp.Body.Close()
@@ -158,24 +217,44 @@ func (c *client) do(ctx context.Context, method, path string, form url.Values) (
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(b, &e) == nil && e.Message != "" {
-			return nil, fmt.Errorf("%s (%d, HTTP %d)", e.Message, e.Code, resp.StatusCode)
-		}
+	if resp.StatusCode/100 == 2 {
+		return b, nil
+	}
+	var e struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(b, &e) != nil || e.Message == "" {
 		return nil, fmt.Errorf("HTTP %s", resp.Status)
 	}
-	return b, nil
+	err = fmt.Errorf("%s (%d, HTTP %d)", e.Message, e.Code, resp.StatusCode)
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		return nil, fmt.Errorf("%w: %s refused the credentials (%s); a local `fleetsim serve` prints its credentials at start", err, c.base, c.credsFrom)
+	case resp.StatusCode == http.StatusNotFound && strings.HasPrefix(e.Message, "The requested resource /_fleetsim/"):
+		return nil, fmt.Errorf("%w: the server at %s serves no modems; start it with `fleetsim serve --modems N`", err, c.base)
+	}
+	return nil, err
 }
 
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
+// unreachable tells whether err is a failure to reach a server at all
+// (connection refused, no route, no such host, dial timeout).
+func unreachable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// unreachableHint explains a server that cannot be reached.
+func unreachableHint(server, flag string, err error) error {
+	cause := err
+	var op *net.OpError
+	if errors.As(err, &op) {
+		cause = op.Err
 	}
-	return ""
+	start := "fleetsim serve --modems 4"
+	if u, err := url.Parse(server); err == nil && u.Host != "" && "http://"+u.Host != defaultServer {
+		start = "fleetsim serve --listen " + u.Host + " --modems 4"
+	}
+	return fmt.Errorf("cannot reach %s (%w): is `fleetsim serve` running there? "+
+		"Start one with `%s`, or point %s at it", server, cause, start, flag)
 }

@@ -3,173 +3,146 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/fleetsim/fleetsim/hw"
 )
 
-const hwUsage = `Usage: fleetsim hw ports [--json]
-       fleetsim hw probe --port PATH [--baud N] [--scan] [--scan-timeout D]
-                         [--timeout D] [--trace FILE] [--json]
-
-Talks to a real cellular module over a serial port.
-
-  ports   lists the serial ports, with USB vendor and product IDs.
-  probe   asks the module for its identity, SIM, registration (with the
-          reject cause), operator, signal and PDP contexts; --scan also
-          lists the networks in range (AT+COPS=?, up to --scan-timeout,
-          with progress on stderr). --trace records every exchange.
-
-The port may also be given as $FLEETSIM_HW_PORT. Exits 0 when the module
-answered, 1 when the port or the module failed, 2 on a usage error.
-`
-
-// hwCmd is `fleetsim hw ...`.
-func hwCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, hwUsage)
-		return 2
+func newHWCmd(getenv func(string) string) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "hw",
+		Short: "Talk to a real cellular module over a serial port",
+		Long: `Talks to a real cellular module over a serial port.
+Exits 0 when the module answered, 1 when the port or the module failed,
+2 on a usage error.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: runGroup,
 	}
-	switch args[0] {
-	case "ports":
-		return hwPorts(args[1:], stdout, stderr)
-	case "probe":
-		return hwProbe(ctx, args[1:], getenv, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, hwUsage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "fleetsim hw: unknown command %q\n\n%s", args[0], hwUsage)
-	return 2
+	cmd.AddCommand(newHWPortsCmd(), newHWProbeCmd(getenv))
+	return cmd
 }
 
-func hwFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("fleetsim hw "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, hwUsage) }
-	return fs
+func newHWPortsCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "ports [--json]",
+		Short: "List the serial ports, with USB vendor and product IDs",
+		Args:  exactArgs(),
+		RunE: func(c *cobra.Command, _ []string) error {
+			ports, err := hw.Ports()
+			if err != nil {
+				return err
+			}
+			stdout := c.OutOrStdout()
+			if asJSON {
+				if ports == nil {
+					ports = []hw.PortInfo{}
+				}
+				return writeJSON(stdout, ports)
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "PORT\tVID:PID\tSERIAL\tMANUFACTURER\tPRODUCT")
+			for _, p := range ports {
+				id := "-"
+				if p.USB {
+					id = p.VID + ":" + p.PID
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Path, id, dash(p.SerialNumber), dash(p.Manufacturer), dash(p.Product))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
 }
 
-// parseHWFlags parses args; it returns an exit code when the command ends here.
-func parseHWFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (int, bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, true
-		}
-		return 2, true
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return 2, true
-	}
-	return 0, false
+type probeFlags struct {
+	port                 string
+	baud                 int
+	scan                 bool
+	scanTimeout, timeout time.Duration
+	trace                string
+	json                 bool
 }
 
-func hwPorts(args []string, stdout, stderr io.Writer) int {
-	fs := hwFlags("ports", stderr)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if code, done := parseHWFlags(fs, args, stderr); done {
-		return code
+func newHWProbeCmd(getenv func(string) string) *cobra.Command {
+	var f probeFlags
+	cmd := &cobra.Command{
+		Use:   "probe --port PATH [flags]",
+		Short: "Ask a module for its identity, SIM, registration, operator, signal and PDP contexts",
+		Long: `Asks the module for its identity, SIM, registration (with the reject cause),
+operator, signal and PDP contexts; --scan also lists the networks in range
+(AT+COPS=?, up to --scan-timeout, with progress on stderr). --trace records
+every exchange.`,
+		Args: exactArgs(),
+		RunE: func(c *cobra.Command, _ []string) error {
+			fromEnv(c.Flags(), "port", getenv, "FLEETSIM_HW_PORT")
+			return hwProbe(c.Context(), f, c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
-	ports, err := hw.Ports()
-	if err != nil {
-		fmt.Fprintf(stderr, "fleetsim hw ports: %v\n", err)
-		return 1
-	}
-	if *asJSON {
-		if ports == nil {
-			ports = []hw.PortInfo{}
-		}
-		return writeJSON(stdout, stderr, ports)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PORT\tVID:PID\tSERIAL\tMANUFACTURER\tPRODUCT")
-	for _, p := range ports {
-		id := "-"
-		if p.USB {
-			id = p.VID + ":" + p.PID
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Path, id, dash(p.SerialNumber), dash(p.Manufacturer), dash(p.Product))
-	}
-	tw.Flush()
-	return 0
+	fs := cmd.Flags()
+	fs.StringVar(&f.port, "port", "", "serial `port` of the module, e.g. /dev/ttyUSB2 (env FLEETSIM_HW_PORT)")
+	fs.IntVar(&f.baud, "baud", hw.DefaultBaud, "bit rate")
+	fs.BoolVar(&f.scan, "scan", false, "also scan for networks (AT+COPS=?)")
+	fs.DurationVar(&f.scanTimeout, "scan-timeout", hw.CommandTimeout("+COPS=?"), "how long the scan may take")
+	fs.DurationVar(&f.timeout, "timeout", 0, "give up on the whole probe after this long (0: no limit)")
+	fs.StringVar(&f.trace, "trace", "", "record every exchange to this `file`")
+	fs.BoolVar(&f.json, "json", false, "print JSON")
+	return cmd
 }
 
-func hwProbe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := hwFlags("probe", stderr)
-	port := fs.String("port", getenv("FLEETSIM_HW_PORT"), "serial port of the module, e.g. /dev/ttyUSB2")
-	baud := fs.Int("baud", hw.DefaultBaud, "bit rate")
-	scan := fs.Bool("scan", false, "also scan for networks (AT+COPS=?)")
-	scanTimeout := fs.Duration("scan-timeout", hw.CommandTimeout("+COPS=?"), "how long the scan may take")
-	timeout := fs.Duration("timeout", 0, "give up on the whole probe after this long (0: no limit)")
-	tracePath := fs.String("trace", "", "record every exchange to this file")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if code, done := parseHWFlags(fs, args, stderr); done {
-		return code
-	}
+func hwProbe(ctx context.Context, f probeFlags, stdout, stderr io.Writer) error {
 	switch {
-	case *port == "":
-		fmt.Fprintf(stderr, "fleetsim hw probe: --port is required\n\n%s", hwUsage)
-		return 2
-	case *baud <= 0:
-		fmt.Fprintf(stderr, "fleetsim hw probe: --baud: must be positive, got %d\n", *baud)
-		return 2
-	case *scanTimeout <= 0 || *timeout < 0:
-		fmt.Fprintln(stderr, "fleetsim hw probe: --scan-timeout must be positive and --timeout not negative")
-		return 2
+	case f.port == "":
+		return usagef("--port is required (or env FLEETSIM_HW_PORT)")
+	case f.baud <= 0:
+		return usagef("--baud: must be positive, got %d", f.baud)
+	case f.scanTimeout <= 0 || f.timeout < 0:
+		return usagef("--scan-timeout must be positive and --timeout not negative")
 	}
-	if *timeout > 0 {
+	if f.timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
 		defer cancel()
 	}
-	opts := []hw.Option{hw.WithBaud(*baud), hw.WithCommandTimeout("+COPS=?", *scanTimeout)}
-	if *tracePath != "" {
-		f, err := os.Create(*tracePath)
+	opts := []hw.Option{hw.WithBaud(f.baud), hw.WithCommandTimeout("+COPS=?", f.scanTimeout)}
+	if f.trace != "" {
+		tf, err := os.Create(f.trace)
 		if err != nil {
-			fmt.Fprintf(stderr, "fleetsim hw probe: %v\n", err)
-			return 1
+			return err
 		}
-		defer f.Close()
-		opts = append(opts, hw.WithTrace(f))
+		defer tf.Close()
+		opts = append(opts, hw.WithTrace(tf))
 	}
-	c, err := hw.Open(ctx, *port, opts...)
+	c, err := hw.Open(ctx, f.port, opts...)
 	if err != nil {
-		fmt.Fprintf(stderr, "fleetsim hw probe: %v\n", err)
-		return 1
+		return err
 	}
 	defer c.Close()
-	r, err := hw.Probe(ctx, c, *scan, func(s string) { fmt.Fprintf(stderr, "%s: %s\n", *port, s) })
+	r, err := hw.Probe(ctx, c, f.scan, func(s string) { fmt.Fprintf(stderr, "%s: %s\n", f.port, s) })
 	c.Close()
-	if *asJSON {
-		if code := writeJSON(stdout, stderr, r); code != 0 {
-			return code
+	if f.json {
+		if err := writeJSON(stdout, r); err != nil {
+			return err
 		}
 	} else {
-		printProbe(stdout, *port, r)
+		printProbe(stdout, f.port, r)
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "fleetsim hw probe: %v\n", err)
-		return 1
-	}
-	return 0
+	return err
 }
 
-func writeJSON(stdout, stderr io.Writer, v any) int {
-	enc := json.NewEncoder(stdout)
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		fmt.Fprintf(stderr, "fleetsim hw: %v\n", err)
-		return 1
-	}
-	return 0
+	return enc.Encode(v)
 }
 
 func dash(s string) string {

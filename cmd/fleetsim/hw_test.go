@@ -30,7 +30,7 @@ func TestHWUsage(t *testing.T) {
 		{[]string{"help"}, 0},
 	} {
 		var stdout, stderr bytes.Buffer
-		if code := hwCmd(context.Background(), tc.args, func(string) string { return "" }, &stdout, &stderr); code != tc.code {
+		if code := run(context.Background(), append([]string{"hw"}, tc.args...), func(string) string { return "" }, &stdout, &stderr); code != tc.code {
 			t.Errorf("hw %q = %d, want %d; stderr %s", tc.args, code, tc.code, stderr.String())
 		}
 	}
@@ -38,7 +38,7 @@ func TestHWUsage(t *testing.T) {
 
 func TestHWPorts(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if code := hwCmd(context.Background(), []string{"ports", "--json"}, os.Getenv, &stdout, &stderr); code != 0 {
+	if code := run(context.Background(), []string{"hw", "ports", "--json"}, os.Getenv, &stdout, &stderr); code != 0 {
 		t.Fatalf("hw ports = %d: %s", code, stderr.String())
 	}
 	var ports []hw.PortInfo
@@ -101,7 +101,7 @@ func TestHWProbe(t *testing.T) {
 		}
 		return ""
 	}
-	code := hwCmd(ctx, []string{"probe", "--scan", "--scan-timeout", "30s", "--json", "--trace", trace}, env, &stdout, &stderr)
+	code := run(ctx, []string{"hw", "probe", "--scan", "--scan-timeout", "30s", "--json", "--trace", trace}, env, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("hw probe = %d: %s", code, stderr.String())
 	}
@@ -127,7 +127,7 @@ func TestHWProbe(t *testing.T) {
 
 	stdout.Reset()
 	stderr.Reset()
-	if code := hwCmd(ctx, []string{"probe", "--port", fleet.Link(0)}, env, &stdout, &stderr); code != 0 {
+	if code := run(ctx, []string{"hw", "probe", "--port", fleet.Link(0)}, env, &stdout, &stderr); code != 0 {
 		t.Fatalf("hw probe = %d: %s", code, stderr.String())
 	}
 	for _, want := range []string{"manufacturer", "Quectel", "ICCID", card.ICCID, "EPS registration"} {

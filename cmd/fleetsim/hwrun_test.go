@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetsim/fleetsim/hw"
-	"github.com/fleetsim/fleetsim/scenario"
+	"github.com/fleetsim/fleetsim/scenario/report"
 )
 
 // benchScenario is the README's bench scenario, shipped in scenarios/.
@@ -62,12 +62,12 @@ func TestRunHWAgainstRemoteServe(t *testing.T) {
 	require.NotEmpty(t, url)
 
 	file := benchScenario
-	report := filepath.Join(t.TempDir(), "report.json")
+	reportFile := filepath.Join(t.TempDir(), "report.json")
 	trace := filepath.Join(t.TempDir(), "at.trace")
 	runEnv := map[string]string{"TWILIO_ACCOUNT_SID": env["FLEETSIM_ACCOUNT_SID"], "TWILIO_AUTH_TOKEN": env["FLEETSIM_AUTH_TOKEN"]}
 	var stdout, stderr bytes.Buffer
 	code := run(ctx, []string{"run", file, "--quiet", "--api", url, "--hw", "bench=" + filepath.Join(dir, "modem-0"),
-		"--json", report, "--trace", trace}, func(k string) string { return runEnv[k] }, &stdout, &stderr)
+		"--json", reportFile, "--trace", trace}, func(k string) string { return runEnv[k] }, &stdout, &stderr)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	stdout.Reset()
 	stderr.Reset()
@@ -75,8 +75,8 @@ func TestRunHWAgainstRemoteServe(t *testing.T) {
 		func(k string) string { return runEnv[k] }, &stdout, &stderr)
 	require.Equal(t, 0, again, "a second run against the same account reuses its NAP and Fleet\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 
-	var rep scenario.Report
-	b, err := os.ReadFile(report)
+	var rep report.Report
+	b, err := os.ReadFile(reportFile)
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &rep))
 	assert.True(t, rep.Passed)

@@ -33,6 +33,8 @@ func (s *modemSpec) String() string {
 	return strings.Join(parts, ",")
 }
 
+func (s *modemSpec) Type() string { return "N|family:count,..." }
+
 // maxModems bounds the PTYs one serve opens.
 const maxModems = 10000
 

@@ -3,64 +3,26 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/fleetsim/fleetsim/modem"
 	"github.com/fleetsim/fleetsim/modem/console"
 	"github.com/fleetsim/fleetsim/sim"
 	"github.com/fleetsim/fleetsim/sim/api"
+	"github.com/fleetsim/fleetsim/sim/metrics"
+	"github.com/fleetsim/fleetsim/sim/pgstore"
 	"github.com/fleetsim/fleetsim/sim/sqlstore"
 )
-
-const usage = `fleetsim simulates a fleet of cellular IoT devices on Super SIMs.
-
-Usage:
-  fleetsim run [flags] FILE      run a scenario on virtual time (fleetsim run -h)
-  fleetsim validate FILE...      check scenario files without running them
-  fleetsim schema                print the JSON Schema of scenario files
-  fleetsim serve [flags]         serve the Super SIM REST API (and virtual modems with --modems N)
-  fleetsim modem <command>       control a running server's modems (fleetsim modem -h)
-  fleetsim network down|up <sid> a coverage outage of a network
-  fleetsim hw ports|probe        a real modem on a serial port (fleetsim hw -h)
-  fleetsim help                  show this help
-
-Run "fleetsim serve -h" for the flags.
-`
-
-// run is the whole program with its environment injected, so tests run the
-// CLI in process.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	switch args[0] {
-	case "run":
-		return runScenario(ctx, args[1:], getenv, stdout, stderr)
-	case "validate":
-		return validateCmd(args[1:], stdout, stderr)
-	case "schema":
-		return schemaCmd(args[1:], stdout, stderr)
-	case "serve":
-		return serve(ctx, args[1:], getenv, stdout, stderr)
-	case "hw":
-		return hwCmd(ctx, args[1:], getenv, stdout, stderr)
-	case "modem", "network":
-		return control(ctx, args[0], args[1:], getenv, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "fleetsim: unknown command %q\n\n%s", args[0], usage)
-	return 2
-}
 
 type serveFlags struct {
 	listen      string
@@ -83,48 +45,55 @@ type serveFlags struct {
 	authCache   time.Duration
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	var f serveFlags
-	fs := flag.NewFlagSet("fleetsim serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve the API on")
-	fs.StringVar(&f.state, "state", "fleetsim.db", `SQLite file that keeps the state; ":memory:" for a throwaway run`)
-	fs.StringVar(&f.accountSid, "account-sid", getenv("FLEETSIM_ACCOUNT_SID"), "main account SID (env FLEETSIM_ACCOUNT_SID); generated when absent")
-	fs.StringVar(&f.authToken, "auth-token", getenv("FLEETSIM_AUTH_TOKEN"), "main account auth token (env FLEETSIM_AUTH_TOKEN); generated when absent")
+// add defines serve's flags on fs.
+func (f *serveFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`address` to serve the API on (:0 picks a free port)")
+	fs.StringVar(&f.state, "state", "fleetsim.db", `SQLite `+"`file`"+` that keeps the state (":memory:" for a throwaway run), or a postgres:// URL shared by replicas`)
+	fs.StringVar(&f.accountSid, "account-sid", "", "main account `SID` (env FLEETSIM_ACCOUNT_SID, TWILIO_ACCOUNT_SID); generated when absent")
+	fs.StringVar(&f.authToken, "auth-token", "", "main account auth `token` (env FLEETSIM_AUTH_TOKEN, TWILIO_AUTH_TOKEN); generated when absent")
 	fs.IntVar(&f.sims, "sims", sim.DefaultCards, "number of SIM cards in the inventory")
-	fs.StringVar(&f.cardSeed, "card-seed", "fleetsim", "seed the card inventory (ICCIDs, IMSIs, registration codes) is made from")
+	fs.StringVar(&f.cardSeed, "card-seed", "fleetsim", "`seed` the card inventory (ICCIDs, IMSIs, registration codes) is made from")
 	fs.DurationVar(&f.updateDelay, "update-delay", sim.DefaultUpdateDelay, "how long an asynchronous Sim update stays scheduled")
 	fs.DurationVar(&f.propagation, "limit-propagation", sim.DefaultLimitPropagation, "how long a Fleet's new data limit takes to be enforced (at most 15m)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fs.Var(&f.modems, "modems", "virtual modems, each on its own PTY with a card of the inventory: a number of --modem-profile modems, or a mixed fleet such as bg96:2,sim7080:2,sara-r4:1")
-	fs.StringVar(&f.modemDir, "modem-dir", "", "directory for stable symlinks modem-<i> to the modems' PTYs (modem-<i>-<port> to their extra ports')")
+	fs.StringVar(&f.modemDir, "modem-dir", "", "`directory` for stable symlinks modem-<i> to the modems' PTYs (modem-<i>-<port> to their extra ports')")
 	fs.BoolVar(&f.atPorts, "at-ports", true, "serve each modem's extra AT port(s) on PTYs of their own, as the module offers them on USB (Quectel: the AT port beside the modem port)")
-	fs.StringVar(&f.location, "location", "GB", "ISO country where the modems start")
-	fs.StringVar(&f.profile, "modem-profile", "bg96", "module family of the modems, unless --modems names them: "+strings.Join(modem.Profiles(), ", "))
+	fs.StringVar(&f.location, "location", "GB", "ISO `country` where the modems start")
+	fs.StringVar(&f.profile, "modem-profile", "bg96", "module `family` of the modems, unless --modems names them: "+strings.Join(modem.Profiles(), ", "))
 	fs.DurationVar(&f.scanTime, "scan-time", modem.DefaultTiming.Scan, "how long a network scan takes")
 	fs.DurationVar(&f.attachTime, "attach-time", modem.DefaultTiming.Attach, "how long an attach attempt takes")
 	fs.DurationVar(&f.authCache, "auth-cache", modem.DefaultAuthCache, "how long a visited network keeps a removed network's attach authorised (at most 168h)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+}
+
+func newServeCmd(getenv func(string) string) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "Serve the Super SIM REST API (and virtual modems with --modems N)",
+		Long: `Serves the Super SIM REST API, its console and, with --modems N, virtual
+modems on pseudo-terminals. The credentials of the main account are printed
+at start unless given. SIGINT or SIGTERM shuts it down gracefully.`,
+		Args: exactArgs(),
+		RunE: func(c *cobra.Command, _ []string) error {
+			fromEnv(c.Flags(), "account-sid", getenv, "FLEETSIM_ACCOUNT_SID", "TWILIO_ACCOUNT_SID")
+			fromEnv(c.Flags(), "auth-token", getenv, "FLEETSIM_AUTH_TOKEN", "TWILIO_AUTH_TOKEN")
+			logger, err := newLogger(c.ErrOrStderr(), f.logLevel, f.logFormat)
+			if err != nil {
+				return usageErr(err)
+			}
+			if err := serveAPI(c.Context(), f, logger, c.OutOrStdout()); err != nil {
+				if errors.Is(err, syscall.EADDRINUSE) {
+					return fmt.Errorf("%w: is another `fleetsim serve` running? Pick another --listen address (127.0.0.1:0 picks a free port)", err)
+				}
+				return err
+			}
+			return nil
+		},
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "fleetsim serve: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	}
-	logger, err := newLogger(stderr, f.logLevel, f.logFormat)
-	if err != nil {
-		fmt.Fprintf(stderr, "fleetsim serve: %v\n", err)
-		return 2
-	}
-	if err := serveAPI(ctx, f, logger, stdout); err != nil {
-		fmt.Fprintf(stderr, "fleetsim serve: %v\n", err)
-		return 1
-	}
-	return 0
+	f.add(cmd.Flags())
+	return cmd
 }
 
 func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.Writer) error {
@@ -132,11 +101,19 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 		return fmt.Errorf("--auth-cache %v is outside (0, %v]", f.authCache, modem.MaxAuthCache)
 	}
 	f.sims = max(f.sims, f.modems.n)
-	store, err := sqlstore.Open(ctx, f.state)
+	var store sim.Store
+	var err error
+	if pgstore.IsURL(f.state) {
+		store, err = pgstore.Open(ctx, f.state)
+	} else {
+		store, err = sqlstore.Open(ctx, f.state)
+	}
 	if err != nil {
 		return err
 	}
+	mx := metrics.New()
 	ctl, err := sim.New(ctx, store,
+		sim.WithCommitObserver(mx.ObserveCommit),
 		sim.WithMainAccount(f.accountSid, f.authToken),
 		sim.WithCards(f.cardSeed, f.sims),
 		sim.WithUpdateDelay(f.updateDelay),
@@ -149,14 +126,17 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 	}
 	defer ctl.Close()
 
-	apiOpts := []api.Option{api.WithLogger(logger)}
+	mx.WatchControl(ctl)
+	apiOpts := []api.Option{api.WithLogger(logger), api.WithObserver(mx.ObserveRequest), api.WithMetrics(mx.Handler())}
 	var modems console.Modems // stays a nil interface without modems
 	if f.modems.n > 0 {
-		fleet, err := startModems(ctx, f, ctl, logger)
+		stats := new(modem.Stats)
+		fleet, err := startModems(ctx, f, ctl, stats, logger)
 		if err != nil {
 			return err
 		}
 		defer fleet.Close()
+		mx.WatchModems(fleet.Modems, stats)
 		controls := fleet.Handler("/_fleetsim/v1/")
 		apiOpts = append(apiOpts,
 			api.WithExtension(api.Extension{Pattern: "/_fleetsim/v1/modems", Handler: controls}),
@@ -182,15 +162,11 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           api.New(ctl, apiOpts...),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := api.NewHTTPServer(api.New(ctl, apiOpts...), api.DefaultTimeouts, logger)
 	srv.RegisterOnShutdown(func() { cons.Close() }) // its live streams would hold Shutdown up
 	main := ctl.MainAccount()
 	url := "http://" + ln.Addr().String()
-	fmt.Fprintf(stdout, "fleetsim: Super SIM API on %s (state %s, %d cards)\n", url, f.state, f.sims)
+	fmt.Fprintf(stdout, "fleetsim: Super SIM API on %s (state %s, %d cards)\n", url, pgstore.Redacted(f.state), f.sims)
 	fmt.Fprintf(stdout, "  account SID: %s\n", main.Sid)
 	if f.authToken == "" {
 		fmt.Fprintf(stdout, "  auth token:  %s\n", main.AuthToken)
@@ -234,7 +210,7 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 }
 
 // startModems exposes one virtual modem per inventory card on a PTY.
-func startModems(ctx context.Context, f serveFlags, ctl *sim.Control, logger *slog.Logger) (*modem.Fleet, error) {
+func startModems(ctx context.Context, f serveFlags, ctl *sim.Control, stats *modem.Stats, logger *slog.Logger) (*modem.Fleet, error) {
 	profiles, err := f.modems.profiles(f.profile)
 	if err != nil {
 		return nil, err
@@ -252,7 +228,7 @@ func startModems(ctx context.Context, f serveFlags, ctl *sim.Control, logger *sl
 	return modem.StartFleet(ctx, modem.FleetConfig{
 		Cards: simCards, Core: ctl, World: modem.NewWorld(ctl.Catalog()), Profiles: profiles,
 		Country: f.location, Timing: timing, AuthCache: f.authCache, Dir: f.modemDir, ExtraPorts: f.atPorts,
-		Logger: logger,
+		Logger: logger, Stats: stats,
 	})
 }
 

@@ -191,6 +191,27 @@ func TestServeWithModems(t *testing.T) {
 	stderr.Reset()
 	assert.Equal(t, 1, run(ctx, []string{"network", "down", "HWnope"}, getenv, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "no network")
+
+	// Flags after the arguments; -h helps without calling the API.
+	stdout.Reset()
+	require.Equal(t, 0, run(ctx, []string{"modem", "list", "--json"}, getenv, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), `{"modems":[{"index":0,`)
+	stdout.Reset()
+	require.Equal(t, 0, run(ctx, []string{"modem", "signal", "0", "-1"}, getenv, &stdout, &stderr), stderr.String())
+	stdout.Reset()
+	require.Equal(t, 0, run(ctx, []string{"modem", "show", "-h"}, getenv, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), "Usage:\n  fleetsim modem show <i>")
+	assert.NotContains(t, stdout.String(), "pty")
+
+	// The Twilio variables are accepted too; wrong credentials get a hint.
+	twilio := map[string]string{"FLEETSIM_URL": env["FLEETSIM_URL"],
+		"TWILIO_ACCOUNT_SID": env["FLEETSIM_ACCOUNT_SID"], "TWILIO_AUTH_TOKEN": env["FLEETSIM_AUTH_TOKEN"]}
+	stdout.Reset()
+	require.Equal(t, 0, run(ctx, []string{"modem", "show", "0"}, envOf(twilio), &stdout, &stderr), stderr.String())
+	twilio["TWILIO_AUTH_TOKEN"] = "ffffffffffffffffffffffffffffffff"
+	stderr.Reset()
+	assert.Equal(t, 1, run(ctx, []string{"modem", "show", "0"}, envOf(twilio), &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "refused the credentials (TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN); a local `fleetsim serve` prints its credentials at start")
 }
 
 // readUntil reads from r until want has arrived, failing after 10 s.

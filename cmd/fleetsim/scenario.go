@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,27 +10,28 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/fleetsim/fleetsim/hw"
 	"github.com/fleetsim/fleetsim/scenario"
 	"github.com/fleetsim/fleetsim/scenario/htmlreport"
+	"github.com/fleetsim/fleetsim/scenario/report"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
-const runUsage = `Usage: fleetsim run [flags] FILE
+const runLong = `Runs a scenario on virtual time and checks its expectations.
 
-Runs a scenario on virtual time and checks its expectations.
 With --exec, the scenario plays in real time: the devices of groups marked
 pty: true are served on pseudo-terminals for the command to drive, as
 firmware drives a module's UART.
+
 Exit status: 0 all expectations held, 1 some failed (or a threshold
 aborted the run), 2 the scenario is invalid or the command line is wrong,
 3 SIGINT or SIGTERM interrupted the run (the summary and reports cover the
 virtual time reached and are marked interrupted).
 With --json - (or --junit -, --html -) standard output holds only that
-report and the summary goes to standard error.
-
-Flags:
-`
+report and the summary goes to standard error.`
 
 type runFlags struct {
 	json, junit string
@@ -46,12 +45,16 @@ type runFlags struct {
 	api         string
 	trace       string
 	baud        int
+	accountSid  string
+	authToken   string
 }
 
 // hwBindings is the repeatable --hw NAME=PORT flag.
 type hwBindings map[string]string
 
 func (h hwBindings) String() string { return "" }
+
+func (h hwBindings) Type() string { return "GROUP=PORT" }
 
 func (h hwBindings) Set(v string) error {
 	name, port, ok := strings.Cut(v, "=")
@@ -62,51 +65,65 @@ func (h hwBindings) Set(v string) error {
 	return nil
 }
 
-// parseInterspersed parses flags that may come before or after the
-// positional arguments, as people type them.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
-func runScenario(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func newRunCmd(getenv func(string) string) *cobra.Command {
 	f := runFlags{hw: hwBindings{}}
-	fs := flag.NewFlagSet("fleetsim run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, runUsage); fs.PrintDefaults() }
-	fs.StringVar(&f.json, "json", "", "write the JSON report to this file (- for standard output)")
-	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to this file")
-	fs.StringVar(&f.html, "html", "", "write a self-contained HTML report with charts to this file")
-	fs.StringVar(&f.seed, "seed", "", "seed of the run, instead of the scenario's")
+	cmd := &cobra.Command{
+		Use:   "run FILE [flags]",
+		Short: "Run a scenario on virtual time and check its expectations",
+		Long:  runLong,
+		Args:  exactArgs("FILE"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if !c.Flags().Changed("no-color") {
+				f.noColor = getenv("NO_COLOR") != ""
+			}
+			return exitCode(runScenario(c, args[0], &f, getenv))
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.json, "json", "", "write the JSON report to this `file` (- for standard output)")
+	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to this `file`")
+	fs.StringVar(&f.html, "html", "", "write a self-contained HTML report with charts to this `file`")
+	fs.StringVar(&f.seed, "seed", "", "`seed` of the run, instead of the scenario's")
 	fs.BoolVar(&f.quiet, "quiet", false, "print only the summary, no progress")
-	fs.BoolVar(&f.noColor, "no-color", getenv("NO_COLOR") != "", "no colours in the summary (also NO_COLOR)")
+	fs.BoolVar(&f.noColor, "no-color", false, "no colours in the summary (env NO_COLOR)")
 	fs.BoolVar(&f.wall, "wall", true, "include wall-clock figures (time, events/s, memory) in the JSON report")
 	fs.Var(f.hw, "hw", "bind a device to a real modem: GROUP/INDEX=PORT (GROUP=PORT for a group of one); repeatable; the run plays in real time")
 	fs.IntVar(&f.baud, "baud", 115200, "baud rate of the --hw serial ports")
-	fs.StringVar(&f.api, "api", "", "send control-plane actions to this Super SIM API (e.g. https://supersim.twilio.com) instead of the embedded simulator; credentials from TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN or TWILIO_API_KEY/TWILIO_API_SECRET")
-	fs.StringVar(&f.trace, "trace", "", "record every AT exchange of every device to this file")
-	fs.StringVar(&f.exec, "exec", "", "play the scenario in real time and run this command beside it, with the PTY of each pty group device in $FLEETSIM_PTY / $FLEETSIM_PTYS")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+	fs.StringVar(&f.api, "api", "", "send control-plane actions to the Super SIM API at this `URL` (e.g. https://supersim.twilio.com or a \"fleetsim serve\") instead of the embedded simulator")
+	fs.StringVar(&f.accountSid, "account-sid", "", "with --api: account `SID` (env FLEETSIM_ACCOUNT_SID, TWILIO_ACCOUNT_SID; or an API key pair FLEETSIM_API_KEY/FLEETSIM_API_SECRET, TWILIO_API_KEY/TWILIO_API_SECRET)")
+	fs.StringVar(&f.authToken, "auth-token", "", "with --api: auth `token` (env FLEETSIM_AUTH_TOKEN, TWILIO_AUTH_TOKEN)")
+	fs.StringVar(&f.trace, "trace", "", "record every AT exchange of every device to this `file`")
+	fs.StringVar(&f.exec, "exec", "", "play the scenario in real time and run this `command` beside it, with the PTY of each pty group device in $FLEETSIM_PTY / $FLEETSIM_PTYS")
+	return cmd
+}
+
+// apiCredentials resolves run --api's credentials: the flags (the other
+// one of the pair from the environment), else the first pair set of
+// FLEETSIM_API_KEY/FLEETSIM_API_SECRET, FLEETSIM_ACCOUNT_SID/FLEETSIM_AUTH_TOKEN,
+// TWILIO_API_KEY/TWILIO_API_SECRET, TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN.
+func apiCredentials(f *runFlags, getenv func(string) string) (user, password string) {
+	if f.accountSid != "" || f.authToken != "" {
+		user, password = f.accountSid, f.authToken
+		if user == "" {
+			user, _ = envFirst(getenv, "FLEETSIM_ACCOUNT_SID", "TWILIO_ACCOUNT_SID")
 		}
-		return 2
+		if password == "" {
+			password, _ = envFirst(getenv, "FLEETSIM_AUTH_TOKEN", "TWILIO_AUTH_TOKEN")
+		}
+		return user, password
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return 2
+	for _, prefix := range []string{"FLEETSIM_", "TWILIO_"} {
+		for _, pair := range [][2]string{{"API_KEY", "API_SECRET"}, {"ACCOUNT_SID", "AUTH_TOKEN"}} {
+			if user := getenv(prefix + pair[0]); user != "" {
+				return user, getenv(prefix + pair[1])
+			}
+		}
 	}
+	return "", ""
+}
+
+func runScenario(c *cobra.Command, file string, f *runFlags, getenv func(string) string) int {
+	ctx, stdout, stderr := c.Context(), c.OutOrStdout(), c.ErrOrStderr()
 	toStdout := 0
 	for _, v := range []string{f.json, f.junit, f.html} {
 		if v == "-" {
@@ -143,12 +160,11 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if f.api != "" {
 		opts.API = f.api
-		opts.APIUser, opts.APIPassword = getenv("TWILIO_API_KEY"), getenv("TWILIO_API_SECRET")
-		if opts.APIUser == "" {
-			opts.APIUser, opts.APIPassword = getenv("TWILIO_ACCOUNT_SID"), getenv("TWILIO_AUTH_TOKEN")
-		}
+		opts.APIUser, opts.APIPassword = apiCredentials(f, getenv)
 		if opts.APIUser == "" || opts.APIPassword == "" {
-			fmt.Fprintln(stderr, "fleetsim run: --api needs credentials: TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or TWILIO_API_KEY and TWILIO_API_SECRET")
+			fmt.Fprintln(stderr, "fleetsim run: --api needs credentials: set FLEETSIM_ACCOUNT_SID and FLEETSIM_AUTH_TOKEN (or TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, "+
+				"or an API key pair FLEETSIM_API_KEY/FLEETSIM_API_SECRET or TWILIO_API_KEY/TWILIO_API_SECRET), or pass --account-sid and --auth-token; "+
+				"a local `fleetsim serve` prints its credentials at start")
 			return 2
 		}
 	}
@@ -161,18 +177,18 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 		defer tf.Close()
 		opts.Trace = tf
 	}
-	s, err := scenario.LoadValid(pos[0], cat)
+	s, err := spec.LoadValid(file, cat)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return 2
 	}
 	tty := false
 	if file, ok := stderr.(*os.File); ok {
-		tty = scenario.IsTerminal(file)
+		tty = report.IsTerminal(file)
 	}
-	var pp *scenario.ProgressPrinter
+	var pp *report.ProgressPrinter
 	if !f.quiet {
-		pp = scenario.NewProgressPrinter(stderr, tty, 2*time.Second)
+		pp = report.NewProgressPrinter(stderr, tty, 2*time.Second)
 		opts.Progress = pp.Update
 	}
 	started := time.Now()
@@ -181,11 +197,14 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 		pp.Done()
 	}
 	if err != nil && ctx.Err() != nil {
-		fmt.Fprintf(stderr, "fleetsim run: %s: interrupted during set-up, nothing to report\n", pos[0])
+		fmt.Fprintf(stderr, "fleetsim run: %s: interrupted during set-up, nothing to report\n", file)
 		return exitInterrupted
 	}
+	if err != nil && f.api != "" && unreachable(err) {
+		err = unreachableHint(f.api, "--api", err)
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "fleetsim run: %s: %v\n", pos[0], err)
+		fmt.Fprintf(stderr, "fleetsim run: %s: %v\n", file, err)
 		if errors.Is(err, scenario.ErrSetup) || errors.Is(err, scenario.ErrUsage) {
 			return 2
 		}
@@ -193,14 +212,14 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 	}
 	secs := time.Since(started).Seconds()
 	if f.wall {
-		rep.Wall = &scenario.Wall{Started: started.UTC().Truncate(time.Second), Seconds: secs, PeakRSSMB: peakRSSMB()}
+		rep.Wall = &report.Wall{Started: started.UTC().Truncate(time.Second), Seconds: secs, PeakRSSMB: peakRSSMB()}
 		if secs > 0 {
 			rep.Wall.EventsPS = float64(rep.Events) / secs
 		}
 	}
 	color := tty && !f.noColor
 	if file, ok := stdout.(*os.File); ok {
-		color = color && scenario.IsTerminal(file)
+		color = color && report.IsTerminal(file)
 	} else {
 		color = false
 	}
@@ -208,15 +227,15 @@ func runScenario(ctx context.Context, args []string, getenv func(string) string,
 	if toStdout > 0 { // stdout is the report's: pipe it into jq
 		summary, color = stderr, tty && !f.noColor
 	}
-	scenario.WriteSummary(summary, rep, color)
+	report.WriteSummary(summary, rep, color)
 	if f.json != "" {
-		if err := writeReport(f.json, stdout, func(w io.Writer) error { return scenario.WriteJSON(w, rep) }); err != nil {
+		if err := writeReport(f.json, stdout, func(w io.Writer) error { return report.WriteJSON(w, rep) }); err != nil {
 			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
 			return 2
 		}
 	}
 	if f.junit != "" {
-		if err := writeReport(f.junit, stdout, func(w io.Writer) error { return scenario.WriteJUnit(w, rep) }); err != nil {
+		if err := writeReport(f.junit, stdout, func(w io.Writer) error { return report.WriteJUnit(w, rep) }); err != nil {
 			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
 			return 2
 		}

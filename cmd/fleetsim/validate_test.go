@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/fleetsim/fleetsim/scenario"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 )
 
 func TestValidateCmd(t *testing.T) {
@@ -41,12 +42,11 @@ func TestValidateCmd(t *testing.T) {
 				invalid + ":3:35: devices[0].location: unknown location \"Mars\": want a name from world.locations or a country code such as DE\n" +
 				"open " + missing + ": no such file or directory\n"},
 		{"no files", nil, 2, "", "Usage: fleetsim validate FILE...\n"},
-		{"bad flag", []string{"--strict", good}, 2, "", "flag provided but not defined: -strict\n"},
-		{"help", []string{"-h"}, 0, "", "Usage: fleetsim validate FILE...\n"},
+		{"bad flag", []string{"--strict", good}, 2, "", "fleetsim validate: unknown flag: --strict\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errs bytes.Buffer
-			code := validateCmd(tc.args, &out, &errs)
+			code := run(context.Background(), append([]string{"validate"}, tc.args...), noEnv, &out, &errs)
 			assert.Equal(t, tc.code, code)
 			assert.Equal(t, tc.out, out.String())
 			if tc.code == 0 && tc.errs == "" {
@@ -60,16 +60,16 @@ func TestValidateCmd(t *testing.T) {
 
 func TestSchemaCmd(t *testing.T) {
 	var out, errs bytes.Buffer
-	require.Equal(t, 0, schemaCmd(nil, &out, &errs))
+	require.Equal(t, 0, run(context.Background(), []string{"schema"}, noEnv, &out, &errs))
 	assert.Empty(t, errs.String())
-	assert.Equal(t, scenario.Schema(), out.Bytes())
+	assert.Equal(t, spec.Schema(), out.Bytes())
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(out.Bytes(), &doc))
-	assert.Equal(t, scenario.SchemaID, doc["$id"])
+	assert.Equal(t, spec.SchemaID, doc["$id"])
 
 	out.Reset()
 	errs.Reset()
-	assert.Equal(t, 2, schemaCmd([]string{"extra"}, &out, &errs))
+	assert.Equal(t, 2, run(context.Background(), []string{"schema", "extra"}, noEnv, &out, &errs))
 	assert.Empty(t, out.String())
 	assert.Contains(t, errs.String(), `unexpected argument "extra"`)
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetsim/fleetsim/scenario"
+	"github.com/fleetsim/fleetsim/scenario/report"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -67,7 +69,7 @@ func headless(t *testing.T, file string, extra ...string) string {
 	return stdout.String()
 }
 
-func writePage(t *testing.T, rep *scenario.Report) string {
+func writePage(t *testing.T, rep *report.Report) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "report.html")
 	require.NoError(t, os.WriteFile(path, []byte(render(t, rep)), 0o644))
@@ -179,7 +181,7 @@ func TestScreenshot(t *testing.T) {
 	}
 	cat, err := sim.DefaultCatalog()
 	require.NoError(t, err)
-	s, err := scenario.LoadValid("../../scenarios/eu-tracker.yaml", cat)
+	s, err := spec.LoadValid("../../scenarios/eu-tracker.yaml", cat)
 	require.NoError(t, err)
 	rep, err := scenario.Run(context.Background(), s, scenario.Options{Catalog: cat})
 	require.NoError(t, err)

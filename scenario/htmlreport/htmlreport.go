@@ -13,7 +13,7 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/fleetsim/fleetsim/scenario"
+	"github.com/fleetsim/fleetsim/scenario/report"
 )
 
 var (
@@ -31,7 +31,7 @@ var (
 
 // pageData is what the page template reads.
 type pageData struct {
-	R                       *scenario.Report
+	R                       *report.Report
 	Title                   string
 	Passed, Failed, Skipped int
 	CSS                     template.CSS
@@ -40,7 +40,7 @@ type pageData struct {
 }
 
 // Write writes r as an HTML page. The page depends on r alone.
-func Write(w io.Writer, r *scenario.Report) error {
+func Write(w io.Writer, r *report.Report) error {
 	data, err := json.Marshal(r) // escapes <, > and &: safe inside <script>
 	if err != nil {
 		return fmt.Errorf("htmlreport: encoding report: %w", err)

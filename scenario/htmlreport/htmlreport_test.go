@@ -13,25 +13,27 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetsim/fleetsim/scenario"
+	"github.com/fleetsim/fleetsim/scenario/report"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
 var (
 	reportOnce sync.Once
-	testReport *scenario.Report
+	testReport *report.Report
 	reportErr  error
 )
 
 // runTestScenario runs testdata/report.yaml once for the package's tests.
-func runTestScenario(t *testing.T) *scenario.Report {
+func runTestScenario(t *testing.T) *report.Report {
 	t.Helper()
 	reportOnce.Do(func() {
 		var cat *sim.Catalog
 		if cat, reportErr = sim.DefaultCatalog(); reportErr != nil {
 			return
 		}
-		var s *scenario.Scenario
-		if s, reportErr = scenario.LoadValid("testdata/report.yaml", cat); reportErr != nil {
+		var s *spec.Scenario
+		if s, reportErr = spec.LoadValid("testdata/report.yaml", cat); reportErr != nil {
 			return
 		}
 		testReport, reportErr = scenario.Run(context.Background(), s, scenario.Options{Catalog: cat})
@@ -40,7 +42,7 @@ func runTestScenario(t *testing.T) *scenario.Report {
 	return testReport
 }
 
-func render(t *testing.T, r *scenario.Report) string {
+func render(t *testing.T, r *report.Report) string {
 	t.Helper()
 	var buf bytes.Buffer
 	require.NoError(t, Write(&buf, r))
@@ -69,7 +71,7 @@ func TestPageIsSelfContained(t *testing.T) {
 	// The embedded data is the report.
 	m := regexp.MustCompile(`(?s)<script type="application/json" id="report-data">(.*?)</script>`).FindStringSubmatch(page)
 	require.NotNil(t, m)
-	var got scenario.Report
+	var got report.Report
 	require.NoError(t, json.Unmarshal([]byte(m[1]), &got))
 	want, err := json.Marshal(rep)
 	require.NoError(t, err)
@@ -94,7 +96,7 @@ func TestPageIsSelfContained(t *testing.T) {
 // page: a name with markup stays text, in the table and in the data.
 func TestPageEscapes(t *testing.T) {
 	evil := `</script><script>alert(1)</script><img src=x onerror=alert(2)>`
-	rep := &scenario.Report{Scenario: evil, Expectations: []scenario.Outcome{{Name: evil, Observed: "a & b < c"}}}
+	rep := &report.Report{Scenario: evil, Expectations: []report.Outcome{{Name: evil, Observed: "a & b < c"}}}
 	page := render(t, rep)
 	assert.NotContains(t, page, "<script>alert")
 	assert.NotContains(t, page, "<img")

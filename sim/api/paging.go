@@ -34,6 +34,15 @@ type meta struct {
 // item a position that never changes, so a PageToken stays valid while the
 // list grows: "PA<n>" is the page after position n, "PB<n>" the page before.
 func writePage[T any](w http.ResponseWriter, r *http.Request, key string, items []T, seq func(int, T) int64, render func(T) any) {
+	writeList(w, r, key, sim.SliceList(items, seq), render)
+}
+
+// writeList is writePage over a List: it reads only the page (and one item
+// on either side, to know whether there is a next and a previous page), so
+// that paging through a whole list costs time in proportion to the list.
+// Only a Page number without a PageToken makes it step over the items of
+// the pages before.
+func writeList[T any](w http.ResponseWriter, r *http.Request, key string, l sim.List[T], render func(T) any) {
 	q := r.URL.Query()
 	size, page := DefaultPageSize, 0
 	if v := q.Get("PageSize"); v != "" {
@@ -56,38 +65,61 @@ func writePage[T any](w http.ResponseWriter, r *http.Request, key string, items 
 		}
 		page = n
 	}
-	// lo is the index of the page's first item: past the end for a Page so
-	// large that page*size would overflow.
-	lo := len(items)
-	if page <= len(items)/size {
-		lo = page * size
-	}
-	end := len(items) // the page ends at end at the latest
+	var (
+		items  []T
+		pos    []int64
+		more   bool  // an item follows the page
+		before bool  // an item precedes the page
+		next   int64 // with more and an empty page: the position of the item after it
+	)
 	if tok := q.Get("PageToken"); tok != "" {
-		after, pos, ok := parseToken(tok)
+		after, p, ok := parseToken(tok)
 		if !ok {
 			writeError(w, &sim.Error{Code: sim.CodeInvalidPageToken, Status: http.StatusBadRequest, Message: "Invalid PageToken"})
 			return
 		}
-		i := 0
-		for i < len(items) && seq(i, items[i]) <= pos {
-			i++
-		}
 		if after {
-			lo = i
+			items, pos = l.After(p, size+1)
+			more = len(items) > size
+			prior, _ := l.Before(min(p, math.MaxInt64-1)+1, 1)
+			before = len(prior) > 0
 		} else {
-			for i > 0 && seq(i-1, items[i-1]) >= pos {
-				i--
-			}
 			// The page before the token holds only items before it,
 			// fewer than size near the start of the list.
-			lo, end = max(0, i-size), i
+			items, pos = l.Before(p, size+1)
+			if before = len(items) > size; before {
+				items, pos = items[1:], pos[1:]
+			}
+			following, fpos := l.After(p-1, 1)
+			if more = len(following) > 0; more {
+				next = fpos[0]
+			}
 		}
+	} else {
+		// Step over the pages before: all of the list for a Page so
+		// large that page*size would overflow.
+		skip := math.MaxInt
+		if page <= math.MaxInt/size {
+			skip = page * size
+		}
+		p := int64(-1)
+		for skipped := 0; skipped < skip; {
+			its, ps := l.After(p, min(skip-skipped, MaxPageSize))
+			if len(its) == 0 {
+				break
+			}
+			skipped += len(its)
+			p = ps[len(ps)-1]
+			before = true
+		}
+		items, pos = l.After(p, size+1)
+		more = len(items) > size
 	}
-	lo = min(lo, len(items))
-	hi := min(lo+size, end)
-	out := make([]any, 0, hi-lo)
-	for _, it := range items[lo:hi] {
+	if len(items) > size {
+		items, pos = items[:size], pos[:size]
+	}
+	out := make([]any, 0, len(items))
+	for _, it := range items {
 		out = append(out, render(it))
 	}
 
@@ -117,20 +149,21 @@ func writePage[T any](w http.ResponseWriter, r *http.Request, key string, items 
 		PageSize:     size,
 		URL:          link(page, q.Get("PageToken")),
 	}
-	if hi < len(items) {
+	if more {
 		// The token is the position of the page's last item; an empty page
-		// (before a PB token that precedes every item) leads to items[hi].
-		pos := seq(hi, items[hi]) - 1
-		if hi > lo {
-			pos = seq(hi-1, items[hi-1])
+		// (before a PB token that precedes every item) leads to the item
+		// after it.
+		p := next - 1
+		if len(items) > 0 {
+			p = pos[len(pos)-1]
 		}
-		next := link(min(page, math.MaxInt-1)+1, fmt.Sprintf("PA%d", pos)) // no overflow to a negative Page
-		m.NextPageURL = &next
+		nextURL := link(min(page, math.MaxInt-1)+1, fmt.Sprintf("PA%d", p)) // no overflow to a negative Page
+		m.NextPageURL = &nextURL
 	}
-	if lo > 0 && page > 0 {
+	if before && page > 0 {
 		prev := link(page-1, "") // a page past the end has no first item
-		if lo < hi {
-			prev = link(page-1, fmt.Sprintf("PB%d", seq(lo, items[lo])))
+		if len(items) > 0 {
+			prev = link(page-1, fmt.Sprintf("PB%d", pos[0]))
 		}
 		m.PreviousPageURL = &prev
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/fleetsim/fleetsim/sim"
@@ -10,17 +11,32 @@ type acctHandler = func(w http.ResponseWriter, r *http.Request, a *sim.Account)
 
 func (s *Server) routes() {
 	c := s.ctl
-	s.mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+	s.route("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := c.Err(); err != nil {
+			writeError(w, err)
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	if h := s.metrics; h != nil {
+		s.route("/metrics", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				writeError(w, &sim.Error{Code: sim.CodeMethodNotAllowed, Status: http.StatusMethodNotAllowed,
+					Message: fmt.Sprintf("Method %s is not allowed on %s", r.Method, r.URL.Path)})
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, notFound(r)) })
 
 	// Sims.
 	s.handle("/v1/Sims", methods{
 		http.MethodGet: func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
 			p := formOf(r)
-			sims, err := c.ListSims(a, sim.SimFilter{Status: p.get("Status"), Fleet: p.get("Fleet"), ICCID: p.get("Iccid")})
-			list(w, r, "sims", sims, err, func(s *sim.Sim) int64 { return s.Seq }, func(s *sim.Sim) any { return renderSim(r, s) })
+			sims, err := c.SimPages(a, sim.SimFilter{Status: p.get("Status"), Fleet: p.get("Fleet"), ICCID: p.get("Iccid")})
+			pages(w, r, "sims", sims, err, func(s *sim.Sim) any { return renderSim(r, s) })
 		},
 		http.MethodPost: func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
 			p := formOf(r)
@@ -194,8 +210,8 @@ func (s *Server) routes() {
 				writeError(w, p.err)
 				return
 			}
-			recs, err := c.UsageRecords(a, q)
-			list(w, r, "usage_records", recs, err, nil, func(u sim.UsageRecord) any {
+			recs, err := c.UsagePages(a, q)
+			pages(w, r, "usage_records", recs, err, func(u sim.UsageRecord) any {
 				j := renderUsage(u).(usageRecordJSON)
 				if u.Upload+u.Download == 0 {
 					j.BilledUnit = nil // nothing was billed: no billing information yet
@@ -212,8 +228,8 @@ func (s *Server) routes() {
 	s.handle("/v1/SmsCommands", methods{
 		http.MethodGet: func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
 			p := formOf(r)
-			ms, err := c.ListSmsCommands(a, p.get("Sim"), p.get("Status"), p.get("Direction"))
-			list(w, r, "sms_commands", ms, err, func(m *sim.SmsCommand) int64 { return m.Seq }, renderSMS(r))
+			ms, err := c.SmsCommandPages(a, p.get("Sim"), p.get("Status"), p.get("Direction"))
+			pages(w, r, "sms_commands", ms, err, renderSMS(r))
 		},
 		http.MethodPost: func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
 			p := formOf(r)
@@ -233,8 +249,8 @@ func (s *Server) routes() {
 	s.handle("/v1/IpCommands", methods{
 		http.MethodGet: func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
 			p := formOf(r)
-			ms, err := c.ListIPCommands(a, p.get("Sim"), p.get("SimIccid"), p.get("Status"), p.get("Direction"))
-			list(w, r, "ip_commands", ms, err, func(m *sim.IPCommand) int64 { return m.Seq }, renderIP(r))
+			ms, err := c.IPCommandPages(a, p.get("Sim"), p.get("SimIccid"), p.get("Status"), p.get("Direction"))
+			pages(w, r, "ip_commands", ms, err, renderIP(r))
 		},
 		http.MethodPost: func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
 			p := formOf(r)
@@ -268,8 +284,8 @@ func (s *Server) routes() {
 	s.handle("/v1/ESimProfiles", methods{
 		http.MethodGet: func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
 			p := formOf(r)
-			ps, err := c.ListESimProfiles(a, p.get("Eid"), p.get("SimSid"), p.get("Status"))
-			list(w, r, "esim_profiles", ps, err, func(p *sim.ESimProfile) int64 { return p.Seq }, renderE(r))
+			ps, err := c.ESimProfilePages(a, p.get("Eid"), p.get("SimSid"), p.get("Status"))
+			pages(w, r, "esim_profiles", ps, err, renderE(r))
 		},
 		http.MethodPost: func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
 			p := formOf(r)
@@ -291,8 +307,8 @@ func (s *Server) routes() {
 	s.handle("/v1/SettingsUpdates", methods{
 		http.MethodGet: func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
 			p := formOf(r)
-			us, err := c.ListSettingsUpdates(a, p.get("Sim"), p.get("Status"))
-			list(w, r, "settings_updates", us, err, func(u *sim.SettingsUpdate) int64 { return u.Seq }, renderSettingsUpdate)
+			us, err := c.SettingsUpdatePages(a, p.get("Sim"), p.get("Status"))
+			pages(w, r, "settings_updates", us, err, renderSettingsUpdate)
 		},
 	})
 
@@ -320,4 +336,13 @@ func list[T any](w http.ResponseWriter, r *http.Request, key string, items []T, 
 		pos = func(_ int, v T) int64 { return seq(v) }
 	}
 	writePage(w, r, key, items, pos, render)
+}
+
+// pages writes a page of a List, or err.
+func pages[T any](w http.ResponseWriter, r *http.Request, key string, l sim.List[T], err error, render func(T) any) {
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeList(w, r, key, l, render)
 }

@@ -1,0 +1,192 @@
+package sim
+
+import (
+	"slices"
+	"time"
+)
+
+// Usage is kept per SIM in a few fixed-size buckets, bounded as virtual
+// time advances: hourly for the last usageStore.hourly, then per UTC day
+// for the last usageStore.daily, then per calendar month. UsageRecords
+// answers every Granularity from them; a bucket that is coarser than the
+// query counts where its first hour of use falls.
+const (
+	DefaultUsageHourly = 24 * time.Hour
+	DefaultUsageDaily  = 92 * 24 * time.Hour // the longest window of Granularity day
+)
+
+// WithUsageRetention sets how long usage is kept per hour (at least an
+// hour) and then per day (at least as long) before it is kept per month.
+// The defaults are DefaultUsageHourly and DefaultUsageDaily.
+func WithUsageRetention(hourly, daily time.Duration) Option {
+	return func(o *config) { o.usageHourly, o.usageDaily = hourly, daily }
+}
+
+// usageSpan is how much time a bucket covers.
+type usageSpan uint8
+
+const (
+	spanHour usageSpan = iota
+	spanDay
+	spanMonth
+)
+
+// usageBucket is a SIM's usage on one network, for one owner and Fleet,
+// over an hour, a UTC day or a calendar month (32 bytes).
+type usageBucket struct {
+	up, down int64
+	at       int32  // hours since the Unix epoch: the first hour of use
+	attr     uint32 // index in usageStore.attrs: the owner and Fleet at the time
+	sms      int32
+	net      uint16 // index in the catalog
+	span     usageSpan
+}
+
+// hour is the bucket's first hour of use.
+func (b *usageBucket) hour() time.Time { return time.Unix(int64(b.at)*3600, 0).UTC() }
+
+// period is the start of the bucket's span, as hours since the epoch.
+func (b *usageBucket) period() int32 { return spanStart(b.at, b.span) }
+
+func spanStart(at int32, span usageSpan) int32 {
+	switch span {
+	case spanDay:
+		return at - at%24
+	case spanMonth:
+		t := time.Unix(int64(at)*3600, 0).UTC()
+		return int32(time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC).Unix() / 3600)
+	}
+	return at
+}
+
+// usageAttr is who a bucket's usage belongs to: the owner account and the
+// Fleet at the time of use.
+type usageAttr struct{ account, fleet string }
+
+// usageStore is the usage of every SIM.
+type usageStore struct {
+	hourly, daily time.Duration
+	bySim         map[string][]usageBucket // by Sim SID, oldest first
+	attrs         []usageAttr
+	attrIdx       map[usageAttr]uint32
+	sids          []string // SIDs of bySim, sorted; rebuilt when stale
+	stale         bool
+}
+
+func newUsageStore(hourly, daily time.Duration) *usageStore {
+	return &usageStore{hourly: max(hourly, time.Hour), daily: max(daily, hourly, time.Hour),
+		bySim: make(map[string][]usageBucket), attrIdx: make(map[usageAttr]uint32)}
+}
+
+func (u *usageStore) attr(account, fleet string) uint32 {
+	k := usageAttr{account, fleet}
+	if i, ok := u.attrIdx[k]; ok {
+		return i
+	}
+	i := uint32(len(u.attrs))
+	u.attrs = append(u.attrs, k)
+	u.attrIdx[k] = i
+	return i
+}
+
+// add adds usage in the hour at (hours since the epoch) and returns the
+// hourly bucket's totals. now is when: buckets that fell out of their
+// retention are rolled up when a new hour starts.
+func (u *usageStore) add(simSid string, at int32, attr uint32, net uint16, up, down int64, sms int, now time.Time) usageBucket {
+	bs, ok := u.bySim[simSid]
+	if !ok {
+		u.stale = true
+	}
+	for i := len(bs) - 1; i >= 0 && bs[i].at >= at; i-- {
+		if b := &bs[i]; b.span == spanHour && b.at == at && b.attr == attr && b.net == net {
+			b.up += up
+			b.down += down
+			b.sms += int32(sms)
+			return *b
+		}
+	}
+	nb := usageBucket{up: up, down: down, at: at, attr: attr, sms: int32(sms), net: net, span: spanHour}
+	bs = u.rollUp(bs, now)
+	i := len(bs)
+	for i > 0 && bs[i-1].at > at {
+		i--
+	}
+	if len(bs) == 0 {
+		bs = make([]usageBucket, 0, 1) // most SIMs use one network
+	} else if len(bs) == cap(bs) {
+		// Grow by a few buckets, not by half: most SIMs keep a steady
+		// number of buckets once their hourly window is full.
+		bs = append(make([]usageBucket, 0, len(bs)+4), bs...)
+	}
+	u.bySim[simSid] = slices.Insert(bs, i, nb)
+	return nb
+}
+
+// rollUp moves the hourly buckets older than the hourly retention into day
+// buckets, and the day buckets older than the daily retention into month
+// buckets.
+func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
+	hourCut := int32(now.Add(-u.hourly).Unix() / 3600)
+	dayCut := int32(now.Add(-u.daily).Unix() / 3600)
+	rolled := false
+	for i := range bs {
+		if bs[i].span == spanHour && bs[i].at < hourCut || bs[i].span == spanDay && bs[i].at < dayCut {
+			rolled = true
+			break
+		}
+	}
+	if !rolled {
+		return bs
+	}
+	out := bs[:0]
+	for _, b := range bs {
+		switch {
+		case b.span == spanHour && b.at < hourCut:
+			b.span = spanDay
+		case b.span == spanDay && b.at < dayCut:
+			b.span = spanMonth
+		}
+		merged := false
+		for j := range out {
+			o := &out[j]
+			if o.span == b.span && o.span != spanHour && o.attr == b.attr && o.net == b.net && o.period() == b.period() {
+				o.up += b.up
+				o.down += b.down
+				o.sms += b.sms
+				o.at = min(o.at, b.at)
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			out = append(out, b)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b usageBucket) int { return int(a.at) - int(b.at) })
+	return out
+}
+
+// sorted returns the SIDs of the SIMs with usage, sorted. Callers hold
+// c.mu for writing when the list is stale.
+func (u *usageStore) sorted() []string {
+	if u.stale {
+		sids := make([]string, 0, len(u.bySim))
+		for sid := range u.bySim {
+			sids = append(sids, sid)
+		}
+		slices.Sort(sids)
+		u.sids, u.stale = sids, false
+	}
+	return u.sids
+}
+
+// find returns the hourly bucket of a SIM's usage, if there is one.
+func (u *usageStore) find(simSid string, at int32, attr uint32, net uint16) (usageBucket, bool) {
+	bs := u.bySim[simSid]
+	for i := len(bs) - 1; i >= 0 && bs[i].at >= at; i-- {
+		if b := bs[i]; b.span == spanHour && b.at == at && b.attr == attr && b.net == net {
+			return b, true
+		}
+	}
+	return usageBucket{}, false
+}
