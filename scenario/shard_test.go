@@ -52,16 +52,19 @@ func TestShardsMergeToTheRun(t *testing.T) {
 	files := []string{
 		"../scenarios/quickstart.yaml",       // attach percentiles, sims, usage
 		"../scenarios/data-limit.yaml",       // a Fleet's data limit and blocked SIMs
+		"testdata/shard-fail.yaml",           // failing expectations, a during window
+		"testdata/shard-pages.yaml",          // lists of several pages
 		"../scenarios/download-limit.yaml",   // downloads against the limit
 		"../scenarios/sim-lifecycle.yaml",    // SIM status changes in the timeline, api checks
 		"../scenarios/nap-roaming.yaml",      // networks by PLMN
 		"../scenarios/mixed-modules.yaml",    // module families
 		"../scenarios/sim-start-status.yaml", // start statuses settled before the start
-		"testdata/shard-fail.yaml",           // failing expectations, a during window
-		"testdata/shard-pages.yaml",          // lists of several pages
 	}
-	if testing.Short() {
+	switch {
+	case testing.Short():
 		files = files[:2]
+	case raceEnabled: // ten times slower: the shipped ones run without -race
+		files = files[:4]
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
