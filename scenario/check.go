@@ -127,13 +127,6 @@ func (r *runner) members(name string) []firmware.Device {
 	return r.devices[g.First : g.First+g.Count]
 }
 
-// observe evaluates every check of an expectation: what was seen, whether
-// all hold, and a message when something could not be observed.
-func (r *runner) observe(e *spec.Expectation) observation {
-	t := r.gather(e)
-	return evaluate(e, &t)
-}
-
 // gather counts what an expectation's checks read, on the run's devices
 // (a shard's only, in a sharded run): the raw figures evaluate judges.
 func (r *runner) gather(e *spec.Expectation) report.Tally {

@@ -29,7 +29,7 @@ or N, a shard missing or given twice).`
 
 type mergeFlags struct {
 	json, junit, html string
-	quiet, noColor    bool
+	noColor           bool
 }
 
 func newMergeCmd(getenv func(string) string) *cobra.Command {
@@ -133,7 +133,7 @@ func parseShard(v string) (scenario.Shard, error) {
 	case !ok || err1 != nil || err2 != nil:
 		return scenario.Shard{}, errors.New("want i/N, e.g. 0/4")
 	case n < 1 || n > spec.MaxShards:
-		return scenario.Shard{}, fmt.Errorf("N must be between 1 and %d", spec.MaxShards)
+		return scenario.Shard{}, fmt.Errorf("the number of shards N must be between 1 and %d", spec.MaxShards)
 	case i < 0 || i >= n:
 		return scenario.Shard{}, fmt.Errorf("i must be between 0 and N-1 = %d", n-1)
 	}

@@ -90,7 +90,7 @@ func TestShardFlags(t *testing.T) {
 	}{
 		{[]string{"--shard", "3/3", "--json", "p.json"}, "i must be between 0 and N-1 = 2"},
 		{[]string{"--shard", "1", "--json", "p.json"}, "want i/N"},
-		{[]string{"--shard", "0/0", "--json", "p.json"}, "N must be between 1 and"},
+		{[]string{"--shard", "0/0", "--json", "p.json"}, "the number of shards N must be between 1 and"},
 		{[]string{"--shard", "0/2"}, "give it --json FILE"},
 		{[]string{"--shard", "0/2", "--json", "p.json", "--junit", "r.xml"}, "give it --json FILE"},
 	} {
