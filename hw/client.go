@@ -20,6 +20,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/warthog618/modem/at"
@@ -137,6 +138,7 @@ type Client struct {
 	sem       chan struct{}  // held by the command in progress
 	queued    chan struct{}  // wakes the dispatcher
 	closeOnce sync.Once
+	prompt    atomic.Uint32 // promptIdle, promptAwaited or promptSeen (see Send)
 
 	mu       sync.Mutex
 	state    State
@@ -362,8 +364,12 @@ func (c *Client) read(cn *conn) {
 		n, err := cn.rw.Read(buf)
 		if n > 0 {
 			c.tr.record(DirIn, buf[:n])
-			over := fr.overflow
+			over, prompts := fr.overflow, fr.prompts
+			fr.prompt = c.prompt.Load() == promptAwaited
 			fr.feed(buf[:n], emit)
+			if fr.prompts != prompts {
+				c.prompt.CompareAndSwap(promptAwaited, promptSeen)
+			}
 			if fr.overflow != over {
 				c.tr.note("a line longer than %d bytes was cut", MaxLine)
 			}

@@ -179,6 +179,31 @@ func (d *Device) send(s step, cmd string) {
 	d.port.Command(d.Env.Ctx, d, cmd)
 }
 
+// sendPrompted sends a command that prompts for data, the data of step s
+// (promptData).
+func (d *Device) sendPrompted(s step, cmd string) {
+	d.step = s
+	d.Env.ATCommands++
+	d.port.Send(d.Env.Ctx, d, cmd, d.promptData())
+}
+
+// promptData is what the outstanding command takes at its prompt: the
+// group's SMS text or reply and Ctrl-Z, its datagram or reply.
+func (d *Device) promptData() []byte {
+	var text string
+	switch d.step {
+	case stepSmsSend:
+		return append([]byte(d.Group.Spec.SMS.Text), 0x1a)
+	case stepSmsReply:
+		return append([]byte(d.Group.Spec.SMS.Reply), 0x1a)
+	case stepIPSend:
+		text = d.Group.ip.spec.Text
+	case stepIPReply:
+		text = d.Group.ip.spec.Reply
+	}
+	return []byte(text)
+}
+
 // escape leaves data state; escapeLine is the same as the outstanding
 // "command" whose answer is the modem's OK.
 var escape = []byte(escapeLine)

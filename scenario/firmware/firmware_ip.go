@@ -101,11 +101,7 @@ func (d *Device) ipIndication(l string) bool {
 	f := d.Group.ip
 	switch {
 	case (l == ">" || l == "@") && (d.step == stepIPSend || d.step == stepIPReply):
-		text := f.spec.Text
-		if d.step == stepIPReply {
-			text = f.spec.Reply
-		}
-		b := []byte(text)
+		b := d.promptData()
 		d.Env.trace(d, hw.DirOut, b)
 		_, _ = d.lp.link.Write(b)
 	case d.step == stepIPActivating && strings.HasPrefix(l, "+APP PDP: "):
@@ -135,7 +131,7 @@ func (d *Device) ipIdle() {
 		return
 	}
 	f := d.Group.ip
-	if d.step != stepNone || d.online || d.port.Drives() != DriveAll || !d.State.Registered() {
+	if d.step != stepNone || d.online || d.port.Drives() < DriveCommands || !d.State.Registered() {
 		return
 	}
 	switch {
@@ -167,7 +163,7 @@ func (d *Device) sendIP(s step, cmd string) {
 	if d.Group.ip.kind == ipUblox {
 		cmd = "AT+USOST=" + strconv.Itoa(int(d.ipSock)) + cmd
 	}
-	d.send(s, cmd)
+	d.sendPrompted(s, cmd)
 }
 
 // ipAnswer goes on from the answer of a socket step; it reports whether s
