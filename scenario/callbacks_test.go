@@ -152,3 +152,37 @@ func rcMain(t *testing.T, rep *report.Report) string {
 	}
 	return ""
 }
+
+// TestSeqPlaceholder: a group's sms.text and ip.text number each message
+// of a device ({n}: 1, 2, 3...), on a SIMCom module (SMS and AT+CASEND with
+// the numbered length) and a u-blox one (AT+USOST); replies are not
+// numbered. The Fleet's callbacks show each device's messages in order.
+func TestSeqPlaceholder(t *testing.T) {
+	t.Parallel()
+	const in = `duration: 5h
+control:
+  naps: [{name: eu, networks: [DE]}]
+  fleets: [{name: f, nap: eu, callbacks: true}]
+devices:
+  - {name: simcom, count: 2, module: sim7080, fleet: f, location: DE,
+     sms: {every: 1h, text: "s {n}"}, ip: {every: 1h, text: "t {n}", port: 6969}}
+  - {name: ublox, count: 2, module: sara-r4, fleet: f, location: DE,
+     ip: {every: 1h, text: "t {n}", port: 6969}}
+expect:
+  - {name: sms, group: simcom, callbacks: {kind: fleet_sms_command,
+     order: {by: SimSid, param: Payload, values: ["s 1", "s 2", "s 3", "s 4", "s 5"]}}}
+  - {name: ip simcom, group: simcom, callbacks: {kind: fleet_ip_command,
+     order: {by: SimSid, param: Payload, values: [dCAx, dCAy, dCAz, dCA0, dCA1]}}}
+  - {name: ip ublox, group: ublox, callbacks: {kind: fleet_ip_command,
+     order: {by: SimSid, param: Payload, values: [dCAx, dCAy, dCAz, dCA0, dCA1]}}}
+  - {name: literal, callbacks: {kind: fleet_sms_command, where: {Payload: "s {n}"}, count: "== 0"}}
+`
+	cat := testCatalog(t)
+	s, err := spec.ParseValid("t.yaml", []byte(in), cat)
+	require.NoError(t, err)
+	rep, err := Run(context.Background(), s, Options{Catalog: cat})
+	require.NoError(t, err)
+	for _, o := range rep.Expectations {
+		assert.True(t, o.Pass, "%s: %s", o.Name, o.Observed)
+	}
+}

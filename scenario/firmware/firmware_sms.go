@@ -98,6 +98,9 @@ func (d *Device) smsAnswer(s step, info []string, err error) bool {
 	case stepSmsSend, stepSmsReply:
 		if err == nil {
 			d.Env.smsSent++
+			if s == stepSmsSend {
+				d.smsN++
+			}
 		}
 	case stepSmsRead:
 		n, _ := d.nextUnread(false)
