@@ -53,6 +53,13 @@ var slowCommands = map[string]time.Duration{
 	"+QCSQ":     DefaultTimeout,
 	"+CGPADDR":  DefaultTimeout,
 	"+CGDCONT=": DefaultTimeout,
+	// SMS and sockets: AT+CMGS 60 s (SIM7080 manual §4.2.5, TinyGSM),
+	// AT+QIACT and AT+QIOPEN 150 s (ST's BG96 driver from the Quectel
+	// manual), AT+CNACT's activation as AT+CGACT's.
+	"+CMGS=":   60 * time.Second,
+	"+QIACT=":  150 * time.Second,
+	"+QIOPEN=": 150 * time.Second,
+	"+CNACT=":  150 * time.Second,
 }
 
 // timeoutKey is cmd without "AT", in upper case.
