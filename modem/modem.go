@@ -66,6 +66,7 @@ type Config struct {
 	Country   string // ISO 3166 alpha-2 (or a World location) where the modem starts
 	Hub       *Hub   // delivers the core's events; without one the modem subscribes itself
 	Logger    *slog.Logger
+	Stats     *Stats // counts attaches, rejections and detaches, if set (shared by a fleet)
 }
 
 // Modem is one virtual modem with a SIM inside.

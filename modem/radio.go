@@ -347,11 +347,13 @@ func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 				m.st.serving = &c
 			}
 			m.setReg(RegRoaming, m.st.serving, 0)
+			m.cfg.Stats.attached()
 			m.armAuthCache()
 			m.endSelection(sel, nil)
 		case errors.Is(err, sim.ErrNetworkNotAllowed):
 			m.st.forbid(c.PLMN)
 			m.st.cause = CausePLMNNotAllowed
+			m.cfg.Stats.rejected(CausePLMNNotAllowed)
 			m.setReg(RegSearching, nil, 0)
 			if m.st.copsMode == 1 {
 				m.setReg(RegDenied, nil, CausePLMNNotAllowed)
@@ -361,6 +363,7 @@ func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 			m.attachNext(g, cands[1:], sel)
 		default: // the SIM is new or inactive: no subscription to attach with
 			m.st.cause = CauseEPSNonEPSNotAllowed
+			m.cfg.Stats.rejected(CauseEPSNonEPSNotAllowed)
 			m.setReg(RegDenied, nil, CauseEPSNonEPSNotAllowed)
 			m.endSelection(sel, cme(100+CauseEPSNonEPSNotAllowed))
 		}
@@ -398,6 +401,7 @@ func (m *Modem) networkDetach(err error) {
 	}
 	m.st.serving = nil
 	m.st.cause = cause
+	m.cfg.Stats.detached(cause)
 	m.stopTimer(timerAuth)
 	m.setReg(RegDenied, nil, cause)
 	if cause == CausePLMNNotAllowed && m.st.copsMode == 0 {

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -132,19 +133,93 @@ func (c *Control) applyFleetParams(f *Fleet, p FleetParams, now time.Time, creat
 	return nil
 }
 
-// limitChange appends the new limit, enforced once it has propagated, and
-// drops the changes it supersedes.
+// MaxPropagatingLimits is how many data limit changes of a Fleet
+// propagate at once. A change made while that many are propagating takes
+// the place of the newest of them, which is then never enforced; so a
+// Fleet's record holds at most this many changes and the one in force.
+//
+// Without a spread the replaced change had reached no SIM yet (a change
+// reaches every SIM at once, after the propagation delay), so nothing the
+// network enforced is undone: a burst of changes is enforced as its first
+// MaxPropagatingLimits-1 and its last. With a spread, a SIM whose own delay
+// for the replaced change was already over goes back to the change before
+// it until the new one reaches it.
+const MaxPropagatingLimits = 8
+
+// limitChange returns the Fleet's limits with the new one set at now:
+// enforced once it has propagated, after the changes it supersedes are
+// dropped (see trimLimits and MaxPropagatingLimits).
 func (c *Control) limitChange(f *Fleet, now time.Time) []LimitChange {
-	var kept []LimitChange
-	for i, l := range f.Limits {
-		// Keep the last limit already enforced and every one still propagating.
-		enforcedNow := !now.Before(l.Done())
-		supersededNow := i+1 < len(f.Limits) && !now.Before(f.Limits[i+1].Done())
-		if !enforcedNow || !supersededNow {
-			kept = append(kept, l)
-		}
+	kept := trimLimits(f.Limits, now)
+	if propagating(kept, now) >= MaxPropagatingLimits {
+		kept = kept[:len(kept)-1]
 	}
 	return append(kept, c.newLimit(f, now))
+}
+
+// trimLimits returns a new slice of the changes in ls (oldest first) that
+// can still apply to a SIM at now or later: the newest that every SIM
+// enforces, and those still propagating, at most MaxPropagatingLimits of
+// them (the first ones and the newest, as limitChange would have kept them:
+// a record stored before the bound loads as if it had been kept).
+func trimLimits(ls []LimitChange, now time.Time) []LimitChange {
+	start := 0
+	for i, l := range ls {
+		if !now.Before(l.Done()) { // every SIM enforces l: those before it are over
+			start = i
+		}
+	}
+	kept := make([]LimitChange, 0, min(len(ls)-start, MaxPropagatingLimits+1)+1)
+	kept = append(kept, ls[start:]...)
+	if n := propagating(kept, now); n > MaxPropagatingLimits {
+		last := kept[len(kept)-1]
+		kept = append(kept[:len(kept)-n+MaxPropagatingLimits-1], last)
+	}
+	return slices.Clip(kept)
+}
+
+// propagating counts the changes at the end of ls that some SIM does not
+// enforce yet at now.
+func propagating(ls []LimitChange, now time.Time) int {
+	n := 0
+	for i := len(ls) - 1; i >= 0 && now.Before(ls[i].Done()); i-- {
+		n++
+	}
+	return n
+}
+
+// armLimitTimer tells the Fleet's modems, once the oldest change still
+// propagating reaches every SIM, that the limit they enforce changed; then
+// it arms for the next. One timer per Fleet, however many changes.
+// Callers hold c.mu.
+func (c *Control) armLimitTimer(sid string) {
+	key := "limits " + sid
+	if t, ok := c.timers[key]; ok {
+		t.Stop()
+		c.untime(key)
+	}
+	f := c.fleets.get(sid)
+	if f == nil || c.closed {
+		return
+	}
+	now := c.Now()
+	i := len(f.Limits) - propagating(f.Limits, now)
+	if i == len(f.Limits) {
+		return
+	}
+	var t Timer
+	t = c.cfg.clock.AfterFunc(f.Limits[i].Done().Sub(now), func() {
+		c.mu.Lock()
+		if c.timers[key] != t {
+			c.mu.Unlock()
+			return // stopped, or re-armed, since
+		}
+		c.untime(key)
+		c.armLimitTimer(sid)
+		c.mu.Unlock()
+		c.publish(Event{Kind: EventFleet, Sid: sid})
+	})
+	c.timers[key] = t
 }
 
 // newLimit is the Fleet's new data limit set at now, as the network will
@@ -234,7 +309,7 @@ func (c *Control) UpdateFleet(ctx context.Context, acct *Account, ref string, p 
 			l := f.Limits[len(f.Limits)-1]
 			limit = &l
 		}
-		t.after = append(t.after, func() { c.publish(Event{Kind: EventFleet, Sid: f.Sid, Limit: limit}) })
+		t.event(Event{Kind: EventFleet, Sid: f.Sid, Limit: limit})
 		if limit != nil {
 			// The network enforces the new limit once it has propagated:
 			// tell the modems then too, so data over it stops at that
@@ -242,7 +317,9 @@ func (c *Control) UpdateFleet(ctx context.Context, acct *Account, ref string, p 
 			// time from the change in the first event.
 			sid := f.Sid
 			t.after = append(t.after, func() {
-				c.cfg.clock.AfterFunc(limit.Done().Sub(now), func() { c.publish(Event{Kind: EventFleet, Sid: sid}) })
+				c.mu.Lock()
+				c.armLimitTimer(sid)
+				c.mu.Unlock()
 			})
 		}
 		return nil

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -27,8 +28,9 @@ import (
 // Every callback the control plane makes (the Sim async-update callback, SMS
 // and IP Command status callbacks, the Fleet's sms_commands_url and
 // ip_commands_url, eSIM profile callbacks) goes through one component,
-// webhooks. Sending never blocks the caller: a callback is put on a bounded
-// queue and a small, fixed pool of workers delivers it.
+// webhooks. Sending never blocks the caller: a callback is put on the queue
+// of its destination (scheme, host and port of its URL) and delivered from
+// there, so a slow or dead receiver only delays its own callbacks.
 //
 // Policy (Twilio's documented platform defaults first, then what fleetsim does):
 //
@@ -47,11 +49,26 @@ import (
 //     5xx, all) and tt (100..15000 ms for all attempts); rt (100..15000 ms)
 //     bounds each attempt. ct, e and sni are accepted and ignored. The
 //     fragment is never sent and is not part of the signed URL.
-//   - Queue. At most 10,000 callbacks wait; when the queue is full the new
-//     callback is dropped and recorded as dropped.
-//   - Shutdown. close stops taking callbacks, lets the workers finish what is
-//     queued or in flight for up to 2 s, abandons waiting retries at once,
-//     then cancels whatever is left and waits for the workers.
+//   - Queues. Each destination has its own FIFO queue, at most 1,000
+//     callbacks long, and at most 4 callbacks in flight (retries and the
+//     waits between them included); at most 10,000 callbacks wait in all
+//     and at most 256 are in flight in all. Destinations with callbacks
+//     waiting take free delivery slots in turn (round robin), so a receiver
+//     that never answers holds at most its own 4 slots. A callback that
+//     finds its destination's queue or the whole queue full is dropped:
+//     recorded as dropped in the debug listing, counted in WebhookStats and
+//     logged (the 1st, 2nd, 4th, 8th… drop of a destination). A destination
+//     whose queue is empty and that has nothing in flight is freed; its
+//     counters stay (for the first 1,000 destinations; later ones are
+//     counted together as "other").
+//   - Back-off. The wait before a retry is drawn between half and all of
+//     1 s, 2 s, 4 s, 8 s (jitter, so that retries to a recovering receiver
+//     spread out), from a hash of a seed, the delivery's sequence number
+//     and the attempt: random per process on the wall clock, fixed with
+//     WithWebhookTransport so that virtual runs replay identically.
+//   - Shutdown. close stops taking callbacks, lets delivery go on with what
+//     is queued or in flight for up to 2 s, abandons waiting retries at
+//     once, then cancels whatever is left and waits for the goroutines.
 //
 // Each request carries X-Twilio-Signature (see Signature), an
 // I-Twilio-Idempotency-Token that is the same on every attempt of one
@@ -64,16 +81,21 @@ import (
 
 // Defaults of webhook delivery.
 const (
-	webhookTimeout         = 15 * time.Second // per attempt, connection included
-	DefaultWebhookQueue    = 10000
-	DefaultWebhookWorkers  = 4
-	DefaultWebhookAttempts = 3
-	DefaultWebhookHistory  = 1000
-	webhookCloseGrace      = 2 * time.Second
-	webhookMaxRetryAfter   = 30 * time.Second
-	webhookUserAgent       = "TwilioProxy/1.1"
-	webhookMaxRetries      = 5 // Twilio's bound on the rc override
-	webhookBodyDiscard     = 64 << 10
+	webhookTimeout          = 15 * time.Second // per attempt, connection included
+	DefaultWebhookQueue     = 10000            // callbacks waiting, all destinations together
+	DefaultWebhookDestQueue = 1000             // callbacks waiting for one destination
+	DefaultWebhookWorkers   = 4                // callbacks in flight to one destination
+	DefaultWebhookInFlight  = 256              // callbacks in flight, all destinations together
+	DefaultWebhookAttempts  = 3
+	DefaultWebhookHistory   = 1000
+	webhookCloseGrace       = 2 * time.Second
+	webhookMaxRetryAfter    = 30 * time.Second
+	webhookUserAgent        = "TwilioProxy/1.1"
+	webhookMaxRetries       = 5 // Twilio's bound on the rc override
+	webhookBodyDiscard      = 64 << 10
+	webhookMaxTracked       = 1000             // destinations with counters of their own
+	webhookOther            = "other"          // the destination the others are counted under
+	webhookInlineSeed       = 0x666c656574736d // jitter seed of inline delivery
 )
 
 // WebhookStatus is where a callback's delivery stands.
@@ -143,6 +165,7 @@ type WebhookDelivery struct {
 	ID               string
 	Kind             WebhookKind // "" when the sender gave none
 	URL              string      // as configured
+	Destination      string      // scheme://host:port it goes to; "" for a bad URL
 	Method           string      // GET or POST
 	Params           url.Values
 	IdempotencyToken string
@@ -164,6 +187,58 @@ type WebhookQuery struct {
 // given up on, newest first, from the last DefaultWebhookHistory.
 func (c *Control) WebhookDeliveries(q WebhookQuery) []WebhookDelivery {
 	return c.hooks.list(q)
+}
+
+// WebhookCounts are the figures of webhook delivery, for all destinations
+// or one. Queued and InFlight are gauges; the rest count up from the start.
+type WebhookCounts struct {
+	Queued    int    // waiting in a queue
+	InFlight  int    // being attempted, or waiting for a retry
+	Attempts  uint64 // HTTP requests made
+	Delivered uint64 // callbacks that got a 2xx
+	Failed    uint64 // callbacks given up on after one or more attempts
+	Dropped   uint64 // callbacks never attempted: queue full, bad URL, shutting down
+}
+
+// WebhookDestinationStats are the figures of one destination.
+type WebhookDestinationStats struct {
+	Destination string // scheme://host:port, or "other" for those past the first 1,000
+	WebhookCounts
+}
+
+// WebhookStats are the figures of webhook delivery: in all (callbacks
+// dropped for a bad URL count only there) and by destination, in
+// destination order.
+type WebhookStats struct {
+	WebhookCounts
+	Destinations []WebhookDestinationStats
+}
+
+// WebhookStats returns the figures of webhook delivery.
+func (c *Control) WebhookStats() WebhookStats { return c.hooks.stats() }
+
+func (w *webhooks) stats() WebhookStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	st := WebhookStats{WebhookCounts: w.total.counts()}
+	st.Queued, st.InFlight = w.queued, w.inFlight
+	st.Destinations = make([]WebhookDestinationStats, 0, len(w.counts))
+	at := make(map[*webhookCounters]int, len(w.counts))
+	for key, c := range w.counts {
+		at[c] = len(st.Destinations)
+		st.Destinations = append(st.Destinations, WebhookDestinationStats{Destination: key, WebhookCounts: c.counts()})
+	}
+	for _, ds := range w.dests { // a destination past the first 1,000 shares "other"'s counters
+		i := at[ds.counts]
+		st.Destinations[i].Queued += len(ds.queue)
+		st.Destinations[i].InFlight += ds.inFlight
+	}
+	slices.SortFunc(st.Destinations, func(a, b WebhookDestinationStats) int { return strings.Compare(a.Destination, b.Destination) })
+	return st
+}
+
+func (c *webhookCounters) counts() WebhookCounts {
+	return WebhookCounts{Attempts: c.attempts, Delivered: c.delivered, Failed: c.failed, Dropped: c.dropped}
 }
 
 // retryClass is a kind of failed attempt, matching Twilio's rp values.
@@ -250,27 +325,29 @@ func (p webhookPolicy) override(fragment string) webhookPolicy {
 // webhooks.mu, the rest is fixed when it is queued.
 type delivery struct {
 	rec       WebhookDelivery
+	seq       uint64
 	endpoint  string // the URL requested: without fragment, with the query for GET
 	body      string // POST form
 	signature string
 	policy    webhookPolicy
+	counts    *webhookCounters // of its destination; nil for a bad URL
 }
 
 // webhookOption configures webhooks; tests use them to shrink bounds and
 // waits.
 type webhookOption func(*webhooks)
 
-func withWebhookQueue(n int) webhookOption {
-	return func(w *webhooks) { w.queue = make(chan *delivery, n) }
-}
-func withWebhookWorkers(n int) webhookOption { return func(w *webhooks) { w.workers = n } }
+func withWebhookQueue(n int) webhookOption     { return func(w *webhooks) { w.maxQueued = n } }
+func withWebhookDestQueue(n int) webhookOption { return func(w *webhooks) { w.maxDestQueued = n } }
+func withWebhookWorkers(n int) webhookOption   { return func(w *webhooks) { w.perDest = n } }
+func withWebhookInFlight(n int) webhookOption  { return func(w *webhooks) { w.maxInFlight = n } }
 func withWebhookHistory(n int) webhookOption {
 	return func(w *webhooks) { w.history = make([]*delivery, n) }
 }
 func withWebhookPolicy(p webhookPolicy) webhookOption {
 	return func(w *webhooks) { w.policy = p }
 }
-func withWebhookBackoff(f func(attempt int) time.Duration) webhookOption {
+func withWebhookBackoff(f func(seq uint64, attempt int) time.Duration) webhookOption {
 	return func(w *webhooks) { w.backoff = f }
 }
 func withWebhookCloseGrace(d time.Duration) webhookOption {
@@ -287,39 +364,76 @@ func withWebhookInline(clock Clock, rt http.RoundTripper) webhookOption {
 	return func(w *webhooks) {
 		w.clock, w.now = clock, clock.Now
 		w.client = &http.Client{Transport: rt}
+		w.backoff = jitteredBackoff(webhookInlineSeed)
 	}
 }
 
-// webhookBackoff waits 1 s after the first attempt, then doubles, up to 8 s.
-func webhookBackoff(attempt int) time.Duration {
-	return time.Second << min(attempt-1, 3)
+// jitteredBackoff waits between half and all of 1 s after the first
+// attempt, doubling up to 8 s, drawn from a hash of seed, the delivery's
+// sequence number and the attempt: the same for the same three.
+func jitteredBackoff(seed uint64) func(seq uint64, attempt int) time.Duration {
+	return func(seq uint64, attempt int) time.Duration {
+		base := time.Second << min(attempt-1, 3)
+		h := seed ^ seq*0x9e3779b97f4a7c15 ^ uint64(attempt)*0xc2b2ae3d27d4eb4f
+		h ^= h >> 33
+		h *= 0xff51afd7ed558ccd
+		h ^= h >> 33
+		h *= 0xc4ceb9fe1a85ec53
+		h ^= h >> 33
+		half := base / 2
+		return half + time.Duration(h%uint64(half+1)).Truncate(time.Millisecond)
+	}
 }
 
-// webhooks delivers callbacks from a bounded queue with a fixed pool of
-// workers, signed as Twilio signs them. Its goroutines start with the first
-// callback; close stops them and waits.
+// webhooks delivers callbacks from per-destination queues, signed as
+// Twilio signs them. Each callback taken off a queue is delivered by a
+// goroutine of its own, at most perDest per destination and maxInFlight in
+// all; close stops them and waits.
 type webhooks struct {
-	client  *http.Client
-	logger  *slog.Logger
-	queue   chan *delivery
-	workers int
-	policy  webhookPolicy
-	backoff func(attempt int) time.Duration
-	grace   time.Duration
-	now     func() time.Time
-	clock   Clock // set: deliver inline on this clock (see withWebhookInline)
+	client        *http.Client
+	logger        *slog.Logger
+	maxQueued     int
+	maxDestQueued int
+	perDest       int
+	maxInFlight   int
+	policy        webhookPolicy
+	backoff       func(seq uint64, attempt int) time.Duration
+	grace         time.Duration
+	now           func() time.Time
+	clock         Clock // set: deliver inline on this clock (see withWebhookInline)
 
 	ctx    context.Context // cancelled at the end of close's grace
 	cancel context.CancelFunc
 	stop   chan struct{} // closed when close begins
-	start  sync.Once
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex
-	closing bool
-	seq     uint64
-	history []*delivery // ring of the latest deliveries
-	next    int         // history index of the next record
+	mu       sync.Mutex
+	closing  bool
+	seq      uint64
+	history  []*delivery // ring of the latest deliveries
+	next     int         // history index of the next record
+	dests    map[string]*destination
+	ready    []*destination // destinations that may start a callback, in turn
+	queued   int            // callbacks waiting, all destinations
+	inFlight int            // callbacks being delivered, all destinations
+	total    webhookCounters
+	counts   map[string]*webhookCounters // by destination, at most webhookMaxTracked+1
+}
+
+// destination is the queue of one scheme://host:port; it exists while it
+// has callbacks waiting or in flight.
+type destination struct {
+	key      string
+	queue    []*delivery // FIFO
+	inFlight int
+	ready    bool // in webhooks.ready
+	counts   *webhookCounters
+}
+
+// webhookCounters count what became of the callbacks of a destination, or
+// of all.
+type webhookCounters struct {
+	attempts, delivered, failed, dropped uint64
 }
 
 func newWebhooks(client *http.Client, logger *slog.Logger, opts ...webhookOption) *webhooks {
@@ -331,23 +445,28 @@ func newWebhooks(client *http.Client, logger *slog.Logger, opts ...webhookOption
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &webhooks{
-		client:  client,
-		logger:  logger,
-		queue:   make(chan *delivery, DefaultWebhookQueue),
-		workers: DefaultWebhookWorkers,
-		policy:  defaultWebhookPolicy(),
-		backoff: webhookBackoff,
-		grace:   webhookCloseGrace,
-		now:     time.Now,
-		ctx:     ctx,
-		cancel:  cancel,
-		stop:    make(chan struct{}),
-		history: make([]*delivery, DefaultWebhookHistory),
+		client:        client,
+		logger:        logger,
+		maxQueued:     DefaultWebhookQueue,
+		maxDestQueued: DefaultWebhookDestQueue,
+		perDest:       DefaultWebhookWorkers,
+		maxInFlight:   DefaultWebhookInFlight,
+		policy:        defaultWebhookPolicy(),
+		backoff:       jitteredBackoff(mrand.Uint64()),
+		grace:         webhookCloseGrace,
+		now:           time.Now,
+		ctx:           ctx,
+		cancel:        cancel,
+		stop:          make(chan struct{}),
+		history:       make([]*delivery, DefaultWebhookHistory),
+		dests:         make(map[string]*destination),
+		counts:        make(map[string]*webhookCounters),
 	}
 	for _, o := range opts {
 		o(w)
 	}
-	w.workers = max(w.workers, 1)
+	w.perDest = max(w.perDest, 1)
+	w.maxInFlight = max(w.maxInFlight, 1)
 	if len(w.history) == 0 {
 		w.history = make([]*delivery, 1)
 	}
@@ -361,16 +480,22 @@ func (w *webhooks) sendEvent(kind WebhookKind, authToken, target, method string,
 	now := w.now().UTC()
 	d := &delivery{rec: WebhookDelivery{
 		Kind: kind, URL: target, Method: webhookMethod(method), Params: cloneValues(params),
-		IdempotencyToken: idempotencyToken(), Status: WebhookPending, Created: now, Updated: now,
+		Status: WebhookPending, Created: now, Updated: now,
 	}}
 	prepErr := d.prepare(authToken, w.policy)
 
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.seq++
+	d.seq = w.seq
 	d.rec.ID = fmt.Sprintf("WH%032x", w.seq)
 	if w.clock != nil {
 		d.rec.IdempotencyToken = seqToken(w.seq)
+	} else {
+		d.rec.IdempotencyToken = idempotencyToken()
+	}
+	if prepErr == nil {
+		d.counts = w.countsLocked(d.rec.Destination)
 	}
 	w.history[w.next] = d
 	w.next = (w.next + 1) % len(w.history)
@@ -382,19 +507,100 @@ func (w *webhooks) sendEvent(kind WebhookKind, authToken, target, method string,
 	case w.clock != nil:
 		w.clock.AfterFunc(0, func() { w.deliverInline(d, 1) })
 	default:
-		w.start.Do(func() {
-			for range w.workers {
-				w.wg.Add(1)
-				go w.work()
-			}
-		})
-		select {
-		case w.queue <- d:
-		default:
-			w.finishLocked(d, WebhookDropped, fmt.Sprintf("not queued: queue full (%d waiting)", cap(w.queue)))
-		}
+		w.enqueueLocked(d)
 	}
 	return d.rec.ID
+}
+
+// countsLocked returns the counters of destination key.
+func (w *webhooks) countsLocked(key string) *webhookCounters {
+	if c, ok := w.counts[key]; ok {
+		return c
+	}
+	if len(w.counts) >= webhookMaxTracked {
+		key = webhookOther
+		if c, ok := w.counts[key]; ok {
+			return c
+		}
+	}
+	c := new(webhookCounters)
+	w.counts[key] = c
+	return c
+}
+
+// enqueueLocked puts d on its destination's queue, or drops it when that
+// queue or all of them are full, and starts what may start.
+func (w *webhooks) enqueueLocked(d *delivery) {
+	key := d.rec.Destination
+	ds := w.dests[key]
+	if ds == nil {
+		ds = &destination{key: key, counts: d.counts}
+		w.dests[key] = ds
+	}
+	var full string
+	switch {
+	case len(ds.queue) >= w.maxDestQueued:
+		full = fmt.Sprintf("not queued: destination queue full (%d waiting for %s)", len(ds.queue), key)
+	case w.queued >= w.maxQueued:
+		full = fmt.Sprintf("not queued: queue full (%d waiting)", w.queued)
+	}
+	if full != "" {
+		w.finishLocked(d, WebhookDropped, full)
+		if n := d.counts.dropped; n&(n-1) == 0 { // 1, 2, 4, 8…
+			w.logger.Warn("callback dropped", "destination", key, "url", d.rec.URL, "reason", full, "dropped", n)
+		}
+		w.releaseLocked(ds)
+		return
+	}
+	ds.queue = append(ds.queue, d)
+	w.queued++
+	w.markReadyLocked(ds)
+	w.dispatchLocked()
+}
+
+// markReadyLocked puts ds in turn to start a callback if it may.
+func (w *webhooks) markReadyLocked(ds *destination) {
+	if !ds.ready && len(ds.queue) > 0 && ds.inFlight < w.perDest {
+		ds.ready = true
+		w.ready = append(w.ready, ds)
+	}
+}
+
+// releaseLocked frees ds once it has nothing waiting or in flight.
+func (w *webhooks) releaseLocked(ds *destination) {
+	if len(ds.queue) == 0 && ds.inFlight == 0 && !ds.ready && w.dests[ds.key] == ds {
+		delete(w.dests, ds.key)
+	}
+}
+
+// dispatchLocked starts callbacks while slots are free, one destination
+// after the other.
+func (w *webhooks) dispatchLocked() {
+	for w.inFlight < w.maxInFlight && len(w.ready) > 0 {
+		ds := w.ready[0]
+		w.ready[0] = nil
+		w.ready = w.ready[1:]
+		ds.ready = false
+		if len(ds.queue) == 0 || ds.inFlight >= w.perDest {
+			w.releaseLocked(ds)
+			continue
+		}
+		d := ds.queue[0]
+		ds.queue[0] = nil
+		ds.queue = ds.queue[1:]
+		if len(ds.queue) == 0 {
+			ds.queue = nil // let the array go
+		}
+		w.queued--
+		ds.inFlight++
+		w.inFlight++
+		w.markReadyLocked(ds)
+		w.wg.Add(1)
+		go w.run(ds, d)
+	}
+	if len(w.ready) == 0 {
+		w.ready = nil
+	}
 }
 
 // prepare fixes the request's URL, body and signature.
@@ -406,6 +612,7 @@ func (d *delivery) prepare(authToken string, policy webhookPolicy) error {
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return fmt.Errorf("bad callback URL %q: want an absolute http or https URL", d.rec.URL)
 	}
+	d.rec.Destination = destinationOf(u)
 	d.policy = policy.override(u.Fragment)
 	// The URL as configured, less the fragment a client never sends.
 	d.endpoint, _, _ = strings.Cut(d.rec.URL, "#")
@@ -428,32 +635,36 @@ func (d *delivery) prepare(authToken string, policy webhookPolicy) error {
 	return nil
 }
 
-func (w *webhooks) work() {
-	defer w.wg.Done()
-	for {
-		select {
-		case d := <-w.queue:
-			w.run(d)
-		case <-w.stop:
-			for {
-				select {
-				case d := <-w.queue:
-					w.run(d)
-				default:
-					return
-				}
-			}
+// destinationOf is the scheme://host:port a callback URL goes to, the
+// port written out.
+func destinationOf(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if scheme == "https" {
+			port = "443"
 		}
 	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
-// run delivers d unless close's grace is over.
-func (w *webhooks) run(d *delivery) {
+// run delivers d, a callback of ds, unless close's grace is over, then
+// frees its slot and starts what may start.
+func (w *webhooks) run(ds *destination, d *delivery) {
+	defer w.wg.Done()
 	if w.ctx.Err() != nil {
 		w.finish(d, WebhookDropped, "not attempted: shutting down")
-		return
+	} else {
+		w.deliver(d)
 	}
-	w.deliver(d)
+	w.mu.Lock()
+	ds.inFlight--
+	w.inFlight--
+	w.markReadyLocked(ds)
+	w.releaseLocked(ds)
+	w.dispatchLocked()
+	w.mu.Unlock()
 }
 
 // attemptResult is what one attempt came to.
@@ -519,7 +730,7 @@ func (w *webhooks) after(d *delivery, n int, res attemptResult, deadline time.Ti
 		w.logger.Warn("callback failed", "url", d.rec.URL, "attempts", n, "reason", res.reason)
 		return 0, true
 	}
-	wait = w.backoff(n)
+	wait = w.backoff(d.seq, n)
 	if res.retryAfter > wait {
 		wait = min(res.retryAfter, webhookMaxRetryAfter)
 	}
@@ -530,7 +741,10 @@ func (w *webhooks) after(d *delivery, n int, res attemptResult, deadline time.Ti
 	return wait, false
 }
 
-// attempt makes request n of d and records it.
+// attempt makes request n of d and records it. Inline, what it records
+// reads only w.clock; the per-attempt timeout stays on the wall clock as a
+// guard against a transport that never returns (a virtual clock does not
+// move while the attempt runs inside its timer).
 func (w *webhooks) attempt(d *delivery, n int, deadline time.Time) attemptResult {
 	ctx, cancel := context.WithTimeout(w.ctx, d.policy.timeout)
 	defer cancel()
@@ -544,6 +758,10 @@ func (w *webhooks) attempt(d *delivery, n int, deadline time.Time) attemptResult
 	if d.rec.Method != http.MethodGet {
 		method, body = http.MethodPost, strings.NewReader(d.body)
 	}
+	w.mu.Lock()
+	w.total.attempts++
+	d.counts.attempts++
+	w.mu.Unlock()
 	start := w.now()
 	a := WebhookAttempt{Attempt: n, Time: start.UTC()}
 	var res attemptResult
@@ -621,6 +839,21 @@ func (w *webhooks) finish(d *delivery, st WebhookStatus, reason string) {
 
 func (w *webhooks) finishLocked(d *delivery, st WebhookStatus, reason string) {
 	d.rec.Status, d.rec.Reason, d.rec.Updated = st, reason, w.now().UTC()
+	w.total.add(st)
+	if d.counts != nil {
+		d.counts.add(st)
+	}
+}
+
+func (c *webhookCounters) add(st WebhookStatus) {
+	switch st {
+	case WebhookDelivered:
+		c.delivered++
+	case WebhookFailed:
+		c.failed++
+	case WebhookDropped:
+		c.dropped++
+	}
 }
 
 // list returns copies of the recorded deliveries matching q, newest first.

@@ -1,6 +1,8 @@
 package sim_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -69,7 +71,11 @@ func TestInlineWebhooksRunOnTheClock(t *testing.T) {
 func TestInlineWebhooksRetryOnTheClock(t *testing.T) {
 	ds, seen := inlineRun(t, http.StatusServiceUnavailable)
 	require.Len(t, seen, 2)
-	assert.Equal(t, time.Second, seen[1].Sub(seen[0]), "the retry waits the back-off in virtual time")
+	wait := seen[1].Sub(seen[0])
+	assert.True(t, wait >= 500*time.Millisecond && wait <= time.Second, "the retry waits the jittered back-off in virtual time: %v", wait)
+	again, seen2 := inlineRun(t, http.StatusServiceUnavailable)
+	assert.Equal(t, seen, seen2, "the jitter replays")
+	assert.Equal(t, ds, again, "so do the records")
 	require.Len(t, ds, 1)
 	assert.Equal(t, sim.WebhookDelivered, ds[0].Status)
 	assert.Equal(t, []int{503, 200}, []int{ds[0].Attempts[0].HTTPStatus, ds[0].Attempts[1].HTTPStatus})
@@ -77,3 +83,48 @@ func TestInlineWebhooksRetryOnTheClock(t *testing.T) {
 
 // seeded is a fixed source of SIDs, so two runs make the same ones.
 func seeded() *rand.ChaCha8 { return rand.NewChaCha8([32]byte{1}) }
+
+// replayRun makes eight Sim callbacks to four receivers on a virtual clock,
+// each receiver failing the first two requests it gets with 503 (so the
+// retries' jittered waits come into play), and returns the records as JSON.
+func replayRun(t *testing.T) []byte {
+	var f *fixture
+	count := map[string]int{}
+	rt := handlerTransport{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		count[r.Host]++
+		if count[r.Host] <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})}
+	f = newFixture(t, sim.WithWebhookTransport(rt), sim.WithRand(seeded()))
+	for i := range 8 {
+		s := f.register(f.main, i)
+		_, _, err := f.update(f.main, s.Sid, sim.SimParams{
+			Status: ptr("active"), Fleet: ptr("trackers"), CallbackURL: fmt.Sprintf("http://r%d.test/cb", i%4),
+		})
+		require.NoError(t, err)
+		f.clock.Advance(time.Duration(i) * 100 * time.Millisecond)
+	}
+	f.clock.Advance(time.Minute)
+	ds := f.ctl.WebhookDeliveries(sim.WebhookQuery{})
+	require.Len(t, ds, 8)
+	retried := 0
+	for _, d := range ds {
+		require.Equal(t, sim.WebhookDelivered, d.Status)
+		retried += len(d.Attempts) - 1
+	}
+	require.Equal(t, 8, retried, "two failed attempts per receiver")
+	out, err := json.Marshal(struct {
+		D []sim.WebhookDelivery
+		S sim.WebhookStats
+	}{ds, f.ctl.WebhookStats()})
+	require.NoError(t, err)
+	return out
+}
+
+func TestInlineWebhooksReplayByteIdentically(t *testing.T) {
+	first := replayRun(t)
+	for range 3 {
+		assert.Equal(t, string(first), string(replayRun(t)))
+	}
+}

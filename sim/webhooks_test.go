@@ -75,7 +75,7 @@ func status(code int) func(int, http.ResponseWriter, *http.Request) {
 // of the test.
 func testHooks(t *testing.T, opts ...webhookOption) *webhooks {
 	t.Helper()
-	opts = append([]webhookOption{withWebhookBackoff(func(int) time.Duration { return 0 })}, opts...)
+	opts = append([]webhookOption{withWebhookBackoff(func(uint64, int) time.Duration { return 0 })}, opts...)
 	w := newWebhooks(nil, nil, opts...)
 	t.Cleanup(w.close)
 	return w
@@ -386,7 +386,7 @@ func TestWebhookCloseAbandonsAfterTheGrace(t *testing.T) {
 
 func TestWebhookCloseAbandonsWaitingRetries(t *testing.T) {
 	rc := newReceiver(t, status(http.StatusBadGateway))
-	w := newWebhooks(nil, nil, withWebhookBackoff(func(int) time.Duration { return time.Hour }))
+	w := newWebhooks(nil, nil, withWebhookBackoff(func(uint64, int) time.Duration { return time.Hour }))
 	id := w.send2(rc.URL)
 	rc.next(t)
 	waitFor(t, func() bool { return len(w.list(WebhookQuery{})[0].Attempts) == 1 })
@@ -496,6 +496,6 @@ func assertNoWorkers(t *testing.T) {
 	t.Helper()
 	waitFor(t, func() bool {
 		buf := make([]byte, 1<<20)
-		return !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "(*webhooks).work")
+		return !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "(*webhooks).run")
 	})
 }

@@ -57,7 +57,7 @@ func (s *Server) simulatorRoutes() {
 	}
 	for _, e := range s.extensions {
 		h, anyAccount := e.Handler, e.AnyAccount
-		s.mux.Handle(e.Pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.route(e.Pattern, func(w http.ResponseWriter, r *http.Request) {
 			a, err := s.authenticate(r)
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Basic realm="Twilio API"`)
@@ -71,7 +71,7 @@ func (s *Server) simulatorRoutes() {
 				return
 			}
 			mainOnly(func(w http.ResponseWriter, r *http.Request, _ *sim.Account) { h.ServeHTTP(w, r) })(w, r, a)
-		}))
+		})
 	}
 	s.handle("/_fleetsim/v1/cards", methods{
 		http.MethodGet: mainOnly(func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
@@ -127,7 +127,7 @@ func (s *Server) simulatorRoutes() {
 			for i, d := range ds {
 				out[i] = renderWebhook(d)
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"webhooks": out})
+			writeJSON(w, http.StatusOK, map[string]any{"webhooks": out, "stats": renderWebhookStats(c.WebhookStats())})
 		}),
 	})
 }
@@ -137,6 +137,7 @@ type webhookJSON struct {
 	ID               string               `json:"id"`
 	Kind             *string              `json:"kind"`
 	URL              string               `json:"url"`
+	Destination      *string              `json:"destination"`
 	Method           string               `json:"method"`
 	Params           url.Values           `json:"params"`
 	IdempotencyToken string               `json:"idempotency_token"`
@@ -155,13 +156,41 @@ type webhookAttemptJSON struct {
 	DurationMs float64 `json:"duration_ms"`
 }
 
+// webhookCountsJSON are the figures of webhook delivery, in all or for one
+// destination, in GET /_fleetsim/v1/Webhooks.
+type webhookCountsJSON struct {
+	Destination string `json:"destination,omitempty"`
+	Queued      int    `json:"queued"`
+	InFlight    int    `json:"in_flight"`
+	Attempts    uint64 `json:"attempts"`
+	Delivered   uint64 `json:"delivered"`
+	Failed      uint64 `json:"failed"`
+	Dropped     uint64 `json:"dropped"`
+}
+
+type webhookStatsJSON struct {
+	webhookCountsJSON
+	Destinations []webhookCountsJSON `json:"destinations"`
+}
+
+func renderWebhookStats(st sim.WebhookStats) webhookStatsJSON {
+	counts := func(dest string, c sim.WebhookCounts) webhookCountsJSON {
+		return webhookCountsJSON{dest, c.Queued, c.InFlight, c.Attempts, c.Delivered, c.Failed, c.Dropped}
+	}
+	out := webhookStatsJSON{webhookCountsJSON: counts("", st.WebhookCounts), Destinations: make([]webhookCountsJSON, len(st.Destinations))}
+	for i, d := range st.Destinations {
+		out.Destinations[i] = counts(d.Destination, d.WebhookCounts)
+	}
+	return out
+}
+
 // webhookTime keeps milliseconds: attempts of one callback can fall within
 // the same second.
 const webhookTime = "2006-01-02T15:04:05.000Z07:00"
 
 func renderWebhook(d sim.WebhookDelivery) webhookJSON {
 	out := webhookJSON{
-		ID: d.ID, Kind: null(string(d.Kind)), URL: d.URL, Method: d.Method, Params: d.Params,
+		ID: d.ID, Kind: null(string(d.Kind)), URL: d.URL, Destination: null(d.Destination), Method: d.Method, Params: d.Params,
 		IdempotencyToken: d.IdempotencyToken, Status: d.Status, Reason: null(d.Reason),
 		DateCreated: d.Created.UTC().Format(webhookTime), DateUpdated: d.Updated.UTC().Format(webhookTime),
 		Attempts: make([]webhookAttemptJSON, len(d.Attempts)),

@@ -106,6 +106,7 @@ func TestWebhooksDebugListing(t *testing.T) {
 	assert.Equal(t, "delivered", ok["status"])
 	assert.Equal(t, "GET", ok["method"])
 	assert.Equal(t, hook.URL+"/ok?tag=1", ok["url"])
+	assert.Equal(t, hook.URL, ok["destination"])
 	assert.Nil(t, ok["reason"])
 	assert.NotEmpty(t, ok["idempotency_token"])
 	assert.Equal(t, []any{"ready"}, ok["params"].(map[string]any)["SimStatus"])
@@ -124,6 +125,18 @@ func TestWebhooksDebugListing(t *testing.T) {
 	assert.Equal(t, "HTTP 400", bad["reason"])
 	require.Len(t, bad["attempts"], 1)
 	assert.EqualValues(t, 400, bad["attempts"].([]any)[0].(map[string]any)["http_status"])
+
+	// The figures, in all and by destination.
+	stats := body["stats"].(map[string]any)
+	assert.EqualValues(t, 2, stats["attempts"])
+	assert.EqualValues(t, 1, stats["delivered"])
+	assert.EqualValues(t, 1, stats["failed"])
+	assert.EqualValues(t, 0, stats["dropped"])
+	assert.EqualValues(t, 0, stats["queued"])
+	require.Len(t, stats["destinations"], 1)
+	dest := stats["destinations"].([]any)[0].(map[string]any)
+	assert.Equal(t, hook.URL, dest["destination"])
+	assert.EqualValues(t, 2, dest["attempts"])
 
 	// Filters.
 	st, body = e.do(nil, http.MethodGet, "/_fleetsim/v1/Webhooks", url.Values{"Status": {"failed"}})
@@ -144,4 +157,53 @@ func TestWebhooksDebugListing(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, st)
 	st, _ = e.do(nil, http.MethodPost, "/_fleetsim/v1/Webhooks", nil)
 	assert.Equal(t, http.StatusMethodNotAllowed, st)
+}
+
+// TestHangingReceiverDoesNotDelayAnothersSimCallback is the case of a
+// shared service: four Sim updates whose callbacks go to a receiver that
+// never answers, then one to a healthy receiver, through the API and real
+// HTTP. The healthy callback arrives within a second (it took 49 s when
+// four workers served every receiver).
+func TestHangingReceiverDoesNotDelayAnothersSimCallback(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	entered := make(chan struct{}, 20)
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hang.Close)
+	arrived := make(chan time.Time, 1)
+	healthy := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { arrived <- time.Now() }))
+	t.Cleanup(healthy.Close)
+	t.Cleanup(func() { close(release) }) // first, so that the receivers can close
+
+	_, body := e.do(nil, http.MethodPost, "/v1/NetworkAccessProfiles", url.Values{"Networks": {e.networkSid("234", "15")}})
+	_, body = e.do(nil, http.MethodPost, "/v1/Fleets", url.Values{"NetworkAccessProfile": {body["sid"].(string)}})
+	fleetSid := body["sid"].(string)
+	for i := range 5 {
+		cb := hang.URL + "/cb"
+		if i == 4 {
+			cb = healthy.URL + "/cb"
+		}
+		st, body := e.do(nil, http.MethodPost, "/v1/Sims/"+e.register(nil, i), url.Values{"Status": {"ready"}, "Fleet": {fleetSid}, "CallbackUrl": {cb}})
+		require.Equal(t, http.StatusAccepted, st, "%v", body)
+		if i < 4 {
+			e.clock.Advance(time.Millisecond) // the hanging receiver's callbacks are made first
+		}
+	}
+	sent := time.Now()
+	e.clock.Advance(sim.DefaultUpdateDelay) // the five callbacks are made, the hanging receiver's first
+	select {
+	case at := <-arrived:
+		t.Logf("the healthy receiver's callback arrived %v after the five were made", at.Sub(sent))
+	case <-time.After(time.Second):
+		t.Fatal("the healthy receiver's callback waited more than 1 s behind the hanging receiver")
+	}
+	for range 4 {
+		<-entered // and the hanging receiver does hold four
+	}
 }
