@@ -186,3 +186,22 @@ expect:
 		assert.True(t, o.Pass, "%s: %s", o.Name, o.Observed)
 	}
 }
+
+// TestReceiverUnreachable: with --api to a control plane on another host,
+// a scenario that points it at the loopback receiver is refused, naming
+// each place; a control plane on this machine may call it.
+func TestReceiverUnreachable(t *testing.T) {
+	cat := testCatalog(t)
+	s, err := spec.LoadValid("../scenarios/hw-commands.yaml", cat)
+	require.NoError(t, err)
+	_, err = Run(context.Background(), s, Options{Catalog: cat, API: "https://supersim.twilio.com",
+		HW: map[string]string{"quectel": "/dev/null", "simcom": "/dev/null"}})
+	require.ErrorIs(t, err, ErrUsage)
+	var one *spec.Error
+	require.ErrorAs(t, err, &one)
+	assert.Equal(t, "../scenarios/hw-commands.yaml:27:18: control.fleets[0].callbacks: the callback receiver is on loopback, "+
+		"where the control plane at supersim.twilio.com cannot reach it", one.Error())
+	for _, api := range []string{"http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:2"} {
+		assert.NoError(t, receiverUnreachable(s, api), api)
+	}
+}
