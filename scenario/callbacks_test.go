@@ -3,6 +3,7 @@ package scenario
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -199,8 +200,10 @@ func TestReceiverUnreachable(t *testing.T) {
 	require.ErrorIs(t, err, ErrUsage)
 	var one *spec.Error
 	require.ErrorAs(t, err, &one)
-	assert.Equal(t, "../scenarios/hw-commands.yaml:27:18: control.fleets[0].callbacks: the callback receiver is on loopback, "+
-		"where the control plane at supersim.twilio.com cannot reach it", one.Error())
+	at := s.Control.Fleets[0].Pos.At("callbacks")
+	assert.Equal(t, fmt.Sprintf("../scenarios/hw-commands.yaml:%d:%d: control.fleets[0].callbacks: the callback receiver is on loopback, "+
+		"where the control plane at supersim.twilio.com cannot reach it", at.Line, at.Column), one.Error())
+	assert.Greater(t, at.Line, 1)
 	for _, api := range []string{"http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:2"} {
 		assert.NoError(t, receiverUnreachable(s, api), api)
 	}
