@@ -211,6 +211,9 @@ func (r *runner) setup(ctx context.Context, opts Options) error {
 		if len(bound) != total {
 			return fmt.Errorf("%w: with --api every device must be a real modem (--hw): the virtual modems need the embedded control plane", ErrUsage)
 		}
+		if err := receiverUnreachable(s, opts.API); err != nil {
+			return err
+		}
 		r.api = apiclient.NewRemote(opts.API, opts.APIUser, opts.APIPassword)
 	}
 	realTime := opts.Exec != "" || len(opts.HW) > 0
