@@ -37,6 +37,7 @@ type Control struct {
 	commits *committer            // nil with a DiscardStore
 	fault   atomic.Pointer[Error] // set once a commit failed: the control plane stopped
 	shared  *replica              // with a SharedStore
+	stats   stats                 // counters for Stats: atomic, outside mu
 
 	mu        sync.RWMutex
 	closed    bool

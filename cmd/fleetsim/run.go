@@ -19,6 +19,7 @@ import (
 	"github.com/fleetsim/fleetsim/modem/console"
 	"github.com/fleetsim/fleetsim/sim"
 	"github.com/fleetsim/fleetsim/sim/api"
+	"github.com/fleetsim/fleetsim/sim/metrics"
 	"github.com/fleetsim/fleetsim/sim/pgstore"
 	"github.com/fleetsim/fleetsim/sim/sqlstore"
 )
@@ -110,7 +111,9 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 	if err != nil {
 		return err
 	}
+	mx := metrics.New()
 	ctl, err := sim.New(ctx, store,
+		sim.WithCommitObserver(mx.ObserveCommit),
 		sim.WithMainAccount(f.accountSid, f.authToken),
 		sim.WithCards(f.cardSeed, f.sims),
 		sim.WithUpdateDelay(f.updateDelay),
@@ -123,14 +126,17 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 	}
 	defer ctl.Close()
 
-	apiOpts := []api.Option{api.WithLogger(logger)}
+	mx.WatchControl(ctl)
+	apiOpts := []api.Option{api.WithLogger(logger), api.WithObserver(mx.ObserveRequest), api.WithMetrics(mx.Handler())}
 	var modems console.Modems // stays a nil interface without modems
 	if f.modems.n > 0 {
-		fleet, err := startModems(ctx, f, ctl, logger)
+		stats := new(modem.Stats)
+		fleet, err := startModems(ctx, f, ctl, stats, logger)
 		if err != nil {
 			return err
 		}
 		defer fleet.Close()
+		mx.WatchModems(fleet.Modems, stats)
 		controls := fleet.Handler("/_fleetsim/v1/")
 		apiOpts = append(apiOpts,
 			api.WithExtension(api.Extension{Pattern: "/_fleetsim/v1/modems", Handler: controls}),
@@ -204,7 +210,7 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 }
 
 // startModems exposes one virtual modem per inventory card on a PTY.
-func startModems(ctx context.Context, f serveFlags, ctl *sim.Control, logger *slog.Logger) (*modem.Fleet, error) {
+func startModems(ctx context.Context, f serveFlags, ctl *sim.Control, stats *modem.Stats, logger *slog.Logger) (*modem.Fleet, error) {
 	profiles, err := f.modems.profiles(f.profile)
 	if err != nil {
 		return nil, err
@@ -222,7 +228,7 @@ func startModems(ctx context.Context, f serveFlags, ctl *sim.Control, logger *sl
 	return modem.StartFleet(ctx, modem.FleetConfig{
 		Cards: simCards, Core: ctl, World: modem.NewWorld(ctl.Catalog()), Profiles: profiles,
 		Country: f.location, Timing: timing, AuthCache: f.authCache, Dir: f.modemDir, ExtraPorts: f.atPorts,
-		Logger: logger,
+		Logger: logger, Stats: stats,
 	})
 }
 
