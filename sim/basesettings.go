@@ -47,14 +47,11 @@ func isBaseUpdate(s *Sim, u *SettingsUpdate) bool {
 		u.DateCreated.Equal(s.DateCreated) && u.DateUpdated.Equal(s.DateCreated) && u.DateCompleted.Equal(s.DateCreated)
 }
 
-// baseUpdate returns s's first settings update, or nil if it has none.
-func baseUpdate(s *Sim) *SettingsUpdate {
-	if !s.hasBase {
-		return nil
-	}
+// baseUpdate returns the first settings update of s, whose record is r.
+func baseUpdate(r *simRec, s *Sim) *SettingsUpdate {
 	at := s.DateCreated
 	return &SettingsUpdate{
-		Sid: s.base.sid("OB"), ICCID: s.ICCID, SimSid: s.Sid, Status: SettingsSuccessful,
+		Sid: r.base.sid("OB"), ICCID: s.ICCID, SimSid: s.Sid, Status: SettingsSuccessful,
 		Packages: baseSettings, DateCompleted: at, DateCreated: at, DateUpdated: at, Seq: s.Seq + 1,
 	}
 }

@@ -446,6 +446,9 @@ func (c *Control) SettingsUpdatePages(acct *Account, simRef, status string) (Lis
 	}
 	base := simList[*SettingsUpdate]{c, 1, func(r *simRec) bool {
 		return r.flags&recBase != 0 && c.ids[r.account] == acct.Sid && (simSid == "" || r.sid == sim)
-	}, func(s *Sim, _ time.Time) (*SettingsUpdate, bool) { return baseUpdate(s), true }}
+	}, func(s *Sim, _ time.Time) (*SettingsUpdate, bool) {
+		i, _ := c.sims.lookup(s.Sid)
+		return baseUpdate(c.sims.at(i), s), true
+	}}
 	return mergeList[*SettingsUpdate]{base, ota}, nil
 }

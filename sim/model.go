@@ -109,10 +109,6 @@ type Sim struct {
 	// ReadyData and ReadySMS count toward the automatic ready→active move.
 	ReadyData int64 `json:"ready_data"`
 	ReadySMS  int   `json:"ready_sms"`
-
-	// base is the SID of the Sim's first settings update (see baseUpdate).
-	base    sid16
-	hasBase bool
 }
 
 // APIStatus is the status the API shows: scheduled while an update is pending.

@@ -214,7 +214,6 @@ func (c *Control) simOf(i int32) *Sim {
 		DateCreated: fromUnixNano(r.created), DateUpdated: fromUnixNano(r.updated), Seq: r.seq,
 		Pending: c.sims.pending[r.sid], DataUsed: r.dataUsed,
 		ReadyData: int64(r.readyData), ReadySMS: int(r.readySMS),
-		base: r.base, hasBase: r.flags&recBase != 0,
 	}
 	if r.period != noPeriod {
 		typ := PeriodReady
@@ -243,13 +242,10 @@ func (c *Control) recOf(s *Sim, check bool) (simRec, error) {
 		return simRec{}, err
 	}
 	r := simRec{
-		sid: sid, base: s.base, seq: s.Seq, created: unixNano(s.DateCreated), updated: unixNano(s.DateUpdated),
+		sid: sid, seq: s.Seq, created: unixNano(s.DateCreated), updated: unixNano(s.DateUpdated),
 		dataUsed: s.DataUsed, account: c.intern(s.AccountSid), fleet: c.intern(s.FleetSid), card: card,
 		readyData: uint32(min(max(s.ReadyData, 0), math.MaxUint32)), readySMS: uint8(min(max(s.ReadySMS, 0), math.MaxUint8)),
 		status: s.Status, periodStart: noTime,
-	}
-	if s.hasBase {
-		r.flags |= recBase
 	}
 	if p := s.Period; p != nil {
 		switch p.Type {
@@ -325,7 +321,7 @@ func (c *Control) simIndex(iccid string) (int32, bool) {
 }
 
 // setSim stores s: a new Sim, or a new version of one. A new version
-// keeps the first settings update the record has. check: see recOf.
+// keeps the first settings update the record has (see foldBase). check: see recOf.
 // Callers hold c.mu.
 func (c *Control) setSim(s *Sim, check bool) error {
 	r, err := c.recOf(s, check)
@@ -336,9 +332,7 @@ func (c *Control) setSim(s *Sim, check bool) error {
 	i, ok := t.find(r.sid)
 	if ok {
 		old := t.at(i)
-		if old.flags&recBase != 0 && r.flags&recBase == 0 {
-			r.base, r.flags = old.base, r.flags|recBase
-		}
+		r.base, r.flags = old.base, r.flags|old.flags&recBase
 		*old = r
 		t.maxSeq = max(t.maxSeq, r.seq)
 	} else {
