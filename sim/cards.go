@@ -6,7 +6,9 @@ import (
 	"fmt"
 )
 
-const maxCards = 1_000_000
+// maxCards is the largest inventory: every 7-digit ICCID serial, so a
+// sharded run of ten million devices has a card for each.
+const maxCards = 10_000_000
 
 // superSimPrefixes are the ICCID prefixes of Super SIMs.
 var superSimPrefixes = [2]string{"8988307", "8988323"}
@@ -29,11 +31,17 @@ func generateCard(seed string, i int) Card {
 		return fmt.Sprintf("%0*d", n, v%pow10(n))
 	}
 	// ICCID: 7-digit issuer prefix, 4 seed digits, 7-digit serial, Luhn digit.
+	// An eSIM profile's card (i from esimCardBase) has an 8-digit serial
+	// (a 20-digit ICCID, never a physical card's) and its IMSI its own MNC.
 	body := superSimPrefixes[h[31]&1] + digits(0, 4) + fmt.Sprintf("%07d", i)
+	imsi := "732123" + digits(8, 2) + fmt.Sprintf("%07d", i)
+	if i >= esimCardBase {
+		imsi = "732124" + digits(8, 2) + fmt.Sprintf("%07d", i-esimCardBase)
+	}
 	return Card{
 		Index:            i,
 		ICCID:            body + string(rune('0'+LuhnDigit(body))),
-		IMSI:             "732123" + digits(8, 2) + fmt.Sprintf("%07d", i),
+		IMSI:             imsi,
 		RegistrationCode: digits(16, 10),
 	}
 }

@@ -41,8 +41,8 @@ var (
 )
 
 // esimCardBase is where eSIM profiles take their cards in the inventory
-// stream, far above the physical cards.
-const esimCardBase = 900_000
+// stream: above every physical card (see generateCard).
+const esimCardBase = maxCards
 
 // CreateESimProfile reserves an eSIM profile. The reservation completes
 // after the update delay: a new Sim is created and the profile is available.

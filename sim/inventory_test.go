@@ -67,3 +67,20 @@ func FuzzParseSid16(f *testing.F) {
 		}
 	})
 }
+
+// TestCardRanges: the last physical card of the largest inventory and the
+// eSIM profiles' cards above it have well-formed, distinct identities.
+func TestCardRanges(t *testing.T) {
+	last := generateCard("fleetsim", maxCards-1)
+	esim := generateCard("fleetsim", esimCardBase)
+	if len(last.ICCID) != 19 || !LuhnValid(last.ICCID) || len(last.IMSI) != 15 {
+		t.Errorf("card %d: ICCID %s, IMSI %s", maxCards-1, last.ICCID, last.IMSI)
+	}
+	if len(esim.ICCID) != 20 || !LuhnValid(esim.ICCID) || len(esim.IMSI) != 15 || esim.IMSI[:6] != "732124" {
+		t.Errorf("first eSIM card: ICCID %s, IMSI %s", esim.ICCID, esim.IMSI)
+	}
+	inv := newInventory("fleetsim", 1)
+	if _, ok := inv.find(esim.ICCID); ok {
+		t.Errorf("an eSIM card's ICCID %s is found in the physical inventory", esim.ICCID)
+	}
+}

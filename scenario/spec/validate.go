@@ -17,6 +17,7 @@ import (
 const (
 	MaxDevices  = 1_000_000            // devices of a run (of each shard of a sharded run), all groups together
 	MaxShards   = 10_000               // shards a run may be split in
+	MaxFleet    = 10_000_000           // devices of a sharded run in all: one card each of the SIM inventory
 	MaxDuration = 400 * 24 * time.Hour // virtual time a run may cover
 )
 
@@ -225,7 +226,7 @@ func (s *Scenario) validate(cat *sim.Catalog, shards int) error {
 		cat = c
 	}
 	shards = min(max(shards, 1), MaxShards)
-	v := &validator{s: s, cat: cat, shards: shards, maxDevices: MaxDevices * shards}
+	v := &validator{s: s, cat: cat, shards: shards, maxDevices: min(MaxDevices*shards, MaxFleet)}
 	v.scenario()
 	return v.finish()
 }
@@ -237,7 +238,7 @@ type validator struct {
 	errs ErrorList
 	end  time.Duration // the run's duration; 0 when it is itself wrong
 	// shards is the number of shards the run is split in (1: not split);
-	// maxDevices is MaxDevices times shards.
+	// maxDevices is MaxDevices times shards, at most MaxFleet.
 	shards, maxDevices int
 
 	locations, naps, fleets, groups nameSet
@@ -329,7 +330,7 @@ func (v *validator) scenario() {
 	}
 	switch {
 	case counted && total > v.maxDevices && v.shards > 1:
-		v.errorf(s.Pos.At("devices"), "devices", "%d devices in all: at most %d in %d shards (%d per shard)", total, v.maxDevices, v.shards, MaxDevices)
+		v.errorf(s.Pos.At("devices"), "devices", "%d devices in all: at most %d in %d shards (%d per shard, %d in all: the SIM inventory's size)", total, v.maxDevices, v.shards, MaxDevices, MaxFleet)
 	case counted && total > v.maxDevices:
 		v.errorf(s.Pos.At("devices"), "devices", "%d devices in all: at most %d", total, MaxDevices)
 	}
