@@ -23,7 +23,7 @@ var (
 
 // handler finds the command: the profile's own first, then 27.007 and V.250.
 func (m *Modem) handler(name string) Handler {
-	if h, ok := m.cfg.Profile.Commands()[name]; ok {
+	if h, ok := m.env.profile.Commands()[name]; ok {
 		return h
 	}
 	if h, ok := smsCommands[name]; ok {
@@ -53,18 +53,18 @@ func init() {
 		"&C": ok, "&D": ok, "&K": ok, "&W": ok, "X": ok, "L": ok, "M": ok,
 		"H": hangUp, "O": online, "D": dial,
 		// Identification.
-		"+CGMI":  info(func(m *Modem) string { return m.cfg.Profile.Manufacturer() }),
-		"+GMI":   info(func(m *Modem) string { return m.cfg.Profile.Manufacturer() }),
-		"+CGMM":  info(func(m *Modem) string { return m.cfg.Profile.Model() }),
-		"+GMM":   info(func(m *Modem) string { return m.cfg.Profile.Model() }),
-		"+CGMR":  info(func(m *Modem) string { return m.cfg.Profile.Revision() }),
-		"+GMR":   info(func(m *Modem) string { return m.cfg.Profile.Revision() }),
-		"+CGSN":  info(func(m *Modem) string { return m.cfg.IMEI }),
-		"+GSN":   info(func(m *Modem) string { return m.cfg.IMEI }),
-		"+CIMI":  info(func(m *Modem) string { return m.cfg.Card.IMSI }),
+		"+CGMI":  info(func(m *Modem) string { return m.env.profile.Manufacturer() }),
+		"+GMI":   info(func(m *Modem) string { return m.env.profile.Manufacturer() }),
+		"+CGMM":  info(func(m *Modem) string { return m.env.profile.Model() }),
+		"+GMM":   info(func(m *Modem) string { return m.env.profile.Model() }),
+		"+CGMR":  info(func(m *Modem) string { return m.env.profile.Revision() }),
+		"+GMR":   info(func(m *Modem) string { return m.env.profile.Revision() }),
+		"+CGSN":  info(func(m *Modem) string { return m.imeiOf() }),
+		"+GSN":   info(func(m *Modem) string { return m.imeiOf() }),
+		"+CIMI":  info(func(m *Modem) string { return m.card.IMSI }),
 		"+GCAP":  info(func(*Modem) string { return "+GCAP: +CGSM" }),
-		"+CCID":  info(func(m *Modem) string { return "+CCID: " + m.cfg.Card.ICCID }),
-		"+ICCID": info(func(m *Modem) string { return "+ICCID: " + m.cfg.Card.ICCID }),
+		"+CCID":  info(func(m *Modem) string { return "+CCID: " + m.card.ICCID }),
+		"+ICCID": info(func(m *Modem) string { return "+ICCID: " + m.card.ICCID }),
 		"+CPIN":  cpin,
 		// Settings.
 		"+CMEE": setting("+CMEE", 0, 2, func(st *state) *int { return &st.cmee }),
@@ -124,7 +124,7 @@ func info(f func(*Modem) string) Handler {
 			return []string{f(m)}, nil
 		case KindSet:
 			if c.Name == "+CGSN" && len(c.Args) == 1 && c.Args[0].Value == "1" {
-				return []string{`+CGSN: "` + m.cfg.IMEI + `"`}, nil
+				return []string{`+CGSN: "` + m.imeiOf() + `"`}, nil
 			}
 		}
 		return nil, cme(CMEIncorrectParameters)
@@ -164,7 +164,7 @@ func (m *Modem) await(sel *selection) error {
 		defer m.mu.Unlock()
 		if sel.done {
 			err := sel.err
-			m.cfg.Clock.AfterFunc(0, func() { finish(nil, err) })
+			m.env.clock.AfterFunc(0, func() { finish(nil, err) })
 			return
 		}
 		sel.notify = func(err error) { finish(nil, err) }
@@ -182,7 +182,7 @@ func resetSettings(_ context.Context, m *Modem, c Command) ([]string, error) {
 }
 
 func identity(_ context.Context, m *Modem, c Command) ([]string, error) {
-	p := m.cfg.Profile
+	p := m.env.profile
 	return []string{p.Manufacturer(), p.Model(), "Revision: " + p.Revision()}, nil
 }
 
@@ -230,7 +230,7 @@ func (m *Modem) enterData(cid int) error {
 	m.mu.Lock()
 	p := m.cur
 	m.mu.Unlock()
-	return m.later(m.cfg.Timing.Data, func() ([]string, error) {
+	return m.later(m.env.timing.Data, func() ([]string, error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if err := m.activate(cid); err != nil {
@@ -409,7 +409,7 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			} else {
 				b = append(append(b, operName(*s, m.st.copsFormat)...), '"', ',')
 			}
-			b = strconv.AppendInt(b, int64(m.cfg.Profile.CatM1AcT()), 10)
+			b = strconv.AppendInt(b, int64(m.env.profile.CatM1AcT()), 10)
 		}
 		return []string{string(b)}, nil
 	case KindTest:
@@ -451,7 +451,7 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	if len(c.Args) > 3 && !c.Args[3].Empty() {
 		act, err := strconv.Atoi(c.Args[3].Value)
-		if err != nil || (act != 7 && act != m.cfg.Profile.CatM1AcT()) {
+		if err != nil || (act != 7 && act != m.env.profile.CatM1AcT()) {
 			m.mu.Unlock()
 			return nil, cme(CMENoNetwork) // LTE-M only: no GSM, NB-IoT not offered to Super SIMs
 		}
@@ -493,7 +493,7 @@ func (m *Modem) scan() ([]string, error) {
 	if !on {
 		return nil, cme(CMENotAllowed)
 	}
-	return nil, m.later(m.cfg.Timing.Scan, m.scanResult)
+	return nil, m.later(m.env.timing.Scan, m.scanResult)
 }
 
 // scanResult lists the networks at the end of a scan.
@@ -509,11 +509,11 @@ func (m *Modem) scanResult() ([]string, error) {
 		case m.st.isForbidden(c.PLMN):
 			stat = 3
 		default:
-			if _, err := m.cfg.Core.AuthorizeAttach(m.cfg.Card.ICCID, c.PLMN); isNotAllowed(err) {
+			if _, err := m.env.core.AuthorizeAttach(m.card.ICCID, c.PLMN); isNotAllowed(err) {
 				stat = 3
 			}
 		}
-		entries = append(entries, fmt.Sprintf("(%d,%s,%s,%s,%d)", stat, quote(operName(c, 0)), quote(operName(c, 1)), quote(c.PLMN.String()), m.cfg.Profile.CatM1AcT()))
+		entries = append(entries, fmt.Sprintf("(%d,%s,%s,%s,%d)", stat, quote(operName(c, 0)), quote(operName(c, 1)), quote(c.PLMN.String()), m.env.profile.CatM1AcT()))
 	}
 	return []string{"+COPS: " + strings.Join(entries, ",") + ",,(0,1,2,3,4),(0,1,2)"}, nil
 }
@@ -821,7 +821,7 @@ func cgact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			return nil, nil
 		}
 		if state == 1 {
-			return nil, m.later(m.cfg.Timing.Data, apply)
+			return nil, m.later(m.env.timing.Data, apply)
 		}
 		return apply()
 	}

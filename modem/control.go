@@ -27,20 +27,20 @@ func (m *Modem) powerUp() {
 		p.st = portState{}
 		p.st.defaults()
 		p.held = nil
-		if m.defaults != nil {
+		if m.env.defaults != nil {
 			m.st.portState = &p.st
-			m.defaults.defaults(&m.st)
+			m.env.defaults.defaults(&m.st)
 		}
 	}
 	m.repoint()
-	m.after(timerBoot, m.cfg.Timing.Boot, func() {
-		for _, u := range m.cfg.Profile.BootURCs() {
+	m.after(timerBoot, m.env.timing.Boot, func() {
+		for _, u := range m.env.profile.BootURCs() {
 			if strings.HasPrefix(u, "+CFUN: ") {
 				u = "+CFUN: " + itoa(m.st.cfun) // AT+CFUN=<fun>,1 boots into <fun>
 			}
 			m.urc(u)
 		}
-		if m.cfg.Core != nil {
+		if m.env.core != nil {
 			m.startSelection()
 		}
 	})
@@ -49,7 +49,7 @@ func (m *Modem) powerUp() {
 // deaf reports whether the modem ignores its UART: a module silent at
 // boot (u-blox SARA-R4) reads nothing until it is up.
 func (m *Modem) deaf() bool {
-	if !m.silentBoot {
+	if !m.env.silentBoot {
 		return false
 	}
 	m.mu.Lock()
@@ -136,7 +136,7 @@ func (m *Modem) Status() Status {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := Status{
-		ICCID: m.cfg.Card.ICCID, IMSI: m.cfg.Card.IMSI, IMEI: m.cfg.IMEI, Profile: m.cfg.Profile.Name(),
+		ICCID: m.card.ICCID, IMSI: m.card.IMSI, IMEI: m.imeiOf(), Profile: m.env.profile.Name(),
 		Country: m.st.country, Signal: m.signal(), Functional: m.st.cfun,
 		Reg: int(m.st.reg), RegName: regNames[m.st.reg], Cause: m.st.cause, Forbidden: []string{},
 	}

@@ -46,7 +46,7 @@ func (h *Hub) join(m *Modem) (leave func()) {
 		h.mu.Unlock()
 		return func() {}
 	}
-	h.byICCID[m.cfg.Card.ICCID] = m
+	h.byICCID[m.card.ICCID] = m
 	h.all = append(h.all, m)
 	h.mu.Unlock()
 	return func() { h.leave(m) }
@@ -62,8 +62,8 @@ func (h *Hub) leave(m *Modem) {
 	if i < 0 {
 		return
 	}
-	if h.byICCID[m.cfg.Card.ICCID] == m {
-		delete(h.byICCID, m.cfg.Card.ICCID)
+	if h.byICCID[m.card.ICCID] == m {
+		delete(h.byICCID, m.card.ICCID)
 	}
 	h.all[i] = nil
 	h.holes++

@@ -54,7 +54,8 @@ const (
 	MaxAuthCache     = 7 * 24 * time.Hour
 )
 
-// Config describes one modem.
+// Config describes one modem. Card, IMEI and Country are the modem's own;
+// the rest is what the modems of a fleet share (Env).
 type Config struct {
 	Card      sim.Card
 	IMEI      string
@@ -70,9 +71,63 @@ type Config struct {
 	Stats     *Stats // counts attaches, rejections and detaches, if set (shared by a fleet)
 }
 
+// Env is what the modems of a fleet share: the core, the world, the
+// clock, the profile and the settings of Config other than Card, IMEI and
+// Country. Every modem points at one instead of keeping a copy: a fleet
+// keeps a million modems. Never changed once made.
+type Env struct {
+	profile   Profile
+	core      Core
+	world     *World
+	clock     sim.Clock
+	timing    Timing
+	authCache time.Duration
+	hub       *Hub
+	logger    *slog.Logger
+	stats     *Stats
+
+	// The optional parts of the profile, found once; nil (false) where it
+	// has none. The core's are asked for where they are used (ipCore,
+	// smsCore).
+	defaults   profileDefaults // power-up settings other than the engine's (SIMCom)
+	silentBoot bool            // the UART reads nothing while booting (u-blox)
+}
+
+// NewEnv returns the shared part of cfg, with the defaults New gives;
+// cfg.Card, cfg.IMEI and cfg.Country are ignored.
+func NewEnv(cfg Config) *Env {
+	e := &Env{
+		profile: cfg.Profile, core: cfg.Core, world: cfg.World, clock: cfg.Clock, timing: cfg.Timing,
+		authCache: cfg.AuthCache, hub: cfg.Hub, logger: cfg.Logger, stats: cfg.Stats,
+	}
+	if e.profile == nil {
+		e.profile = Generic{}
+	}
+	if e.clock == nil {
+		e.clock = sim.WallClock{}
+	}
+	if e.timing == (Timing{}) {
+		e.timing = DefaultTiming
+	}
+	if e.authCache <= 0 {
+		e.authCache = DefaultAuthCache
+	}
+	if e.logger == nil {
+		e.logger = discardLogger
+	}
+	e.defaults, _ = e.profile.(profileDefaults)
+	_, e.silentBoot = e.profile.(silentBooter)
+	return e
+}
+
 // Modem is one virtual modem with a SIM inside.
 type Modem struct {
-	cfg Config
+	env  *Env
+	card sim.Card
+	// imei is the modem's IMEI when it is not IMEI(card.Index), the one
+	// most modems have and need not keep (see imeiOf).
+	imei    string
+	imeiIdx bool // the IMEI is IMEI(card.Index)
 
 	// exec is the module's one command processor: commands from its ports
 	// run one at a time. Taken before mu, never while holding it.
@@ -94,58 +149,55 @@ type Modem struct {
 	tap     atomic.Pointer[Tap] // made by the first Tap call
 	sock    *socketState        // allocated on first use: most modems open no socket
 	sms     *smsState           // allocated on first use
-
-	// The optional parts of the profile, found once in New; nil (false)
-	// where it has none. The core's are asked for where they are used
-	// (ipCore, smsCore): a fleet keeps a million modems.
-	defaults   profileDefaults // power-up settings other than the engine's (SIMCom)
-	silentBoot bool            // the UART reads nothing while booting (u-blox)
 }
 
 // ipCore is the core's session addresses and IP Commands (sockets.go), if it has them.
-func (m *Modem) ipCore() IPCore { c, _ := m.cfg.Core.(IPCore); return c }
+func (m *Modem) ipCore() IPCore { c, _ := m.env.core.(IPCore); return c }
 
 // smsCore is the core's SMS both ways (sms.go), if it has them.
-func (m *Modem) smsCore() smsCore { c, _ := m.cfg.Core.(smsCore); return c }
+func (m *Modem) smsCore() smsCore { c, _ := m.env.core.(smsCore); return c }
+
+// imeiOf is the modem's IMEI.
+func (m *Modem) imeiOf() string {
+	if m.imeiIdx {
+		return IMEI(m.card.Index)
+	}
+	return m.imei
+}
 
 // discardLogger is every modem's logger when its Config has none: one,
 // not one per modem. Never changed.
 var discardLogger = slog.New(slog.DiscardHandler)
 
-// New returns a powered-off modem; Serve powers it on.
+// New returns a powered-off modem; Serve powers it on. Modems of a fleet
+// share one Env: NewEnv once, then Env.New for each.
 func New(cfg Config) *Modem {
-	if cfg.Profile == nil {
-		cfg.Profile = Generic{}
+	return NewEnv(cfg).New(cfg.Card, cfg.IMEI, cfg.Country)
+}
+
+// New returns a powered-off modem of the environment e with its own SIM
+// card, IMEI and starting country (see Config).
+func (e *Env) New(card sim.Card, imei, country string) *Modem {
+	m := &Modem{env: e, card: card}
+	if imei != "" && imei == IMEI(card.Index) {
+		m.imeiIdx = true
+	} else {
+		m.imei = imei
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = sim.WallClock{}
-	}
-	if cfg.Timing == (Timing{}) {
-		cfg.Timing = DefaultTiming
-	}
-	if cfg.AuthCache <= 0 {
-		cfg.AuthCache = DefaultAuthCache
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = discardLogger
-	}
-	m := &Modem{cfg: cfg}
-	m.defaults, _ = cfg.Profile.(profileDefaults)
-	_, m.silentBoot = cfg.Profile.(silentBooter)
-	m.ports, m.urcName = newPorts(cfg.Profile)
-	m.st = initialState(cfg.Country)
+	m.ports, m.urcName = newPorts(e.profile)
+	m.st = initialState(country)
 	m.repoint()
 	switch {
-	case cfg.Hub != nil:
-		m.unsub = cfg.Hub.join(m)
-	case cfg.Core != nil:
-		m.unsub = cfg.Core.Subscribe(m.onEvent)
+	case e.hub != nil:
+		m.unsub = e.hub.join(m)
+	case e.core != nil:
+		m.unsub = e.core.Subscribe(m.onEvent)
 	}
 	return m
 }
 
 // ICCID returns the ICCID of the modem's SIM.
-func (m *Modem) ICCID() string { return m.cfg.Card.ICCID }
+func (m *Modem) ICCID() string { return m.card.ICCID }
 
 // Serve powers the modem on and answers AT commands read from rw on its
 // main port until reading fails (close rw to stop it) or ctx ends. All the
@@ -322,7 +374,7 @@ func (m *Modem) after(k timerKind, d time.Duration, f func()) {
 	}
 	m.stopTimer(k)
 	var t sim.Timer
-	t = m.cfg.Clock.AfterFunc(d, func() {
+	t = m.env.clock.AfterFunc(d, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if m.timers[k] != t {

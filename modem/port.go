@@ -199,7 +199,7 @@ func (m *Modem) contextDown(cid int) {
 func (m *Modem) ServePort(ctx context.Context, name string, rw io.ReadWriter) error {
 	p := m.portNamed(name)
 	if p == nil {
-		return fmt.Errorf("modem: no port %q (the %s has %s)", name, m.cfg.Profile.Name(), strings.Join(m.Ports(), ", "))
+		return fmt.Errorf("modem: no port %q (the %s has %s)", name, m.env.profile.Name(), strings.Join(m.Ports(), ", "))
 	}
 	return m.serve(ctx, p, rw, false)
 }
@@ -209,7 +209,7 @@ func (m *Modem) ServePort(ctx context.Context, name string, rw io.ReadWriter) er
 func (m *Modem) ConnectPort(name string, out func([]byte)) (*Link, error) {
 	p := m.portNamed(name)
 	if p == nil {
-		return nil, fmt.Errorf("modem: no port %q (the %s has %s)", name, m.cfg.Profile.Name(), strings.Join(m.Ports(), ", "))
+		return nil, fmt.Errorf("modem: no port %q (the %s has %s)", name, m.env.profile.Name(), strings.Join(m.Ports(), ", "))
 	}
 	return &Link{m: m, s: m.connect(context.Background(), p, newWriter(funcWriter(out)))}, nil
 }

@@ -90,8 +90,8 @@ func (Quectel) BootURCs() []string {
 // Quectel's commands are built once: the profile is a value. Its TCP/IP
 // stack's commands (sockets.go) join them.
 var quectelCommands = joinCommands(socketCommands, map[string]Handler{
-	"+QCCID":    info(func(m *Modem) string { return "+QCCID: " + m.cfg.Card.ICCID }),
-	"+QGMR":     info(func(m *Modem) string { return m.cfg.Profile.(Quectel).qgmr }),
+	"+QCCID":    info(func(m *Modem) string { return "+QCCID: " + m.card.ICCID }),
+	"+QGMR":     info(func(m *Modem) string { return m.env.profile.(Quectel).qgmr }),
 	"+QINISTAT": info(func(*Modem) string { return "+QINISTAT: 7" }),
 	"+QNWINFO":  qnwinfo,
 	"+QCSQ":     qcsq,
@@ -124,7 +124,7 @@ func (Quectel) Ports() []Port { return []Port{{Name: MainPort}, {Name: "at", URC
 
 // quectelAct is how Quectel names the radio technology of a Cat-M1 cell.
 func quectelAct(m *Modem) string {
-	if m.cfg.Profile.Model() == "BG96" {
+	if m.env.profile.Model() == "BG96" {
 		return "CAT-M1"
 	}
 	return "eMTC"

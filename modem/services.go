@@ -52,7 +52,7 @@ func settingOf(m *Modem, c Command, name, values string, field func(*state) *int
 func cclk(_ context.Context, m *Modem, c Command) ([]string, error) {
 	switch c.Kind {
 	case KindRead:
-		return []string{m.cfg.Clock.Now().UTC().Format(`+CCLK: "06/01/02,15:04:05+00"`)}, nil
+		return []string{m.env.clock.Now().UTC().Format(`+CCLK: "06/01/02,15:04:05+00"`)}, nil
 	case KindTest, KindSet:
 		return nil, nil
 	}
@@ -202,9 +202,9 @@ func crsm(_ context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	switch file {
 	case efICCID:
-		return []string{fmt.Sprintf("+CRSM: %s,%q", swOK, swappedBCD(m.cfg.Card.ICCID))}, nil
+		return []string{fmt.Sprintf("+CRSM: %s,%q", swOK, swappedBCD(m.card.ICCID))}, nil
 	case efAD:
-		return []string{fmt.Sprintf("+CRSM: %s,\"000000%02d\"", swOK, mncLength(m.cfg.Card.IMSI))}, nil
+		return []string{fmt.Sprintf("+CRSM: %s,\"000000%02d\"", swOK, mncLength(m.card.IMSI))}, nil
 	}
 	return []string{"+CRSM: " + swFileNotFound}, nil
 }

@@ -266,7 +266,7 @@ func (s *session) result(lines []string, err error) bool {
 		return true
 	}
 	if errors.Is(err, errConnect) {
-		s.lastData, s.plus = m.cfg.Clock.Now().UnixNano(), 0
+		s.lastData, s.plus = m.env.clock.Now().UnixNano(), 0
 	}
 	s.final(res)
 	return false
@@ -367,7 +367,7 @@ func (*pending) Error() string { return "command in progress" }
 // later is the outcome of f, run once d has passed on the modem's clock.
 func (m *Modem) later(d time.Duration, f func() ([]string, error)) error {
 	return &pending{start: func(finish func([]string, error)) {
-		m.cfg.Clock.AfterFunc(d, func() { finish(f()) })
+		m.env.clock.AfterFunc(d, func() { finish(f()) })
 	}}
 }
 
@@ -376,7 +376,7 @@ func (m *Modem) later(d time.Duration, f func() ([]string, error)) error {
 // command state with the session kept (ATO resumes it).
 func (s *session) data(b []byte) int {
 	m := s.m
-	now := m.cfg.Clock.Now().UnixNano()
+	now := m.env.clock.Now().UnixNano()
 	n := 0
 	for n < len(b) {
 		if s.plus == 0 { // bytes before the next "+" are plain data
