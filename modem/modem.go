@@ -145,7 +145,7 @@ type Modem struct {
 	timers  [numTimers]sim.Timer
 	limitAt int64 // when timerLimit fires, in Unix nanoseconds
 	closed  bool
-	unsub   func()
+	unsub   func()              // ends the core subscription of a modem without a hub
 	tap     atomic.Pointer[Tap] // made by the first Tap call
 	sock    *socketState        // allocated on first use: most modems open no socket
 	sms     *smsState           // allocated on first use
@@ -189,7 +189,7 @@ func (e *Env) New(card sim.Card, imei, country string) *Modem {
 	m.repoint()
 	switch {
 	case e.hub != nil:
-		m.unsub = e.hub.join(m)
+		e.hub.join(m) // Close leaves it
 	case e.core != nil:
 		m.unsub = e.core.Subscribe(m.onEvent)
 	}
@@ -322,7 +322,10 @@ func (m *Modem) Close() {
 	m.closed = true
 	m.stopTimers()
 	m.mu.Unlock()
-	if m.unsub != nil {
+	switch {
+	case m.env.hub != nil:
+		m.env.hub.leave(m)
+	case m.unsub != nil:
 		m.unsub()
 	}
 	m.closeSockets()
@@ -425,8 +428,8 @@ func (m *Modem) raw(s string) {
 // waking the writer's goroutine, and queues only what did not fit.
 type writer struct {
 	w    io.Writer
-	try  func([]byte) (int, error) // a non-blocking write, if the transport has one
-	wake chan struct{}             // holds a token while the queue may be non-empty
+	try  nonBlockingWriter // w, if it can write without blocking
+	wake chan struct{}     // holds a token while the queue may be non-empty
 
 	mu   sync.Mutex
 	q    [][]byte // a ring of output waiting for the transport, grown on demand
@@ -455,7 +458,7 @@ var errWouldBlock = errors.New("write would block")
 func newWriter(w io.Writer) *writer {
 	wr := &writer{w: w}
 	if nb, ok := w.(nonBlockingWriter); ok {
-		wr.try = nb.tryWrite
+		wr.try = nb // an interface, not a method value: nothing to allocate
 	}
 	if _, ok := w.(funcWriter); !ok { // a function takes everything at once: nothing queues
 		wr.wake = make(chan struct{}, 1)
@@ -470,7 +473,7 @@ func (w *writer) send(b []byte) {
 	}
 	w.mu.Lock()
 	if w.try != nil && !w.busy && !w.done && w.n == 0 {
-		n, err := w.try(b)
+		n, err := w.try.tryWrite(b)
 		if err == nil && n == len(b) {
 			w.mu.Unlock()
 			return
