@@ -67,8 +67,8 @@ func init() {
 		"+ICCID": info(func(m *Modem) string { return "+ICCID: " + m.card.ICCID }),
 		"+CPIN":  cpin,
 		// Settings.
-		"+CMEE": setting("+CMEE", 0, 2, func(st *state) *int { return &st.cmee }),
-		"+CMGF": setting("+CMGF", 0, 1, func(st *state) *int { return &st.cmgf }),
+		"+CMEE": setting("+CMEE", 0, 2, func(st *state) *uint8 { return &st.cmee }),
+		"+CMGF": setting("+CMGF", 0, 1, func(st *state) *uint8 { return &st.cmgf }),
 		"+CSCS": cscs,
 		"+CTZR": ctzr, "+CTZU": ctzu, "+CCLK": cclk, "+CNMI": ok, "+CSMS": ok, "+CPMS": ok, "+CSCA": ok,
 		// Subscriber, SIM and supplementary services.
@@ -132,7 +132,7 @@ func info(f func(*Modem) string) Handler {
 }
 
 // setting is a numeric setting with read, set and test forms.
-func setting(name string, lo, hi int, field func(*state) *int) Handler {
+func setting(name string, lo, hi int, field func(*state) *uint8) Handler {
 	return func(_ context.Context, m *Modem, c Command) ([]string, error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -149,7 +149,7 @@ func setting(name string, lo, hi int, field func(*state) *int) Handler {
 			if err != nil {
 				return nil, err
 			}
-			*field(&m.st) = n
+			*field(&m.st) = uint8(n)
 			return nil, nil
 		}
 		return nil, cme(CMEIncorrectParameters)
@@ -239,7 +239,7 @@ func (m *Modem) enterData(cid int) error {
 		if p == nil {
 			p = m.ports[0]
 		}
-		p.st.dataMode, p.st.dataCID = true, cid
+		p.st.dataMode, p.st.dataCID = true, uint8(cid) // a defined context: 1..16
 		return nil, errConnect
 	})
 }
@@ -248,7 +248,7 @@ func hangUp(_ context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.st.dataMode = false
-	if ctxt := m.st.contexts.get(m.st.dataCID); ctxt != nil {
+	if ctxt := m.st.contexts.get(int(m.st.dataCID)); ctxt != nil {
 		ctxt.active, ctxt.addr = false, ""
 	}
 	return nil, nil
@@ -257,7 +257,7 @@ func hangUp(_ context.Context, m *Modem, c Command) ([]string, error) {
 func online(_ context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if ctxt := m.st.contexts.get(m.st.dataCID); ctxt == nil || !ctxt.active {
+	if ctxt := m.st.contexts.get(int(m.st.dataCID)); ctxt == nil || !ctxt.active {
 		return nil, errNoCarrier
 	}
 	m.st.dataMode = true
@@ -349,10 +349,10 @@ func cfun(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		}
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if fun == m.st.cfun {
+		if fun == int(m.st.cfun) {
 			return nil, nil
 		}
-		m.st.cfun = fun
+		m.st.cfun = uint8(fun)
 		if fun == 1 {
 			m.startSelection()
 		} else {
@@ -407,7 +407,7 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			if m.st.copsFormat == 2 {
 				b = append(append(append(b, s.PLMN.MCC...), s.PLMN.MNC...), '"', ',')
 			} else {
-				b = append(append(b, operName(*s, m.st.copsFormat)...), '"', ',')
+				b = append(append(b, operName(*s, int(m.st.copsFormat))...), '"', ',')
 			}
 			b = strconv.AppendInt(b, int64(m.env.profile.CatM1AcT()), 10)
 		}
@@ -429,7 +429,7 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	m.mu.Lock()
 	if format >= 0 {
-		m.st.copsFormat = format
+		m.st.copsFormat = uint8(format)
 	}
 	switch mode {
 	case 3:
@@ -439,7 +439,7 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		}
 		return nil, nil
 	case 0, 2:
-		m.st.copsMode = mode
+		m.st.copsMode = uint8(mode)
 		m.startSelection()
 		m.mu.Unlock()
 		return nil, nil
@@ -456,12 +456,12 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			return nil, cme(CMENoNetwork) // LTE-M only: no GSM, NB-IoT not offered to Super SIMs
 		}
 	}
-	plmn, ok := m.findOperator(c.Args[2].Value, m.st.copsFormat)
+	plmn, ok := m.findOperator(c.Args[2].Value, int(m.st.copsFormat))
 	if !ok {
 		m.mu.Unlock()
 		return nil, cme(CMENoNetwork)
 	}
-	m.st.copsMode, m.st.manual = mode, plmn
+	m.st.copsMode, m.st.manual = uint8(mode), plmn
 	m.st.cause = 0 // the outcome is this selection's, not an earlier rejection's
 	defer m.mu.Unlock()
 	return nil, m.await(m.startSelection())
@@ -527,10 +527,10 @@ func creg(k regKind) Handler {
 	return func(_ context.Context, m *Modem, c Command) ([]string, error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		n := [...]*int{&m.st.cregN, &m.st.cgregN, &m.st.ceregN}[k]
+		n := [...]*uint8{&m.st.cregN, &m.st.cgregN, &m.st.ceregN}[k]
 		switch c.Kind {
 		case KindRead:
-			return []string{m.regLine(k, *n, true)}, nil
+			return []string{m.regLine(k, int(*n), true)}, nil
 		case KindTest:
 			return []string{k.name() + ": (0-5)"}, nil
 		case KindSet:
@@ -538,7 +538,7 @@ func creg(k regKind) Handler {
 			if err != nil {
 				return nil, err
 			}
-			*n = v
+			*n = uint8(v)
 			return nil, nil
 		}
 		return nil, cme(CMEIncorrectParameters)
@@ -603,7 +603,7 @@ func cpsms(_ context.Context, m *Modem, c Command) ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			p.mode = mode
+			p.mode = uint8(mode)
 		}
 		timer := func(i int) (string, error) {
 			if len(c.Args) <= i || c.Args[i].Empty() {
@@ -647,11 +647,13 @@ func cedrxs(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		e := edrxSettings{mode: mode, act: 4, value: "0000"}
+		e := edrxSettings{mode: uint8(mode), act: 4, value: "0000"}
 		if len(c.Args) > 1 && !c.Args[1].Empty() {
-			if e.act, err = atoiArg(c.Args[1], 4, 5); err != nil {
+			act, err := atoiArg(c.Args[1], 4, 5)
+			if err != nil {
 				return nil, err
 			}
+			e.act = uint8(act)
 		}
 		if len(c.Args) > 2 && !c.Args[2].Empty() {
 			if !edrxValueRE.MatchString(c.Args[2].Value) {
@@ -907,7 +909,7 @@ func clip(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.st.clip = n
+		m.st.clip = uint8(n)
 		return nil, nil
 	}
 	return nil, cme(CMEIncorrectParameters)

@@ -19,8 +19,8 @@ func (m *Modem) powerUp() {
 	m.stopTimers()
 	country, rssi, ublox := m.st.country, m.st.rssi, m.st.ublox
 	m.st = initialState(country)
-	m.st.rssi = rssi
-	if ublox != nil { // a module's NVM outlives the power-up
+	m.st.rssi = int8(min(max(rssi, -1), 127)) // the +CSQ scale's 0..31, or -1
+	if ublox != nil {                         // a module's NVM outlives the power-up
 		m.st.ublox = ublox.afterReset()
 	}
 	for _, p := range m.ports { // every port starts afresh, as the profile has it
@@ -36,7 +36,7 @@ func (m *Modem) powerUp() {
 	m.after(timerBoot, m.env.timing.Boot, func() {
 		for _, u := range m.env.profile.BootURCs() {
 			if strings.HasPrefix(u, "+CFUN: ") {
-				u = "+CFUN: " + itoa(m.st.cfun) // AT+CFUN=<fun>,1 boots into <fun>
+				u = "+CFUN: " + itoa(int(m.st.cfun)) // AT+CFUN=<fun>,1 boots into <fun>
 			}
 			m.urc(u)
 		}
@@ -62,7 +62,7 @@ func (m *Modem) reboot(fun int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.powerUp()
-	m.st.cfun = fun
+	m.st.cfun = uint8(fun)
 }
 
 // SetCountry moves the modem: it loses its network and selects again among
@@ -79,7 +79,7 @@ func (m *Modem) SetCountry(iso string) {
 func (m *Modem) SetSignal(rssi int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.st.rssi = rssi
+	m.st.rssi = int8(min(max(rssi, -1), 127)) // the +CSQ scale's 0..31, or -1
 	m.rescan()
 }
 
@@ -137,8 +137,8 @@ func (m *Modem) Status() Status {
 	defer m.mu.Unlock()
 	s := Status{
 		ICCID: m.card.ICCID, IMSI: m.card.IMSI, IMEI: m.imeiOf(), Profile: m.env.profile.Name(),
-		Country: m.st.country, Signal: m.signal(), Functional: m.st.cfun,
-		Reg: int(m.st.reg), RegName: regNames[m.st.reg], Cause: m.st.cause, Forbidden: []string{},
+		Country: m.st.country, Signal: m.signal(), Functional: int(m.st.cfun),
+		Reg: int(m.st.reg), RegName: regNames[m.st.reg], Cause: int(m.st.cause), Forbidden: []string{},
 	}
 	if sv := m.st.serving; sv != nil && m.st.reg.Registered() {
 		s.Network, s.PLMN = sv.Network.Sid, sv.PLMN.String()

@@ -123,11 +123,10 @@ func NewEnv(cfg Config) *Env {
 // Modem is one virtual modem with a SIM inside.
 type Modem struct {
 	env  *Env
-	card sim.Card
+	card card
 	// imei is the modem's IMEI when it is not IMEI(card.Index), the one
 	// most modems have and need not keep (see imeiOf).
-	imei    string
-	imeiIdx bool // the IMEI is IMEI(card.Index)
+	imei string
 
 	// exec is the module's one command processor: commands from its ports
 	// run one at a time. Taken before mu, never while holding it.
@@ -145,10 +144,18 @@ type Modem struct {
 	timers  [numTimers]sim.Timer
 	limitAt int64 // when timerLimit fires, in Unix nanoseconds
 	closed  bool
+	imeiIdx bool                // the IMEI is IMEI(card.Index)
 	unsub   func()              // ends the core subscription of a modem without a hub
 	tap     atomic.Pointer[Tap] // made by the first Tap call
 	sock    *socketState        // allocated on first use: most modems open no socket
 	sms     *smsState           // allocated on first use
+}
+
+// card is what a modem reads of its SIM card (sim.Card without what only
+// the control plane reads).
+type card struct {
+	Index       int
+	ICCID, IMSI string
 }
 
 // ipCore is the core's session addresses and IP Commands (sockets.go), if it has them.
@@ -177,9 +184,9 @@ func New(cfg Config) *Modem {
 
 // New returns a powered-off modem of the environment e with its own SIM
 // card, IMEI and starting country (see Config).
-func (e *Env) New(card sim.Card, imei, country string) *Modem {
-	m := &Modem{env: e, card: card}
-	if imei != "" && imei == IMEI(card.Index) {
+func (e *Env) New(c sim.Card, imei, country string) *Modem {
+	m := &Modem{env: e, card: card{Index: c.Index, ICCID: c.ICCID, IMSI: c.IMSI}}
+	if imei != "" && imei == IMEI(c.Index) {
 		m.imeiIdx = true
 	} else {
 		m.imei = imei

@@ -185,7 +185,7 @@ func (m *Modem) endAllData(res resultCode) {
 // NO CARRIER. Callers hold m.mu.
 func (m *Modem) contextDown(cid int) {
 	for _, p := range m.ports {
-		if p.st.dataMode && p.st.dataCID == cid {
+		if p.st.dataMode && int(p.st.dataCID) == cid {
 			m.endData(p, resNoCarrier)
 		}
 	}

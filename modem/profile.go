@@ -203,7 +203,7 @@ func qcfg(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if err != nil || n == 2 {
 			return nil, cme(CMEIncorrectParameters)
 		}
-		m.st.scanmode = n
+		m.st.scanmode = uint8(n)
 	case "iotopmode":
 		if len(args) == 0 {
 			return []string{fmt.Sprintf(`+QCFG: "iotopmode",%d`, m.st.iotopmode)}, nil
@@ -212,7 +212,7 @@ func qcfg(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.st.iotopmode = n
+		m.st.iotopmode = uint8(n)
 	case "band":
 		if len(args) == 0 {
 			return []string{`+QCFG: "band",0xf,0x100002000000000f0e189f,0x10004200000000090e189f`}, nil
@@ -315,7 +315,7 @@ func quectelWS46Handler(_ context.Context, m *Modem, c Command) ([]string, error
 		return []string{"+WS46: (12,28,30)"}, nil
 	case KindRead:
 		for ws, mode := range quectelWS46 {
-			if mode == m.st.scanmode {
+			if mode == int(m.st.scanmode) {
 				return []string{fmt.Sprintf("+WS46: %d", ws)}, nil
 			}
 		}
@@ -326,7 +326,7 @@ func quectelWS46Handler(_ context.Context, m *Modem, c Command) ([]string, error
 		if err != nil || !ok {
 			return nil, cme(CMEIncorrectParameters)
 		}
-		m.st.scanmode = mode
+		m.st.scanmode = uint8(mode)
 		return nil, nil
 	}
 	return nil, cme(CMEIncorrectParameters)

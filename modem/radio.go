@@ -205,7 +205,7 @@ func (m *Modem) cells() []Cell {
 	if m.st.rssi >= 0 {
 		cells = slices.Clone(cells)
 		for i := range cells {
-			cells[i].RSSI = m.st.rssi
+			cells[i].RSSI = int(m.st.rssi)
 		}
 		if m.st.rssi == 0 {
 			return nil // no coverage at all
@@ -329,8 +329,8 @@ func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 			}
 		}
 		if m.st.cause != 0 {
-			m.setReg(RegDenied, nil, m.st.cause)
-			m.endSelection(sel, cme(100+m.st.cause))
+			m.setReg(RegDenied, nil, int(m.st.cause))
+			m.endSelection(sel, cme(100+int(m.st.cause)))
 		} else {
 			m.setReg(RegNotRegistered, nil, 0)
 			m.endSelection(sel, cme(CMENoNetwork))
@@ -415,7 +415,7 @@ func (m *Modem) networkDetach(err error) {
 		m.urc("+CGEV: NW DETACH")
 	}
 	m.st.serving = nil
-	m.st.cause = cause
+	m.st.cause = uint8(cause)
 	m.env.stats.detached(cause)
 	m.stopTimer(timerAuth)
 	m.setReg(RegDenied, nil, cause)

@@ -268,10 +268,10 @@ func simcomCFUN(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	prev := m.st.cfun
-	if fun == prev {
+	if fun == int(prev) {
 		return nil, nil
 	}
-	m.st.cfun = fun
+	m.st.cfun = uint8(fun)
 	var lines []string
 	switch {
 	case fun == 1:

@@ -19,27 +19,16 @@ import (
 type state struct {
 	*portState
 
-	// 27.007 settings.
-	cregN, cgregN, ceregN int
-	cgerep                bool
-	cfun                  int
-	copsMode, copsFormat  int
-	manual                sim.PLMN
-	cscs                  string
-	cmgf                  int
-	clip                  int // +CLIP presentation of the calling line
-	psm                   psmSettings
-	edrx                  edrxSettings
-	ctzu, ctzr            int // time zone update and reporting
-	cusd                  int // USSD result presentation
-	crc, ccwa             int // call indication format, call waiting presentation
-	ifc                   [2]int
+	// 27.007 settings. The numeric ones are small and packed together
+	// (below): a fleet keeps a million modems.
+	manual sim.PLMN
+	cscs   string
+	psm    psmSettings
+	edrx   edrxSettings
 
 	// Vendor settings (Quectel).
-	scanseq   string
-	iotopmode int
-	scanmode  int
-	ublox     *ubloxState // u-blox's, allocated on first use
+	scanseq string
+	ublox   *ubloxState // u-blox's, allocated on first use
 	// SIMCom's settings and CIP stack state, made on first use (simcom.go).
 	simcom *simcomState
 	// cmeTexts are the profile's own +CME ERROR texts, over 27.007's
@@ -48,18 +37,33 @@ type state struct {
 
 	// The radio.
 	country   string
-	rssi      int // forced signal, -1 for the natural one
-	reg       RegState
-	cause     int // last EMM reject cause
 	serving   *Cell
 	forbidden []sim.PLMN // PLMNs rejected with #11, until power-off: a few at most
 	contexts  pdpContexts
-	detached  bool // AT+CGATT=0: stay off the network until asked again
+
+	afterResult []string // indications to print right after the current command's result
+
+	// 27.007's numeric settings.
+	cregN, cgregN, ceregN uint8
+	cgerep                bool
+	cfun                  uint8
+	copsMode, copsFormat  uint8
+	cmgf                  uint8
+	clip                  uint8 // +CLIP presentation of the calling line
+	ctzu, ctzr            uint8 // time zone update and reporting
+	cusd                  uint8 // USSD result presentation
+	crc, ccwa             uint8 // call indication format, call waiting presentation
+	ifc                   [2]uint8
+	// Quectel's.
+	iotopmode, scanmode uint8
+	// The radio's.
+	rssi     int8 // forced signal, -1 for the natural one
+	reg      RegState
+	cause    uint8 // last EMM reject cause
+	detached bool  // AT+CGATT=0: stay off the network until asked again
 	// camped: detached by AT+CGATT=0 while registered, so still camped on
 	// the cell (24.301 §5.2.2.3.1): AT+CGATT=1 attaches without a search.
 	camped bool
-
-	afterResult []string // indications to print right after the current command's result
 }
 
 type pdpContext struct {
@@ -70,12 +74,12 @@ type pdpContext struct {
 }
 
 type psmSettings struct {
-	mode        int
+	mode        uint8
 	tau, active string
 }
 
 type edrxSettings struct {
-	mode, act int
+	mode, act uint8
 	value     string
 }
 
@@ -97,12 +101,12 @@ func initialState(country string) state {
 // the module's, shared by its ports.
 type portState struct {
 	// V.250 command settings.
-	echo, verbose, quiet bool
-	cmee                 int
 	sreg                 sregisters // S3 line end, S4 line feed, S5 backspace...
+	echo, verbose, quiet bool
+	cmee                 uint8
 
-	dataMode bool // the port carries a data session (ATD*99#, CONNECT)
-	dataCID  int
+	dataMode bool  // the port carries a data session (ATD*99#, CONNECT)
+	dataCID  uint8 // a defined context: 1..16
 }
 
 // defaults restores the port's command settings (ATZ, AT&F).
@@ -131,10 +135,10 @@ func (st *state) resetRadio() {
 	st.scanseq, st.iotopmode, st.scanmode = "020301", 0, 0
 	st.psm, st.edrx = psmSettings{}, edrxSettings{}
 	st.ctzu, st.ctzr, st.cusd = 0, 0, 0
-	st.crc, st.ccwa, st.ifc = 0, 0, [2]int{}
+	st.crc, st.ccwa, st.ifc = 0, 0, [2]uint8{}
 }
 
-func (st *state) regN(k regKind) int { return [...]int{st.cregN, st.cgregN, st.ceregN}[k] }
+func (st *state) regN(k regKind) int { return int([...]uint8{st.cregN, st.cgregN, st.ceregN}[k]) }
 
 func (ps *portState) s3() byte { return byte(ps.sreg.get(3)) }
 func (ps *portState) s4() byte { return byte(ps.sreg.get(4)) }
