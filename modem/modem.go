@@ -439,11 +439,24 @@ type writer struct {
 	wake chan struct{}     // holds a token while the queue may be non-empty
 
 	mu   sync.Mutex
-	q    [][]byte // a ring of output waiting for the transport, grown on demand
-	head int
-	n    int
-	busy bool // run is writing
-	done bool // run has stopped: nothing more is written
+	q    *outQueue // output waiting for the transport, made when some first waits
+	busy bool      // run is writing
+	done bool      // run has stopped: nothing more is written
+}
+
+// outQueue is a ring of output waiting for a writer's transport, grown on
+// demand. A link's writer never makes one.
+type outQueue struct {
+	q       [][]byte
+	head, n int
+}
+
+// queued is how many chunks of output wait. Callers hold w.mu.
+func (w *writer) queued() int {
+	if w.q == nil {
+		return 0
+	}
+	return w.q.n
 }
 
 // writerQueue bounds what waits for a host that does not read; past it the
@@ -479,7 +492,7 @@ func (w *writer) send(b []byte) {
 		return
 	}
 	w.mu.Lock()
-	if w.try != nil && !w.busy && !w.done && w.n == 0 {
+	if w.try != nil && !w.busy && !w.done && w.queued() == 0 {
 		n, err := w.try.tryWrite(b)
 		if err == nil && n == len(b) {
 			w.mu.Unlock()
@@ -496,26 +509,30 @@ func (w *writer) send(b []byte) {
 	// byte at a time would otherwise fill the queue one byte per entry
 	// while the host is still reading. The caller keeps b: what is queued
 	// is a copy.
-	if w.n > 0 {
-		if t := (w.head + w.n - 1) % len(w.q); len(w.q[t])+len(b) <= writerChunk {
-			w.q[t] = append(w.q[t], b...)
+	if w.q == nil {
+		w.q = new(outQueue)
+	}
+	oq := w.q
+	if oq.n > 0 {
+		if t := (oq.head + oq.n - 1) % len(oq.q); len(oq.q[t])+len(b) <= writerChunk {
+			oq.q[t] = append(oq.q[t], b...)
 			w.mu.Unlock()
 			return
 		}
 	}
-	if w.n == writerQueue {
+	if oq.n == writerQueue {
 		w.mu.Unlock()
 		return
 	}
-	if w.n == len(w.q) {
-		q := make([][]byte, max(4, 2*len(w.q)))
-		for i := range w.n {
-			q[i] = w.q[(w.head+i)%len(w.q)]
+	if oq.n == len(oq.q) {
+		q := make([][]byte, max(4, 2*len(oq.q)))
+		for i := range oq.n {
+			q[i] = oq.q[(oq.head+i)%len(oq.q)]
 		}
-		w.q, w.head = q, 0
+		oq.q, oq.head = q, 0
 	}
-	w.q[(w.head+w.n)%len(w.q)] = append([]byte(nil), b...)
-	w.n++
+	oq.q[(oq.head+oq.n)%len(oq.q)] = append([]byte(nil), b...)
+	oq.n++
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -528,14 +545,15 @@ func (w *writer) send(b []byte) {
 func (w *writer) next() []byte {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.n == 0 || w.done {
+	if w.queued() == 0 || w.done {
 		w.busy = false
 		return nil
 	}
-	b := w.q[w.head]
-	w.q[w.head] = nil
-	w.head = (w.head + 1) % len(w.q)
-	w.n--
+	oq := w.q
+	b := oq.q[oq.head]
+	oq.q[oq.head] = nil
+	oq.head = (oq.head + 1) % len(oq.q)
+	oq.n--
 	w.busy = true
 	return b
 }
