@@ -593,7 +593,7 @@ func cpsms(_ context.Context, m *Modem, c Command) ([]string, error) {
 	defer m.mu.Unlock()
 	switch c.Kind {
 	case KindRead:
-		return []string{fmt.Sprintf("+CPSMS: %d,,,%s,%s", m.st.psm.mode, quote(m.st.psm.tau), quote(m.st.psm.active))}, nil
+		return []string{fmt.Sprintf("+CPSMS: %d,,,%s,%s", m.st.psm().mode, quote(m.st.psm().tau), quote(m.st.psm().active))}, nil
 	case KindTest:
 		return []string{`+CPSMS: (0-2),,,("00000000"-"11111111"),("00000000"-"11111111")`}, nil
 	case KindSet, KindExec:
@@ -625,7 +625,7 @@ func cpsms(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if p.mode == 2 {
 			p = psmSettings{}
 		}
-		m.st.psm = p
+		m.st.power().psm = p
 		return nil, nil
 	}
 	return nil, cme(CMEIncorrectParameters)
@@ -636,10 +636,10 @@ func cedrxs(_ context.Context, m *Modem, c Command) ([]string, error) {
 	defer m.mu.Unlock()
 	switch c.Kind {
 	case KindRead:
-		if m.st.edrx.mode == 0 || m.st.edrx.mode == 3 {
+		if e := m.st.edrx(); e.mode == 0 || e.mode == 3 {
 			return []string{"+CEDRXS: 0"}, nil
 		}
-		return []string{fmt.Sprintf("+CEDRXS: %d,%s", m.st.edrx.act, quote(m.st.edrx.value))}, nil
+		return []string{fmt.Sprintf("+CEDRXS: %d,%s", m.st.edrx().act, quote(m.st.edrx().value))}, nil
 	case KindTest:
 		return []string{`+CEDRXS: (0-3),(4,5),("0000"-"1111")`}, nil
 	case KindSet:
@@ -661,7 +661,7 @@ func cedrxs(_ context.Context, m *Modem, c Command) ([]string, error) {
 			}
 			e.value = c.Args[2].Value
 		}
-		m.st.edrx = e
+		m.st.power().edrx = e
 		return nil, nil
 	}
 	return nil, cme(CMEIncorrectParameters)

@@ -585,15 +585,15 @@ func appendHex(b []byte, v uint64, width int) []byte {
 }
 
 func (m *Modem) psmActive() string {
-	if m.st.psm.mode == 1 && m.st.psm.active != "" {
-		return quote(m.st.psm.active)
+	if psm := m.st.psm(); psm.mode == 1 && psm.active != "" {
+		return quote(psm.active)
 	}
 	return ""
 }
 
 func (m *Modem) psmTAU() string {
-	if m.st.psm.mode == 1 && m.st.psm.tau != "" {
-		return quote(m.st.psm.tau)
+	if psm := m.st.psm(); psm.mode == 1 && psm.tau != "" {
+		return quote(psm.tau)
 	}
 	return ""
 }

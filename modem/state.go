@@ -23,8 +23,7 @@ type state struct {
 	// (below): a fleet keeps a million modems.
 	manual sim.PLMN
 	cscs   string
-	psm    psmSettings
-	edrx   edrxSettings
+	ps     *powerSaving // PSM and eDRX, made when first set: most hosts never do
 
 	// Vendor settings (Quectel).
 	scanseq string
@@ -71,6 +70,36 @@ type pdpContext struct {
 	pdpType, apn string
 	active       bool
 	addr         string
+}
+
+// powerSaving is what a host set of PSM (AT+CPSMS) and eDRX (AT+CEDRXS).
+type powerSaving struct {
+	psm  psmSettings
+	edrx edrxSettings
+}
+
+// psm is the PSM settings.
+func (st *state) psm() psmSettings {
+	if st.ps == nil {
+		return psmSettings{}
+	}
+	return st.ps.psm
+}
+
+// edrx is the eDRX settings.
+func (st *state) edrx() edrxSettings {
+	if st.ps == nil {
+		return edrxSettings{}
+	}
+	return st.ps.edrx
+}
+
+// power is the power saving settings, for a command to set them.
+func (st *state) power() *powerSaving {
+	if st.ps == nil {
+		st.ps = new(powerSaving)
+	}
+	return st.ps
 }
 
 type psmSettings struct {
@@ -133,7 +162,7 @@ func (st *state) resetRadio() {
 	st.contexts = pdpContexts{list: []*pdpContext{{cid: 1, pdpType: "IP", apn: "super"}}}
 	st.detached, st.camped = false, false
 	st.scanseq, st.iotopmode, st.scanmode = "020301", 0, 0
-	st.psm, st.edrx = psmSettings{}, edrxSettings{}
+	st.ps = nil
 	st.ctzu, st.ctzr, st.cusd = 0, 0, 0
 	st.crc, st.ccwa, st.ifc = 0, 0, [2]uint8{}
 }
