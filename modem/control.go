@@ -24,6 +24,9 @@ func (m *Modem) powerUp() {
 		m.st.ublox = ublox.afterReset()
 	}
 	for _, p := range m.ports { // every port starts afresh, as the profile has it
+		if p == nil { // not made yet: it will be at its defaults
+			continue
+		}
 		p.st = portState{}
 		p.st.defaults()
 		p.held = nil
@@ -147,7 +150,7 @@ func (m *Modem) Status() Status {
 		s.URCPort = u.name
 	}
 	for _, p := range m.ports {
-		if p.st.dataMode {
+		if p != nil && p.st.dataMode {
 			s.DataPorts = append(s.DataPorts, p.name)
 		}
 	}

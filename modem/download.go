@@ -66,7 +66,7 @@ func (m *Modem) Download(ctx context.Context, n int64) (int64, error) {
 // m.mu.
 func (m *Modem) dataPort() *port {
 	for _, p := range m.ports {
-		if p.st.dataMode {
+		if p != nil && p.st.dataMode {
 			return p
 		}
 	}

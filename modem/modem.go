@@ -91,6 +91,8 @@ type Env struct {
 	// smsCore).
 	defaults   profileDefaults // power-up settings other than the engine's (SIMCom)
 	silentBoot bool            // the UART reads nothing while booting (u-blox)
+	portNames  []string        // the profile's ports, the main port first
+	urcName    string          // the port indications go to at first
 }
 
 // NewEnv returns the shared part of cfg, with the defaults New gives;
@@ -115,6 +117,7 @@ func NewEnv(cfg Config) *Env {
 	if e.logger == nil {
 		e.logger = discardLogger
 	}
+	e.portNames, e.urcName = portNames(e.profile)
 	e.defaults, _ = e.profile.(profileDefaults)
 	_, e.silentBoot = e.profile.(silentBooter)
 	return e
@@ -191,7 +194,8 @@ func (e *Env) New(c sim.Card, imei, country string) *Modem {
 	} else {
 		m.imei = imei
 	}
-	m.ports, m.urcName = newPorts(e.profile)
+	m.newPorts()
+	m.urcName = e.urcName
 	m.st = initialState(country)
 	m.repoint()
 	switch {
