@@ -127,9 +127,6 @@ func NewEnv(cfg Config) *Env {
 type Modem struct {
 	env  *Env
 	card card
-	// imei is the modem's IMEI when it is not IMEI(card.Index), the one
-	// most modems have and need not keep (see imeiOf).
-	imei string
 
 	// exec is the module's one command processor: commands from its ports
 	// run one at a time. Taken before mu, never while holding it.
@@ -145,10 +142,10 @@ type Modem struct {
 	gen     uint64     // the registration procedure in progress; bumping it cancels
 	sel     *selection // the procedure's outcome, which a command may be waiting for
 	timers  [numTimers]sim.Timer
-	limitAt int64 // when timerLimit fires, in Unix nanoseconds
+	authAt  int64 // when timerAuth fires, in Unix nanoseconds
 	closed  bool
-	imeiIdx bool                // the IMEI is IMEI(card.Index)
-	unsub   func()              // ends the core subscription of a modem without a hub
+	imei    imeiKind
+	rare    *modemRare          // made when first needed
 	tap     atomic.Pointer[Tap] // made by the first Tap call
 	sock    *socketState        // allocated on first use: most modems open no socket
 	sms     *smsState           // allocated on first use
@@ -161,18 +158,48 @@ type card struct {
 	ICCID, IMSI string
 }
 
+// modemRare is what few modems of a fleet need.
+type modemRare struct {
+	// imei is the modem's IMEI when it is not IMEI(card.Index), the one
+	// most modems have and need not keep (see imeiOf).
+	imei    string
+	unsub   func() // ends the core subscription of a modem without a hub
+	limitAt int64  // when timerLimit fires, in Unix nanoseconds
+}
+
+// rareOf returns m.rare, made now if it was not yet. Callers hold m.mu
+// (or have the modem to themselves, in New).
+func (m *Modem) rareOf() *modemRare {
+	if m.rare == nil {
+		m.rare = new(modemRare)
+	}
+	return m.rare
+}
+
 // ipCore is the core's session addresses and IP Commands (sockets.go), if it has them.
 func (m *Modem) ipCore() IPCore { c, _ := m.env.core.(IPCore); return c }
 
 // smsCore is the core's SMS both ways (sms.go), if it has them.
 func (m *Modem) smsCore() smsCore { c, _ := m.env.core.(smsCore); return c }
 
+// imeiKind is where a modem's IMEI is.
+type imeiKind uint8
+
+const (
+	imeiNone  imeiKind = iota // it has none
+	imeiIndex                 // IMEI(card.Index)
+	imeiKept                  // in rare.imei
+)
+
 // imeiOf is the modem's IMEI.
 func (m *Modem) imeiOf() string {
-	if m.imeiIdx {
+	switch m.imei {
+	case imeiIndex:
 		return IMEI(m.card.Index)
+	case imeiKept:
+		return m.rare.imei // made in New, never replaced
 	}
-	return m.imei
+	return ""
 }
 
 // discardLogger is every modem's logger when its Config has none: one,
@@ -189,10 +216,12 @@ func New(cfg Config) *Modem {
 // card, IMEI and starting country (see Config).
 func (e *Env) New(c sim.Card, imei, country string) *Modem {
 	m := &Modem{env: e, card: card{Index: c.Index, ICCID: c.ICCID, IMSI: c.IMSI}}
-	if imei != "" && imei == IMEI(c.Index) {
-		m.imeiIdx = true
-	} else {
-		m.imei = imei
+	switch {
+	case imei == "":
+	case imei == IMEI(c.Index):
+		m.imei = imeiIndex
+	default:
+		m.imei, m.rareOf().imei = imeiKept, imei
 	}
 	m.newPorts()
 	m.urcName = e.urcName
@@ -202,7 +231,11 @@ func (e *Env) New(c sim.Card, imei, country string) *Modem {
 	case e.hub != nil:
 		e.hub.join(m) // Close leaves it
 	case e.core != nil:
-		m.unsub = e.core.Subscribe(m.onEvent)
+		r := m.rareOf() // before the subscription: its events may come at once
+		unsub := e.core.Subscribe(m.onEvent)
+		m.mu.Lock()
+		r.unsub = unsub
+		m.mu.Unlock()
 	}
 	return m
 }
@@ -332,12 +365,16 @@ func (m *Modem) Close() {
 	m.mu.Lock()
 	m.closed = true
 	m.stopTimers()
+	var unsub func()
+	if m.rare != nil {
+		unsub = m.rare.unsub
+	}
 	m.mu.Unlock()
 	switch {
 	case m.env.hub != nil:
 		m.env.hub.leave(m)
-	case m.unsub != nil:
-		m.unsub()
+	case unsub != nil:
+		unsub()
 	}
 	m.closeSockets()
 }

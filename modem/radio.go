@@ -292,7 +292,7 @@ func (m *Modem) endSelection(sel *selection, err error) {
 // candidates are the networks to try, best first. Callers hold m.mu.
 func (m *Modem) candidates() []Cell {
 	if m.st.copsMode == 1 || m.st.copsMode == 4 {
-		if c, ok := m.cellFor(m.st.manual); ok {
+		if c, ok := m.cellFor(m.st.manualPLMN()); ok {
 			return []Cell{c}
 		}
 		return nil
@@ -387,18 +387,37 @@ func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 
 // armAuthCache re-checks, when the visited network's cached authorisation
 // expires, that the SIM may still use it. Callers hold m.mu.
+//
+// Every registered modem has this timer running, so it is armed without
+// the closures of after: the timer calls a method value, and a firing that
+// was stopped or replaced meanwhile (on a wall clock) is told by the
+// deadline.
 func (m *Modem) armAuthCache() {
-	m.after(timerAuth, m.env.authCache, func() {
-		s := m.st.serving
-		if s == nil {
-			return
-		}
-		if _, err := m.env.core.AuthorizeAttach(m.card.ICCID, s.PLMN); err != nil {
-			m.networkDetach(err)
-			return
-		}
-		m.armAuthCache()
-	})
+	if m.closed {
+		return
+	}
+	m.stopTimer(timerAuth)
+	m.authAt = m.env.clock.Now().Add(m.env.authCache).UnixNano()
+	m.timers[timerAuth] = m.env.clock.AfterFunc(m.env.authCache, m.authExpired)
+}
+
+// authExpired is the visited network's cached authorisation expiring.
+func (m *Modem) authExpired() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.timers[timerAuth] == nil || m.env.clock.Now().UnixNano() < m.authAt {
+		return // stopped, or replaced by a later one
+	}
+	m.timers[timerAuth] = nil
+	s := m.st.serving
+	if s == nil {
+		return
+	}
+	if _, err := m.env.core.AuthorizeAttach(m.card.ICCID, s.PLMN); err != nil {
+		m.networkDetach(err)
+		return
+	}
+	m.armAuthCache()
 }
 
 // networkDetach is the network dropping the modem for reason err. Callers hold m.mu.
@@ -462,10 +481,10 @@ func (m *Modem) onEvent(e sim.Event) {
 // rest. Callers hold m.mu.
 func (m *Modem) limitLater(at time.Time) {
 	d := at.Sub(m.env.clock.Now())
-	if d <= 0 || (m.timers[timerLimit] != nil && at.UnixNano() >= m.limitAt) {
+	if d <= 0 || (m.timers[timerLimit] != nil && at.UnixNano() >= m.rareOf().limitAt) {
 		return
 	}
-	m.limitAt = at.UnixNano()
+	m.rareOf().limitAt = at.UnixNano()
 	m.after(timerLimit, d, m.reevaluate)
 }
 

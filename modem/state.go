@@ -21,7 +21,7 @@ type state struct {
 
 	// 27.007 settings. The numeric ones are small and packed together
 	// (below): a fleet keeps a million modems.
-	manual sim.PLMN
+	manual *sim.PLMN // AT+COPS=1's network, once a host chose one
 	cscs   string
 	ps     *powerSaving // PSM and eDRX, made when first set: most hosts never do
 
@@ -70,6 +70,14 @@ type pdpContext struct {
 	pdpType, apn string
 	active       bool
 	addr         string
+}
+
+// manualPLMN is the network of manual selection.
+func (st *state) manualPLMN() sim.PLMN {
+	if st.manual == nil {
+		return sim.PLMN{}
+	}
+	return *st.manual
 }
 
 // powerSaving is what a host set of PSM (AT+CPSMS) and eDRX (AT+CEDRXS).
