@@ -167,7 +167,7 @@ func (st *state) resetRadio() {
 	st.copsMode, st.copsFormat = 0, 0
 	st.reg, st.cause, st.serving = RegNotRegistered, 0, nil
 	st.forbidden = nil
-	st.contexts = pdpContexts{list: []*pdpContext{{cid: 1, pdpType: "IP", apn: "super"}}}
+	st.contexts = pdpContexts{fresh: true}
 	st.detached, st.camped = false, false
 	st.scanseq, st.iotopmode, st.scanmode = "020301", 0, 0
 	st.ps = nil
@@ -300,9 +300,26 @@ func (st *state) errorResult(err error) string {
 
 // pdpContexts are the defined PDP contexts in cid order: a modem has one or
 // two, so a short list beats a map.
-type pdpContexts struct{ list []*pdpContext }
+//
+// A modem powers up with context 1 defined ("IP", APN "super") and
+// inactive; it is made when first asked for (get, set, del, cids): an
+// inactive context is nothing to the loops over list, which look for
+// active ones.
+type pdpContexts struct {
+	list  []*pdpContext
+	fresh bool // context 1 as a power-up defines it is not made yet
+}
+
+// own makes the power-up context if it was not yet.
+func (c *pdpContexts) own() {
+	if c.fresh {
+		c.fresh = false
+		c.list = []*pdpContext{{cid: 1, pdpType: "IP", apn: "super"}}
+	}
+}
 
 func (c *pdpContexts) get(cid int) *pdpContext {
+	c.own()
 	for _, p := range c.list {
 		if p.cid == cid {
 			return p
@@ -312,6 +329,7 @@ func (c *pdpContexts) get(cid int) *pdpContext {
 }
 
 func (c *pdpContexts) set(cid int, p *pdpContext) {
+	c.own()
 	p.cid = cid
 	for i, q := range c.list {
 		switch {
@@ -327,10 +345,12 @@ func (c *pdpContexts) set(cid int, p *pdpContext) {
 }
 
 func (c *pdpContexts) del(cid int) {
+	c.own()
 	c.list = slices.DeleteFunc(c.list, func(p *pdpContext) bool { return p.cid == cid })
 }
 
 func (c *pdpContexts) cids() []int {
+	c.own()
 	out := make([]int, len(c.list))
 	for i, p := range c.list {
 		out[i] = p.cid
