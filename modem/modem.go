@@ -321,10 +321,8 @@ func (m *Modem) disconnect(s *session) {
 // a goroutine: Write runs the modem's side of the input at once, and the
 // modem's output goes to the function given to Connect as it is written.
 // On a virtual clock a whole fleet of linked modems runs in one goroutine.
-type Link struct {
-	m *Modem
-	s *session
-}
+// A Link is its port's session: it costs nothing more.
+type Link session
 
 // Connect links a host to the modem's main port in process; PowerCycle
 // then powers it on. out receives every byte the port writes, in order; it
@@ -334,19 +332,19 @@ type Link struct {
 // is kept. A response comes in one call, its final result last.
 // ConnectPort links the modem's other ports.
 func (m *Modem) Connect(out func([]byte)) *Link {
-	return &Link{m: m, s: m.connect(context.Background(), m.ports[0], newWriter(funcWriter(out)))}
+	return (*Link)(m.connect(context.Background(), m.ports[0], newWriter(funcWriter(out))))
 }
 
 // Write sends b to the modem as if over its UART. The modem does not keep
 // b: a host may write every command from one reused buffer.
 func (l *Link) Write(b []byte) (int, error) {
-	l.s.input(b)
+	(*session)(l).input(b)
 	return len(b), nil
 }
 
 // Close disconnects the host; the modem stops as when its UART closes.
 func (l *Link) Close() error {
-	l.m.disconnect(l.s)
+	l.m.disconnect((*session)(l))
 	return nil
 }
 
