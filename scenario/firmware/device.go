@@ -14,6 +14,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -108,6 +109,8 @@ type Device struct {
 	ipDue    bool  // the group's datagram is to be sent
 	ipStage  uint8 // the open sequence's command outstanding
 	ipSock   uint8 // the socket (u-blox numbers it)
+	// The group's own SMS and datagrams sent so far ({n} of their text).
+	smsN, ipN uint16
 
 	PoweredAt time.Duration // virtual time of the first power-up, -1 before
 	FirstReg  time.Duration // virtual time of the first registration, -1 before
@@ -177,6 +180,36 @@ func (d *Device) send(s step, cmd string) {
 	d.step = s
 	d.Env.ATCommands++
 	d.port.Command(d.Env.Ctx, d, cmd)
+}
+
+// sendPrompted sends a command that prompts for data, the data of step s
+// (promptData).
+func (d *Device) sendPrompted(s step, cmd string) {
+	d.step = s
+	d.Env.ATCommands++
+	d.port.Send(d.Env.Ctx, d, cmd, d.promptData())
+}
+
+// promptData is what the outstanding command takes at its prompt: the
+// group's SMS text or reply and Ctrl-Z, its datagram or reply.
+func (d *Device) promptData() []byte {
+	switch d.step {
+	case stepSmsSend:
+		return append([]byte(seq(d.Group.Spec.SMS.Text, d.smsN+1)), 0x1a)
+	case stepSmsReply:
+		return append([]byte(d.Group.Spec.SMS.Reply), 0x1a)
+	case stepIPSend, stepIPReply:
+		return []byte(d.datagram(d.step))
+	}
+	return nil
+}
+
+// seq is text with each spec.SeqPlaceholder replaced by n.
+func seq(text string, n uint16) string {
+	if !strings.Contains(text, spec.SeqPlaceholder) {
+		return text
+	}
+	return strings.ReplaceAll(text, spec.SeqPlaceholder, strconv.Itoa(int(n)))
 }
 
 // escape leaves data state; escapeLine is the same as the outstanding
