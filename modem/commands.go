@@ -23,7 +23,7 @@ var (
 
 // handler finds the command: the profile's own first, then 27.007 and V.250.
 func (m *Modem) handler(name string) Handler {
-	if h, ok := m.cfg.Profile.Commands()[name]; ok {
+	if h, ok := m.env.profile.Commands()[name]; ok {
 		return h
 	}
 	if h, ok := smsCommands[name]; ok {
@@ -53,22 +53,22 @@ func init() {
 		"&C": ok, "&D": ok, "&K": ok, "&W": ok, "X": ok, "L": ok, "M": ok,
 		"H": hangUp, "O": online, "D": dial,
 		// Identification.
-		"+CGMI":  info(func(m *Modem) string { return m.cfg.Profile.Manufacturer() }),
-		"+GMI":   info(func(m *Modem) string { return m.cfg.Profile.Manufacturer() }),
-		"+CGMM":  info(func(m *Modem) string { return m.cfg.Profile.Model() }),
-		"+GMM":   info(func(m *Modem) string { return m.cfg.Profile.Model() }),
-		"+CGMR":  info(func(m *Modem) string { return m.cfg.Profile.Revision() }),
-		"+GMR":   info(func(m *Modem) string { return m.cfg.Profile.Revision() }),
-		"+CGSN":  info(func(m *Modem) string { return m.cfg.IMEI }),
-		"+GSN":   info(func(m *Modem) string { return m.cfg.IMEI }),
-		"+CIMI":  info(func(m *Modem) string { return m.cfg.Card.IMSI }),
+		"+CGMI":  info(func(m *Modem) string { return m.env.profile.Manufacturer() }),
+		"+GMI":   info(func(m *Modem) string { return m.env.profile.Manufacturer() }),
+		"+CGMM":  info(func(m *Modem) string { return m.env.profile.Model() }),
+		"+GMM":   info(func(m *Modem) string { return m.env.profile.Model() }),
+		"+CGMR":  info(func(m *Modem) string { return m.env.profile.Revision() }),
+		"+GMR":   info(func(m *Modem) string { return m.env.profile.Revision() }),
+		"+CGSN":  info(func(m *Modem) string { return m.imeiOf() }),
+		"+GSN":   info(func(m *Modem) string { return m.imeiOf() }),
+		"+CIMI":  info(func(m *Modem) string { return m.card.IMSI }),
 		"+GCAP":  info(func(*Modem) string { return "+GCAP: +CGSM" }),
-		"+CCID":  info(func(m *Modem) string { return "+CCID: " + m.cfg.Card.ICCID }),
-		"+ICCID": info(func(m *Modem) string { return "+ICCID: " + m.cfg.Card.ICCID }),
+		"+CCID":  info(func(m *Modem) string { return "+CCID: " + m.card.ICCID }),
+		"+ICCID": info(func(m *Modem) string { return "+ICCID: " + m.card.ICCID }),
 		"+CPIN":  cpin,
 		// Settings.
-		"+CMEE": setting("+CMEE", 0, 2, func(st *state) *int { return &st.cmee }),
-		"+CMGF": setting("+CMGF", 0, 1, func(st *state) *int { return &st.cmgf }),
+		"+CMEE": setting("+CMEE", 0, 2, func(st *state) *uint8 { return &st.cmee }),
+		"+CMGF": setting("+CMGF", 0, 1, func(st *state) *uint8 { return &st.cmgf }),
 		"+CSCS": cscs,
 		"+CTZR": ctzr, "+CTZU": ctzu, "+CCLK": cclk, "+CNMI": ok, "+CSMS": ok, "+CPMS": ok, "+CSCA": ok,
 		// Subscriber, SIM and supplementary services.
@@ -124,7 +124,7 @@ func info(f func(*Modem) string) Handler {
 			return []string{f(m)}, nil
 		case KindSet:
 			if c.Name == "+CGSN" && len(c.Args) == 1 && c.Args[0].Value == "1" {
-				return []string{`+CGSN: "` + m.cfg.IMEI + `"`}, nil
+				return []string{`+CGSN: "` + m.imeiOf() + `"`}, nil
 			}
 		}
 		return nil, cme(CMEIncorrectParameters)
@@ -132,7 +132,7 @@ func info(f func(*Modem) string) Handler {
 }
 
 // setting is a numeric setting with read, set and test forms.
-func setting(name string, lo, hi int, field func(*state) *int) Handler {
+func setting(name string, lo, hi int, field func(*state) *uint8) Handler {
 	return func(_ context.Context, m *Modem, c Command) ([]string, error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -149,7 +149,7 @@ func setting(name string, lo, hi int, field func(*state) *int) Handler {
 			if err != nil {
 				return nil, err
 			}
-			*field(&m.st) = n
+			*field(&m.st) = uint8(n)
 			return nil, nil
 		}
 		return nil, cme(CMEIncorrectParameters)
@@ -164,7 +164,7 @@ func (m *Modem) await(sel *selection) error {
 		defer m.mu.Unlock()
 		if sel.done {
 			err := sel.err
-			m.cfg.Clock.AfterFunc(0, func() { finish(nil, err) })
+			m.env.clock.AfterFunc(0, func() { finish(nil, err) })
 			return
 		}
 		sel.notify = func(err error) { finish(nil, err) }
@@ -182,7 +182,7 @@ func resetSettings(_ context.Context, m *Modem, c Command) ([]string, error) {
 }
 
 func identity(_ context.Context, m *Modem, c Command) ([]string, error) {
-	p := m.cfg.Profile
+	p := m.env.profile
 	return []string{p.Manufacturer(), p.Model(), "Revision: " + p.Revision()}, nil
 }
 
@@ -230,7 +230,7 @@ func (m *Modem) enterData(cid int) error {
 	m.mu.Lock()
 	p := m.cur
 	m.mu.Unlock()
-	return m.later(m.cfg.Timing.Data, func() ([]string, error) {
+	return m.later(m.env.timing.Data, func() ([]string, error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if err := m.activate(cid); err != nil {
@@ -239,7 +239,7 @@ func (m *Modem) enterData(cid int) error {
 		if p == nil {
 			p = m.ports[0]
 		}
-		p.st.dataMode, p.st.dataCID = true, cid
+		p.st.dataMode, p.st.dataCID = true, uint8(cid) // a defined context: 1..16
 		return nil, errConnect
 	})
 }
@@ -248,7 +248,7 @@ func hangUp(_ context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.st.dataMode = false
-	if ctxt := m.st.contexts.get(m.st.dataCID); ctxt != nil {
+	if ctxt := m.st.contexts.get(int(m.st.dataCID)); ctxt != nil {
 		ctxt.active, ctxt.addr = false, ""
 	}
 	return nil, nil
@@ -257,7 +257,7 @@ func hangUp(_ context.Context, m *Modem, c Command) ([]string, error) {
 func online(_ context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if ctxt := m.st.contexts.get(m.st.dataCID); ctxt == nil || !ctxt.active {
+	if ctxt := m.st.contexts.get(int(m.st.dataCID)); ctxt == nil || !ctxt.active {
 		return nil, errNoCarrier
 	}
 	m.st.dataMode = true
@@ -349,10 +349,10 @@ func cfun(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		}
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if fun == m.st.cfun {
+		if fun == int(m.st.cfun) {
 			return nil, nil
 		}
-		m.st.cfun = fun
+		m.st.cfun = uint8(fun)
 		if fun == 1 {
 			m.startSelection()
 		} else {
@@ -407,9 +407,9 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			if m.st.copsFormat == 2 {
 				b = append(append(append(b, s.PLMN.MCC...), s.PLMN.MNC...), '"', ',')
 			} else {
-				b = append(append(b, operName(*s, m.st.copsFormat)...), '"', ',')
+				b = append(append(b, operName(*s, int(m.st.copsFormat))...), '"', ',')
 			}
-			b = strconv.AppendInt(b, int64(m.cfg.Profile.CatM1AcT()), 10)
+			b = strconv.AppendInt(b, int64(m.env.profile.CatM1AcT()), 10)
 		}
 		return []string{string(b)}, nil
 	case KindTest:
@@ -429,7 +429,7 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	m.mu.Lock()
 	if format >= 0 {
-		m.st.copsFormat = format
+		m.st.copsFormat = uint8(format)
 	}
 	switch mode {
 	case 3:
@@ -439,7 +439,7 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		}
 		return nil, nil
 	case 0, 2:
-		m.st.copsMode = mode
+		m.st.copsMode = uint8(mode)
 		m.startSelection()
 		m.mu.Unlock()
 		return nil, nil
@@ -451,17 +451,17 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	if len(c.Args) > 3 && !c.Args[3].Empty() {
 		act, err := strconv.Atoi(c.Args[3].Value)
-		if err != nil || (act != 7 && act != m.cfg.Profile.CatM1AcT()) {
+		if err != nil || (act != 7 && act != m.env.profile.CatM1AcT()) {
 			m.mu.Unlock()
 			return nil, cme(CMENoNetwork) // LTE-M only: no GSM, NB-IoT not offered to Super SIMs
 		}
 	}
-	plmn, ok := m.findOperator(c.Args[2].Value, m.st.copsFormat)
+	plmn, ok := m.findOperator(c.Args[2].Value, int(m.st.copsFormat))
 	if !ok {
 		m.mu.Unlock()
 		return nil, cme(CMENoNetwork)
 	}
-	m.st.copsMode, m.st.manual = mode, plmn
+	m.st.copsMode, m.st.manual = uint8(mode), &plmn
 	m.st.cause = 0 // the outcome is this selection's, not an earlier rejection's
 	defer m.mu.Unlock()
 	return nil, m.await(m.startSelection())
@@ -493,7 +493,7 @@ func (m *Modem) scan() ([]string, error) {
 	if !on {
 		return nil, cme(CMENotAllowed)
 	}
-	return nil, m.later(m.cfg.Timing.Scan, m.scanResult)
+	return nil, m.later(m.env.timing.Scan, m.scanResult)
 }
 
 // scanResult lists the networks at the end of a scan.
@@ -509,11 +509,11 @@ func (m *Modem) scanResult() ([]string, error) {
 		case m.st.isForbidden(c.PLMN):
 			stat = 3
 		default:
-			if _, err := m.cfg.Core.AuthorizeAttach(m.cfg.Card.ICCID, c.PLMN); isNotAllowed(err) {
+			if _, err := m.env.core.AuthorizeAttach(m.card.ICCID, c.PLMN); isNotAllowed(err) {
 				stat = 3
 			}
 		}
-		entries = append(entries, fmt.Sprintf("(%d,%s,%s,%s,%d)", stat, quote(operName(c, 0)), quote(operName(c, 1)), quote(c.PLMN.String()), m.cfg.Profile.CatM1AcT()))
+		entries = append(entries, fmt.Sprintf("(%d,%s,%s,%s,%d)", stat, quote(operName(c, 0)), quote(operName(c, 1)), quote(c.PLMN.String()), m.env.profile.CatM1AcT()))
 	}
 	return []string{"+COPS: " + strings.Join(entries, ",") + ",,(0,1,2,3,4),(0,1,2)"}, nil
 }
@@ -527,10 +527,10 @@ func creg(k regKind) Handler {
 	return func(_ context.Context, m *Modem, c Command) ([]string, error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		n := [...]*int{&m.st.cregN, &m.st.cgregN, &m.st.ceregN}[k]
+		n := [...]*uint8{&m.st.cregN, &m.st.cgregN, &m.st.ceregN}[k]
 		switch c.Kind {
 		case KindRead:
-			return []string{m.regLine(k, *n, true)}, nil
+			return []string{m.regLine(k, int(*n), true)}, nil
 		case KindTest:
 			return []string{k.name() + ": (0-5)"}, nil
 		case KindSet:
@@ -538,7 +538,7 @@ func creg(k regKind) Handler {
 			if err != nil {
 				return nil, err
 			}
-			*n = v
+			*n = uint8(v)
 			return nil, nil
 		}
 		return nil, cme(CMEIncorrectParameters)
@@ -593,7 +593,7 @@ func cpsms(_ context.Context, m *Modem, c Command) ([]string, error) {
 	defer m.mu.Unlock()
 	switch c.Kind {
 	case KindRead:
-		return []string{fmt.Sprintf("+CPSMS: %d,,,%s,%s", m.st.psm.mode, quote(m.st.psm.tau), quote(m.st.psm.active))}, nil
+		return []string{fmt.Sprintf("+CPSMS: %d,,,%s,%s", m.st.psm().mode, quote(m.st.psm().tau), quote(m.st.psm().active))}, nil
 	case KindTest:
 		return []string{`+CPSMS: (0-2),,,("00000000"-"11111111"),("00000000"-"11111111")`}, nil
 	case KindSet, KindExec:
@@ -603,7 +603,7 @@ func cpsms(_ context.Context, m *Modem, c Command) ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			p.mode = mode
+			p.mode = uint8(mode)
 		}
 		timer := func(i int) (string, error) {
 			if len(c.Args) <= i || c.Args[i].Empty() {
@@ -625,7 +625,7 @@ func cpsms(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if p.mode == 2 {
 			p = psmSettings{}
 		}
-		m.st.psm = p
+		m.st.power().psm = p
 		return nil, nil
 	}
 	return nil, cme(CMEIncorrectParameters)
@@ -636,10 +636,10 @@ func cedrxs(_ context.Context, m *Modem, c Command) ([]string, error) {
 	defer m.mu.Unlock()
 	switch c.Kind {
 	case KindRead:
-		if m.st.edrx.mode == 0 || m.st.edrx.mode == 3 {
+		if e := m.st.edrx(); e.mode == 0 || e.mode == 3 {
 			return []string{"+CEDRXS: 0"}, nil
 		}
-		return []string{fmt.Sprintf("+CEDRXS: %d,%s", m.st.edrx.act, quote(m.st.edrx.value))}, nil
+		return []string{fmt.Sprintf("+CEDRXS: %d,%s", m.st.edrx().act, quote(m.st.edrx().value))}, nil
 	case KindTest:
 		return []string{`+CEDRXS: (0-3),(4,5),("0000"-"1111")`}, nil
 	case KindSet:
@@ -647,11 +647,13 @@ func cedrxs(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		e := edrxSettings{mode: mode, act: 4, value: "0000"}
+		e := edrxSettings{mode: uint8(mode), act: 4, value: "0000"}
 		if len(c.Args) > 1 && !c.Args[1].Empty() {
-			if e.act, err = atoiArg(c.Args[1], 4, 5); err != nil {
+			act, err := atoiArg(c.Args[1], 4, 5)
+			if err != nil {
 				return nil, err
 			}
+			e.act = uint8(act)
 		}
 		if len(c.Args) > 2 && !c.Args[2].Empty() {
 			if !edrxValueRE.MatchString(c.Args[2].Value) {
@@ -659,7 +661,7 @@ func cedrxs(_ context.Context, m *Modem, c Command) ([]string, error) {
 			}
 			e.value = c.Args[2].Value
 		}
-		m.st.edrx = e
+		m.st.power().edrx = e
 		return nil, nil
 	}
 	return nil, cme(CMEIncorrectParameters)
@@ -821,7 +823,7 @@ func cgact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			return nil, nil
 		}
 		if state == 1 {
-			return nil, m.later(m.cfg.Timing.Data, apply)
+			return nil, m.later(m.env.timing.Data, apply)
 		}
 		return apply()
 	}
@@ -907,7 +909,7 @@ func clip(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.st.clip = n
+		m.st.clip = uint8(n)
 		return nil, nil
 	}
 	return nil, cme(CMEIncorrectParameters)

@@ -19,28 +19,31 @@ func (m *Modem) powerUp() {
 	m.stopTimers()
 	country, rssi, ublox := m.st.country, m.st.rssi, m.st.ublox
 	m.st = initialState(country)
-	m.st.rssi = rssi
-	if ublox != nil { // a module's NVM outlives the power-up
+	m.st.rssi = int8(min(max(rssi, -1), 127)) // the +CSQ scale's 0..31, or -1
+	if ublox != nil {                         // a module's NVM outlives the power-up
 		m.st.ublox = ublox.afterReset()
 	}
 	for _, p := range m.ports { // every port starts afresh, as the profile has it
+		if p == nil { // not made yet: it will be at its defaults
+			continue
+		}
 		p.st = portState{}
 		p.st.defaults()
 		p.held = nil
-		if m.defaults != nil {
+		if m.env.defaults != nil {
 			m.st.portState = &p.st
-			m.defaults.defaults(&m.st)
+			m.env.defaults.defaults(&m.st)
 		}
 	}
 	m.repoint()
-	m.after(timerBoot, m.cfg.Timing.Boot, func() {
-		for _, u := range m.cfg.Profile.BootURCs() {
+	m.after(timerBoot, m.env.timing.Boot, func() {
+		for _, u := range m.env.profile.BootURCs() {
 			if strings.HasPrefix(u, "+CFUN: ") {
-				u = "+CFUN: " + itoa(m.st.cfun) // AT+CFUN=<fun>,1 boots into <fun>
+				u = "+CFUN: " + itoa(int(m.st.cfun)) // AT+CFUN=<fun>,1 boots into <fun>
 			}
 			m.urc(u)
 		}
-		if m.cfg.Core != nil {
+		if m.env.core != nil {
 			m.startSelection()
 		}
 	})
@@ -49,7 +52,7 @@ func (m *Modem) powerUp() {
 // deaf reports whether the modem ignores its UART: a module silent at
 // boot (u-blox SARA-R4) reads nothing until it is up.
 func (m *Modem) deaf() bool {
-	if !m.silentBoot {
+	if !m.env.silentBoot {
 		return false
 	}
 	m.mu.Lock()
@@ -62,7 +65,7 @@ func (m *Modem) reboot(fun int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.powerUp()
-	m.st.cfun = fun
+	m.st.cfun = uint8(fun)
 }
 
 // SetCountry moves the modem: it loses its network and selects again among
@@ -79,7 +82,7 @@ func (m *Modem) SetCountry(iso string) {
 func (m *Modem) SetSignal(rssi int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.st.rssi = rssi
+	m.st.rssi = int8(min(max(rssi, -1), 127)) // the +CSQ scale's 0..31, or -1
 	m.rescan()
 }
 
@@ -136,9 +139,9 @@ func (m *Modem) Status() Status {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := Status{
-		ICCID: m.cfg.Card.ICCID, IMSI: m.cfg.Card.IMSI, IMEI: m.cfg.IMEI, Profile: m.cfg.Profile.Name(),
-		Country: m.st.country, Signal: m.signal(), Functional: m.st.cfun,
-		Reg: int(m.st.reg), RegName: regNames[m.st.reg], Cause: m.st.cause, Forbidden: []string{},
+		ICCID: m.card.ICCID, IMSI: m.card.IMSI, IMEI: m.imeiOf(), Profile: m.env.profile.Name(),
+		Country: m.st.country, Signal: m.signal(), Functional: int(m.st.cfun),
+		Reg: int(m.st.reg), RegName: regNames[m.st.reg], Cause: int(m.st.cause), Forbidden: []string{},
 	}
 	if sv := m.st.serving; sv != nil && m.st.reg.Registered() {
 		s.Network, s.PLMN = sv.Network.Sid, sv.PLMN.String()
@@ -147,7 +150,7 @@ func (m *Modem) Status() Status {
 		s.URCPort = u.name
 	}
 	for _, p := range m.ports {
-		if p.st.dataMode {
+		if p != nil && p.st.dataMode {
 			s.DataPorts = append(s.DataPorts, p.name)
 		}
 	}

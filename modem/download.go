@@ -37,10 +37,10 @@ func (m *Modem) Download(ctx context.Context, n int64) (int64, error) {
 		plmn := m.st.serving.PLMN
 		m.mu.Unlock()
 		want := min(n-sent, downChunk)
-		left, err := m.cfg.Core.DataAllowance(m.cfg.Card.ICCID)
+		left, err := m.env.core.DataAllowance(m.card.ICCID)
 		k := min(want, left)
 		if err == nil && k > 0 {
-			if err := m.cfg.Core.RecordUsage(ctx, sim.UsageReport{ICCID: m.cfg.Card.ICCID, PLMN: plmn, Download: k}); err != nil {
+			if err := m.env.core.RecordUsage(ctx, sim.UsageReport{ICCID: m.card.ICCID, PLMN: plmn, Download: k}); err != nil {
 				return sent, err
 			}
 		}
@@ -66,7 +66,7 @@ func (m *Modem) Download(ctx context.Context, n int64) (int64, error) {
 // m.mu.
 func (m *Modem) dataPort() *port {
 	for _, p := range m.ports {
-		if p.st.dataMode {
+		if p != nil && p.st.dataMode {
 			return p
 		}
 	}

@@ -83,12 +83,15 @@ func StartFleet(ctx context.Context, cfg FleetConfig) (*Fleet, error) {
 			return nil, err
 		}
 	}
+	var env *Env // the modems' shared part; one per modem where Profiles names theirs
 	for i, card := range cfg.Cards {
-		m := New(Config{
-			Card: card, IMEI: IMEI(i), Profile: cfg.profile(i), Core: cfg.Core, World: cfg.World,
-			Clock: cfg.Clock, Timing: cfg.Timing, AuthCache: cfg.AuthCache, Country: cfg.Country,
-			Hub: f.hub, Logger: cfg.Logger, Stats: cfg.Stats,
-		})
+		if env == nil || i <= len(cfg.Profiles) { // past Profiles, cfg.Profile's
+			env = NewEnv(Config{
+				Profile: cfg.profile(i), Core: cfg.Core, World: cfg.World, Clock: cfg.Clock, Timing: cfg.Timing,
+				AuthCache: cfg.AuthCache, Hub: f.hub, Logger: cfg.Logger, Stats: cfg.Stats,
+			})
+		}
+		m := env.New(card, IMEI(i), cfg.Country)
 		f.modems = append(f.modems, m)
 		names := m.Ports()
 		if !cfg.ExtraPorts {

@@ -40,16 +40,15 @@ func (h *Hub) Close() {
 	h.mu.Unlock()
 }
 
-func (h *Hub) join(m *Modem) (leave func()) {
+// join makes m hear the hub's events until it leaves.
+func (h *Hub) join(m *Modem) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.closed {
-		h.mu.Unlock()
-		return func() {}
+		return
 	}
-	h.byICCID[m.cfg.Card.ICCID] = m
+	h.byICCID[m.card.ICCID] = m
 	h.all = append(h.all, m)
-	h.mu.Unlock()
-	return func() { h.leave(m) }
 }
 
 func (h *Hub) leave(m *Modem) {
@@ -62,8 +61,8 @@ func (h *Hub) leave(m *Modem) {
 	if i < 0 {
 		return
 	}
-	if h.byICCID[m.cfg.Card.ICCID] == m {
-		delete(h.byICCID, m.cfg.Card.ICCID)
+	if h.byICCID[m.card.ICCID] == m {
+		delete(h.byICCID, m.card.ICCID)
 	}
 	h.all[i] = nil
 	h.holes++

@@ -129,14 +129,11 @@ func startLinkFleet(tb testing.TB, clock *vclock.Clock, ctl *sim.Control, profil
 		tb.Fatal(err)
 	}
 	f := &linkFleet{clock: clock, hub: NewHub(ctl)}
-	world := NewWorld(ctl.Catalog())
+	env := NewEnv(Config{Profile: p, Core: ctl, World: NewWorld(ctl.Catalog()), Clock: clock, Hub: f.hub})
 	for i, c := range ctl.Cards() {
 		fw := &linkFirmware{f: f, script: script}
 		fw.handleFn, fw.tickFn, fw.escapeFn = fw.handle, fw.tick, fw.escape
-		fw.m = New(Config{
-			Card: c.Card, IMEI: IMEI(i), Profile: p, Core: ctl, World: world,
-			Clock: clock, Country: "GB", Hub: f.hub,
-		})
+		fw.m = env.New(c.Card, IMEI(i), "GB")
 		fw.l = fw.m.Connect(fw.output)
 		fw.m.PowerCycle()
 		f.fw = append(f.fw, fw)
@@ -242,7 +239,7 @@ func (fw *linkFirmware) tick() {
 	fw.next = (fw.next + 1) % len(fw.script)
 	switch line {
 	case "<activate>":
-		line = linkActivate[fw.m.cfg.Profile.Name()]
+		line = linkActivate[fw.m.env.profile.Name()]
 		if line == "" {
 			line = "AT+CGACT=1,1"
 		}

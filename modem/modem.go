@@ -54,7 +54,8 @@ const (
 	MaxAuthCache     = 7 * 24 * time.Hour
 )
 
-// Config describes one modem.
+// Config describes one modem. Card, IMEI and Country are the modem's own;
+// the rest is what the modems of a fleet share (Env).
 type Config struct {
 	Card      sim.Card
 	IMEI      string
@@ -70,9 +71,62 @@ type Config struct {
 	Stats     *Stats // counts attaches, rejections and detaches, if set (shared by a fleet)
 }
 
+// Env is what the modems of a fleet share: the core, the world, the
+// clock, the profile and the settings of Config other than Card, IMEI and
+// Country. Every modem points at one instead of keeping a copy: a fleet
+// keeps a million modems. Never changed once made.
+type Env struct {
+	profile   Profile
+	core      Core
+	world     *World
+	clock     sim.Clock
+	timing    Timing
+	authCache time.Duration
+	hub       *Hub
+	logger    *slog.Logger
+	stats     *Stats
+
+	// The optional parts of the profile, found once; nil (false) where it
+	// has none. The core's are asked for where they are used (ipCore,
+	// smsCore).
+	defaults   profileDefaults // power-up settings other than the engine's (SIMCom)
+	silentBoot bool            // the UART reads nothing while booting (u-blox)
+	portNames  []string        // the profile's ports, the main port first
+	urcName    string          // the port indications go to at first
+}
+
+// NewEnv returns the shared part of cfg, with the defaults New gives;
+// cfg.Card, cfg.IMEI and cfg.Country are ignored.
+func NewEnv(cfg Config) *Env {
+	e := &Env{
+		profile: cfg.Profile, core: cfg.Core, world: cfg.World, clock: cfg.Clock, timing: cfg.Timing,
+		authCache: cfg.AuthCache, hub: cfg.Hub, logger: cfg.Logger, stats: cfg.Stats,
+	}
+	if e.profile == nil {
+		e.profile = Generic{}
+	}
+	if e.clock == nil {
+		e.clock = sim.WallClock{}
+	}
+	if e.timing == (Timing{}) {
+		e.timing = DefaultTiming
+	}
+	if e.authCache <= 0 {
+		e.authCache = DefaultAuthCache
+	}
+	if e.logger == nil {
+		e.logger = discardLogger
+	}
+	e.portNames, e.urcName = portNames(e.profile)
+	e.defaults, _ = e.profile.(profileDefaults)
+	_, e.silentBoot = e.profile.(silentBooter)
+	return e
+}
+
 // Modem is one virtual modem with a SIM inside.
 type Modem struct {
-	cfg Config
+	env  *Env
+	card card
 
 	// exec is the module's one command processor: commands from its ports
 	// run one at a time. Taken before mu, never while holding it.
@@ -88,64 +142,106 @@ type Modem struct {
 	gen     uint64     // the registration procedure in progress; bumping it cancels
 	sel     *selection // the procedure's outcome, which a command may be waiting for
 	timers  [numTimers]sim.Timer
-	limitAt int64 // when timerLimit fires, in Unix nanoseconds
+	authAt  int64 // when timerAuth fires, in Unix nanoseconds
 	closed  bool
-	unsub   func()
+	imei    imeiKind
+	rare    *modemRare          // made when first needed
 	tap     atomic.Pointer[Tap] // made by the first Tap call
 	sock    *socketState        // allocated on first use: most modems open no socket
 	sms     *smsState           // allocated on first use
+}
 
-	// The optional parts of the profile, found once in New; nil (false)
-	// where it has none. The core's are asked for where they are used
-	// (ipCore, smsCore): a fleet keeps a million modems.
-	defaults   profileDefaults // power-up settings other than the engine's (SIMCom)
-	silentBoot bool            // the UART reads nothing while booting (u-blox)
+// card is what a modem reads of its SIM card (sim.Card without what only
+// the control plane reads).
+type card struct {
+	Index       int
+	ICCID, IMSI string
+}
+
+// modemRare is what few modems of a fleet need.
+type modemRare struct {
+	// imei is the modem's IMEI when it is not IMEI(card.Index), the one
+	// most modems have and need not keep (see imeiOf).
+	imei    string
+	unsub   func() // ends the core subscription of a modem without a hub
+	limitAt int64  // when timerLimit fires, in Unix nanoseconds
+}
+
+// rareOf returns m.rare, made now if it was not yet. Callers hold m.mu
+// (or have the modem to themselves, in New).
+func (m *Modem) rareOf() *modemRare {
+	if m.rare == nil {
+		m.rare = new(modemRare)
+	}
+	return m.rare
 }
 
 // ipCore is the core's session addresses and IP Commands (sockets.go), if it has them.
-func (m *Modem) ipCore() IPCore { c, _ := m.cfg.Core.(IPCore); return c }
+func (m *Modem) ipCore() IPCore { c, _ := m.env.core.(IPCore); return c }
 
 // smsCore is the core's SMS both ways (sms.go), if it has them.
-func (m *Modem) smsCore() smsCore { c, _ := m.cfg.Core.(smsCore); return c }
+func (m *Modem) smsCore() smsCore { c, _ := m.env.core.(smsCore); return c }
+
+// imeiKind is where a modem's IMEI is.
+type imeiKind uint8
+
+const (
+	imeiNone  imeiKind = iota // it has none
+	imeiIndex                 // IMEI(card.Index)
+	imeiKept                  // in rare.imei
+)
+
+// imeiOf is the modem's IMEI.
+func (m *Modem) imeiOf() string {
+	switch m.imei {
+	case imeiIndex:
+		return IMEI(m.card.Index)
+	case imeiKept:
+		return m.rare.imei // made in New, never replaced
+	}
+	return ""
+}
 
 // discardLogger is every modem's logger when its Config has none: one,
 // not one per modem. Never changed.
 var discardLogger = slog.New(slog.DiscardHandler)
 
-// New returns a powered-off modem; Serve powers it on.
+// New returns a powered-off modem; Serve powers it on. Modems of a fleet
+// share one Env: NewEnv once, then Env.New for each.
 func New(cfg Config) *Modem {
-	if cfg.Profile == nil {
-		cfg.Profile = Generic{}
+	return NewEnv(cfg).New(cfg.Card, cfg.IMEI, cfg.Country)
+}
+
+// New returns a powered-off modem of the environment e with its own SIM
+// card, IMEI and starting country (see Config).
+func (e *Env) New(c sim.Card, imei, country string) *Modem {
+	m := &Modem{env: e, card: card{Index: c.Index, ICCID: c.ICCID, IMSI: c.IMSI}}
+	switch {
+	case imei == "":
+	case imei == IMEI(c.Index):
+		m.imei = imeiIndex
+	default:
+		m.imei, m.rareOf().imei = imeiKept, imei
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = sim.WallClock{}
-	}
-	if cfg.Timing == (Timing{}) {
-		cfg.Timing = DefaultTiming
-	}
-	if cfg.AuthCache <= 0 {
-		cfg.AuthCache = DefaultAuthCache
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = discardLogger
-	}
-	m := &Modem{cfg: cfg}
-	m.defaults, _ = cfg.Profile.(profileDefaults)
-	_, m.silentBoot = cfg.Profile.(silentBooter)
-	m.ports, m.urcName = newPorts(cfg.Profile)
-	m.st = initialState(cfg.Country)
+	m.newPorts()
+	m.urcName = e.urcName
+	m.st = initialState(country)
 	m.repoint()
 	switch {
-	case cfg.Hub != nil:
-		m.unsub = cfg.Hub.join(m)
-	case cfg.Core != nil:
-		m.unsub = cfg.Core.Subscribe(m.onEvent)
+	case e.hub != nil:
+		e.hub.join(m) // Close leaves it
+	case e.core != nil:
+		r := m.rareOf() // before the subscription: its events may come at once
+		unsub := e.core.Subscribe(m.onEvent)
+		m.mu.Lock()
+		r.unsub = unsub
+		m.mu.Unlock()
 	}
 	return m
 }
 
 // ICCID returns the ICCID of the modem's SIM.
-func (m *Modem) ICCID() string { return m.cfg.Card.ICCID }
+func (m *Modem) ICCID() string { return m.card.ICCID }
 
 // Serve powers the modem on and answers AT commands read from rw on its
 // main port until reading fails (close rw to stop it) or ctx ends. All the
@@ -225,10 +321,8 @@ func (m *Modem) disconnect(s *session) {
 // a goroutine: Write runs the modem's side of the input at once, and the
 // modem's output goes to the function given to Connect as it is written.
 // On a virtual clock a whole fleet of linked modems runs in one goroutine.
-type Link struct {
-	m *Modem
-	s *session
-}
+// A Link is its port's session: it costs nothing more.
+type Link session
 
 // Connect links a host to the modem's main port in process; PowerCycle
 // then powers it on. out receives every byte the port writes, in order; it
@@ -238,19 +332,19 @@ type Link struct {
 // is kept. A response comes in one call, its final result last.
 // ConnectPort links the modem's other ports.
 func (m *Modem) Connect(out func([]byte)) *Link {
-	return &Link{m: m, s: m.connect(context.Background(), m.ports[0], newWriter(funcWriter(out)))}
+	return (*Link)(m.connect(context.Background(), m.ports[0], newWriter(funcWriter(out))))
 }
 
 // Write sends b to the modem as if over its UART. The modem does not keep
 // b: a host may write every command from one reused buffer.
 func (l *Link) Write(b []byte) (int, error) {
-	l.s.input(b)
+	(*session)(l).input(b)
 	return len(b), nil
 }
 
 // Close disconnects the host; the modem stops as when its UART closes.
 func (l *Link) Close() error {
-	l.m.disconnect(l.s)
+	l.m.disconnect((*session)(l))
 	return nil
 }
 
@@ -269,9 +363,16 @@ func (m *Modem) Close() {
 	m.mu.Lock()
 	m.closed = true
 	m.stopTimers()
+	var unsub func()
+	if m.rare != nil {
+		unsub = m.rare.unsub
+	}
 	m.mu.Unlock()
-	if m.unsub != nil {
-		m.unsub()
+	switch {
+	case m.env.hub != nil:
+		m.env.hub.leave(m)
+	case unsub != nil:
+		unsub()
 	}
 	m.closeSockets()
 }
@@ -322,7 +423,7 @@ func (m *Modem) after(k timerKind, d time.Duration, f func()) {
 	}
 	m.stopTimer(k)
 	var t sim.Timer
-	t = m.cfg.Clock.AfterFunc(d, func() {
+	t = m.env.clock.AfterFunc(d, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if m.timers[k] != t {
@@ -373,15 +474,28 @@ func (m *Modem) raw(s string) {
 // waking the writer's goroutine, and queues only what did not fit.
 type writer struct {
 	w    io.Writer
-	try  func([]byte) (int, error) // a non-blocking write, if the transport has one
-	wake chan struct{}             // holds a token while the queue may be non-empty
+	try  nonBlockingWriter // w, if it can write without blocking
+	wake chan struct{}     // holds a token while the queue may be non-empty
 
 	mu   sync.Mutex
-	q    [][]byte // a ring of output waiting for the transport, grown on demand
-	head int
-	n    int
-	busy bool // run is writing
-	done bool // run has stopped: nothing more is written
+	q    *outQueue // output waiting for the transport, made when some first waits
+	busy bool      // run is writing
+	done bool      // run has stopped: nothing more is written
+}
+
+// outQueue is a ring of output waiting for a writer's transport, grown on
+// demand. A link's writer never makes one.
+type outQueue struct {
+	q       [][]byte
+	head, n int
+}
+
+// queued is how many chunks of output wait. Callers hold w.mu.
+func (w *writer) queued() int {
+	if w.q == nil {
+		return 0
+	}
+	return w.q.n
 }
 
 // writerQueue bounds what waits for a host that does not read; past it the
@@ -403,7 +517,7 @@ var errWouldBlock = errors.New("write would block")
 func newWriter(w io.Writer) *writer {
 	wr := &writer{w: w}
 	if nb, ok := w.(nonBlockingWriter); ok {
-		wr.try = nb.tryWrite
+		wr.try = nb // an interface, not a method value: nothing to allocate
 	}
 	if _, ok := w.(funcWriter); !ok { // a function takes everything at once: nothing queues
 		wr.wake = make(chan struct{}, 1)
@@ -417,8 +531,8 @@ func (w *writer) send(b []byte) {
 		return
 	}
 	w.mu.Lock()
-	if w.try != nil && !w.busy && !w.done && w.n == 0 {
-		n, err := w.try(b)
+	if w.try != nil && !w.busy && !w.done && w.queued() == 0 {
+		n, err := w.try.tryWrite(b)
 		if err == nil && n == len(b) {
 			w.mu.Unlock()
 			return
@@ -434,26 +548,30 @@ func (w *writer) send(b []byte) {
 	// byte at a time would otherwise fill the queue one byte per entry
 	// while the host is still reading. The caller keeps b: what is queued
 	// is a copy.
-	if w.n > 0 {
-		if t := (w.head + w.n - 1) % len(w.q); len(w.q[t])+len(b) <= writerChunk {
-			w.q[t] = append(w.q[t], b...)
+	if w.q == nil {
+		w.q = new(outQueue)
+	}
+	oq := w.q
+	if oq.n > 0 {
+		if t := (oq.head + oq.n - 1) % len(oq.q); len(oq.q[t])+len(b) <= writerChunk {
+			oq.q[t] = append(oq.q[t], b...)
 			w.mu.Unlock()
 			return
 		}
 	}
-	if w.n == writerQueue {
+	if oq.n == writerQueue {
 		w.mu.Unlock()
 		return
 	}
-	if w.n == len(w.q) {
-		q := make([][]byte, max(4, 2*len(w.q)))
-		for i := range w.n {
-			q[i] = w.q[(w.head+i)%len(w.q)]
+	if oq.n == len(oq.q) {
+		q := make([][]byte, max(4, 2*len(oq.q)))
+		for i := range oq.n {
+			q[i] = oq.q[(oq.head+i)%len(oq.q)]
 		}
-		w.q, w.head = q, 0
+		oq.q, oq.head = q, 0
 	}
-	w.q[(w.head+w.n)%len(w.q)] = append([]byte(nil), b...)
-	w.n++
+	oq.q[(oq.head+oq.n)%len(oq.q)] = append([]byte(nil), b...)
+	oq.n++
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -466,14 +584,15 @@ func (w *writer) send(b []byte) {
 func (w *writer) next() []byte {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.n == 0 || w.done {
+	if w.queued() == 0 || w.done {
 		w.busy = false
 		return nil
 	}
-	b := w.q[w.head]
-	w.q[w.head] = nil
-	w.head = (w.head + 1) % len(w.q)
-	w.n--
+	oq := w.q
+	b := oq.q[oq.head]
+	oq.q[oq.head] = nil
+	oq.head = (oq.head + 1) % len(oq.q)
+	oq.n--
 	w.busy = true
 	return b
 }

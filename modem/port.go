@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -46,42 +47,68 @@ type port struct {
 // the newest are lost, as a module's URC cache overflows.
 const maxHeld = 4096
 
-// newPorts makes the ports a profile declares, each with its settings at
-// their defaults, and returns the one indications go to.
-func newPorts(p Profile) ([]*port, string) {
+// portNames are the names of the ports a profile declares, the main port
+// first, and the one indications go to.
+func portNames(p Profile) ([]string, string) {
 	spec := p.Ports()
 	if len(spec) == 0 {
 		spec = Generic{}.Ports()
 	}
-	ports := make([]*port, len(spec))
+	names := make([]string, len(spec))
 	urc := spec[0].Name
 	for i, s := range spec {
-		ports[i] = &port{name: s.Name}
-		ports[i].st.defaults()
+		names[i] = s.Name
 		if s.URC {
 			urc = s.Name
 		}
 	}
-	return ports, urc
+	return names, urc
+}
+
+// newPorts makes the modem's ports: the main port, and the others now
+// where the profile sets power-up defaults of its own; without, an extra
+// port is made when a host first connects to it (makePort), its settings
+// at their defaults as a power-up leaves them. Most modems of a fleet are
+// driven on their main port alone.
+func (m *Modem) newPorts() {
+	m.ports = make([]*port, len(m.env.portNames))
+	for i, name := range m.env.portNames {
+		if i == 0 || m.env.defaults != nil {
+			m.ports[i] = &port{name: name}
+			m.ports[i].st.defaults()
+		}
+	}
 }
 
 // Ports returns the names of the modem's ports, the main port first.
-func (m *Modem) Ports() []string {
-	names := make([]string, len(m.ports))
-	for i, p := range m.ports {
-		names[i] = p.name
-	}
-	return names
-}
+func (m *Modem) Ports() []string { return slices.Clone(m.env.portNames) }
 
-// portNamed returns the port called name, or nil.
+// portNamed returns the port called name, or nil where it has none or it
+// is not made yet (a port no host has connected to). Callers hold m.mu.
 func (m *Modem) portNamed(name string) *port {
 	for _, p := range m.ports {
-		if p.name == name {
+		if p != nil && p.name == name {
 			return p
 		}
 	}
 	return nil
+}
+
+// makePort returns the port called name, made now if it was not yet, or
+// nil where the modem has none.
+func (m *Modem) makePort(name string) *port {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i := slices.Index(m.env.portNames, name)
+	if i < 0 {
+		return nil
+	}
+	if m.ports[i] == nil {
+		p := &port{name: name}
+		p.st.defaults()
+		m.ports[i] = p
+	}
+	return m.ports[i]
 }
 
 // urcPort is the port indications go to: the one the host chose (or the
@@ -177,7 +204,9 @@ func (m *Modem) endData(p *port, res resultCode) {
 // Callers hold m.mu.
 func (m *Modem) endAllData(res resultCode) {
 	for _, p := range m.ports {
-		m.endData(p, res)
+		if p != nil {
+			m.endData(p, res)
+		}
 	}
 }
 
@@ -185,7 +214,7 @@ func (m *Modem) endAllData(res resultCode) {
 // NO CARRIER. Callers hold m.mu.
 func (m *Modem) contextDown(cid int) {
 	for _, p := range m.ports {
-		if p.st.dataMode && p.st.dataCID == cid {
+		if p != nil && p.st.dataMode && int(p.st.dataCID) == cid {
 			m.endData(p, resNoCarrier)
 		}
 	}
@@ -197,9 +226,9 @@ func (m *Modem) contextDown(cid int) {
 // does that. The port shares everything but its own settings with the
 // modem's other ports.
 func (m *Modem) ServePort(ctx context.Context, name string, rw io.ReadWriter) error {
-	p := m.portNamed(name)
+	p := m.makePort(name)
 	if p == nil {
-		return fmt.Errorf("modem: no port %q (the %s has %s)", name, m.cfg.Profile.Name(), strings.Join(m.Ports(), ", "))
+		return fmt.Errorf("modem: no port %q (the %s has %s)", name, m.env.profile.Name(), strings.Join(m.Ports(), ", "))
 	}
 	return m.serve(ctx, p, rw, false)
 }
@@ -207,11 +236,11 @@ func (m *Modem) ServePort(ctx context.Context, name string, rw io.ReadWriter) er
 // ConnectPort links a host to the modem's port name in process, as Connect
 // does to the main port.
 func (m *Modem) ConnectPort(name string, out func([]byte)) (*Link, error) {
-	p := m.portNamed(name)
+	p := m.makePort(name)
 	if p == nil {
-		return nil, fmt.Errorf("modem: no port %q (the %s has %s)", name, m.cfg.Profile.Name(), strings.Join(m.Ports(), ", "))
+		return nil, fmt.Errorf("modem: no port %q (the %s has %s)", name, m.env.profile.Name(), strings.Join(m.Ports(), ", "))
 	}
-	return &Link{m: m, s: m.connect(context.Background(), p, newWriter(funcWriter(out)))}, nil
+	return (*Link)(m.connect(context.Background(), p, newWriter(funcWriter(out)))), nil
 }
 
 // URC port names in Quectel's AT+QURCCFG="urcport" and the fleetsim ports

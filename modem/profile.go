@@ -90,8 +90,8 @@ func (Quectel) BootURCs() []string {
 // Quectel's commands are built once: the profile is a value. Its TCP/IP
 // stack's commands (sockets.go) join them.
 var quectelCommands = joinCommands(socketCommands, map[string]Handler{
-	"+QCCID":    info(func(m *Modem) string { return "+QCCID: " + m.cfg.Card.ICCID }),
-	"+QGMR":     info(func(m *Modem) string { return m.cfg.Profile.(Quectel).qgmr }),
+	"+QCCID":    info(func(m *Modem) string { return "+QCCID: " + m.card.ICCID }),
+	"+QGMR":     info(func(m *Modem) string { return m.env.profile.(Quectel).qgmr }),
 	"+QINISTAT": info(func(*Modem) string { return "+QINISTAT: 7" }),
 	"+QNWINFO":  qnwinfo,
 	"+QCSQ":     qcsq,
@@ -124,7 +124,7 @@ func (Quectel) Ports() []Port { return []Port{{Name: MainPort}, {Name: "at", URC
 
 // quectelAct is how Quectel names the radio technology of a Cat-M1 cell.
 func quectelAct(m *Modem) string {
-	if m.cfg.Profile.Model() == "BG96" {
+	if m.env.profile.Model() == "BG96" {
 		return "CAT-M1"
 	}
 	return "eMTC"
@@ -203,7 +203,7 @@ func qcfg(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if err != nil || n == 2 {
 			return nil, cme(CMEIncorrectParameters)
 		}
-		m.st.scanmode = n
+		m.st.scanmode = uint8(n)
 	case "iotopmode":
 		if len(args) == 0 {
 			return []string{fmt.Sprintf(`+QCFG: "iotopmode",%d`, m.st.iotopmode)}, nil
@@ -212,7 +212,7 @@ func qcfg(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.st.iotopmode = n
+		m.st.iotopmode = uint8(n)
 	case "band":
 		if len(args) == 0 {
 			return []string{`+QCFG: "band",0xf,0x100002000000000f0e189f,0x10004200000000090e189f`}, nil
@@ -315,7 +315,7 @@ func quectelWS46Handler(_ context.Context, m *Modem, c Command) ([]string, error
 		return []string{"+WS46: (12,28,30)"}, nil
 	case KindRead:
 		for ws, mode := range quectelWS46 {
-			if mode == m.st.scanmode {
+			if mode == int(m.st.scanmode) {
 				return []string{fmt.Sprintf("+WS46: %d", ws)}, nil
 			}
 		}
@@ -326,7 +326,7 @@ func quectelWS46Handler(_ context.Context, m *Modem, c Command) ([]string, error
 		if err != nil || !ok {
 			return nil, cme(CMEIncorrectParameters)
 		}
-		m.st.scanmode = mode
+		m.st.scanmode = uint8(mode)
 		return nil, nil
 	}
 	return nil, cme(CMEIncorrectParameters)

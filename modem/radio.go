@@ -198,14 +198,14 @@ func (w *World) cell(place string, p sim.PLMN) *Cell {
 
 // cells returns what this modem sees now. Callers hold m.mu.
 func (m *Modem) cells() []Cell {
-	if m.cfg.World == nil {
+	if m.env.world == nil {
 		return nil
 	}
-	cells := m.cfg.World.cells(m.st.country) // shared: changed only in a copy
+	cells := m.env.world.cells(m.st.country) // shared: changed only in a copy
 	if m.st.rssi >= 0 {
 		cells = slices.Clone(cells)
 		for i := range cells {
-			cells[i].RSSI = m.st.rssi
+			cells[i].RSSI = int(m.st.rssi)
 		}
 		if m.st.rssi == 0 {
 			return nil // no coverage at all
@@ -233,7 +233,7 @@ type selection struct {
 // startSelection runs network selection as +CFUN and +COPS say; its
 // outcome is nil once registered, a *CMEError otherwise. Starting another
 // selection abandons this one. Callers hold m.mu.
-func (m *Modem) startSelection() *selection { return m.selectAfter(m.cfg.Timing.Scan) }
+func (m *Modem) startSelection() *selection { return m.selectAfter(m.env.timing.Scan) }
 
 // selectAfter is startSelection with a cell search of scan: 0 when the
 // modem is still camped and only has to attach. Callers hold m.mu.
@@ -285,14 +285,14 @@ func (m *Modem) endSelection(sel *selection, err error) {
 		m.sel = nil
 	}
 	if n := sel.notify; n != nil {
-		m.cfg.Clock.AfterFunc(0, func() { n(err) })
+		m.env.clock.AfterFunc(0, func() { n(err) })
 	}
 }
 
 // candidates are the networks to try, best first. Callers hold m.mu.
 func (m *Modem) candidates() []Cell {
 	if m.st.copsMode == 1 || m.st.copsMode == 4 {
-		if c, ok := m.cellFor(m.st.manual); ok {
+		if c, ok := m.cellFor(m.st.manualPLMN()); ok {
 			return []Cell{c}
 		}
 		return nil
@@ -312,7 +312,7 @@ func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 	if len(cands) == 0 {
 		if m.st.copsMode == 4 {
 			m.st.copsMode = 0 // manual/automatic falls back to automatic
-			m.after(timerReg, m.cfg.Timing.Scan, func() {
+			m.after(timerReg, m.env.timing.Scan, func() {
 				if g == m.gen {
 					m.attachNext(g, m.candidates(), sel)
 				}
@@ -329,8 +329,8 @@ func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 			}
 		}
 		if m.st.cause != 0 {
-			m.setReg(RegDenied, nil, m.st.cause)
-			m.endSelection(sel, cme(100+m.st.cause))
+			m.setReg(RegDenied, nil, int(m.st.cause))
+			m.endSelection(sel, cme(100+int(m.st.cause)))
 		} else {
 			m.setReg(RegNotRegistered, nil, 0)
 			m.endSelection(sel, cme(CMENoNetwork))
@@ -338,7 +338,7 @@ func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 		return
 	}
 	plmn := cands[0].PLMN
-	m.after(timerReg, m.cfg.Timing.Attach, func() {
+	m.after(timerReg, m.env.timing.Attach, func() {
 		if g != m.gen {
 			return
 		}
@@ -350,25 +350,25 @@ func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 			m.attachNext(g, cands[1:], sel)
 			return
 		}
-		_, err := m.cfg.Core.AuthorizeAttach(m.cfg.Card.ICCID, c.PLMN)
+		_, err := m.env.core.AuthorizeAttach(m.card.ICCID, c.PLMN)
 		switch {
 		case err == nil:
 			m.st.allow(c.PLMN)
 			m.st.cause = 0
 			// The world's own cell, shared by every modem there: a fleet
 			// of registered modems does not carry a copy each.
-			m.st.serving = m.cfg.World.cell(m.st.country, c.PLMN)
+			m.st.serving = m.env.world.cell(m.st.country, c.PLMN)
 			if m.st.serving == nil {
 				m.st.serving = &c
 			}
 			m.setReg(RegRoaming, m.st.serving, 0)
-			m.cfg.Stats.attached()
+			m.env.stats.attached()
 			m.armAuthCache()
 			m.endSelection(sel, nil)
 		case errors.Is(err, sim.ErrNetworkNotAllowed):
 			m.st.forbid(c.PLMN)
 			m.st.cause = CausePLMNNotAllowed
-			m.cfg.Stats.rejected(CausePLMNNotAllowed)
+			m.env.stats.rejected(CausePLMNNotAllowed)
 			m.setReg(RegSearching, nil, 0)
 			if m.st.copsMode == 1 {
 				m.setReg(RegDenied, nil, CausePLMNNotAllowed)
@@ -378,7 +378,7 @@ func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 			m.attachNext(g, cands[1:], sel)
 		default: // the SIM is new or inactive: no subscription to attach with
 			m.st.cause = CauseEPSNonEPSNotAllowed
-			m.cfg.Stats.rejected(CauseEPSNonEPSNotAllowed)
+			m.env.stats.rejected(CauseEPSNonEPSNotAllowed)
 			m.setReg(RegDenied, nil, CauseEPSNonEPSNotAllowed)
 			m.endSelection(sel, cme(100+CauseEPSNonEPSNotAllowed))
 		}
@@ -387,18 +387,37 @@ func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 
 // armAuthCache re-checks, when the visited network's cached authorisation
 // expires, that the SIM may still use it. Callers hold m.mu.
+//
+// Every registered modem has this timer running, so it is armed without
+// the closures of after: the timer calls a method value, and a firing that
+// was stopped or replaced meanwhile (on a wall clock) is told by the
+// deadline.
 func (m *Modem) armAuthCache() {
-	m.after(timerAuth, m.cfg.AuthCache, func() {
-		s := m.st.serving
-		if s == nil {
-			return
-		}
-		if _, err := m.cfg.Core.AuthorizeAttach(m.cfg.Card.ICCID, s.PLMN); err != nil {
-			m.networkDetach(err)
-			return
-		}
-		m.armAuthCache()
-	})
+	if m.closed {
+		return
+	}
+	m.stopTimer(timerAuth)
+	m.authAt = m.env.clock.Now().Add(m.env.authCache).UnixNano()
+	m.timers[timerAuth] = m.env.clock.AfterFunc(m.env.authCache, m.authExpired)
+}
+
+// authExpired is the visited network's cached authorisation expiring.
+func (m *Modem) authExpired() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.timers[timerAuth] == nil || m.env.clock.Now().UnixNano() < m.authAt {
+		return // stopped, or replaced by a later one
+	}
+	m.timers[timerAuth] = nil
+	s := m.st.serving
+	if s == nil {
+		return
+	}
+	if _, err := m.env.core.AuthorizeAttach(m.card.ICCID, s.PLMN); err != nil {
+		m.networkDetach(err)
+		return
+	}
+	m.armAuthCache()
 }
 
 // networkDetach is the network dropping the modem for reason err. Callers hold m.mu.
@@ -415,8 +434,8 @@ func (m *Modem) networkDetach(err error) {
 		m.urc("+CGEV: NW DETACH")
 	}
 	m.st.serving = nil
-	m.st.cause = cause
-	m.cfg.Stats.detached(cause)
+	m.st.cause = uint8(cause)
+	m.env.stats.detached(cause)
 	m.stopTimer(timerAuth)
 	m.setReg(RegDenied, nil, cause)
 	if cause == CausePLMNNotAllowed && m.st.copsMode == 0 {
@@ -431,17 +450,17 @@ func (m *Modem) networkDetach(err error) {
 func (m *Modem) onEvent(e sim.Event) {
 	switch e.Kind {
 	case sim.EventSmsCommand:
-		if e.ICCID == m.cfg.Card.ICCID {
+		if e.ICCID == m.card.ICCID {
 			m.smsEvent(e)
 		}
 		return
 	case sim.EventIPCommand:
-		if e.ICCID == m.cfg.Card.ICCID {
+		if e.ICCID == m.card.ICCID {
 			m.ipEvent(e)
 		}
 		return
 	}
-	if e.Kind == sim.EventSim && e.ICCID != m.cfg.Card.ICCID {
+	if e.Kind == sim.EventSim && e.ICCID != m.card.ICCID {
 		return
 	}
 	m.mu.Lock()
@@ -451,7 +470,7 @@ func (m *Modem) onEvent(e sim.Event) {
 	}
 	m.reevaluate()
 	if l := e.Limit; l != nil && l.Max > 0 {
-		m.limitLater(l.EnforcedAt(m.cfg.Card.ICCID))
+		m.limitLater(l.EnforcedAt(m.card.ICCID))
 	}
 }
 
@@ -461,26 +480,26 @@ func (m *Modem) onEvent(e sim.Event) {
 // the control plane's event once every SIM enforces the change covers the
 // rest. Callers hold m.mu.
 func (m *Modem) limitLater(at time.Time) {
-	d := at.Sub(m.cfg.Clock.Now())
-	if d <= 0 || (m.timers[timerLimit] != nil && at.UnixNano() >= m.limitAt) {
+	d := at.Sub(m.env.clock.Now())
+	if d <= 0 || (m.timers[timerLimit] != nil && at.UnixNano() >= m.rareOf().limitAt) {
 		return
 	}
-	m.limitAt = at.UnixNano()
+	m.rareOf().limitAt = at.UnixNano()
 	m.after(timerLimit, d, m.reevaluate)
 }
 
 // reevaluate re-checks registration and data with the core. Callers hold m.mu.
 func (m *Modem) reevaluate() {
-	if m.cfg.Core == nil {
+	if m.env.core == nil {
 		return
 	}
 	if s := m.st.serving; s != nil && m.st.reg.Registered() {
-		if _, err := m.cfg.Core.AuthorizeAttach(m.cfg.Card.ICCID, s.PLMN); err != nil && !errors.Is(err, sim.ErrNetworkNotAllowed) {
+		if _, err := m.env.core.AuthorizeAttach(m.card.ICCID, s.PLMN); err != nil && !errors.Is(err, sim.ErrNetworkNotAllowed) {
 			m.networkDetach(err)
 			return
 		}
 		if m.activeContexts() > 0 {
-			if err := m.cfg.Core.AuthorizeData(m.cfg.Card.ICCID); err != nil {
+			if err := m.env.core.AuthorizeData(m.card.ICCID); err != nil {
 				m.dropData()
 			}
 		}
@@ -539,7 +558,7 @@ func (m *Modem) regLine(k regKind, n int, read bool) string {
 		if s := m.st.serving; s != nil && m.st.reg.Registered() {
 			b = field(append(appendHex(append(b, '"'), uint64(s.TAC), 4), '"'))
 			b = field(append(appendHex(append(b, '"'), uint64(s.CI), 8), '"'))
-			b = field(strconv.AppendInt(b, int64(m.cfg.Profile.CatM1AcT()), 10))
+			b = field(strconv.AppendInt(b, int64(m.env.profile.CatM1AcT()), 10))
 		} else {
 			b = field(field(field(b)))
 		}
@@ -585,15 +604,15 @@ func appendHex(b []byte, v uint64, width int) []byte {
 }
 
 func (m *Modem) psmActive() string {
-	if m.st.psm.mode == 1 && m.st.psm.active != "" {
-		return quote(m.st.psm.active)
+	if psm := m.st.psm(); psm.mode == 1 && psm.active != "" {
+		return quote(psm.active)
 	}
 	return ""
 }
 
 func (m *Modem) psmTAU() string {
-	if m.st.psm.mode == 1 && m.st.psm.tau != "" {
-		return quote(m.st.psm.tau)
+	if psm := m.st.psm(); psm.mode == 1 && psm.tau != "" {
+		return quote(psm.tau)
 	}
 	return ""
 }
@@ -607,7 +626,7 @@ func (m *Modem) activate(cid int) error {
 	if !m.st.reg.Registered() {
 		return cme(CMENoNetwork)
 	}
-	if err := m.cfg.Core.AuthorizeData(m.cfg.Card.ICCID); err != nil {
+	if err := m.env.core.AuthorizeData(m.card.ICCID); err != nil {
 		return cme(CMEServiceNotSubscr)
 	}
 	if !ctxt.active {
@@ -626,11 +645,11 @@ func (m *Modem) sessionAddress(cid int) string {
 		return addr
 	}
 	if ipc := m.ipCore(); ipc != nil {
-		if addr, err := ipc.AssignAddress(m.cfg.Card.ICCID); err == nil {
+		if addr, err := ipc.AssignAddress(m.card.ICCID); err == nil {
 			return addr
 		}
 	}
-	return cgnatAddr(m.cfg.Card.IMSI, cid)
+	return cgnatAddr(m.card.IMSI, cid)
 }
 
 // deactivate takes a context down, with the sockets on it; the SIM's data
@@ -652,7 +671,7 @@ func (m *Modem) deactivate(cid int) {
 	m.contextDown(cid) // a port carrying it (another port deactivated it) loses it
 	if m.activeContexts() == 0 {
 		if ipc := m.ipCore(); ipc != nil {
-			ipc.ReleaseAddress(m.cfg.Card.ICCID)
+			ipc.ReleaseAddress(m.card.ICCID)
 		}
 	}
 }
@@ -707,7 +726,7 @@ func (m *Modem) UseData(ctx context.Context, up, down int64) error {
 		m.mu.Unlock()
 		return cme(CMENoNetwork)
 	}
-	if err := m.cfg.Core.AuthorizeData(m.cfg.Card.ICCID); err != nil {
+	if err := m.env.core.AuthorizeData(m.card.ICCID); err != nil {
 		m.dropData()
 		m.mu.Unlock()
 		return err

@@ -17,18 +17,18 @@ import (
 // ctzu is automatic time zone update (27.007 §8.41; BG96 AT Commands
 // Manual, Network Service Commands, AT+CTZU: test +CTZU: (0,1)).
 func ctzu(_ context.Context, m *Modem, c Command) ([]string, error) {
-	return settingOf(m, c, "+CTZU", "(0,1)", func(st *state) *int { return &st.ctzu }, 0, 1)
+	return settingOf(m, c, "+CTZU", "(0,1)", func(st *state) *uint8 { return &st.ctzu }, 0, 1)
 }
 
 // ctzr is time zone reporting (27.007 §8.40; BG96 AT Commands Manual,
 // Network Service Commands, AT+CTZR: 0 off, 1 +CTZV, 2 +CTZE).
 func ctzr(_ context.Context, m *Modem, c Command) ([]string, error) {
-	return settingOf(m, c, "+CTZR", "(0-2)", func(st *state) *int { return &st.ctzr }, 0, 2)
+	return settingOf(m, c, "+CTZR", "(0-2)", func(st *state) *uint8 { return &st.ctzr }, 0, 2)
 }
 
 // settingOf answers the read, test and set forms of a numeric setting
 // whose test form lists its values as the manual prints them.
-func settingOf(m *Modem, c Command, name, values string, field func(*state) *int, lo, hi int) ([]string, error) {
+func settingOf(m *Modem, c Command, name, values string, field func(*state) *uint8, lo, hi int) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch c.Kind {
@@ -41,7 +41,7 @@ func settingOf(m *Modem, c Command, name, values string, field func(*state) *int
 		if err != nil {
 			return nil, err
 		}
-		*field(&m.st) = n
+		*field(&m.st) = uint8(n)
 		return nil, nil
 	}
 	return nil, cme(CMEIncorrectParameters)
@@ -52,7 +52,7 @@ func settingOf(m *Modem, c Command, name, values string, field func(*state) *int
 func cclk(_ context.Context, m *Modem, c Command) ([]string, error) {
 	switch c.Kind {
 	case KindRead:
-		return []string{m.cfg.Clock.Now().UTC().Format(`+CCLK: "06/01/02,15:04:05+00"`)}, nil
+		return []string{m.env.clock.Now().UTC().Format(`+CCLK: "06/01/02,15:04:05+00"`)}, nil
 	case KindTest, KindSet:
 		return nil, nil
 	}
@@ -128,7 +128,7 @@ func cusd(_ context.Context, m *Modem, c Command) ([]string, error) {
 	case KindExec:
 		return nil, nil
 	case KindSet:
-		n := m.st.cusd
+		n := int(m.st.cusd)
 		if !c.Args[0].Empty() {
 			var err error
 			if n, err = atoiArg(c.Args[0], 0, 2); err != nil {
@@ -139,7 +139,7 @@ func cusd(_ context.Context, m *Modem, c Command) ([]string, error) {
 			m.st.cusd = 0 // cancel the session: there is none
 			return nil, nil
 		}
-		m.st.cusd = n
+		m.st.cusd = uint8(n)
 		if len(c.Args) > 1 && c.Args[1].Value != "" && n == 1 {
 			m.st.afterResult = append(m.st.afterResult, "+CUSD: 4")
 		}
@@ -202,9 +202,9 @@ func crsm(_ context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	switch file {
 	case efICCID:
-		return []string{fmt.Sprintf("+CRSM: %s,%q", swOK, swappedBCD(m.cfg.Card.ICCID))}, nil
+		return []string{fmt.Sprintf("+CRSM: %s,%q", swOK, swappedBCD(m.card.ICCID))}, nil
 	case efAD:
-		return []string{fmt.Sprintf("+CRSM: %s,\"000000%02d\"", swOK, mncLength(m.cfg.Card.IMSI))}, nil
+		return []string{fmt.Sprintf("+CRSM: %s,\"000000%02d\"", swOK, mncLength(m.card.IMSI))}, nil
 	}
 	return []string{"+CRSM: " + swFileNotFound}, nil
 }
@@ -284,7 +284,7 @@ func ifc(_ context.Context, m *Modem, c Command) ([]string, error) {
 	case KindTest:
 		return []string{"+IFC: (0,2),(0,2)"}, nil
 	case KindSet:
-		var v [2]int
+		var v [2]uint8
 		for i, a := range c.Args {
 			if i > 1 {
 				return nil, cme(CMEIncorrectParameters)
@@ -293,7 +293,7 @@ func ifc(_ context.Context, m *Modem, c Command) ([]string, error) {
 			if err != nil || n != 0 && n != 2 {
 				return nil, cme(CMEIncorrectParameters)
 			}
-			v[i] = n
+			v[i] = uint8(n)
 		}
 		m.st.ifc = v
 		return nil, nil
@@ -304,7 +304,7 @@ func ifc(_ context.Context, m *Modem, c Command) ([]string, error) {
 // crc is the extended format of incoming call indications (27.007 §6.11;
 // BG96 AT Commands Manual, Call Related Commands, AT+CRC).
 func crc(_ context.Context, m *Modem, c Command) ([]string, error) {
-	return settingOf(m, c, "+CRC", "(0,1)", func(st *state) *int { return &st.crc }, 0, 1)
+	return settingOf(m, c, "+CRC", "(0,1)", func(st *state) *uint8 { return &st.crc }, 0, 1)
 }
 
 // ccwa is call waiting (27.007 §7.12; BG96 AT Commands Manual,
@@ -321,7 +321,7 @@ func ccwa(_ context.Context, m *Modem, c Command) ([]string, error) {
 		}
 		c.Args = c.Args[:1]
 	}
-	return settingOf(m, c, "+CCWA", "(0,1)", func(st *state) *int { return &st.ccwa }, 0, 1)
+	return settingOf(m, c, "+CCWA", "(0,1)", func(st *state) *uint8 { return &st.ccwa }, 0, 1)
 }
 
 // clcc lists the current calls (27.007 §7.18; BG96 AT Commands Manual,

@@ -21,12 +21,28 @@ type session struct {
 	w   *writer // the port's writer
 	ctx context.Context
 
-	mu     sync.Mutex // input and resumption may come from different goroutines
+	mu   sync.Mutex // input and resumption may come from different goroutines
+	last string     // the last command line, for A/
+	// endedCR is set when the last command line ended with S3 and no byte
+	// has come since: an LF then is the second half of a CR LF terminator,
+	// not the first byte of what a prompt reads.
+	endedCR bool
+	closed  bool
+
+	// The session's working state, held from the input that starts a
+	// command line until the session is idle again (see release): an idle
+	// session keeps none, so an idle modem does not pay for buffers.
+	*sessionWork
+}
+
+// sessionWork is what a session needs only while it works: the line being
+// read and run, its response, input waiting its turn, data state. Reused
+// from one session to another.
+type sessionWork struct {
 	lr     lineReader
 	prompt func([]byte) int // the running command's input after its "> ", if it reads any
 	boot   uint64           // the modem's power-up the running command belongs to
 	queued []byte           // input received while busy
-	last   string           // the last command line, for A/
 	// The command line being run.
 	cmds  []Command
 	next  int
@@ -40,11 +56,42 @@ type session struct {
 	lastPlus int64 // when the last "+" of a possible escape came
 
 	busy bool // a command line is running
-	// endedCR is set when the last command line ended with S3 and no byte
-	// has come since: an LF then is the second half of a CR LF terminator,
-	// not the first byte of what a prompt reads.
-	endedCR bool
-	closed  bool
+}
+
+// sessionWorks are the working states of idle sessions, for the next
+// session that works.
+var sessionWorks = sync.Pool{New: func() any { return &sessionWork{lr: lineReader{max: MaxLine}} }}
+
+// acquire gives the session its working state. Callers hold s.mu.
+func (s *session) acquire() {
+	if s.sessionWork == nil {
+		s.sessionWork = sessionWorks.Get().(*sessionWork)
+	}
+}
+
+// release gives back the working state of a session that has nothing
+// under way: no line being read or run, no input waiting, no data
+// session. What must outlive it (the port's settings, A/'s line, a CR
+// LF's half) is kept elsewhere. Callers hold s.mu.
+func (s *session) release() {
+	w := s.sessionWork
+	if w == nil || w.busy || w.prompt != nil || len(w.queued) > 0 || w.lr.st != stIdle || w.plus != 0 {
+		return
+	}
+	m := s.m
+	m.mu.Lock()
+	data := s.p.st.dataMode
+	m.mu.Unlock()
+	if data {
+		return
+	}
+	s.sessionWork = nil
+	if cap(w.queued) > maxKeptOut || cap(w.echo) > maxKeptOut || cap(w.lr.body) > maxKeptOut {
+		return // a large buffer is not kept for others
+	}
+	w.queued, w.echo = w.queued[:0], w.echo[:0]
+	w.next, w.lastData, w.lastPlus, w.boot = 0, 0, 0, 0
+	sessionWorks.Put(w)
 }
 
 // maxQueued bounds input held while a command runs; past it input is lost,
@@ -55,7 +102,7 @@ const maxQueued = 4 * MaxLine
 const escapeGuard = time.Second
 
 func newSession(ctx context.Context, m *Modem, p *port, w *writer) *session {
-	return &session{m: m, p: p, w: w, ctx: ctx, lr: lineReader{max: MaxLine}}
+	return &session{m: m, p: p, w: w, ctx: ctx}
 }
 
 // input handles bytes as they arrive; how they are split does not matter.
@@ -69,6 +116,8 @@ func (s *session) input(b []byte) {
 	if s.m.deaf() {
 		return
 	}
+	s.acquire()
+	defer s.release()
 	if m := s.m; len(b) > 0 && !s.p.used {
 		m.mu.Lock()
 		if s.p.sess == s { // a host is there: indications may go to the port
@@ -108,6 +157,7 @@ func (s *session) queue(b []byte) {
 func (s *session) close() {
 	s.mu.Lock()
 	s.closed = true
+	s.sessionWork = nil // a command still running finishes unheard, without it
 	s.mu.Unlock()
 }
 
@@ -266,7 +316,7 @@ func (s *session) result(lines []string, err error) bool {
 		return true
 	}
 	if errors.Is(err, errConnect) {
-		s.lastData, s.plus = m.cfg.Clock.Now().UnixNano(), 0
+		s.lastData, s.plus = m.env.clock.Now().UnixNano(), 0
 	}
 	s.final(res)
 	return false
@@ -283,6 +333,7 @@ func (s *session) finisher() func([]string, error) {
 			if s.closed {
 				return
 			}
+			defer s.release()
 			s.busy, s.prompt = false, nil
 			m := s.m
 			// What the command's completion raised about itself (+CASEND
@@ -367,7 +418,7 @@ func (*pending) Error() string { return "command in progress" }
 // later is the outcome of f, run once d has passed on the modem's clock.
 func (m *Modem) later(d time.Duration, f func() ([]string, error)) error {
 	return &pending{start: func(finish func([]string, error)) {
-		m.cfg.Clock.AfterFunc(d, func() { finish(f()) })
+		m.env.clock.AfterFunc(d, func() { finish(f()) })
 	}}
 }
 
@@ -376,7 +427,7 @@ func (m *Modem) later(d time.Duration, f func() ([]string, error)) error {
 // command state with the session kept (ATO resumes it).
 func (s *session) data(b []byte) int {
 	m := s.m
-	now := m.cfg.Clock.Now().UnixNano()
+	now := m.env.clock.Now().UnixNano()
 	n := 0
 	for n < len(b) {
 		if s.plus == 0 { // bytes before the next "+" are plain data

@@ -145,7 +145,7 @@ func (m *Modem) simcom() *simcomState {
 }
 
 func (m *Modem) simcomProfile() SIMCom {
-	p, _ := m.cfg.Profile.(SIMCom)
+	p, _ := m.env.profile.(SIMCom)
 	return p
 }
 
@@ -154,10 +154,10 @@ var simcomCommon = map[string]Handler{
 	"I":     info(func(m *Modem) string { return m.simcomProfile().ati }),
 	"Z":     simcomReset,
 	"&F":    simcomReset,
-	"+CGMR": info(func(m *Modem) string { return "Revision:" + m.cfg.Profile.Revision() }),
-	"+GMR":  info(func(m *Modem) string { return "Revision:" + m.cfg.Profile.Revision() }),
+	"+CGMR": info(func(m *Modem) string { return "Revision:" + m.env.profile.Revision() }),
+	"+GMR":  info(func(m *Modem) string { return "Revision:" + m.env.profile.Revision() }),
 	// S80 §5.2.8: the ICCID alone, no "+CCID:" prefix.
-	"+CCID":    info(func(m *Modem) string { return m.cfg.Card.ICCID }),
+	"+CCID":    info(func(m *Modem) string { return m.card.ICCID }),
 	"+CPIN":    simcomCPIN,
 	"+CFUN":    simcomCFUN,
 	"+CREBOOT": creboot,
@@ -268,10 +268,10 @@ func simcomCFUN(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	prev := m.st.cfun
-	if fun == prev {
+	if fun == int(prev) {
 		return nil, nil
 	}
-	m.st.cfun = fun
+	m.st.cfun = uint8(fun)
 	var lines []string
 	switch {
 	case fun == 1:
@@ -680,7 +680,7 @@ func cnact7000(ctx context.Context, m *Modem, c Command) ([]string, error) {
 // down. The context's loss later prints report(false) (socketState.own).
 func (m *Modem) appNetwork(cid int, up bool, apn string, report func(bool) string) error {
 	return &pending{start: func(finish func([]string, error)) {
-		m.cfg.Clock.AfterFunc(0, func() {
+		m.env.clock.AfterFunc(0, func() {
 			finish(nil, nil)
 			m.mu.Lock()
 			boot := m.boots
@@ -693,7 +693,7 @@ func (m *Modem) appNetwork(cid int, up bool, apn string, report func(bool) strin
 				return
 			}
 			m.mu.Unlock()
-			m.cfg.Clock.AfterFunc(m.cfg.Timing.Data, func() {
+			m.env.clock.AfterFunc(m.env.timing.Data, func() {
 				m.mu.Lock()
 				defer m.mu.Unlock()
 				if m.boots != boot || m.closed {

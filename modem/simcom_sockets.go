@@ -58,7 +58,7 @@ func (k *simcomSock) opened(s *socket, code int) string {
 	}
 	if f := k.open; f != nil {
 		k.open = nil
-		k.m.cfg.Clock.AfterFunc(0, func() { f(code) })
+		k.m.env.clock.AfterFunc(0, func() { f(code) })
 	}
 	return ""
 }
@@ -690,7 +690,7 @@ func ciicr(_ context.Context, m *Modem, c Command) ([]string, error) {
 		return nil, ErrError
 	}
 	m.mu.Unlock()
-	return nil, m.later(m.cfg.Timing.Data, func() ([]string, error) {
+	return nil, m.later(m.env.timing.Data, func() ([]string, error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		sc := m.simcom()
@@ -793,7 +793,7 @@ func cipstart(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	m.sockSt().socks[id] = s
 	// OK first, then the connection's outcome.
 	return nil, &pending{start: func(finish func([]string, error)) {
-		m.cfg.Clock.AfterFunc(0, func() {
+		m.env.clock.AfterFunc(0, func() {
 			finish(nil, nil)
 			m.goSock(s, func() { m.sockOpen(s) })
 		})
@@ -1060,7 +1060,7 @@ func sapbr(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if m.pdpAddr(sapbrCID) != "" {
 			return nil, ErrError
 		}
-		return nil, m.later(m.cfg.Timing.Data, func() ([]string, error) {
+		return nil, m.later(m.env.timing.Data, func() ([]string, error) {
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			if err := m.bringUp(sapbrCID, "", fmt.Sprintf("+SAPBR %d: DEACT", bearer)); err != nil {

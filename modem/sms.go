@@ -668,7 +668,7 @@ func (m *Modem) smsEvent(e sim.Event) {
 	if core == nil {
 		return
 	}
-	iccid := m.cfg.Card.ICCID
+	iccid := m.card.ICCID
 	m.mu.Lock()
 	plmn, reachable := m.smsReachable()
 	if reachable {
@@ -684,12 +684,12 @@ func (m *Modem) smsEvent(e sim.Event) {
 	ctx := context.Background()
 	cmd, err := core.SmsCommandForDevice(ctx, iccid, e.Sid)
 	if err != nil {
-		m.cfg.Logger.Debug("SMS Command not taken", "sms", e.Sid, "err", err)
+		m.env.logger.Debug("SMS Command not taken", "sms", e.Sid, "err", err)
 		return
 	}
-	msgs, err := deliverPDUs(cmd.Payload, m.cfg.Clock.Now().UTC())
+	msgs, err := deliverPDUs(cmd.Payload, m.env.clock.Now().UTC())
 	if err != nil {
-		m.cfg.Logger.Warn("SMS Command not encodable", "sms", e.Sid, "err", err)
+		m.env.logger.Warn("SMS Command not encodable", "sms", e.Sid, "err", err)
 		return
 	}
 	m.mu.Lock()
@@ -698,10 +698,10 @@ func (m *Modem) smsEvent(e sim.Event) {
 	}
 	m.mu.Unlock()
 	if err := core.SmsDelivered(ctx, iccid, e.Sid); err != nil {
-		m.cfg.Logger.Debug("SMS Command delivery", "sms", e.Sid, "err", err)
+		m.env.logger.Debug("SMS Command delivery", "sms", e.Sid, "err", err)
 		return
 	}
-	_ = m.cfg.Core.RecordUsage(ctx, sim.UsageReport{ICCID: iccid, PLMN: plmn, SMS: 1})
+	_ = m.env.core.RecordUsage(ctx, sim.UsageReport{ICCID: iccid, PLMN: plmn, SMS: 1})
 }
 
 // smsReachable reports whether the network can deliver an SMS to the
@@ -870,9 +870,9 @@ func (e *smsEntry) feed(b []byte) int {
 			echo(i)
 			e.done = true
 			if c == 0x1B { // abandoned: nothing is sent
-				m.cfg.Clock.AfterFunc(0, func() { e.finish(nil, nil) })
+				m.env.clock.AfterFunc(0, func() { e.finish(nil, nil) })
 			} else {
-				m.cfg.Clock.AfterFunc(m.cfg.Timing.Data, func() { e.finish(e.submit()) })
+				m.env.clock.AfterFunc(m.env.timing.Data, func() { e.finish(e.submit()) })
 			}
 			return i + 1
 		case c == s5:
@@ -917,7 +917,7 @@ func (e *smsEntry) submit() ([]string, error) {
 		return nil, cms(CMSNoNetwork)
 	}
 	ctx := context.Background()
-	iccid := m.cfg.Card.ICCID
+	iccid := m.card.ICCID
 	if _, err := core.SendMobileOriginated(ctx, iccid, to, payload); err != nil {
 		switch {
 		case errors.Is(err, sim.ErrSmsDestination):
@@ -927,7 +927,7 @@ func (e *smsEntry) submit() ([]string, error) {
 		}
 		return nil, cms(CMSUnknown)
 	}
-	_ = m.cfg.Core.RecordUsage(ctx, sim.UsageReport{ICCID: iccid, PLMN: plmn, SMS: 1})
+	_ = m.env.core.RecordUsage(ctx, sim.UsageReport{ICCID: iccid, PLMN: plmn, SMS: 1})
 	m.mu.Lock()
 	s := m.smsSt()
 	s.mr = (s.mr + 1) % 256

@@ -180,7 +180,7 @@ func (m *Modem) goSock(s *socket, f func()) {
 	defer m.mu.Unlock()
 	if m.closed {
 		s.teardown()
-		m.cfg.Clock.AfterFunc(0, f)
+		m.env.clock.AfterFunc(0, f)
 		return
 	}
 	st := m.sockSt()
@@ -390,7 +390,7 @@ func (m *Modem) dataLost() {
 	}
 	if active {
 		if ipc := m.ipCore(); ipc != nil {
-			ipc.ReleaseAddress(m.cfg.Card.ICCID)
+			ipc.ReleaseAddress(m.card.ICCID)
 		}
 	}
 	if m.sock == nil { // never used a socket
@@ -539,7 +539,7 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		}
 		m.st.afterResult = append(m.st.afterResult, s.ind.opened(s, qiErrNone))
 		return nil, &pending{start: func(finish func([]string, error)) {
-			m.cfg.Clock.AfterFunc(0, func() {
+			m.env.clock.AfterFunc(0, func() {
 				finish(nil, nil)
 				m.goSock(s, func() { m.serveSocket(s) })
 			})
@@ -547,7 +547,7 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	// OK first, then the opening: +QIOPEN never comes before the OK.
 	return nil, &pending{start: func(finish func([]string, error)) {
-		m.cfg.Clock.AfterFunc(0, func() {
+		m.env.clock.AfterFunc(0, func() {
 			finish(nil, nil)
 			m.goSock(s, func() { m.sockOpen(s) })
 		})
@@ -764,7 +764,7 @@ func (m *Modem) deliver(s *socket, pk packet) {
 // (or when data is no longer allowed at all). It reports whether data may
 // go on.
 func (m *Modem) meter(ctx context.Context, up, down int64) bool {
-	if m.cfg.Core == nil {
+	if m.env.core == nil {
 		return true
 	}
 	fits := m.record(ctx, up, down)
@@ -775,7 +775,7 @@ func (m *Modem) meter(ctx context.Context, up, down int64) bool {
 // network; it reports false when the traffic crossed the Fleet's limit,
 // so that only the part before it was charged.
 func (m *Modem) record(ctx context.Context, up, down int64) bool {
-	if m.cfg.Core == nil {
+	if m.env.core == nil {
 		return true
 	}
 	m.mu.Lock()
@@ -789,14 +789,14 @@ func (m *Modem) record(ctx context.Context, up, down int64) bool {
 // never passes, and charge reports false when some of it did not fit. The
 // caller cuts the session then (NO CARRIER, pdpdeact).
 func (m *Modem) charge(ctx context.Context, plmn sim.PLMN, up, down int64) bool {
-	left, err := m.cfg.Core.DataAllowance(m.cfg.Card.ICCID)
+	left, err := m.env.core.DataAllowance(m.card.ICCID)
 	fits := err == nil && up+down <= left
 	if !fits {
 		up = min(up, left)
 		down = min(down, left-up)
 	}
 	if up+down > 0 {
-		_ = m.cfg.Core.RecordUsage(ctx, sim.UsageReport{ICCID: m.cfg.Card.ICCID, PLMN: plmn, Upload: up, Download: down})
+		_ = m.env.core.RecordUsage(ctx, sim.UsageReport{ICCID: m.card.ICCID, PLMN: plmn, Upload: up, Download: down})
 	}
 	return fits
 }
@@ -804,7 +804,7 @@ func (m *Modem) charge(ctx context.Context, plmn sim.PLMN, up, down int64) bool 
 // dataAllowed asks the core whether the SIM may move data, and drops the
 // data session if not.
 func (m *Modem) dataAllowed() bool {
-	if err := m.cfg.Core.AuthorizeData(m.cfg.Card.ICCID); err != nil {
+	if err := m.env.core.AuthorizeData(m.card.ICCID); err != nil {
 		m.mu.Lock()
 		if m.activeContexts() > 0 {
 			m.dropData()
@@ -856,7 +856,7 @@ func (p *sendPrompt) input(b []byte) int {
 	n := p.in.feed(b)
 	if p.in.done() {
 		m.sockSt().prompt = nil
-		m.cfg.Clock.AfterFunc(0, func() { m.sendAndFinish(p.ctx, p.s, p.to, p.toPort, &p.in, p.finish) })
+		m.env.clock.AfterFunc(0, func() { m.sendAndFinish(p.ctx, p.s, p.to, p.toPort, &p.in, p.finish) })
 	}
 	return n
 }
@@ -869,7 +869,7 @@ func (m *Modem) abandonPrompt() {
 	}
 	if p := m.sock.prompt; p != nil {
 		m.sockSt().prompt = nil
-		m.cfg.Clock.AfterFunc(0, func() { p.finish(nil, resSendFail) })
+		m.env.clock.AfterFunc(0, func() { p.finish(nil, resSendFail) })
 	}
 }
 
@@ -1024,7 +1024,7 @@ func qisendex(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	in := sendParser{state: sendComplete, data: data}
 	return nil, &pending{start: func(finish func([]string, error)) {
-		m.cfg.Clock.AfterFunc(0, func() { m.sendAndFinish(ctx, s, "", 0, &in, finish) })
+		m.env.clock.AfterFunc(0, func() { m.sendAndFinish(ctx, s, "", 0, &in, finish) })
 	}}
 }
 
@@ -1037,7 +1037,7 @@ func (m *Modem) sendAndFinish(ctx context.Context, s *socket, to string, toPort 
 	lines, err := m.completeSend(ctx, s, to, toPort, in)
 	finish(lines, err)
 	s.sending.Unlock()
-	if err == resSendOK && m.cfg.Core != nil {
+	if err == resSendOK && m.env.core != nil {
 		m.dataAllowed()
 	}
 }
@@ -1062,7 +1062,7 @@ func (m *Modem) completeSend(ctx context.Context, s *socket, to string, toPort i
 	if !live {
 		return nil, resSendFail
 	}
-	if m.cfg.Core != nil && !m.dataAllowed() {
+	if m.env.core != nil && !m.dataAllowed() {
 		return nil, resSendFail
 	}
 	// The data goes over the air only as far as the Fleet's limit lets it.
@@ -1089,7 +1089,7 @@ func (m *Modem) completeSend(ctx context.Context, s *socket, to string, toPort i
 	case to == GatewayAddr:
 		if toPort == GatewayPort {
 			if ipc := m.ipCore(); ipc != nil {
-				_, err = ipc.ReceiveIPCommand(ctx, m.cfg.Card.ICCID, addr, s.lport, data)
+				_, err = ipc.ReceiveIPCommand(ctx, m.card.ICCID, addr, s.lport, data)
 			}
 		} // other ports of the gateway take nothing: the datagram is lost
 	default:

@@ -19,27 +19,15 @@ import (
 type state struct {
 	*portState
 
-	// 27.007 settings.
-	cregN, cgregN, ceregN int
-	cgerep                bool
-	cfun                  int
-	copsMode, copsFormat  int
-	manual                sim.PLMN
-	cscs                  string
-	cmgf                  int
-	clip                  int // +CLIP presentation of the calling line
-	psm                   psmSettings
-	edrx                  edrxSettings
-	ctzu, ctzr            int // time zone update and reporting
-	cusd                  int // USSD result presentation
-	crc, ccwa             int // call indication format, call waiting presentation
-	ifc                   [2]int
+	// 27.007 settings. The numeric ones are small and packed together
+	// (below): a fleet keeps a million modems.
+	manual *sim.PLMN // AT+COPS=1's network, once a host chose one
+	cscs   string
+	ps     *powerSaving // PSM and eDRX, made when first set: most hosts never do
 
 	// Vendor settings (Quectel).
-	scanseq   string
-	iotopmode int
-	scanmode  int
-	ublox     *ubloxState // u-blox's, allocated on first use
+	scanseq string
+	ublox   *ubloxState // u-blox's, allocated on first use
 	// SIMCom's settings and CIP stack state, made on first use (simcom.go).
 	simcom *simcomState
 	// cmeTexts are the profile's own +CME ERROR texts, over 27.007's
@@ -48,18 +36,33 @@ type state struct {
 
 	// The radio.
 	country   string
-	rssi      int // forced signal, -1 for the natural one
-	reg       RegState
-	cause     int // last EMM reject cause
 	serving   *Cell
 	forbidden []sim.PLMN // PLMNs rejected with #11, until power-off: a few at most
 	contexts  pdpContexts
-	detached  bool // AT+CGATT=0: stay off the network until asked again
+
+	afterResult []string // indications to print right after the current command's result
+
+	// 27.007's numeric settings.
+	cregN, cgregN, ceregN uint8
+	cgerep                bool
+	cfun                  uint8
+	copsMode, copsFormat  uint8
+	cmgf                  uint8
+	clip                  uint8 // +CLIP presentation of the calling line
+	ctzu, ctzr            uint8 // time zone update and reporting
+	cusd                  uint8 // USSD result presentation
+	crc, ccwa             uint8 // call indication format, call waiting presentation
+	ifc                   [2]uint8
+	// Quectel's.
+	iotopmode, scanmode uint8
+	// The radio's.
+	rssi     int8 // forced signal, -1 for the natural one
+	reg      RegState
+	cause    uint8 // last EMM reject cause
+	detached bool  // AT+CGATT=0: stay off the network until asked again
 	// camped: detached by AT+CGATT=0 while registered, so still camped on
 	// the cell (24.301 §5.2.2.3.1): AT+CGATT=1 attaches without a search.
 	camped bool
-
-	afterResult []string // indications to print right after the current command's result
 }
 
 type pdpContext struct {
@@ -69,13 +72,51 @@ type pdpContext struct {
 	addr         string
 }
 
+// manualPLMN is the network of manual selection.
+func (st *state) manualPLMN() sim.PLMN {
+	if st.manual == nil {
+		return sim.PLMN{}
+	}
+	return *st.manual
+}
+
+// powerSaving is what a host set of PSM (AT+CPSMS) and eDRX (AT+CEDRXS).
+type powerSaving struct {
+	psm  psmSettings
+	edrx edrxSettings
+}
+
+// psm is the PSM settings.
+func (st *state) psm() psmSettings {
+	if st.ps == nil {
+		return psmSettings{}
+	}
+	return st.ps.psm
+}
+
+// edrx is the eDRX settings.
+func (st *state) edrx() edrxSettings {
+	if st.ps == nil {
+		return edrxSettings{}
+	}
+	return st.ps.edrx
+}
+
+// power is the power saving settings, for a command to set them.
+func (st *state) power() *powerSaving {
+	if st.ps == nil {
+		st.ps = new(powerSaving)
+	}
+	return st.ps
+}
+
 type psmSettings struct {
-	mode        int
+	mode        uint8
 	tau, active string
 }
 
 type edrxSettings struct {
-	mode, act int
+	mode, act uint8
 	value     string
 }
 
@@ -97,12 +138,12 @@ func initialState(country string) state {
 // the module's, shared by its ports.
 type portState struct {
 	// V.250 command settings.
-	echo, verbose, quiet bool
-	cmee                 int
 	sreg                 sregisters // S3 line end, S4 line feed, S5 backspace...
+	echo, verbose, quiet bool
+	cmee                 uint8
 
-	dataMode bool // the port carries a data session (ATD*99#, CONNECT)
-	dataCID  int
+	dataMode bool  // the port carries a data session (ATD*99#, CONNECT)
+	dataCID  uint8 // a defined context: 1..16
 }
 
 // defaults restores the port's command settings (ATZ, AT&F).
@@ -126,15 +167,15 @@ func (st *state) resetRadio() {
 	st.copsMode, st.copsFormat = 0, 0
 	st.reg, st.cause, st.serving = RegNotRegistered, 0, nil
 	st.forbidden = nil
-	st.contexts = pdpContexts{list: []*pdpContext{{cid: 1, pdpType: "IP", apn: "super"}}}
+	st.contexts = pdpContexts{fresh: true}
 	st.detached, st.camped = false, false
 	st.scanseq, st.iotopmode, st.scanmode = "020301", 0, 0
-	st.psm, st.edrx = psmSettings{}, edrxSettings{}
+	st.ps = nil
 	st.ctzu, st.ctzr, st.cusd = 0, 0, 0
-	st.crc, st.ccwa, st.ifc = 0, 0, [2]int{}
+	st.crc, st.ccwa, st.ifc = 0, 0, [2]uint8{}
 }
 
-func (st *state) regN(k regKind) int { return [...]int{st.cregN, st.cgregN, st.ceregN}[k] }
+func (st *state) regN(k regKind) int { return int([...]uint8{st.cregN, st.cgregN, st.ceregN}[k]) }
 
 func (ps *portState) s3() byte { return byte(ps.sreg.get(3)) }
 func (ps *portState) s4() byte { return byte(ps.sreg.get(4)) }
@@ -259,9 +300,26 @@ func (st *state) errorResult(err error) string {
 
 // pdpContexts are the defined PDP contexts in cid order: a modem has one or
 // two, so a short list beats a map.
-type pdpContexts struct{ list []*pdpContext }
+//
+// A modem powers up with context 1 defined ("IP", APN "super") and
+// inactive; it is made when first asked for (get, set, del, cids): an
+// inactive context is nothing to the loops over list, which look for
+// active ones.
+type pdpContexts struct {
+	list  []*pdpContext
+	fresh bool // context 1 as a power-up defines it is not made yet
+}
+
+// own makes the power-up context if it was not yet.
+func (c *pdpContexts) own() {
+	if c.fresh {
+		c.fresh = false
+		c.list = []*pdpContext{{cid: 1, pdpType: "IP", apn: "super"}}
+	}
+}
 
 func (c *pdpContexts) get(cid int) *pdpContext {
+	c.own()
 	for _, p := range c.list {
 		if p.cid == cid {
 			return p
@@ -271,6 +329,7 @@ func (c *pdpContexts) get(cid int) *pdpContext {
 }
 
 func (c *pdpContexts) set(cid int, p *pdpContext) {
+	c.own()
 	p.cid = cid
 	for i, q := range c.list {
 		switch {
@@ -286,10 +345,12 @@ func (c *pdpContexts) set(cid int, p *pdpContext) {
 }
 
 func (c *pdpContexts) del(cid int) {
+	c.own()
 	c.list = slices.DeleteFunc(c.list, func(p *pdpContext) bool { return p.cid == cid })
 }
 
 func (c *pdpContexts) cids() []int {
+	c.own()
 	out := make([]int, len(c.list))
 	for i, p := range c.list {
 		out[i] = p.cid

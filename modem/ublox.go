@@ -102,13 +102,13 @@ func ubloxIdentity(_ context.Context, m *Modem, c Command) ([]string, error) {
 		return nil, ErrError
 	case n == "0":
 		// One block: the lines are not framed each on their own.
-		p := m.cfg.Profile
+		p := m.env.profile
 		m.mu.Lock()
 		eol := string([]byte{m.st.s3(), m.st.s4()})
 		m.mu.Unlock()
 		return []string{strings.Join([]string{
 			"Manufacturer: " + p.Manufacturer(), "Model: " + p.Model(), "Revision: " + p.Revision(),
-			"SVN: " + ubloxSVN, "IMEI: " + m.cfg.IMEI,
+			"SVN: " + ubloxSVN, "IMEI: " + m.imeiOf(),
 		}, eol)}, nil
 	case n == "9":
 		return []string{ubloxATI9}, nil

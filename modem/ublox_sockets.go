@@ -250,7 +250,7 @@ func usocr(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		return nil, m.usoFail(nil, ubloxErrno(code), cme(CMENotAllowed))
 	}
 	return nil, &pending{start: func(finish func([]string, error)) {
-		m.cfg.Clock.AfterFunc(0, func() {
+		m.env.clock.AfterFunc(0, func() {
 			finish(created, nil)
 			m.goSock(s, func() { m.serveSocket(s) })
 		})
@@ -311,7 +311,7 @@ func usoco(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	if async {
 		// OK first, then the connection: +UUSOCO never comes before the OK.
 		return nil, &pending{start: func(finish func([]string, error)) {
-			m.cfg.Clock.AfterFunc(0, func() {
+			m.env.clock.AfterFunc(0, func() {
 				finish(nil, nil)
 				m.goSock(t, func() { m.ubloxConnect(t, nil) })
 			})
@@ -451,7 +451,7 @@ func (m *Modem) ubloxSend(ctx context.Context, s *socket, name, to string, port,
 	if data != nil {
 		in := sendParser{state: sendComplete, data: data}
 		return &pending{start: func(finish func([]string, error)) {
-			m.cfg.Clock.AfterFunc(0, func() { m.sendAndFinish(ctx, s, to, port, &in, outcome(finish)) })
+			m.env.clock.AfterFunc(0, func() { m.sendAndFinish(ctx, s, to, port, &in, outcome(finish)) })
 		}}
 	}
 	p := &sendPrompt{m: m, ctx: ctx, s: s, boot: m.boots, to: to, toPort: port, in: newSendParser(n)}

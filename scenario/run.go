@@ -376,6 +376,7 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 	}
 	r.Payload = make([]byte, size)
 	for _, g := range r.groups {
+		var env *modem.Env
 		for i := g.First; i < g.First+g.Count; i++ {
 			if err := ctx.Err(); err != nil { // SIGINT, SIGTERM during a long set-up
 				return err
@@ -403,11 +404,13 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 			if !r.owns(i) { // another shard's: its SIM only
 				continue
 			}
-			d.Virtual(modem.New(modem.Config{
-				Card: card, IMEI: modem.IMEI(i), Profile: g.Profile(), Core: r.ctl, World: r.world,
-				Clock: r.Clock, Timing: r.Timing, AuthCache: r.s.Settings.AuthCache.D(),
-				Country: g.Spec.Location, Hub: r.hub,
-			}))
+			if env == nil { // the group's modems share one
+				env = modem.NewEnv(modem.Config{
+					Profile: g.Profile(), Core: r.ctl, World: r.world, Clock: r.Clock, Timing: r.Timing,
+					AuthCache: r.s.Settings.AuthCache.D(), Hub: r.hub,
+				})
+			}
+			d.Virtual(env.New(card, modem.IMEI(i), g.Spec.Location))
 		}
 	}
 	return nil
