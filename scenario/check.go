@@ -14,7 +14,6 @@ import (
 	"github.com/fleetsim/fleetsim/scenario/firmware"
 	"github.com/fleetsim/fleetsim/scenario/report"
 	"github.com/fleetsim/fleetsim/scenario/spec"
-	"github.com/fleetsim/fleetsim/sim"
 )
 
 // check is an expectation being checked during a run.
@@ -111,13 +110,13 @@ func (r *runner) members(name string) []firmware.Device {
 func (r *runner) observe(e *spec.Expectation) observation {
 	devs := r.members(e.Group)
 	n := len(devs)
-	var plmn sim.PLMN
+	var plmn firmware.NetCode
 	if e.Network != "" {
 		if nets, err := spec.ResolveNetworks(r.cat, e.Network, false); err == nil && len(nets) > 0 && len(nets[0].Identifiers) > 0 {
-			plmn = nets[0].Identifiers[0]
+			plmn = firmware.CodeOf(nets[0].Identifiers[0])
 		}
 	}
-	onNet := func(d *firmware.Device) bool { return e.Network == "" || d.PLMN == plmn }
+	onNet := func(d *firmware.Device) bool { return e.Network == "" || d.Net == plmn }
 	var parts []string
 	ok := true
 	var o observation

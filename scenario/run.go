@@ -446,21 +446,7 @@ func (r *runner) schedule() {
 			if spec.PowerOn.Spread > 0 {
 				at += time.Duration(d.Rand() * float64(spec.PowerOn.Spread))
 			}
-			r.Clock.AfterFunc(at, func() {
-				d.PowerOn()
-				if spec.Data != nil {
-					d.DataLoop(true)
-				}
-				if spec.SMS != nil && spec.SMS.Every != nil {
-					d.SMSLoop(true)
-				}
-				if spec.IP != nil && spec.IP.Every != nil {
-					d.IPLoop(true)
-				}
-				if spec.PowerCycle != nil {
-					d.CycleLoop()
-				}
-			})
+			d.Start(at)
 		}
 	}
 	for i := range r.s.Timeline {

@@ -251,11 +251,7 @@ func (d *Device) IPLoop(first bool) {
 	if first {
 		wait = time.Duration(d.rng.float() * float64(wait))
 	}
-	d.Env.Clock.AfterFunc(max(wait, time.Second), func() {
-		d.ipDue, d.ipFailed = true, false
-		d.ipIdle()
-		d.IPLoop(false)
-	})
+	d.schedule(max(wait, time.Second), evIP)
 }
 
 // Validation.

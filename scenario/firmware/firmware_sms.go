@@ -135,10 +135,7 @@ func (d *Device) SMSLoop(first bool) {
 	if first {
 		wait = time.Duration(d.rng.float() * float64(wait))
 	}
-	d.Env.Clock.AfterFunc(max(wait, time.Second), func() {
-		d.sendSMS()
-		d.SMSLoop(false)
-	})
+	d.schedule(max(wait, time.Second), evSMS)
 }
 
 // sendSMS sends the group's text to 000 if the device can now.

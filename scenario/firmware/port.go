@@ -67,9 +67,10 @@ type linkPort struct {
 // Command writes one command line to the modem.
 func (p *linkPort) Command(_ context.Context, d *Device, line string) {
 	p.cmd = line
-	b := make([]byte, 0, 64)
-	b = append(append(b, line...), '\r')
-	d.Env.trace(d, hw.DirOut, b)
+	e := d.Env
+	b := append(append(e.cmdBuf[:0], line...), '\r') // the modem copies what it reads
+	e.cmdBuf = b
+	e.trace(d, hw.DirOut, b)
 	_, _ = p.link.Write(b)
 }
 
@@ -113,7 +114,15 @@ func (d *Device) output(b []byte) {
 			line, b = b, nil
 		}
 		line = bytes.TrimSpace(line)
-		if len(line) > 0 {
+		if len(line) == 0 {
+			continue
+		}
+		if p.inbox == nil { // the buffer handle gave back, if it is free
+			p.inbox, d.Env.spare = d.Env.spare, nil
+		}
+		if string(line) == "OK" { // most lines: no copy
+			p.inbox = append(p.inbox, "OK")
+		} else {
 			p.inbox = append(p.inbox, string(line))
 		}
 	}
@@ -121,7 +130,7 @@ func (d *Device) output(b []byte) {
 	d.woken = d.woken || wake
 	d.Env.inboxMu.Unlock()
 	if wake {
-		d.Env.Clock.AfterFunc(0, d.handle)
+		d.schedule(0, evHandle)
 	}
 }
 
@@ -165,7 +174,14 @@ func (d *Device) handle() {
 		d.Env.inboxMu.Lock()
 		p.inbox = append(info[:len(info):len(info)], p.inbox...)
 		d.Env.inboxMu.Unlock()
+		return
 	}
+	clear(lines) // the lines are handled: the next output may use the buffer
+	d.Env.inboxMu.Lock()
+	if d.Env.spare == nil {
+		d.Env.spare = lines[:0]
+	}
+	d.Env.inboxMu.Unlock()
 }
 
 // isInfo reports whether line is an information line of the command line
