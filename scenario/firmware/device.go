@@ -89,13 +89,13 @@ type Device struct {
 	// not registered until the modem says otherwise.
 	State    at3gpp.RegState
 	step     step
-	retrying bool     // a back-off timer is set
-	woken    bool     // a timer to handle lp's inbox is set, guarded by Env.inboxMu
-	Net      NetCode  // the network registered on
-	epoch    uint32   // bumped at each power-up: older timers see they are stale
-	fails    uint8    // consecutive failures to register, for the back-off
-	Blocked  bool     // the last data transfer was refused
-	pdp      bool     // the PDP context is active, as far as the firmware knows
+	retrying bool    // a back-off timer is set
+	woken    bool    // a timer to handle lp's inbox is set, guarded by Env.inboxMu
+	Net      NetCode // the network registered on
+	epoch    uint32  // bumped at each power-up: older timers see they are stale
+	fails    uint8   // consecutive failures to register, for the back-off
+	Blocked  bool    // the last data transfer was refused
+	pdp      bool    // the PDP context is active, as far as the firmware knows
 	// downloading is set while the network sends the group's download: the
 	// modem's bytes are data, not lines.
 	downloading bool
