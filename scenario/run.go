@@ -373,12 +373,18 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 				continue
 			}
 			card, _ := r.ctl.Card(i)
-			var out struct{ Sid string }
 			p := url.Values{"Iccid": {card.ICCID}, "RegistrationCode": {card.RegistrationCode}}
-			if _, err := r.client(g.Spec.Account).Call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
+			if _, err := r.client(g.Spec.Account).Call(ctx, http.MethodPost, "/v1/Sims", p, nil); err != nil {
 				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.First, g.Spec.Name, err)
 			}
-			r.sids[i] = out.Sid
+			// The SID the API answered, asked of the control plane in
+			// process (a query): its string is the record's own, not a copy
+			// decoded from the answer, and a million of them add up.
+			s, err := r.ctl.SimByICCID(card.ICCID)
+			if err != nil {
+				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.First, g.Spec.Name, err)
+			}
+			r.sids[i] = s.Sid
 			if err := r.setupSim(ctx, g, i); err != nil {
 				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.First, g.Spec.Name, err)
 			}

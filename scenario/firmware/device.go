@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fleetsim/fleetsim/hw"
 	"github.com/fleetsim/fleetsim/modem"
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/scenario/spec"
@@ -51,13 +52,14 @@ type Env struct {
 	Clock   *vclock.Clock
 	Start   time.Time // the scenario's start on the virtual clock
 	Timing  modem.Timing
-	TraceW  io.Writer       // every AT exchange, or nil
-	Payload []byte          // the bytes of a data session, written in chunks
-	WG      sync.WaitGroup  // real modems' commands and real-time servers
-	inboxMu sync.Mutex      // guards the devices' inboxes: modems write them from any goroutine in real time
-	unread  map[int32][]int // indexes of SMS a device was told of (+CMTI) and has not read, guarded by inboxMu
-	spare   []string        // an empty inbox buffer that handle gave back, for the next output; guarded by inboxMu
-	cmdBuf  []byte          // the command line being written to a virtual modem (run's goroutine)
+	TraceW  io.Writer            // every AT exchange, or nil
+	Payload []byte               // the bytes of a data session, written in chunks
+	WG      sync.WaitGroup       // real modems' commands and real-time servers
+	inboxMu sync.Mutex           // guards the devices' inboxes: modems write them from any goroutine in real time
+	unread  map[int32][]int      // indexes of SMS a device was told of (+CMTI) and has not read, guarded by inboxMu
+	spare   []string             // an empty inbox buffer that handle gave back, for the next output; guarded by inboxMu
+	cmdBuf  []byte               // the command line being written to a virtual modem (run's goroutine)
+	hw      map[int32]*hw.Client // the clients of the devices on real modems (set-up and the run's goroutine)
 
 	ATCommands int64 // AT commands the firmware sent
 	bytesSent  int64 // bytes written in data sessions
@@ -77,25 +79,30 @@ func (e *Env) Elapsed() time.Duration { return e.Clock.Now().Sub(e.Start) }
 type Device struct {
 	Env   *Env
 	Group *Group
-	Index int32
 	Modem *modem.Modem // the virtual modem; nil for a real one
-	// port is the device's kind: what is at the other end of its AT
-	// layer (see atPort). A virtual device's is &lp.
-	port atPort
-	lp   linkPort // the inbox, for a real modem's indications too
-	rng  rng
+	lp    linkPort     // the inbox, for a real modem's indications too
+	rng   rng
 
+	PoweredAt time.Duration // virtual time of the first power-up, -1 before
+	FirstReg  time.Duration // virtual time of the first registration, -1 before
+
+	// The words, then the bytes, so that the struct has no padding
+	// inside (a fleet has a million): 136 bytes on 64-bit machines.
+	Index int32
+	Net   NetCode // the network registered on
+	epoch uint32  // bumped at each power-up: older timers see they are stale
+	// kind is what is at the other end of the device's AT layer (see
+	// port): a byte, not an interface value.
+	kind kind
 	// state is the registration as the firmware knows it from +CEREG:
 	// not registered until the modem says otherwise.
 	State    at3gpp.RegState
 	step     step
-	retrying bool    // a back-off timer is set
-	woken    bool    // a timer to handle lp's inbox is set, guarded by Env.inboxMu
-	Net      NetCode // the network registered on
-	epoch    uint32  // bumped at each power-up: older timers see they are stale
-	fails    uint8   // consecutive failures to register, for the back-off
-	Blocked  bool    // the last data transfer was refused
-	pdp      bool    // the PDP context is active, as far as the firmware knows
+	retrying bool  // a back-off timer is set
+	woken    bool  // a timer to handle lp's inbox is set, guarded by Env.inboxMu
+	fails    uint8 // consecutive failures to register, for the back-off
+	Blocked  bool  // the last data transfer was refused
+	pdp      bool  // the PDP context is active, as far as the firmware knows
 	// downloading is set while the network sends the group's download: the
 	// modem's bytes are data, not lines.
 	downloading bool
@@ -109,9 +116,6 @@ type Device struct {
 	ipDue    bool  // the group's datagram is to be sent
 	ipStage  uint8 // the open sequence's command outstanding
 	ipSock   uint8 // the socket (u-blox numbers it)
-
-	PoweredAt time.Duration // virtual time of the first power-up, -1 before
-	FirstReg  time.Duration // virtual time of the first registration, -1 before
 }
 
 // indication handles a line the modem wrote outside a command's answer.
@@ -177,7 +181,7 @@ func (d *Device) answer(info []string, err error) {
 func (d *Device) send(s step, cmd string) {
 	d.step = s
 	d.Env.ATCommands++
-	d.port.Command(d.Env.Ctx, d, cmd)
+	d.port().Command(d.Env.Ctx, d, cmd)
 }
 
 // escape leaves data state; escapeLine is the same as the outstanding
@@ -187,7 +191,7 @@ var escape = []byte(escapeLine)
 const escapeLine = "+++"
 
 // PowerOn powers the module up, or restarts it, as its kind does.
-func (d *Device) PowerOn() { d.port.powerOn(d) }
+func (d *Device) PowerOn() { d.port().powerOn(d) }
 
 // restart forgets what the firmware knew of the module: it starts over
 // from a module that has just powered up.
@@ -432,7 +436,7 @@ func (d *Device) retry() {
 // sendData starts one transfer of the group's data pattern: activate the
 // context, dial, write the bytes, escape.
 func (d *Device) sendData() {
-	if !d.State.Registered() || d.step != stepNone || d.port.Drives() != DriveAll {
+	if !d.State.Registered() || d.step != stepNone || d.Drives() != DriveAll {
 		return // a real module's data path is its own (sockets), not a dial-up session here
 	}
 	if d.pdp { // the context is still up: dial straight away
@@ -446,7 +450,9 @@ func (d *Device) sendData() {
 // time.
 func (d *Device) transfer() {
 	n := int64(d.Group.Spec.Data.Bytes)
-	d.Env.traceNote(d, "%d bytes of data", n)
+	if d.Env.TraceW != nil { // the arguments would be boxed even for no trace
+		d.Env.traceNote(d, "%d bytes of data", n)
+	}
 	buf := d.Env.Payload
 	for n > 0 {
 		k := min(n, int64(len(buf)))
@@ -542,7 +548,9 @@ func (d *Device) download() bool {
 	d.downloading = true
 	got, err := d.Modem.Download(d.Env.Ctx, n)
 	d.downloading = false
-	d.Env.traceNote(d, "%d bytes of data received", got)
+	if d.Env.TraceW != nil {
+		d.Env.traceNote(d, "%d bytes of data received", got)
+	}
 	d.Group.received += got
 	if err != nil {
 		d.Blocked, d.pdp = true, false
@@ -555,12 +563,12 @@ func (d *Device) download() bool {
 func (d *Device) Rand() float64 { return d.rng.float() }
 
 // Drives says how much of the device the firmware here drives, by its kind.
-func (d *Device) Drives() Drive { return d.port.Drives() }
+func (d *Device) Drives() Drive { return d.kind.drives() }
 
 // Close releases the device's modem or port; a device whose set-up
 // stopped before its kind was set holds none.
 func (d *Device) Close() {
-	if d.port != nil {
-		d.port.Close(d)
+	if d.kind != kindNone {
+		d.port().Close(d)
 	}
 }

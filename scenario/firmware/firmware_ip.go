@@ -135,7 +135,7 @@ func (d *Device) ipIdle() {
 		return
 	}
 	f := d.Group.ip
-	if d.step != stepNone || d.online || d.port.Drives() != DriveAll || !d.State.Registered() {
+	if d.step != stepNone || d.online || d.Drives() != DriveAll || !d.State.Registered() {
 		return
 	}
 	switch {

@@ -68,7 +68,7 @@ func (d *Device) smsIndication(l string) bool {
 // smsIdle reads the next unread SMS when the firmware has nothing
 // outstanding.
 func (d *Device) smsIdle() {
-	if d.Group == nil || d.Group.Spec.SMS == nil || d.step != stepNone || d.online || d.port.Drives() != DriveAll {
+	if d.Group == nil || d.Group.Spec.SMS == nil || d.step != stepNone || d.online || d.Drives() != DriveAll {
 		return
 	}
 	if n, ok := d.nextUnread(false); ok {
@@ -140,7 +140,7 @@ func (d *Device) SMSLoop(first bool) {
 
 // sendSMS sends the group's text to 000 if the device can now.
 func (d *Device) sendSMS() {
-	if !d.State.Registered() || d.step != stepNone || d.online || d.port.Drives() != DriveAll {
+	if !d.State.Registered() || d.step != stepNone || d.online || d.Drives() != DriveAll {
 		return
 	}
 	d.send(stepSmsSend, `AT+CMGS="`+smsNumber+`"`)

@@ -42,6 +42,41 @@ type atPort interface {
 	Close(d *Device)
 }
 
+// kind is a device's kind, which says its atPort.
+type kind uint8
+
+const (
+	kindNone     kind = iota // set-up stopped before the kind was set
+	kindLink                 // linkPort, the device's own lp
+	kindHW                   // hwPort, its client in Env.hw
+	kindExternal             // externalPort
+)
+
+// port returns the device's atPort (no allocation: each is pointer-shaped
+// or empty).
+func (d *Device) port() atPort {
+	switch d.kind {
+	case kindLink:
+		return &d.lp
+	case kindHW:
+		return hwPort{d.Env.hw[d.Index]}
+	case kindExternal:
+		return externalPort{}
+	}
+	return nil
+}
+
+// drives is Drives of the kind's port.
+func (k kind) drives() Drive {
+	switch k {
+	case kindLink:
+		return DriveAll
+	case kindHW:
+		return DriveRegistration
+	}
+	return DriveNone
+}
+
 // Drive is how much of a device the firmware here drives.
 type Drive uint8
 
@@ -267,17 +302,23 @@ func New(env *Env, g *Group, index int, seed uint64) Device {
 func (d *Device) Virtual(m *modem.Modem) {
 	d.Modem = m
 	d.lp.link = m.Connect(d.output)
-	d.port = &d.lp
+	d.kind = kindLink
 }
 
 // Real makes d a real modem's, driven by the firmware here through c. Its
 // indications reach the firmware once c hands them to Deliver.
-func (d *Device) Real(c *hw.Client) { d.port = hwPort{c} }
+func (d *Device) Real(c *hw.Client) {
+	if d.Env.hw == nil {
+		d.Env.hw = make(map[int32]*hw.Client)
+	}
+	d.Env.hw[d.Index] = c
+	d.kind = kindHW
+}
 
 // External hands a virtual device's modem to a program of the user's
 // (served on a PTY): the firmware here lets go of it.
 func (d *Device) External() {
 	_ = d.lp.link.Close()
 	d.lp.link = nil
-	d.port = externalPort{}
+	d.kind = kindExternal
 }

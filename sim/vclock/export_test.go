@@ -25,3 +25,10 @@ func (c *Clock) CheckHeap() error {
 	}
 	return nil
 }
+
+// HeapCap is the capacity of c's heap.
+func (c *Clock) HeapCap() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return cap(c.heap)
+}

@@ -80,3 +80,24 @@ func TestScheduleAllocatesNothing(t *testing.T) {
 type count struct{ n int }
 
 func (h *count) Fire(uint64) { h.n++ }
+
+func TestTheHeapGivesBackCapacityOnceEmptied(t *testing.T) {
+	c := vclock.New(start)
+	h := &count{}
+	timers := make([]func() bool, 0, 100)
+	for i := range 100_000 {
+		c.Schedule(time.Duration(i)*time.Millisecond, h, 0)
+		if i%1000 == 0 {
+			timers = append(timers, c.AfterFunc(time.Hour, func() {}).Stop)
+		}
+	}
+	grown := c.HeapCap()
+	c.Advance(100 * time.Second)
+	assert.Equal(t, 100_000, h.n)
+	assert.Less(t, c.HeapCap(), grown/100, "the power-up's capacity is given back")
+	require.NoError(t, c.CheckHeap())
+	for _, stop := range timers {
+		assert.True(t, stop(), "the timers that moved with the shrinking heap can still be stopped")
+	}
+	assert.Zero(t, c.Pending())
+}

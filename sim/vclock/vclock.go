@@ -267,6 +267,11 @@ func (c *Clock) remove(i int) {
 	}
 	h[last] = entry{} // so the heap's spare capacity keeps no timer alive
 	c.heap = h[:last]
+	if cap(h) > minShrink && last < cap(h)/4 {
+		// A fleet's power-up can leave millions of entries' capacity
+		// behind: give half back once three quarters are unused.
+		c.heap = append(make([]entry, 0, cap(h)/2), c.heap...)
+	}
 	if i != last {
 		if i > 0 && less(&c.heap[i], &c.heap[(i-1)/4]) {
 			c.up(i)
@@ -276,6 +281,9 @@ func (c *Clock) remove(i int) {
 	}
 	removed.placed(-1)
 }
+
+// minShrink is the capacity below which the heap never shrinks.
+const minShrink = 1024
 
 // unixNano returns t in Unix nanoseconds, clamped to the int64 range rather
 // than wrapping as t.UnixNano does outside it, so that AdvanceTo a time
