@@ -399,10 +399,19 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	case KindRead:
 		m.mu.Lock()
 		defer m.mu.Unlock()
+		var buf [64]byte
+		b := strconv.AppendInt(append(buf[:0], "+COPS: "...), int64(m.st.copsMode), 10)
 		if s := m.st.serving; s != nil && m.st.reg.Registered() {
-			return []string{fmt.Sprintf("+COPS: %d,%d,%s,%d", m.st.copsMode, m.st.copsFormat, quote(operName(*s, m.st.copsFormat)), m.cfg.Profile.CatM1AcT())}, nil
+			b = strconv.AppendInt(append(b, ','), int64(m.st.copsFormat), 10)
+			b = append(b, ',', '"')
+			if m.st.copsFormat == 2 {
+				b = append(append(append(b, s.PLMN.MCC...), s.PLMN.MNC...), '"', ',')
+			} else {
+				b = append(append(b, operName(*s, m.st.copsFormat)...), '"', ',')
+			}
+			b = strconv.AppendInt(b, int64(m.cfg.Profile.CatM1AcT()), 10)
 		}
-		return []string{fmt.Sprintf("+COPS: %d", m.st.copsMode)}, nil
+		return []string{string(b)}, nil
 	case KindTest:
 		return m.scan()
 	case KindExec:
@@ -497,7 +506,7 @@ func (m *Modem) scanResult() ([]string, error) {
 		switch {
 		case m.st.serving != nil && m.st.serving.PLMN == c.PLMN && m.st.reg.Registered():
 			stat = 2
-		case m.st.forbidden[c.PLMN.String()]:
+		case m.st.isForbidden(c.PLMN):
 			stat = 3
 		default:
 			if _, err := m.cfg.Core.AuthorizeAttach(m.cfg.Card.ICCID, c.PLMN); isNotAllowed(err) {
@@ -559,7 +568,8 @@ func csq(_ context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return []string{fmt.Sprintf("+CSQ: %d,99", m.signal())}, nil
+	var buf [16]byte
+	return []string{string(append(strconv.AppendInt(append(buf[:0], "+CSQ: "...), int64(m.signal()), 10), ",99"...))}, nil
 }
 
 func cesq(_ context.Context, m *Modem, c Command) ([]string, error) {

@@ -151,8 +151,8 @@ func (m *Modem) Status() Status {
 			s.DataPorts = append(s.DataPorts, p.name)
 		}
 	}
-	for p := range m.st.forbidden {
-		s.Forbidden = append(s.Forbidden, p)
+	for _, p := range m.st.forbidden {
+		s.Forbidden = append(s.Forbidden, p.String())
 	}
 	for _, p := range m.st.contexts.list { // a profile's own contexts too (SIMCom's app network)
 		if p.active {

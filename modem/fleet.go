@@ -33,6 +33,8 @@ type FleetConfig struct {
 	// module's AT port) on PTYs of their own, beside the main port.
 	ExtraPorts bool
 	Logger     *slog.Logger
+	// Stats, if set, counts every modem's attaches, rejections and detaches.
+	Stats *Stats
 }
 
 // profile is modem i's family.
@@ -85,7 +87,7 @@ func StartFleet(ctx context.Context, cfg FleetConfig) (*Fleet, error) {
 		m := New(Config{
 			Card: card, IMEI: IMEI(i), Profile: cfg.profile(i), Core: cfg.Core, World: cfg.World,
 			Clock: cfg.Clock, Timing: cfg.Timing, AuthCache: cfg.AuthCache, Country: cfg.Country,
-			Hub: f.hub, Logger: cfg.Logger,
+			Hub: f.hub, Logger: cfg.Logger, Stats: cfg.Stats,
 		})
 		f.modems = append(f.modems, m)
 		names := m.Ports()

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fleetsim/fleetsim/sim"
@@ -66,6 +67,7 @@ type Config struct {
 	Country   string // ISO 3166 alpha-2 (or a World location) where the modem starts
 	Hub       *Hub   // delivers the core's events; without one the modem subscribes itself
 	Logger    *slog.Logger
+	Stats     *Stats // counts attaches, rejections and detaches, if set (shared by a fleet)
 }
 
 // Modem is one virtual modem with a SIM inside.
@@ -86,19 +88,29 @@ type Modem struct {
 	gen     uint64     // the registration procedure in progress; bumping it cancels
 	sel     *selection // the procedure's outcome, which a command may be waiting for
 	timers  [numTimers]sim.Timer
-	limitAt time.Time // when timerLimit fires
-	unsub   func()
+	limitAt int64 // when timerLimit fires, in Unix nanoseconds
 	closed  bool
-	sock    *socketState // allocated on first use: most modems open no socket
-	sms     *smsState    // allocated on first use
+	unsub   func()
+	tap     atomic.Pointer[Tap] // made by the first Tap call
+	sock    *socketState        // allocated on first use: most modems open no socket
+	sms     *smsState           // allocated on first use
 
-	// The optional parts of the profile and the core, found once in New;
-	// nil (false) where they have none.
+	// The optional parts of the profile, found once in New; nil (false)
+	// where it has none. The core's are asked for where they are used
+	// (ipCore, smsCore): a fleet keeps a million modems.
 	defaults   profileDefaults // power-up settings other than the engine's (SIMCom)
 	silentBoot bool            // the UART reads nothing while booting (u-blox)
-	ipc        IPCore          // session addresses and IP Commands (sockets.go)
-	smsc       smsCore         // SMS both ways (sms.go)
 }
+
+// ipCore is the core's session addresses and IP Commands (sockets.go), if it has them.
+func (m *Modem) ipCore() IPCore { c, _ := m.cfg.Core.(IPCore); return c }
+
+// smsCore is the core's SMS both ways (sms.go), if it has them.
+func (m *Modem) smsCore() smsCore { c, _ := m.cfg.Core.(smsCore); return c }
+
+// discardLogger is every modem's logger when its Config has none: one,
+// not one per modem. Never changed.
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // New returns a powered-off modem; Serve powers it on.
 func New(cfg Config) *Modem {
@@ -115,13 +127,11 @@ func New(cfg Config) *Modem {
 		cfg.AuthCache = DefaultAuthCache
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+		cfg.Logger = discardLogger
 	}
 	m := &Modem{cfg: cfg}
 	m.defaults, _ = cfg.Profile.(profileDefaults)
 	_, m.silentBoot = cfg.Profile.(silentBooter)
-	m.ipc, _ = cfg.Core.(IPCore)
-	m.smsc, _ = cfg.Core.(smsCore)
 	m.ports, m.urcName = newPorts(cfg.Profile)
 	m.st = initialState(cfg.Country)
 	m.repoint()
@@ -224,12 +234,15 @@ type Link struct {
 // then powers it on. out receives every byte the port writes, in order; it
 // runs with the modem's locks held, so it must not call back into the
 // modem (queue the bytes, or react from a timer of the modem's clock).
+// The bytes are the modem's buffer, valid only during the call: copy what
+// is kept. A response comes in one call, its final result last.
 // ConnectPort links the modem's other ports.
 func (m *Modem) Connect(out func([]byte)) *Link {
 	return &Link{m: m, s: m.connect(context.Background(), m.ports[0], newWriter(funcWriter(out)))}
 }
 
-// Write sends b to the modem as if over its UART.
+// Write sends b to the modem as if over its UART. The modem does not keep
+// b: a host may write every command from one reused buffer.
 func (l *Link) Write(b []byte) (int, error) {
 	l.s.input(b)
 	return len(b), nil
@@ -398,6 +411,7 @@ func newWriter(w io.Writer) *writer {
 	return wr
 }
 
+// send writes b, or queues a copy of it.
 func (w *writer) send(b []byte) {
 	if len(b) == 0 {
 		return
@@ -418,7 +432,8 @@ func (w *writer) send(b []byte) {
 	}
 	// Small output joins the newest queued output: echo of input read a
 	// byte at a time would otherwise fill the queue one byte per entry
-	// while the host is still reading. send owns b, and the queued slices.
+	// while the host is still reading. The caller keeps b: what is queued
+	// is a copy.
 	if w.n > 0 {
 		if t := (w.head + w.n - 1) % len(w.q); len(w.q[t])+len(b) <= writerChunk {
 			w.q[t] = append(w.q[t], b...)
@@ -437,7 +452,7 @@ func (w *writer) send(b []byte) {
 		}
 		w.q, w.head = q, 0
 	}
-	w.q[(w.head+w.n)%len(w.q)] = b
+	w.q[(w.head+w.n)%len(w.q)] = append([]byte(nil), b...)
 	w.n++
 	w.mu.Unlock()
 	select {

@@ -39,8 +39,11 @@ var ErrSyntax = errors.New("modem: command line syntax error")
 // commands: basic commands one after the other ("E0V1"), extended commands
 // ("+CSQ", "&F", "$X", "^X") ended by ";" or the end of the line, and a dial
 // command that takes the rest of the line.
-func ParseLine(body string) ([]Command, error) {
-	var cmds []Command
+func ParseLine(body string) ([]Command, error) { return parseLine(nil, body) }
+
+// parseLine is ParseLine appending to cmds, whose array a session reuses
+// from line to line.
+func parseLine(cmds []Command, body string) ([]Command, error) {
 	p := parser{s: body}
 	for {
 		p.skipSpace()
@@ -201,29 +204,63 @@ func (p *parser) skipBlanks() {
 
 // args reads comma-separated parameters up to ";" or the end of the line.
 // Spaces outside quotes are dropped; a quoted string keeps everything.
+// A parameter written plainly (1, "super") is a slice of the line; only
+// one with spaces to drop or quotes in pieces is built anew.
 func (p *parser) args() ([]Arg, error) {
 	var args []Arg
+	for {
+		a, err := p.arg()
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, a)
+		if p.eof() || p.peek() == ';' {
+			return args, nil
+		}
+		p.i++ // ","
+	}
+}
+
+// arg reads one parameter, up to ",", ";" or the end of the line.
+func (p *parser) arg() (Arg, error) {
+	start := p.i
+	// The plain forms: digits and letters, or one quoted string alone.
+	if !p.eof() && p.peek() == '"' {
+		end := strings.IndexByte(p.s[p.i+1:], '"')
+		if end < 0 {
+			return Arg{}, ErrSyntax
+		}
+		after := p.i + 1 + end + 1
+		if after == len(p.s) || p.s[after] == ',' || p.s[after] == ';' {
+			p.i = after
+			return Arg{Value: p.s[start+1 : after-1], Quoted: true}, nil
+		}
+	} else {
+		i := p.i
+		for i < len(p.s) && p.s[i] != ',' && p.s[i] != ';' && p.s[i] != ' ' && p.s[i] != '"' {
+			i++
+		}
+		if i == len(p.s) || p.s[i] == ',' || p.s[i] == ';' {
+			p.i = i
+			return Arg{Value: p.s[start:i]}, nil
+		}
+	}
 	var cur strings.Builder
 	quoted := false
 	for {
-		if p.eof() || p.peek() == ';' {
-			return append(args, Arg{Value: cur.String(), Quoted: quoted}), nil
+		if p.eof() || p.peek() == ';' || p.peek() == ',' {
+			return Arg{Value: cur.String(), Quoted: quoted}, nil
 		}
 		switch b := p.peek(); b {
 		case '"':
 			p.i++
 			end := strings.IndexByte(p.s[p.i:], '"')
 			if end < 0 {
-				return nil, ErrSyntax
+				return Arg{}, ErrSyntax
 			}
 			cur.WriteString(p.s[p.i : p.i+end])
 			p.i += end + 1
 			quoted = true
-		case ',':
-			p.i++
-			args = append(args, Arg{Value: cur.String(), Quoted: quoted})
-			cur.Reset()
-			quoted = false
 		case ' ':
 			p.i++
 		default:
@@ -231,4 +268,31 @@ func (p *parser) args() ([]Arg, error) {
 			cur.WriteByte(b)
 		}
 	}
+}
+
+// commonLines are the command lines firmware sends most, each kept once:
+// a session that reads one takes its string from here instead of making
+// one. Read only.
+var commonLines = func() map[string]string {
+	m := make(map[string]string)
+	for _, l := range []string{
+		"", "E0", "I", "+CEREG?", "+CREG?", "+CGREG?", "+COPS?", "+CSQ", "+CESQ", "+CPIN?", "+CFUN?",
+		"+CGATT?", "+CGACT?", "+CGPADDR", "+CGPADDR=1", "+CCLK?", "+QCSQ", "+QNWINFO", "+CPSI?", "+CNACT?",
+		"+COPS=0", "+COPS=2", "+COPS=3,2", "+CGATT=0", "+CGATT=1", "+CFUN=0", "+CFUN=1", "+CFUN=4",
+		"+CFUN=1,1", "+CFUN=15", "+CREBOOT", "+CGACT=1,1", "+CGACT=0,1", "+CNACT=0,1", "+CNACT=0,0",
+		"+CMEE=1", "+CMEE=2", "+CEREG=2", "D*99***1#", "D*99#", "O", "H", "+QIRD=0", "+CARECV=0,1460",
+		"+CMGF=1", `+CMGL="ALL"`, `+CMGL="REC UNREAD"`, "+CIMI", "+CCID", "+GSN", "+CGSN",
+		"E0;+CMEE=1;+CEREG=2;+COPS=3,2",
+	} {
+		m[l] = l
+	}
+	return m
+}()
+
+// lineString is body as a string: a common line's shared one, or a copy.
+func lineString(body []byte) string {
+	if s, ok := commonLines[string(body)]; ok {
+		return s
+	}
+	return string(body)
 }

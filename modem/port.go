@@ -40,7 +40,6 @@ type port struct {
 	out  *writer  // its output
 	used bool     // the host has written to the port since it was connected
 	held []byte   // indications that came while the port carried data
-	tap  *Tap     // the modem's, shared by its ports
 }
 
 // maxHeld bounds the indications held for a port in data state; past it
@@ -56,9 +55,8 @@ func newPorts(p Profile) ([]*port, string) {
 	}
 	ports := make([]*port, len(spec))
 	urc := spec[0].Name
-	tap := &Tap{}
 	for i, s := range spec {
-		ports[i] = &port{name: s.Name, tap: tap}
+		ports[i] = &port{name: s.Name}
 		ports[i].st.defaults()
 		if s.URC {
 			urc = s.Name

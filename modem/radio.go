@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -132,9 +133,22 @@ func cellsOf(nets []sim.Network, rssi int) []Cell {
 // first. Signal levels and cell identities are derived from the network,
 // so every run sees the same radio.
 func (w *World) Cells(country string) []Cell {
+	cells := w.cells(country)
+	if len(cells) > 0 && len(w.coverage(country)) > 0 && &cells[0] == &w.coverage(country)[0] {
+		cells = slices.Clone(cells) // the caller's own
+	}
+	return cells
+}
+
+// cells is Cells shared: while no network of the country is down, the
+// country's coverage itself, which nobody may modify.
+func (w *World) cells(country string) []Cell {
 	all := w.coverage(country)
 	w.mu.RLock()
 	defer w.mu.RUnlock()
+	if len(w.down) == 0 {
+		return all
+	}
 	var cells []Cell
 	for _, c := range all {
 		if w.down[c.Network.Sid] {
@@ -187,8 +201,9 @@ func (m *Modem) cells() []Cell {
 	if m.cfg.World == nil {
 		return nil
 	}
-	cells := m.cfg.World.Cells(m.st.country)
+	cells := m.cfg.World.cells(m.st.country) // shared: changed only in a copy
 	if m.st.rssi >= 0 {
+		cells = slices.Clone(cells)
 		for i := range cells {
 			cells[i].RSSI = m.st.rssi
 		}
@@ -284,7 +299,7 @@ func (m *Modem) candidates() []Cell {
 	}
 	var out []Cell
 	for _, c := range m.cells() {
-		if !m.st.forbidden[c.PLMN.String()] {
+		if !m.st.isForbidden(c.PLMN) {
 			out = append(out, c)
 		}
 	}
@@ -338,7 +353,7 @@ func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 		_, err := m.cfg.Core.AuthorizeAttach(m.cfg.Card.ICCID, c.PLMN)
 		switch {
 		case err == nil:
-			delete(m.st.forbidden, c.PLMN.String())
+			m.st.allow(c.PLMN)
 			m.st.cause = 0
 			// The world's own cell, shared by every modem there: a fleet
 			// of registered modems does not carry a copy each.
@@ -347,11 +362,13 @@ func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 				m.st.serving = &c
 			}
 			m.setReg(RegRoaming, m.st.serving, 0)
+			m.cfg.Stats.attached()
 			m.armAuthCache()
 			m.endSelection(sel, nil)
 		case errors.Is(err, sim.ErrNetworkNotAllowed):
 			m.st.forbid(c.PLMN)
 			m.st.cause = CausePLMNNotAllowed
+			m.cfg.Stats.rejected(CausePLMNNotAllowed)
 			m.setReg(RegSearching, nil, 0)
 			if m.st.copsMode == 1 {
 				m.setReg(RegDenied, nil, CausePLMNNotAllowed)
@@ -361,6 +378,7 @@ func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
 			m.attachNext(g, cands[1:], sel)
 		default: // the SIM is new or inactive: no subscription to attach with
 			m.st.cause = CauseEPSNonEPSNotAllowed
+			m.cfg.Stats.rejected(CauseEPSNonEPSNotAllowed)
 			m.setReg(RegDenied, nil, CauseEPSNonEPSNotAllowed)
 			m.endSelection(sel, cme(100+CauseEPSNonEPSNotAllowed))
 		}
@@ -398,6 +416,7 @@ func (m *Modem) networkDetach(err error) {
 	}
 	m.st.serving = nil
 	m.st.cause = cause
+	m.cfg.Stats.detached(cause)
 	m.stopTimer(timerAuth)
 	m.setReg(RegDenied, nil, cause)
 	if cause == CausePLMNNotAllowed && m.st.copsMode == 0 {
@@ -443,10 +462,10 @@ func (m *Modem) onEvent(e sim.Event) {
 // rest. Callers hold m.mu.
 func (m *Modem) limitLater(at time.Time) {
 	d := at.Sub(m.cfg.Clock.Now())
-	if d <= 0 || (m.timers[timerLimit] != nil && !at.Before(m.limitAt)) {
+	if d <= 0 || (m.timers[timerLimit] != nil && at.UnixNano() >= m.limitAt) {
 		return
 	}
-	m.limitAt = at
+	m.limitAt = at.UnixNano()
 	m.after(timerLimit, d, m.reevaluate)
 }
 
@@ -500,39 +519,69 @@ func (k regKind) name() string { return [...]string{"+CREG", "+CGREG", "+CEREG"}
 // regLine formats +CREG/+CGREG/+CEREG: the read answer (with <n>) or the
 // unsolicited form, with what n asks for. Callers hold m.mu.
 func (m *Modem) regLine(k regKind, n int, read bool) string {
-	var f []string
-	if read {
-		f = append(f, itoa(n))
+	// The fields, formatted into one stack buffer: field i is
+	// buf[ends[i-1]:ends[i]]; empty trailing fields are left out.
+	var buf [128]byte
+	var ends [12]int
+	b := append(buf[:0], k.name()...)
+	b = append(b, ": "...)
+	nf := 0
+	field := func(b []byte) []byte {
+		ends[nf] = len(b)
+		nf++
+		return append(b, ',')
 	}
-	f = append(f, itoa(int(m.st.reg)))
+	if read {
+		b = field(strconv.AppendInt(b, int64(n), 10))
+	}
+	b = field(strconv.AppendInt(b, int64(m.st.reg), 10))
 	if n >= 2 {
-		loc := []string{"", "", ""}
 		if s := m.st.serving; s != nil && m.st.reg.Registered() {
-			loc = []string{quote(fmt.Sprintf("%04X", s.TAC)), quote(fmt.Sprintf("%08X", s.CI)), itoa(m.cfg.Profile.CatM1AcT())}
+			b = field(append(appendHex(append(b, '"'), uint64(s.TAC), 4), '"'))
+			b = field(append(appendHex(append(b, '"'), uint64(s.CI), 8), '"'))
+			b = field(strconv.AppendInt(b, int64(m.cfg.Profile.CatM1AcT()), 10))
+		} else {
+			b = field(field(field(b)))
 		}
-		f = append(f, loc...)
 		if k == regCG {
-			f = append(f, "")
+			b = field(b)
 		}
+		denied := m.st.reg == RegDenied
 		switch n {
 		case 3:
-			if m.st.reg == RegDenied {
-				f = append(f, "0", itoa(m.st.cause))
+			if denied {
+				b = field(append(b, '0'))
+				b = field(strconv.AppendInt(b, int64(m.st.cause), 10))
 			}
-		case 4:
-			f = append(f, "", "", m.psmActive(), m.psmTAU())
-		case 5:
-			cause := []string{"", ""}
-			if m.st.reg == RegDenied {
-				cause = []string{"0", itoa(m.st.cause)}
+		case 4, 5:
+			if n == 5 && denied {
+				b = field(append(b, '0'))
+				b = field(strconv.AppendInt(b, int64(m.st.cause), 10))
+			} else {
+				b = field(field(b))
 			}
-			f = append(f, cause[0], cause[1], m.psmActive(), m.psmTAU())
-		}
-		for len(f) > 0 && f[len(f)-1] == "" {
-			f = f[:len(f)-1]
+			b = field(append(b, m.psmActive()...))
+			b = field(append(b, m.psmTAU()...))
 		}
 	}
-	return k.name() + ": " + strings.Join(f, ",")
+	// Drop the empty fields at the end, as the unsolicited forms do.
+	for nf > 1 && ends[nf-1] == ends[nf-2]+1 {
+		nf--
+	}
+	return string(b[:ends[nf-1]])
+}
+
+// appendHex appends v as upper-case hex of at least width digits.
+func appendHex(b []byte, v uint64, width int) []byte {
+	const digits = "0123456789ABCDEF"
+	var t [16]byte
+	i := len(t)
+	for v > 0 || i > len(t)-width {
+		i--
+		t[i] = digits[v&15]
+		v >>= 4
+	}
+	return append(b, t[i:]...)
 }
 
 func (m *Modem) psmActive() string {
@@ -576,8 +625,8 @@ func (m *Modem) sessionAddress(cid int) string {
 	if addr, _ := m.sessionAddr(); addr != "" {
 		return addr
 	}
-	if m.ipc != nil {
-		if addr, err := m.ipc.AssignAddress(m.cfg.Card.ICCID); err == nil {
+	if ipc := m.ipCore(); ipc != nil {
+		if addr, err := ipc.AssignAddress(m.cfg.Card.ICCID); err == nil {
 			return addr
 		}
 	}
@@ -602,8 +651,8 @@ func (m *Modem) deactivate(cid int) {
 	p.active, p.addr = false, ""
 	m.contextDown(cid) // a port carrying it (another port deactivated it) loses it
 	if m.activeContexts() == 0 {
-		if m.ipc != nil {
-			m.ipc.ReleaseAddress(m.cfg.Card.ICCID)
+		if ipc := m.ipCore(); ipc != nil {
+			ipc.ReleaseAddress(m.cfg.Card.ICCID)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"time"
 )
@@ -23,26 +22,29 @@ type session struct {
 	ctx context.Context
 
 	mu     sync.Mutex // input and resumption may come from different goroutines
-	lr     *lineReader
-	busy   bool             // a command line is running
+	lr     lineReader
 	prompt func([]byte) int // the running command's input after its "> ", if it reads any
+	boot   uint64           // the modem's power-up the running command belongs to
+	queued []byte           // input received while busy
+	last   string           // the last command line, for A/
+	// The command line being run.
+	cmds  []Command
+	next  int
+	out   []byte   // the response so far, reused from line to line
+	echo  []byte   // the echo of input, reused
+	after []string // indications its commands raised about themselves
+	// data mode: the "+++" escape needs a guard time of silence before and after.
+	// Times are Unix nanoseconds of the modem's clock.
+	lastData int64
+	plus     int
+	lastPlus int64 // when the last "+" of a possible escape came
+
+	busy bool // a command line is running
 	// endedCR is set when the last command line ended with S3 and no byte
 	// has come since: an LF then is the second half of a CR LF terminator,
 	// not the first byte of what a prompt reads.
 	endedCR bool
-	boot    uint64 // the modem's power-up the running command belongs to
-	queued  []byte // input received while busy
 	closed  bool
-	last    string // the last command line, for A/
-	// The command line being run.
-	cmds  []Command
-	next  int
-	out   strings.Builder
-	after []string // indications its commands raised about themselves
-	// data mode: the "+++" escape needs a guard time of silence before and after.
-	lastData time.Time
-	plus     int
-	lastPlus time.Time // when the last "+" of a possible escape came
 }
 
 // maxQueued bounds input held while a command runs; past it input is lost,
@@ -53,7 +55,7 @@ const maxQueued = 4 * MaxLine
 const escapeGuard = time.Second
 
 func newSession(ctx context.Context, m *Modem, p *port, w *writer) *session {
-	return &session{m: m, p: p, w: w, ctx: ctx, lr: newLineReader(MaxLine)}
+	return &session{m: m, p: p, w: w, ctx: ctx, lr: lineReader{max: MaxLine}}
 }
 
 // input handles bytes as they arrive; how they are split does not matter.
@@ -114,22 +116,31 @@ func (s *session) close() {
 func (s *session) feed(b []byte) {
 	m := s.m
 	ps := &s.p.st
-	var echo []byte
+	echo := s.echo[:0] // reused: send copies what it keeps
 	flush := func() {
 		if len(echo) > 0 {
 			s.w.send(echo)
-			echo = nil
+			echo = echo[:0]
 		}
 	}
-	for i := 0; i < len(b); i++ {
+	defer func() { s.echo = echo[:0] }()
+	// The port's settings are read once, and again after anything that
+	// may change them: a command line, data.
+	var data, echoOn bool
+	var s3, s5 byte
+	settings := func() {
 		m.mu.Lock()
-		data := ps.dataMode
-		s3, s5, echoOn := ps.s3(), ps.s5(), ps.echo
+		data = ps.dataMode
+		s3, s5, echoOn = ps.s3(), ps.s5(), ps.echo
 		m.mu.Unlock()
+	}
+	settings()
+	for i := 0; i < len(b); i++ {
 		if data {
 			flush()
 			n := s.data(b[i:])
 			i += n - 1
+			settings()
 			continue
 		}
 		ev, e := s.lr.feed(b[i], s3, s5)
@@ -141,7 +152,7 @@ func (s *session) feed(b []byte) {
 		case evLine:
 			flush()
 			s.endedCR = b[i] == s3
-			s.start(string(s.lr.body), true)
+			s.start(lineString(s.lr.body), true)
 		case evRepeat:
 			flush()
 			s.start(s.last, false)
@@ -157,6 +168,9 @@ func (s *session) feed(b []byte) {
 			s.queue(b[i+1:])
 			return
 		}
+		if ev != evNone {
+			settings()
+		}
 	}
 	flush()
 }
@@ -167,8 +181,8 @@ func (s *session) start(body string, remember bool) {
 	if remember {
 		s.last = body
 	}
-	s.out.Reset()
-	cmds, err := ParseLine(body)
+	s.out = s.out[:0]
+	cmds, err := parseLine(s.cmds[:0], body)
 	if err != nil {
 		m.mu.Lock()
 		res := s.p.st.result(resError)
@@ -227,20 +241,24 @@ func (s *session) result(lines []string, err error) bool {
 	m.mu.Lock()
 	m.st.portState = &s.p.st // formatted as this port's settings say
 	for _, l := range lines {
-		s.out.WriteString(m.st.frame(l))
+		s.out = m.st.appendFrame(s.out, l)
 	}
 	var res string
-	switch {
-	case errors.Is(err, errConnect):
-		res = m.st.result(resConnect)
-	case errors.Is(err, errNoCarrier):
-		res = m.st.result(resNoCarrier)
-	case errors.As(err, new(finalText)): // a command's own final result: SEND OK, SEND FAIL
-		res = m.st.frame(err.Error())
-	case errors.As(err, new(*CMSError)): // 27.005's +CMS ERROR, as +CMEE says
-		res = m.st.cmsResult(err)
-	case err != nil:
-		res = m.st.errorResult(err)
+	if err != nil {
+		var ft finalText
+		var cms *CMSError
+		switch {
+		case errors.Is(err, errConnect):
+			res = m.st.result(resConnect)
+		case errors.Is(err, errNoCarrier):
+			res = m.st.result(resNoCarrier)
+		case errors.As(err, &ft): // a command's own final result: SEND OK, SEND FAIL
+			res = m.st.frame(err.Error())
+		case errors.As(err, &cms): // 27.005's +CMS ERROR, as +CMEE says
+			res = m.st.cmsResult(err)
+		default:
+			res = m.st.errorResult(err)
+		}
 	}
 	m.repoint()
 	m.mu.Unlock()
@@ -248,7 +266,7 @@ func (s *session) result(lines []string, err error) bool {
 		return true
 	}
 	if errors.Is(err, errConnect) {
-		s.lastData, s.plus = m.cfg.Clock.Now(), 0
+		s.lastData, s.plus = m.cfg.Clock.Now().UnixNano(), 0
 	}
 	s.final(res)
 	return false
@@ -279,8 +297,8 @@ func (s *session) finisher() func([]string, error) {
 			m.leave()
 			switch {
 			case lost: // the modem lost power meanwhile: so did the command
-				s.cmds, s.after = nil, nil
-				s.out.Reset()
+				s.cmds, s.after = s.cmds[:0], nil
+				s.out = s.out[:0]
 			case s.result(lines, err):
 				s.resume()
 			}
@@ -304,18 +322,28 @@ func (s *session) finisher() func([]string, error) {
 // Callers hold s.mu.
 func (s *session) final(res string) {
 	m := s.m
-	s.out.WriteString(res)
-	// Indications a command raised about itself follow its final result at
+	s.out = append(s.out, res...)
+	// Indications a command raised about themselves follow its final result at
 	// once: nothing else comes between (an indication's data pushed the
 	// moment the host reads the OK comes after the +QIOPEN it follows).
 	m.mu.Lock()
-	m.tapOut(s.p, s.out.String())
-	s.w.send([]byte(s.out.String()))
+	m.tapOutBytes(s.p, s.out)
+	s.w.send(s.out)
 	m.urc(s.after...)
 	m.mu.Unlock()
-	s.out.Reset()
-	s.cmds, s.after = nil, nil
+	s.out = s.out[:0]
+	if cap(s.out) > maxKeptOut { // a long response's buffer is not kept
+		s.out = nil
+	}
+	clear(s.cmds) // the commands' strings are not kept alive
+	s.cmds, s.after = s.cmds[:0], nil
+	if cap(s.cmds) > 1 { // a long line's array is not kept: an idle session is small
+		s.cmds = nil
+	}
 }
+
+// maxKeptOut is the largest response buffer a session keeps for the next.
+const maxKeptOut = 512
 
 var (
 	errConnect   = errors.New("CONNECT")
@@ -348,7 +376,7 @@ func (m *Modem) later(d time.Duration, f func() ([]string, error)) error {
 // command state with the session kept (ATO resumes it).
 func (s *session) data(b []byte) int {
 	m := s.m
-	now := m.cfg.Clock.Now()
+	now := m.cfg.Clock.Now().UnixNano()
 	n := 0
 	for n < len(b) {
 		if s.plus == 0 { // bytes before the next "+" are plain data
@@ -363,12 +391,12 @@ func (s *session) data(b []byte) int {
 		}
 		c := b[n]
 		n++
-		if c == '+' && s.plus > 0 && now.Sub(s.lastPlus) >= escapeGuard {
+		if c == '+' && s.plus > 0 && now-s.lastPlus >= int64(escapeGuard) {
 			// The "+"s of an escape come within the guard time of each
 			// other: older ones were data, and the silence since is a guard.
 			s.plus, s.lastData = 0, s.lastPlus
 		}
-		if c == '+' && (s.plus > 0 || now.Sub(s.lastData) >= escapeGuard) {
+		if c == '+' && (s.plus > 0 || now-s.lastData >= int64(escapeGuard)) {
 			s.plus++
 			s.lastPlus = now
 			if s.plus == 3 {

@@ -664,7 +664,7 @@ func parseDeliver(b []byte) (*smsMessage, error) {
 // once, as +CNMI says) and confirms it; otherwise the network tries again
 // later. Each SMS counts in the SIM's usage.
 func (m *Modem) smsEvent(e sim.Event) {
-	core := m.smsc
+	core := m.smsCore()
 	if core == nil {
 		return
 	}
@@ -906,7 +906,7 @@ func (e *smsEntry) submit() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	core := m.smsc
+	core := m.smsCore()
 	if core == nil {
 		return nil, cms(CMSUnknown)
 	}

@@ -389,8 +389,8 @@ func (m *Modem) dataLost() {
 		}
 	}
 	if active {
-		if m.ipc != nil {
-			m.ipc.ReleaseAddress(m.cfg.Card.ICCID)
+		if ipc := m.ipCore(); ipc != nil {
+			ipc.ReleaseAddress(m.cfg.Card.ICCID)
 		}
 	}
 	if m.sock == nil { // never used a socket
@@ -1088,8 +1088,8 @@ func (m *Modem) completeSend(ctx context.Context, s *socket, to string, toPort i
 		_, err = s.conn.Write(data)
 	case to == GatewayAddr:
 		if toPort == GatewayPort {
-			if m.ipc != nil {
-				_, err = m.ipc.ReceiveIPCommand(ctx, m.cfg.Card.ICCID, addr, s.lport, data)
+			if ipc := m.ipCore(); ipc != nil {
+				_, err = ipc.ReceiveIPCommand(ctx, m.cfg.Card.ICCID, addr, s.lport, data)
 			}
 		} // other ports of the gateway take nothing: the datagram is lost
 	default:
@@ -1281,7 +1281,7 @@ func qigeterror(_ context.Context, m *Modem, c Command) ([]string, error) {
 // sent once the SIM has a data session (a UDP datagram has no receipt: it
 // is sent even when no socket listens), and fails when it has none.
 func (m *Modem) ipEvent(e sim.Event) {
-	ipc := m.ipc
+	ipc := m.ipCore()
 	if ipc == nil {
 		return
 	}

@@ -52,7 +52,7 @@ type state struct {
 	reg       RegState
 	cause     int // last EMM reject cause
 	serving   *Cell
-	forbidden map[string]bool // PLMNs rejected with #11, until power-off
+	forbidden []sim.PLMN // PLMNs rejected with #11, until power-off: a few at most
 	contexts  pdpContexts
 	detached  bool // AT+CGATT=0: stay off the network until asked again
 	// camped: detached by AT+CGATT=0 while registered, so still camped on
@@ -142,10 +142,20 @@ func (ps *portState) s5() byte { return byte(ps.sreg.get(5)) }
 
 // forbid adds a PLMN to the forbidden list.
 func (st *state) forbid(p sim.PLMN) {
-	if st.forbidden == nil {
-		st.forbidden = make(map[string]bool)
+	if !st.isForbidden(p) {
+		st.forbidden = append(st.forbidden, p)
 	}
-	st.forbidden[p.String()] = true
+}
+
+// isForbidden reports whether p is on the forbidden list.
+func (st *state) isForbidden(p sim.PLMN) bool { return slices.Contains(st.forbidden, p) }
+
+// allow takes p off the forbidden list.
+func (st *state) allow(p sim.PLMN) {
+	st.forbidden = slices.DeleteFunc(st.forbidden, func(q sim.PLMN) bool { return q == p })
+	if len(st.forbidden) == 0 {
+		st.forbidden = nil
+	}
 }
 
 // sregisters holds the S-registers that differ from their defaults: a
@@ -154,8 +164,9 @@ type sregisters struct{ changed []sregister }
 
 type sregister struct{ n, v uint8 }
 
-// sregDefaults are the V.250 defaults.
-var sregDefaults = map[int]int{0: 0, 3: 13, 4: 10, 5: 8, 6: 2, 7: 50, 8: 2, 10: 2, 12: 50}
+// sregDefaults are the V.250 defaults, indexed by register; the others
+// default to 0. An array: S3 and S5 are read for every input byte.
+var sregDefaults = [...]uint8{0: 0, 3: 13, 4: 10, 5: 8, 6: 2, 7: 50, 8: 2, 10: 2, 12: 50}
 
 func (r *sregisters) get(n int) int {
 	for _, s := range r.changed {
@@ -163,7 +174,10 @@ func (r *sregisters) get(n int) int {
 			return int(s.v)
 		}
 	}
-	return sregDefaults[n]
+	if n >= 0 && n < len(sregDefaults) {
+		return int(sregDefaults[n])
+	}
+	return 0
 }
 
 func (r *sregisters) set(n, v int) {
@@ -179,11 +193,16 @@ func (r *sregisters) set(n, v int) {
 // frame frames an information line: <S3><S4>text<S3><S4> in verbose mode,
 // text<S3><S4> in numeric mode.
 func (ps *portState) frame(line string) string {
-	eol := string([]byte{ps.s3(), ps.s4()})
+	return string(ps.appendFrame(nil, line))
+}
+
+// appendFrame appends line framed as frame does to b.
+func (ps *portState) appendFrame(b []byte, line string) []byte {
+	s3, s4 := ps.s3(), ps.s4()
 	if ps.verbose {
-		return eol + line + eol
+		b = append(b, s3, s4)
 	}
-	return line + eol
+	return append(append(b, line...), s3, s4)
 }
 
 // resultCode is a V.250 final result code, numbered as ATV0 writes it.
@@ -201,10 +220,21 @@ func (ps *portState) result(r resultCode) string {
 	if ps.quiet {
 		return ""
 	}
-	if ps.verbose {
-		return ps.frame(r.String())
+	if ps.verbose && r == resOK && ps.s3() == '\r' && ps.s4() == '\n' {
+		return "\r\nOK\r\n" // the most common response of all, made once
 	}
-	return strconv.Itoa(int(r)) + string([]byte{ps.s3()})
+	return string(ps.appendResult(nil, r))
+}
+
+// appendResult appends the final result code r, as result formats it, to b.
+func (ps *portState) appendResult(b []byte, r resultCode) []byte {
+	if ps.quiet {
+		return b
+	}
+	if ps.verbose {
+		return ps.appendFrame(b, r.String())
+	}
+	return append(strconv.AppendInt(b, int64(r), 10), ps.s3())
 }
 
 // errorResult formats an error as the port's +CMEE asks, in the

@@ -66,7 +66,22 @@ const maxTapLine = 512
 type tapSub struct{ ch chan TapLine }
 
 // Tap returns the modem's tap.
-func (m *Modem) Tap() *Tap { return m.ports[0].tap }
+// It is made on the first call: most modems are never watched.
+func (m *Modem) Tap() *Tap {
+	if t := m.tap.Load(); t != nil {
+		return t
+	}
+	m.tap.CompareAndSwap(nil, &Tap{})
+	return m.tap.Load()
+}
+
+// watched is the modem's tap when someone watches it, or nil.
+func (m *Modem) watched() *Tap {
+	if t := m.tap.Load(); t != nil && t.watchers.Load() > 0 {
+		return t
+	}
+	return nil
+}
 
 // Watch returns the lines kept so far, oldest first, and a channel of the
 // lines that follow, which is closed when ctx ends. The channel holds buf
@@ -97,15 +112,22 @@ func (t *Tap) Watch(ctx context.Context, buf int) ([]TapLine, <-chan TapLine) {
 
 // tapIn records what a host wrote to port p.
 func (m *Modem) tapIn(p *port, b []byte) {
-	if t := p.tap; t.watchers.Load() > 0 {
+	if t := m.watched(); t != nil {
 		t.record(m.cfg.Clock.Now(), p.name, TapIn, string(b))
 	}
 }
 
 // tapOut records what the modem wrote to port p.
 func (m *Modem) tapOut(p *port, s string) {
-	if t := p.tap; t.watchers.Load() > 0 {
+	if t := m.watched(); t != nil {
 		t.record(m.cfg.Clock.Now(), p.name, TapOut, s)
+	}
+}
+
+// tapOutBytes is tapOut of bytes, copied only when someone watches.
+func (m *Modem) tapOutBytes(p *port, b []byte) {
+	if t := m.watched(); t != nil {
+		t.record(m.cfg.Clock.Now(), p.name, TapOut, string(b))
 	}
 }
 

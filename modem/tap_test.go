@@ -97,8 +97,8 @@ func TestTapUnwatchedCostsNothing(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("%v allocations per unwatched write", n)
 	}
-	if p.tap.ring != nil {
-		t.Errorf("an unwatched tap keeps lines")
+	if m.tap.Load() != nil {
+		t.Errorf("an unwatched modem has a tap")
 	}
 }
 

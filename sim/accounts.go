@@ -37,6 +37,13 @@ func (c *Control) ensureMain(ctx context.Context) error {
 		return nil
 	}
 	return c.write(ctx, func(t *txn) error {
+		// Another replica of a shared store may have made it meanwhile.
+		if c.main != nil && (sid == "" || c.main.Sid == sid && c.main.AuthToken == token) {
+			return nil
+		}
+		if c.main != nil && c.main.Sid != sid {
+			return fmt.Errorf("the state belongs to main account %s, not %s: use another --state or that account", c.main.Sid, sid)
+		}
 		a := &Account{FriendlyName: "fleetsim main account", DateCreated: c.Now()}
 		if c.main != nil {
 			cp := *c.main

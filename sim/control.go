@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,10 @@ type Control struct {
 	store   Store
 	discard bool // store is a DiscardStore
 	hooks   *webhooks
+	commits *committer            // nil with a DiscardStore
+	fault   atomic.Pointer[Error] // set once a commit failed: the control plane stopped
+	shared  *replica              // with a SharedStore
+	stats   stats                 // counters for Stats: atomic, outside mu
 
 	mu       sync.RWMutex
 	closed   bool
@@ -72,6 +77,7 @@ type config struct {
 	logger      *slog.Logger
 	httpClient  *http.Client
 	hookRT      http.RoundTripper
+	observe     func(time.Duration, int)
 	usageHourly time.Duration
 	usageDaily  time.Duration
 }
@@ -131,6 +137,14 @@ func WithWebhookTransport(rt http.RoundTripper) Option {
 	return func(o *config) { o.hookRT = rt }
 }
 
+// WithCommitObserver makes the control plane call fn after every commit
+// to its store with how long the commit took and how many writes it made
+// durable together (group commit), e.g. to export store latency. fn runs
+// in the committing goroutine and must not block.
+func WithCommitObserver(fn func(d time.Duration, writes int)) Option {
+	return func(o *config) { o.observe = fn }
+}
+
 // New loads the control plane's state from store and starts it. The Control
 // owns the store and closes it in Close.
 func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
@@ -179,16 +193,23 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 		timers:   make(map[string]Timer),
 		subs:     make(map[int]func(Event)),
 	}
+	if ss, ok := store.(SharedStore); ok {
+		c.shared = &replica{store: ss}
+	} else if !c.discard {
+		c.commits = newCommitter(store, cfg.observe, c.stop)
+	}
 	c.cards = GenerateCards(cfg.cardSeed, cfg.cards)
 	c.byICCID = make(map[string]*Card, len(c.cards))
 	for i := range c.cards {
 		c.byICCID[c.cards[i].ICCID] = &c.cards[i]
 	}
 	if err := c.load(ctx); err != nil {
+		c.closeCommits()
 		return nil, err
 	}
 	c.finishLoad()
 	if err := c.ensureMain(ctx); err != nil {
+		c.closeCommits()
 		return nil, err
 	}
 	c.mu.Lock()
@@ -207,6 +228,9 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 	}
 	c.resumeSmsCommands()
 	c.mu.Unlock()
+	if c.shared != nil {
+		c.startReplica()
+	}
 	return c, nil
 }
 
@@ -226,8 +250,45 @@ func (c *Control) Close() error {
 		delete(c.timers, id)
 	}
 	c.mu.Unlock()
+	c.stopReplica()
+	c.closeCommits()
 	c.hooks.close()
 	return c.store.Close()
+}
+
+func (c *Control) closeCommits() {
+	if c.commits != nil {
+		c.commits.close()
+	}
+}
+
+// stop is the fail-stop after a failed commit: see committer.
+func (c *Control) stop(err *Error) {
+	c.fault.Store(err)
+	c.cfg.logger.Error("state store commit failed: the control plane refuses every request until restarted", "err", err)
+}
+
+// Sync brings the control plane up to date with its store before a
+// request is served: a no-op unless the store is shared with other
+// replicas. It returns Err once the control plane stopped.
+func (c *Control) Sync(ctx context.Context) error {
+	if err := c.Err(); err != nil {
+		return err
+	}
+	if c.shared != nil {
+		return c.syncShared(ctx)
+	}
+	return nil
+}
+
+// Err returns why the control plane stopped serving (its store failed a
+// commit: memory may hold changes that are not durable), or nil. The API
+// answers every request with this error once it is set.
+func (c *Control) Err() error {
+	if e := c.fault.Load(); e != nil {
+		return e
+	}
+	return nil
 }
 
 // Catalog returns the Networks catalog.
@@ -237,64 +298,106 @@ func (c *Control) Catalog() *Catalog { return c.catalog }
 func (c *Control) Now() time.Time { return c.cfg.clock.Now().UTC() }
 
 func (c *Control) load(ctx context.Context) error {
-	return c.store.Load(ctx, func(r Record) error {
-		var err error
-		switch r.Kind {
-		case "account":
-			err = loadInto(r, &c.accounts, func(a *Account) int64 { return a.Seq })
-			if err == nil {
-				if a := c.accounts.get(r.ID); a.IsMain() {
-					c.main = a
+	apply := func(r Record) error { return c.applyRecord(r, false) }
+	if c.shared != nil {
+		v, err := c.shared.store.Snapshot(ctx, apply)
+		c.shared.version.Store(v)
+		return err
+	}
+	return c.store.Load(ctx, apply)
+}
+
+// applyRecord puts a stored record in memory: while loading, or live, when
+// a replica replays another's change (then a resource may replace an
+// older version of itself, and timers follow the state). Callers hold c.mu
+// when live.
+func (c *Control) applyRecord(r Record, live bool) error {
+	if r.Data == nil {
+		return fmt.Errorf("state: %s %s: deleting a record is not supported", r.Kind, r.ID)
+	}
+	var err error
+	switch r.Kind {
+	case "account":
+		err = loadInto(r, &c.accounts, func(a *Account) int64 { return a.Seq })
+		if err == nil {
+			if a := c.accounts.get(r.ID); a.IsMain() {
+				c.main = a
+			}
+		}
+	case "sim":
+		if old := c.sims.get(r.ID); old != nil {
+			c.unindex("sim", old.AccountSid, old.UniqueName)
+		}
+		err = loadInto(r, &c.sims, func(s *Sim) int64 { return s.Seq })
+		if err == nil {
+			s := c.sims.get(r.ID)
+			c.simICCID[s.ICCID] = s.Sid
+			c.index("sim", s.AccountSid, s.UniqueName, s.Sid)
+			if live && s.Pending != nil {
+				c.armSimTimer(s.Sid, s.Pending.Due)
+			}
+		}
+	case "fleet":
+		if old := c.fleets.get(r.ID); old != nil {
+			c.unindex("fleet", old.AccountSid, old.UniqueName)
+		}
+		err = loadInto(r, &c.fleets, func(f *Fleet) int64 { return f.Seq })
+		if err == nil {
+			f := c.fleets.get(r.ID)
+			c.index("fleet", f.AccountSid, f.UniqueName, f.Sid)
+			f.Limits = trimLimits(f.Limits, c.Now()) // records from before the bound held every change
+			if live {
+				c.armLimitTimer(f.Sid)
+			}
+		}
+	case "nap":
+		if old := c.naps.get(r.ID); old != nil {
+			c.unindex("nap", old.AccountSid, old.UniqueName)
+		}
+		err = loadInto(r, &c.naps, func(n *NAP) int64 { return n.Seq })
+		if err == nil {
+			n := c.naps.get(r.ID)
+			c.index("nap", n.AccountSid, n.UniqueName, n.Sid)
+			if live {
+				for _, e := range n.Networks {
+					c.seq = max(c.seq, e.Seq)
 				}
 			}
-		case "sim":
-			err = loadInto(r, &c.sims, func(s *Sim) int64 { return s.Seq })
-			if err == nil {
-				s := c.sims.get(r.ID)
-				c.simICCID[s.ICCID] = s.Sid
-				c.index("sim", s.AccountSid, s.UniqueName, s.Sid)
+		}
+	case "sms":
+		err = loadInto(r, &c.sms, func(m *SmsCommand) int64 { return m.Seq })
+	case "ip":
+		err = loadInto(r, &c.ips, func(m *IPCommand) int64 { return m.Seq })
+	case "esim":
+		err = loadInto(r, &c.esims, func(p *ESimProfile) int64 { return p.Seq })
+		if p := c.esims.get(r.ID); err == nil && p.ICCID != "" {
+			// An available profile's card is known to the network, as
+			// completeESim made it.
+			if card := generateCard(c.cfg.cardSeed, esimCardBase+int(p.Seq)); card.ICCID == p.ICCID {
+				c.byICCIDESim(card)
 			}
-		case "fleet":
-			err = loadInto(r, &c.fleets, func(f *Fleet) int64 { return f.Seq })
-			if err == nil {
-				f := c.fleets.get(r.ID)
-				c.index("fleet", f.AccountSid, f.UniqueName, f.Sid)
-				f.Limits = trimLimits(f.Limits, c.Now()) // records from before the bound held every change
-			}
-		case "nap":
-			err = loadInto(r, &c.naps, func(n *NAP) int64 { return n.Seq })
-			if err == nil {
-				n := c.naps.get(r.ID)
-				c.index("nap", n.AccountSid, n.UniqueName, n.Sid)
-			}
-		case "sms":
-			err = loadInto(r, &c.sms, func(m *SmsCommand) int64 { return m.Seq })
-		case "ip":
-			err = loadInto(r, &c.ips, func(m *IPCommand) int64 { return m.Seq })
-		case "esim":
-			err = loadInto(r, &c.esims, func(p *ESimProfile) int64 { return p.Seq })
-			if p := c.esims.get(r.ID); err == nil && p.ICCID != "" {
-				// An available profile's card is known to the network, as
-				// completeESim made it.
-				if card := generateCard(c.cfg.cardSeed, esimCardBase+int(p.Seq)); card.ICCID == p.ICCID {
-					c.byICCIDESim(card)
-				}
-			}
-		case "settings":
-			err = loadInto(r, &c.settings, func(u *SettingsUpdate) int64 { return u.Seq })
-		case "usage":
-			var u Usage
-			if err = json.Unmarshal(r.Data, &u); err == nil {
+		}
+		if p := c.esims.get(r.ID); err == nil && live && p.Status == "reserving" {
+			c.armESimTimer(p.Sid, p.Due)
+		}
+	case "settings":
+		err = loadInto(r, &c.settings, func(u *SettingsUpdate) int64 { return u.Seq })
+	case "usage":
+		var u Usage
+		if err = json.Unmarshal(r.Data, &u); err == nil {
+			if live {
+				c.replayUsage(&u)
+			} else {
 				c.loadUsage(&u)
 			}
-		default:
-			return fmt.Errorf("state: unknown record kind %q", r.Kind)
 		}
-		if err != nil {
-			return fmt.Errorf("state: %s %s: %w", r.Kind, r.ID, err)
-		}
-		return nil
-	})
+	default:
+		return fmt.Errorf("state: unknown record kind %q", r.Kind)
+	}
+	if err != nil {
+		return fmt.Errorf("state: %s %s: %w", r.Kind, r.ID, err)
+	}
+	return nil
 }
 
 func loadInto[T any](r Record, t *table[T], seq func(*T) int64) error {
@@ -317,13 +420,18 @@ func (c *Control) finishLoad() {
 	c.ips.sortOrder()
 	c.esims.sortOrder()
 	c.settings.sortOrder()
-	for _, s := range []int64{c.accounts.maxSeq, c.sims.maxSeq, c.fleets.maxSeq, c.naps.maxSeq, c.sms.maxSeq, c.ips.maxSeq, c.esims.maxSeq, c.settings.maxSeq} {
-		c.seq = max(c.seq, s)
-	}
+	c.syncSeq()
 	for _, n := range c.naps.all() {
 		for _, e := range n.Networks {
 			c.seq = max(c.seq, e.Seq)
 		}
+	}
+}
+
+// syncSeq keeps the sequence counter past every stored resource's.
+func (c *Control) syncSeq() {
+	for _, s := range []int64{c.accounts.maxSeq, c.sims.maxSeq, c.fleets.maxSeq, c.naps.maxSeq, c.sms.maxSeq, c.ips.maxSeq, c.esims.maxSeq, c.settings.maxSeq} {
+		c.seq = max(c.seq, s)
 	}
 }
 
@@ -371,8 +479,12 @@ type txn struct {
 	discard bool // the store keeps nothing: no need to encode
 	recs    []Record
 	apply   []func()
-	after   []func() // run after the lock is released: callbacks, events
+	events  []Event  // published once durable, before after; replayed by other replicas
+	after   []func() // run after the lock is released: callbacks
 }
+
+// event raises e once the change is durable.
+func (t *txn) event(e Event) { t.events = append(t.events, e) }
 
 func (t *txn) put(kind, id string, v any, apply func()) {
 	if t.discard {
@@ -387,31 +499,53 @@ func (t *txn) put(kind, id string, v any, apply func()) {
 	t.apply = append(t.apply, apply)
 }
 
-// write runs fn under the write lock, commits what it put and then applies it.
+// write runs fn under the write lock and applies what it put in memory at
+// once; it returns, and runs t.after (events, callbacks), only once the
+// committer made the records durable, without holding the lock meanwhile.
 func (c *Control) write(ctx context.Context, fn func(t *txn) error) error {
+	if c.shared != nil {
+		return c.writeShared(ctx, fn)
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return errorf(20503, http.StatusServiceUnavailable, "the control plane is shutting down")
 	}
-	t := txn{discard: c.discard}
-	err := fn(&t)
-	if err == nil && len(t.recs) > 0 {
-		err = c.store.Commit(ctx, t.recs)
+	if e := c.fault.Load(); e != nil {
+		c.mu.Unlock()
+		return e
 	}
-	if err == nil {
-		for _, a := range t.apply {
-			a()
-		}
+	t := txn{discard: c.discard}
+	if err := fn(&t); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	for _, a := range t.apply {
+		a()
+	}
+	var b *batch
+	if len(t.recs) > 0 {
+		b = c.commits.enqueue(t.recs)
 	}
 	c.mu.Unlock()
-	if err != nil {
-		return err
+	if b != nil {
+		<-b.done
+		if b.err != nil {
+			return b.err
+		}
+	}
+	c.finish(&t)
+	return nil
+}
+
+// finish publishes the events of a durable write and runs its after funcs.
+func (c *Control) finish(t *txn) {
+	for _, e := range t.events {
+		c.publish(e)
 	}
 	for _, a := range t.after {
 		a()
 	}
-	return nil
 }
 
 func (c *Control) putSim(t *txn, s *Sim) {

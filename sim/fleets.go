@@ -309,7 +309,7 @@ func (c *Control) UpdateFleet(ctx context.Context, acct *Account, ref string, p 
 			l := f.Limits[len(f.Limits)-1]
 			limit = &l
 		}
-		t.after = append(t.after, func() { c.publish(Event{Kind: EventFleet, Sid: f.Sid, Limit: limit}) })
+		t.event(Event{Kind: EventFleet, Sid: f.Sid, Limit: limit})
 		if limit != nil {
 			// The network enforces the new limit once it has propagated:
 			// tell the modems then too, so data over it stops at that

@@ -68,9 +68,10 @@ func (c *Control) CreateIPCommand(ctx context.Context, acct *Account, p IPComman
 			CallbackURL: p.CallbackURL, CallbackMethod: method,
 			DateCreated: now, DateUpdated: now, Seq: c.nextSeq(),
 		}
-		t.put("ip", m.Sid, m, func() { c.ips.set(m.Sid, m, m.Seq) })
+		t.put("ip", m.Sid, m, func() { c.ips.set(m.Sid, m, m.Seq); c.stats.ip.add(m.Direction, m.Status) })
 		sid, iccid := m.Sid, m.SimICCID
-		t.after = append(t.after, func() { c.sendIPCommand(sid, iccid) })
+		t.event(Event{Kind: EventIPCommand, Sid: sid, ICCID: iccid})
+		t.after = append(t.after, func() { c.sendIPCommand(sid) })
 		return nil
 	})
 	return m, err
@@ -81,11 +82,10 @@ func (c *Control) CreateIPCommand(ctx context.Context, acct *Account, p IPComman
 // asynchronously and reports 83401).
 const IPSendWindow = time.Second
 
-// sendIPCommand offers a queued MT IP Command to the SIM's modem, which
-// reports it with IPCommandDone at once. If no modem took it, it fails
-// after IPSendWindow.
-func (c *Control) sendIPCommand(sid, iccid string) {
-	c.publish(Event{Kind: EventIPCommand, Sid: sid, ICCID: iccid})
+// sendIPCommand runs once a queued MT IP Command was offered to the SIM's
+// modem (EventIPCommand), which reports it with IPCommandDone at once. If
+// no modem took it, it fails after IPSendWindow.
+func (c *Control) sendIPCommand(sid string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if m := c.ips.get(sid); c.closed || m == nil || m.Status != CommandQueued {
@@ -138,7 +138,7 @@ func (c *Control) IPCommandDone(ctx context.Context, sid, deviceIP string, sent 
 		if sent {
 			cp.Status, cp.DeviceIP = CommandSent, deviceIP
 		}
-		t.put("ip", cp.Sid, &cp, func() { c.ips.set(cp.Sid, &cp, cp.Seq) })
+		t.put("ip", cp.Sid, &cp, func() { c.ips.set(cp.Sid, &cp, cp.Seq); c.stats.ip.add(cp.Direction, cp.Status) })
 		if cp.CallbackURL != "" {
 			c.ipHook(t, &cp, cp.CallbackURL, cp.CallbackMethod)
 		}
@@ -168,7 +168,7 @@ func (c *Control) ReceiveIPCommand(ctx context.Context, iccid, deviceIP string, 
 			PayloadType: "binary", Payload: base64.StdEncoding.EncodeToString(payload),
 			DateCreated: now, DateUpdated: now, Seq: c.nextSeq(),
 		}
-		t.put("ip", m.Sid, m, func() { c.ips.set(m.Sid, m, m.Seq) })
+		t.put("ip", m.Sid, m, func() { c.ips.set(m.Sid, m, m.Seq); c.stats.ip.add(m.Direction, m.Status) })
 		if f := c.fleets.get(s.FleetSid); f != nil && f.IPCommandsURL != "" {
 			c.ipHook(t, m, f.IPCommandsURL, f.IPCommandsMethod)
 		}

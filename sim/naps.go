@@ -157,7 +157,7 @@ func (c *Control) AddNAPNetwork(ctx context.Context, acct *Account, napRef, netw
 		n.DateUpdated = now
 		c.putNAP(t, &n)
 		e = NAPEntry{Network: nw, NAPSid: n.Sid, Seq: entry.Seq}
-		t.after = append(t.after, func() { c.publish(Event{Kind: EventNAP, Sid: n.Sid}) })
+		t.event(Event{Kind: EventNAP, Sid: n.Sid})
 		return nil
 	})
 	return e, err
@@ -179,7 +179,7 @@ func (c *Control) RemoveNAPNetwork(ctx context.Context, acct *Account, napRef, n
 		n.Networks = slices.Delete(slices.Clone(cur.Networks), i, i+1)
 		n.DateUpdated = c.Now()
 		c.putNAP(t, &n)
-		t.after = append(t.after, func() { c.publish(Event{Kind: EventNAP, Sid: n.Sid}) })
+		t.event(Event{Kind: EventNAP, Sid: n.Sid})
 		return nil
 	})
 }

@@ -279,7 +279,7 @@ func (c *Control) UpdateSim(ctx context.Context, acct *Account, ref string, p Si
 			s.FleetSid = fleetSid
 			c.putSim(t, s)
 		}
-		t.after = append(t.after, func() { c.publish(Event{Kind: EventSim, Sid: s.Sid, ICCID: s.ICCID}) })
+		t.event(Event{Kind: EventSim, Sid: s.Sid, ICCID: s.ICCID})
 		sim = s
 		return nil
 	})
@@ -350,8 +350,8 @@ func (c *Control) completeSimUpdate(sid string) {
 		s.DateUpdated = now
 		c.putSim(t, s)
 		acct := c.accounts.get(s.AccountSid)
+		t.event(Event{Kind: EventSim, Sid: s.Sid, ICCID: s.ICCID})
 		t.after = append(t.after, func() {
-			c.publish(Event{Kind: EventSim, Sid: s.Sid, ICCID: s.ICCID})
 			if p.CallbackURL != "" {
 				c.hooks.sendEvent(WebhookSimUpdate, acct.AuthToken, p.CallbackURL, p.CallbackMethod, url.Values{
 					"SimSid": {s.Sid}, "SimUniqueName": {s.UniqueName},

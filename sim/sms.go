@@ -72,7 +72,7 @@ func (c *Control) CreateSmsCommand(ctx context.Context, acct *Account, simRef, p
 			CallbackURL: callbackURL, CallbackMethod: method,
 			DateCreated: now, DateUpdated: now, Seq: c.nextSeq(),
 		}
-		t.put("sms", m.Sid, m, func() { c.sms.set(m.Sid, m, m.Seq) })
+		t.put("sms", m.Sid, m, func() { c.sms.set(m.Sid, m, m.Seq); c.stats.sms.add(m.Direction, m.Status) })
 		sid := m.Sid
 		t.after = append(t.after, func() { c.attemptSms(sid) })
 		return nil
@@ -106,7 +106,7 @@ func (c *Control) attemptSms(sid string) {
 		}
 		c.armSmsTimer(sid, min(SmsRetryInterval, expires.Sub(now)))
 		iccid := s.ICCID
-		t.after = append(t.after, func() { c.publish(Event{Kind: EventSmsCommand, Sid: sid, ICCID: iccid}) })
+		t.event(Event{Kind: EventSmsCommand, Sid: sid, ICCID: iccid})
 		return nil
 	})
 	if err != nil {
@@ -149,7 +149,7 @@ func (c *Control) resumeSmsCommands() {
 func (c *Control) putSmsStatus(t *txn, m *SmsCommand, status string, now time.Time) *SmsCommand {
 	cp := *m
 	cp.Status, cp.DateUpdated = status, now
-	t.put("sms", cp.Sid, &cp, func() { c.sms.set(cp.Sid, &cp, cp.Seq) })
+	t.put("sms", cp.Sid, &cp, func() { c.sms.set(cp.Sid, &cp, cp.Seq); c.stats.sms.add(cp.Direction, cp.Status) })
 	if status == CommandDelivered || status == CommandFailed {
 		c.stopSmsTimer(cp.Sid)
 	}
@@ -261,7 +261,7 @@ func (c *Control) SendMobileOriginated(ctx context.Context, iccid, to, payload s
 			Status: CommandReceived, Direction: DirectionFromSim,
 			DateCreated: now, DateUpdated: now, Seq: c.nextSeq(),
 		}
-		t.put("sms", m.Sid, m, func() { c.sms.set(m.Sid, m, m.Seq) })
+		t.put("sms", m.Sid, m, func() { c.sms.set(m.Sid, m, m.Seq); c.stats.sms.add(m.Direction, m.Status) })
 		if f.SmsCommandsURL != "" {
 			method, _ := callbackMethod("SmsCommandsMethod", f.SmsCommandsMethod)
 			c.smsHook(t, m, f.SmsCommandsURL, method)

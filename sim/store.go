@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"sync"
 )
@@ -97,3 +98,46 @@ func (m *MemStore) Commit(ctx context.Context, batch []Record) error {
 
 // Close implements Store.
 func (m *MemStore) Close() error { return nil }
+
+// SharedStore is a Store that several control planes, in one process or
+// several (replicas), share as one service: each write runs under a lock
+// held across all of them, after catching up with what the others
+// committed, and every commit is one numbered change in a change log that
+// the others replay, the Events it raised included.
+type SharedStore interface {
+	Store
+	// Snapshot is Load that also returns the version of the state it read:
+	// that of the last change it includes.
+	Snapshot(ctx context.Context, fn func(Record) error) (version int64, err error)
+	// Begin starts a write: it waits until no other write runs anywhere,
+	// keeps the others out until the SharedTx ends, and returns the changes
+	// committed after version since, in order.
+	Begin(ctx context.Context, since int64) (SharedTx, []Change, error)
+	// Changes returns the changes committed after version since, in order.
+	Changes(ctx context.Context, since int64) ([]Change, error)
+	// Version returns the version of the last committed change.
+	Version(ctx context.Context) (int64, error)
+	// Watch calls wake whenever another replica may have committed, and
+	// now and then regardless, until ctx is done.
+	Watch(ctx context.Context, wake func())
+}
+
+// SharedTx is a write begun on a SharedStore.
+type SharedTx interface {
+	// Commit stores recs and the encoded events they raised as one change
+	// and returns its version; the lock is released.
+	Commit(ctx context.Context, recs []Record, events []byte) (version int64, err error)
+	// Rollback ends the write without a change; the lock is released.
+	Rollback(ctx context.Context)
+}
+
+// Change is one commit of a SharedStore.
+type Change struct {
+	Version int64
+	Records []Record
+	Events  []byte // as given to SharedTx.Commit
+}
+
+// ErrChangesTrimmed is returned by a SharedStore when the changes after a
+// version are no longer kept: the replica must reload.
+var ErrChangesTrimmed = errors.New("the change log no longer holds the changes this replica needs: restart it to reload the state")

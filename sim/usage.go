@@ -167,7 +167,10 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 			u.Download += b.down
 			u.SMS += int(b.sms)
 		}
-		t.put("usage", u.key(), u, func() { c.usage.add(sid, hour, attr, net, r.Upload, r.Download, r.SMS, now) })
+		t.put("usage", u.key(), u, func() {
+			c.usage.add(sid, hour, attr, net, r.Upload, r.Download, r.SMS, now)
+			c.stats.metered(r.Upload, r.Download)
+		})
 		return nil
 	})
 }

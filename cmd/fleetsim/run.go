@@ -19,6 +19,8 @@ import (
 	"github.com/fleetsim/fleetsim/modem/console"
 	"github.com/fleetsim/fleetsim/sim"
 	"github.com/fleetsim/fleetsim/sim/api"
+	"github.com/fleetsim/fleetsim/sim/metrics"
+	"github.com/fleetsim/fleetsim/sim/pgstore"
 	"github.com/fleetsim/fleetsim/sim/sqlstore"
 )
 
@@ -46,7 +48,7 @@ type serveFlags struct {
 // add defines serve's flags on fs.
 func (f *serveFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`address` to serve the API on (:0 picks a free port)")
-	fs.StringVar(&f.state, "state", "fleetsim.db", `SQLite `+"`file`"+` that keeps the state; ":memory:" for a throwaway run`)
+	fs.StringVar(&f.state, "state", "fleetsim.db", `SQLite `+"`file`"+` that keeps the state (":memory:" for a throwaway run), or a postgres:// URL shared by replicas`)
 	fs.StringVar(&f.accountSid, "account-sid", "", "main account `SID` (env FLEETSIM_ACCOUNT_SID, TWILIO_ACCOUNT_SID); generated when absent")
 	fs.StringVar(&f.authToken, "auth-token", "", "main account auth `token` (env FLEETSIM_AUTH_TOKEN, TWILIO_AUTH_TOKEN); generated when absent")
 	fs.IntVar(&f.sims, "sims", sim.DefaultCards, "number of SIM cards in the inventory")
@@ -99,11 +101,19 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 		return fmt.Errorf("--auth-cache %v is outside (0, %v]", f.authCache, modem.MaxAuthCache)
 	}
 	f.sims = max(f.sims, f.modems.n)
-	store, err := sqlstore.Open(ctx, f.state)
+	var store sim.Store
+	var err error
+	if pgstore.IsURL(f.state) {
+		store, err = pgstore.Open(ctx, f.state)
+	} else {
+		store, err = sqlstore.Open(ctx, f.state)
+	}
 	if err != nil {
 		return err
 	}
+	mx := metrics.New()
 	ctl, err := sim.New(ctx, store,
+		sim.WithCommitObserver(mx.ObserveCommit),
 		sim.WithMainAccount(f.accountSid, f.authToken),
 		sim.WithCards(f.cardSeed, f.sims),
 		sim.WithUpdateDelay(f.updateDelay),
@@ -116,14 +126,17 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 	}
 	defer ctl.Close()
 
-	apiOpts := []api.Option{api.WithLogger(logger)}
+	mx.WatchControl(ctl)
+	apiOpts := []api.Option{api.WithLogger(logger), api.WithObserver(mx.ObserveRequest), api.WithMetrics(mx.Handler())}
 	var modems console.Modems // stays a nil interface without modems
 	if f.modems.n > 0 {
-		fleet, err := startModems(ctx, f, ctl, logger)
+		stats := new(modem.Stats)
+		fleet, err := startModems(ctx, f, ctl, stats, logger)
 		if err != nil {
 			return err
 		}
 		defer fleet.Close()
+		mx.WatchModems(fleet.Modems, stats)
 		controls := fleet.Handler("/_fleetsim/v1/")
 		apiOpts = append(apiOpts,
 			api.WithExtension(api.Extension{Pattern: "/_fleetsim/v1/modems", Handler: controls}),
@@ -153,7 +166,7 @@ func serveAPI(ctx context.Context, f serveFlags, logger *slog.Logger, stdout io.
 	srv.RegisterOnShutdown(func() { cons.Close() }) // its live streams would hold Shutdown up
 	main := ctl.MainAccount()
 	url := "http://" + ln.Addr().String()
-	fmt.Fprintf(stdout, "fleetsim: Super SIM API on %s (state %s, %d cards)\n", url, f.state, f.sims)
+	fmt.Fprintf(stdout, "fleetsim: Super SIM API on %s (state %s, %d cards)\n", url, pgstore.Redacted(f.state), f.sims)
 	fmt.Fprintf(stdout, "  account SID: %s\n", main.Sid)
 	if f.authToken == "" {
 		fmt.Fprintf(stdout, "  auth token:  %s\n", main.AuthToken)
@@ -197,7 +210,7 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 }
 
 // startModems exposes one virtual modem per inventory card on a PTY.
-func startModems(ctx context.Context, f serveFlags, ctl *sim.Control, logger *slog.Logger) (*modem.Fleet, error) {
+func startModems(ctx context.Context, f serveFlags, ctl *sim.Control, stats *modem.Stats, logger *slog.Logger) (*modem.Fleet, error) {
 	profiles, err := f.modems.profiles(f.profile)
 	if err != nil {
 		return nil, err
@@ -215,7 +228,7 @@ func startModems(ctx context.Context, f serveFlags, ctl *sim.Control, logger *sl
 	return modem.StartFleet(ctx, modem.FleetConfig{
 		Cards: simCards, Core: ctl, World: modem.NewWorld(ctl.Catalog()), Profiles: profiles,
 		Country: f.location, Timing: timing, AuthCache: f.authCache, Dir: f.modemDir, ExtraPorts: f.atPorts,
-		Logger: logger,
+		Logger: logger, Stats: stats,
 	})
 }
 

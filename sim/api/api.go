@@ -29,6 +29,8 @@ type Server struct {
 	mux        *http.ServeMux
 	extensions []Extension
 	cardExtras func(iccid string) map[string]any
+	observe    func(Request)
+	metrics    http.Handler
 }
 
 // Option configures a Server.
@@ -36,6 +38,24 @@ type Option func(*Server)
 
 // WithLogger sets the request logger.
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.logger = l } }
+
+// Request is what an observer hears of a request the server answered.
+type Request struct {
+	// Route is the pattern that served it, such as "/v1/Sims/{Sid}": a
+	// bounded set, unlike paths. "" when no route matched (a 404).
+	Route    string
+	Method   string
+	Status   int
+	Duration time.Duration
+}
+
+// WithObserver calls fn after every request is answered, in the request's
+// goroutine; fn must not block.
+func WithObserver(fn func(Request)) Option { return func(s *Server) { s.observe = fn } }
+
+// WithMetrics serves h on GET /metrics without credentials, as /healthz:
+// a Prometheus scrape endpoint.
+func WithMetrics(h http.Handler) Option { return func(s *Server) { s.metrics = h } }
 
 // New returns the API of ctl.
 func New(ctl *sim.Control, opts ...Option) *Server {
@@ -50,8 +70,18 @@ func New(ctl *sim.Control, opts ...Option) *Server {
 // methods maps HTTP methods to handlers of one path.
 type methods map[string]func(w http.ResponseWriter, r *http.Request, a *sim.Account)
 
-func (s *Server) handle(pattern string, m methods) {
+// route serves pattern with h, remembering the pattern for observers.
+func (s *Server) route(pattern string, h http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if sw, ok := w.(*statusWriter); ok {
+			sw.route = pattern
+		}
+		h(w, r)
+	})
+}
+
+func (s *Server) handle(pattern string, m methods) {
+	s.route(pattern, func(w http.ResponseWriter, r *http.Request) {
 		h, ok := m[r.Method]
 		if !ok && r.Method == http.MethodHead {
 			h, ok = m[http.MethodGet]
@@ -64,6 +94,12 @@ func (s *Server) handle(pattern string, m methods) {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
 			writeError(w, &sim.Error{Code: sim.CodeMethodNotAllowed, Status: http.StatusMethodNotAllowed,
 				Message: fmt.Sprintf("Method %s is not allowed on %s", r.Method, r.URL.Path)})
+			return
+		}
+		// A replica catches up with the others first; a stopped control
+		// plane (its store failed) answers 503.
+		if err := s.ctl.Sync(r.Context()); err != nil {
+			writeError(w, err)
 			return
 		}
 		a, err := s.authenticate(r)
@@ -121,7 +157,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeError(rw, &sim.Error{Code: 20500, Status: http.StatusInternalServerError, Message: "Internal error"})
 			}
 		}
-		s.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", time.Since(start))
+		d := time.Since(start)
+		s.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", d)
+		if s.observe != nil {
+			s.observe(Request{Route: rw.route, Method: r.Method, Status: rw.status, Duration: d})
+		}
 	}()
 	if p := r.URL.EscapedPath(); p != cleanPath(p) {
 		// ServeMux would redirect to the cleaned path with an HTML body;
@@ -149,6 +189,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	route  string // the pattern that served the request
 }
 
 func (w *statusWriter) WriteHeader(code int) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/fleetsim/fleetsim/sim"
@@ -10,9 +11,24 @@ type acctHandler = func(w http.ResponseWriter, r *http.Request, a *sim.Account)
 
 func (s *Server) routes() {
 	c := s.ctl
-	s.mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+	s.route("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := c.Err(); err != nil {
+			writeError(w, err)
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	if h := s.metrics; h != nil {
+		s.route("/metrics", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				writeError(w, &sim.Error{Code: sim.CodeMethodNotAllowed, Status: http.StatusMethodNotAllowed,
+					Message: fmt.Sprintf("Method %s is not allowed on %s", r.Method, r.URL.Path)})
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, notFound(r)) })
 
 	// Sims.

@@ -57,7 +57,7 @@ func (s *Server) simulatorRoutes() {
 	}
 	for _, e := range s.extensions {
 		h, anyAccount := e.Handler, e.AnyAccount
-		s.mux.Handle(e.Pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.route(e.Pattern, func(w http.ResponseWriter, r *http.Request) {
 			a, err := s.authenticate(r)
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Basic realm="Twilio API"`)
@@ -71,7 +71,7 @@ func (s *Server) simulatorRoutes() {
 				return
 			}
 			mainOnly(func(w http.ResponseWriter, r *http.Request, _ *sim.Account) { h.ServeHTTP(w, r) })(w, r, a)
-		}))
+		})
 	}
 	s.handle("/_fleetsim/v1/cards", methods{
 		http.MethodGet: mainOnly(func(w http.ResponseWriter, r *http.Request, a *sim.Account) {

@@ -1,5 +1,15 @@
 // Package sqlstore keeps the control plane's state in an embedded SQLite
-// database (pure Go, WAL journal, synchronous commits).
+// database (pure Go, WAL journal).
+//
+// Durability: in WAL mode a commit is appended to the write-ahead log.
+// With synchronous=FULL (the default, SyncFull) the log is fsynced at every
+// commit, so an acknowledged write survives a process kill and a power
+// loss or OS crash. With synchronous=NORMAL (SyncNormal) the log is
+// fsynced only at checkpoints: an acknowledged write is in the OS page
+// cache and survives kill -9 of the process, but the last commits before a
+// power loss or OS crash may be lost (the database stays consistent). The
+// control plane commits writes in groups (see sim.Control), so the fsync
+// of FULL is paid once per group, not once per write.
 package sqlstore
 
 import (
@@ -17,14 +27,39 @@ type Store struct {
 	db *sql.DB
 }
 
+// Sync is SQLite's synchronous setting in WAL mode.
+type Sync uint8
+
+// Sync settings.
+const (
+	SyncFull   Sync = iota // fsync the log at every commit: survives power loss
+	SyncNormal             // fsync at checkpoints only: survives kill -9, not power loss
+)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct{ sync Sync }
+
+// WithSync sets the synchronous setting (default SyncFull).
+func WithSync(s Sync) Option { return func(o *options) { o.sync = s } }
+
 var _ sim.Store = (*Store)(nil)
 
 // Memory is the path of a database that lives only as long as the Store.
 const Memory = ":memory:"
 
 // Open opens or creates the database at path (Memory for a throwaway one).
-func Open(ctx context.Context, path string) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	sync := "FULL"
+	if o.sync == SyncNormal {
+		sync = "NORMAL"
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
 	if path == Memory {
 		dsn = "file:fleetsim?mode=memory&_txlock=immediate"
 	}
@@ -77,12 +112,23 @@ func (s *Store) Commit(ctx context.Context, batch []sim.Record) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
+	var upsert, del *sql.Stmt
 	for _, r := range batch {
 		if r.Data == nil {
-			_, err = tx.ExecContext(ctx, `DELETE FROM records WHERE kind = ? AND id = ?`, r.Kind, r.ID)
+			if del == nil {
+				if del, err = tx.PrepareContext(ctx, `DELETE FROM records WHERE kind = ? AND id = ?`); err != nil {
+					return fmt.Errorf("saving state: %w", err)
+				}
+			}
+			_, err = del.ExecContext(ctx, r.Kind, r.ID)
 		} else {
-			_, err = tx.ExecContext(ctx, `INSERT INTO records (kind, id, data) VALUES (?, ?, ?)
-				ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data`, r.Kind, r.ID, r.Data)
+			if upsert == nil {
+				if upsert, err = tx.PrepareContext(ctx, `INSERT INTO records (kind, id, data) VALUES (?, ?, ?)
+					ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data`); err != nil {
+					return fmt.Errorf("saving state: %w", err)
+				}
+			}
+			_, err = upsert.ExecContext(ctx, r.Kind, r.ID, r.Data)
 		}
 		if err != nil {
 			return fmt.Errorf("saving state: %w", err)

@@ -2,155 +2,23 @@ package sqlstore_test
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetsim/fleetsim/sim"
 	"github.com/fleetsim/fleetsim/sim/sqlstore"
-	"github.com/fleetsim/fleetsim/sim/vclock"
+	"github.com/fleetsim/fleetsim/sim/storetest"
 )
 
-func ptr[T any](v T) *T { return &v }
-
-func open(t *testing.T, path string, clock *vclock.Clock, opts ...sim.Option) *sim.Control {
-	t.Helper()
-	st, err := sqlstore.Open(context.Background(), path)
-	require.NoError(t, err)
-	opts = append([]sim.Option{sim.WithClock(clock), sim.WithCards("restart", 50)}, opts...)
-	ctl, err := sim.New(context.Background(), st, opts...)
-	require.NoError(t, err)
-	return ctl
-}
-
-// TestStateSurvivesRestart: everything acknowledged before a restart is
-// there after it, including an asynchronous update still scheduled, which
-// completes on time.
-func TestStateSurvivesRestart(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "state.db")
-	clock := vclock.New(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
-	ctl := open(t, path, clock)
-	main := ctl.MainAccount()
-	sub, err := ctl.CreateSubaccount(ctx, "sub")
-	require.NoError(t, err)
-	vf, _ := ctl.Catalog().ByPLMN(sim.PLMN{MCC: "234", MNC: "15"})
-	nap, err := ctl.CreateNAP(ctx, main, ptr("uk"), []string{vf.Sid})
-	require.NoError(t, err)
-	fleet, err := ctl.CreateFleet(ctx, main, sim.FleetParams{NetworkAccessProfile: ptr("uk"), DataLimit: ptr(42)})
-	require.NoError(t, err)
-	cards := ctl.Cards()
-	s, err := ctl.RegisterSim(ctx, main, cards[0].ICCID, cards[0].RegistrationCode)
-	require.NoError(t, err)
-	_, accepted, err := ctl.UpdateSim(ctx, main, s.Sid, sim.SimParams{Status: ptr("active"), Fleet: ptr(fleet.Sid), UniqueName: ptr("dev")})
-	require.NoError(t, err)
-	require.True(t, accepted)
-	require.NoError(t, ctl.Close())
-
-	ctl = open(t, path, clock)
-	defer ctl.Close()
-	assert.Equal(t, main, ctl.MainAccount())
-	_, err = ctl.Authenticate(sub.Sid, sub.AuthToken)
-	require.NoError(t, err)
-	got, err := ctl.Sim(main, "dev")
-	require.NoError(t, err)
-	assert.Equal(t, sim.StatusScheduled, got.APIStatus())
-	clock.Advance(sim.DefaultUpdateDelay)
-	got, err = ctl.Sim(main, "dev")
-	require.NoError(t, err)
-	assert.Equal(t, sim.StatusActive, got.APIStatus(), "the scheduled update completes after the restart")
-	gotNAP, err := ctl.NAP(main, "uk")
-	require.NoError(t, err)
-	assert.Equal(t, nap.Sid, gotNAP.Sid)
-	gotFleet, err := ctl.Fleet(main, fleet.Sid)
-	require.NoError(t, err)
-	assert.Equal(t, 42, gotFleet.DataLimit)
-	assert.Equal(t, s.Sid, ctl.Cards()[0].SimSid)
-
-	// New resources keep coming after the old ones in lists.
-	s2, err := ctl.RegisterSim(ctx, main, cards[1].ICCID, cards[1].RegistrationCode)
-	require.NoError(t, err)
-	sims, err := ctl.ListSims(main, sim.SimFilter{})
-	require.NoError(t, err)
-	require.Len(t, sims, 2)
-	assert.Equal(t, []string{s.Sid, s2.Sid}, []string{sims[0].Sid, sims[1].Sid})
-}
-
-func TestStateRefusesAnotherMainAccount(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.db")
-	clock := vclock.New(time.Now())
-	ctl := open(t, path, clock)
-	require.NoError(t, ctl.Close())
-	st, err := sqlstore.Open(context.Background(), path)
-	require.NoError(t, err)
-	defer st.Close()
-	_, err = sim.New(context.Background(), st, sim.WithMainAccount("AC0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"))
-	require.ErrorContains(t, err, "belongs to main account")
-}
-
-// TestConcurrentWritesAreAllKept: writes from many goroutines all land,
-// and the reloaded state is the state that was served.
-func TestConcurrentWritesAreAllKept(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "state.db")
-	clock := vclock.New(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
-	ctl := open(t, path, clock)
-	main := ctl.MainAccount()
-	vf, _ := ctl.Catalog().ByPLMN(sim.PLMN{MCC: "234", MNC: "15"})
-	_, err := ctl.CreateNAP(ctx, main, ptr("uk"), []string{vf.Sid})
-	require.NoError(t, err)
-	cards := ctl.Cards()
-	var wg sync.WaitGroup
-	errs := make(chan error, 100)
-	for i := range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			name := fmt.Sprintf("fleet-%d", i)
-			if _, err := ctl.CreateFleet(ctx, main, sim.FleetParams{NetworkAccessProfile: ptr("uk"), UniqueName: &name}); err != nil {
-				errs <- err
-			}
-			s, err := ctl.RegisterSim(ctx, main, cards[i].ICCID, cards[i].RegistrationCode)
-			if err != nil {
-				errs <- err
-				return
-			}
-			if _, _, err := ctl.UpdateSim(ctx, main, s.Sid, sim.SimParams{Fleet: &name, UniqueName: ptr("dev")}); err != nil {
-				var e *sim.Error
-				if !assert.ErrorAs(t, err, &e) || e.Code != sim.CodeSimNameTaken {
-					errs <- err
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	before, err := ctl.ListSims(main, sim.SimFilter{})
-	require.NoError(t, err)
-	require.Len(t, before, 20)
-	named := 0
-	for _, s := range before {
-		if s.UniqueName == "dev" {
-			named++
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) func() sim.Store {
+		path := filepath.Join(t.TempDir(), "state.db")
+		return func() sim.Store {
+			st, err := sqlstore.Open(context.Background(), path)
+			require.NoError(t, err)
+			return st
 		}
-	}
-	assert.Equal(t, 1, named, "exactly one Sim won the unique name")
-	require.NoError(t, ctl.Close())
-
-	ctl = open(t, path, clock)
-	defer ctl.Close()
-	after, err := ctl.ListSims(main, sim.SimFilter{})
-	require.NoError(t, err)
-	assert.Equal(t, before, after)
-	fleets, err := ctl.ListFleets(main, "")
-	require.NoError(t, err)
-	assert.Len(t, fleets, 20)
+	})
 }
