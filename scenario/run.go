@@ -86,6 +86,9 @@ type runner struct {
 	runErrs   []report.Outcome // timeline actions the API refused
 	rec       *sampler         // the report's time series
 	settle    bool             // start statuses settle before the start (settleStatuses)
+	// setupOverHTTP registers the SIMs through the embedded API's HTTP
+	// handler rather than its functions (registerSim); tests compare both.
+	setupOverHTTP bool
 	firmware.Env
 	realtimeState
 	accountState
@@ -373,19 +376,7 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 				continue
 			}
 			card, _ := r.ctl.Card(i)
-			p := url.Values{"Iccid": {card.ICCID}, "RegistrationCode": {card.RegistrationCode}}
-			if _, err := r.client(g.Spec.Account).Call(ctx, http.MethodPost, "/v1/Sims", p, nil); err != nil {
-				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.First, g.Spec.Name, err)
-			}
-			// The SID the API answered, asked of the control plane in
-			// process (a query): its string is the record's own, not a copy
-			// decoded from the answer, and a million of them add up.
-			s, err := r.ctl.SimByICCID(card.ICCID)
-			if err != nil {
-				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.First, g.Spec.Name, err)
-			}
-			r.sids[i] = s.Sid
-			if err := r.setupSim(ctx, g, i); err != nil {
+			if err := r.registerSim(ctx, g, i, card); err != nil {
 				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.First, g.Spec.Name, err)
 			}
 			d := &r.devices[i]
@@ -415,12 +406,19 @@ func (r *runner) setupSim(ctx context.Context, g *firmware.Group, i int) error {
 			return err
 		}
 	}
-	if g.Spec.SimStatus == "inactive" && !r.settle { // a run on real modems plays in real time: no set-up stretch
+	r.deactivateLater(g, i)
+	return nil
+}
+
+// deactivateLater deactivates the SIM of device i of an inactive group
+// once its activation has settled, when there is no set-up stretch (a
+// run on real modems plays in real time; see settleStatuses).
+func (r *runner) deactivateLater(g *firmware.Group, i int) {
+	if g.Spec.SimStatus == "inactive" && !r.settle {
 		r.Clock.AfterFunc(r.s.Settings.UpdateDelay.D(), func() {
 			r.apiAction(-1, http.MethodPost, "/v1/Sims/"+r.sids[i], url.Values{"Status": {"inactive"}}, 0)
 		})
 	}
-	return nil
 }
 
 func (r *runner) close() {
