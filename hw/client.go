@@ -20,6 +20,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/warthog618/modem/at"
@@ -52,6 +53,13 @@ var slowCommands = map[string]time.Duration{
 	"+QCSQ":     DefaultTimeout,
 	"+CGPADDR":  DefaultTimeout,
 	"+CGDCONT=": DefaultTimeout,
+	// SMS and sockets: AT+CMGS 60 s (SIM7080 manual §4.2.5, TinyGSM),
+	// AT+QIACT and AT+QIOPEN 150 s (ST's BG96 driver from the Quectel
+	// manual), AT+CNACT's activation as AT+CGACT's.
+	"+CMGS=":   60 * time.Second,
+	"+QIACT=":  150 * time.Second,
+	"+QIOPEN=": 150 * time.Second,
+	"+CNACT=":  150 * time.Second,
 }
 
 // timeoutKey is cmd without "AT", in upper case.
@@ -137,6 +145,7 @@ type Client struct {
 	sem       chan struct{}  // held by the command in progress
 	queued    chan struct{}  // wakes the dispatcher
 	closeOnce sync.Once
+	prompt    atomic.Uint32 // promptIdle, promptAwaited or promptSeen (see Send)
 
 	mu       sync.Mutex
 	state    State
@@ -362,8 +371,12 @@ func (c *Client) read(cn *conn) {
 		n, err := cn.rw.Read(buf)
 		if n > 0 {
 			c.tr.record(DirIn, buf[:n])
-			over := fr.overflow
+			over, prompts := fr.overflow, fr.prompts
+			fr.prompt = c.prompt.Load() == promptAwaited
 			fr.feed(buf[:n], emit)
+			if fr.prompts != prompts {
+				c.prompt.CompareAndSwap(promptAwaited, promptSeen)
+			}
 			if fr.overflow != over {
 				c.tr.note("a line longer than %d bytes was cut", MaxLine)
 			}

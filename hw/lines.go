@@ -16,6 +16,7 @@ type framerState uint8
 const (
 	frText     framerState = iota // inside a line (or between lines)
 	frOverflow                    // past MaxLine: discarding up to the next terminator
+	frPrompt                      // after a data prompt: skipping the blanks that follow it
 )
 
 // framer turns the bytes a modem sends into lines: a line ends at CR or
@@ -24,10 +25,18 @@ const (
 // UTF-8 are noise and are dropped, so garbage at a baud-rate change or a
 // reboot does not corrupt the line around it. Fed one byte or a whole
 // chunk at a time it emits the same lines.
+//
+// While prompt is set (a command that prompts for data is waiting for
+// its prompt), a '>' or '@' at the start of a line is a line of its own
+// at once, as modules send the prompt without a terminator ("> " for
+// AT+CMGS, AT+QISEND and AT+CASEND, "@" for u-blox's AT+USOST), and the
+// blanks after it are dropped.
 type framer struct {
 	st       framerState
 	buf      []byte
-	overflow int // lines cut at MaxLine so far
+	overflow int  // lines cut at MaxLine so far
+	prompt   bool // a data prompt may come; cleared by the prompt
+	prompts  int  // prompts emitted so far
 }
 
 // feed frames b and calls emit for every complete, non-empty line. The
@@ -35,9 +44,22 @@ type framer struct {
 func (f *framer) feed(b []byte, emit func(string)) {
 	for _, c := range b {
 		switch {
+		case f.st == frPrompt && c == ' ':
+			continue
+		case f.prompt && len(f.buf) == 0 && f.st != frOverflow && (c == '>' || c == '@'):
+			f.st, f.prompt = frPrompt, false
+			f.prompts++
+			emit(string(c))
+			continue
+		case f.st == frPrompt:
+			f.st = frText
+		}
+		switch {
 		case c == '\r' || c == '\n':
 			if f.st == frText && len(f.buf) > 0 {
-				emit(clean(f.buf))
+				if l := clean(f.buf); l != "" { // blanks only: an empty line
+					emit(l)
+				}
 			}
 			f.buf, f.st = f.buf[:0], frText
 		case f.st == frOverflow:
@@ -109,6 +131,7 @@ var defaultURCs = []string{
 	"RDY", "APP RDY", "POWERED DOWN", "NORMAL POWER DOWN", "NO CARRIER",
 	"+QIND:", "+QUSIM:", "+QIURC:", "+QPSMTIMER:", "+QMTSTAT:", "+QMTRECV:",
 	"+CPSMSTATUS:", "+UUPSDA:", "+UUPSDD:", "^SYSSTART", "+SYSSTART",
+	"+APP PDP:", "+CADATAIND:", "+CASTATE:", "+UUSORF:", "+UUSORD:", "+UUSOCL:",
 }
 
 // rebootURC reports whether line says that the modem (re)started or

@@ -316,3 +316,55 @@ func describeCallbacks(c *spec.CallbackCheck) string {
 	}
 	return s
 }
+
+// receiverUnreachable refuses a run whose control plane is not on this
+// machine (--api to a host other than loopback) while the scenario points
+// it at the receiver: the receiver listens on loopback, where such a
+// control plane cannot call it (the real Super SIM API refuses private and
+// loopback URLs outright), so every callback it makes would be lost and
+// every callbacks expectation would fail for want of them. Each place that
+// points the control plane at the receiver is named by file:line.
+func receiverUnreachable(s *spec.Scenario, api string) error {
+	u, err := url.Parse(api)
+	if err != nil || isLoopback(u.Hostname()) {
+		return nil
+	}
+	var l spec.ErrorList
+	at := func(p spec.Pos, path string) {
+		l = append(l, &spec.Error{File: s.File, Line: p.Line, Column: p.Column, Path: path,
+			Msg: fmt.Sprintf("the callback receiver is on loopback, where the control plane at %s cannot reach it", u.Host)})
+	}
+	for i, f := range s.Control.Fleets {
+		if f.Callbacks {
+			at(f.Pos.At("callbacks"), fmt.Sprintf("control.fleets[%d].callbacks", i))
+		}
+	}
+	for i, e := range s.Timeline {
+		if e.SIMs != nil && e.SIMs.Callback != "" {
+			at(e.SIMs.Pos.At("callback"), fmt.Sprintf("timeline[%d].sims.callback", i))
+		}
+		if c := e.API; c != nil {
+			uses := strings.Contains(c.Path, "{callback:")
+			for _, v := range c.Params {
+				uses = uses || strings.Contains(v, "{callback:")
+			}
+			if uses {
+				at(c.Pos, fmt.Sprintf("timeline[%d].api", i))
+			}
+		}
+	}
+	if len(l) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrUsage, l)
+}
+
+// isLoopback reports whether host names this machine: localhost or a
+// loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

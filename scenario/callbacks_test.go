@@ -3,6 +3,7 @@ package scenario
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -151,4 +152,59 @@ func rcMain(t *testing.T, rep *report.Report) string {
 		}
 	}
 	return ""
+}
+
+// TestSeqPlaceholder: a group's sms.text and ip.text number each message
+// of a device ({n}: 1, 2, 3...), on a SIMCom module (SMS and AT+CASEND with
+// the numbered length) and a u-blox one (AT+USOST); replies are not
+// numbered. The Fleet's callbacks show each device's messages in order.
+func TestSeqPlaceholder(t *testing.T) {
+	t.Parallel()
+	const in = `duration: 5h
+control:
+  naps: [{name: eu, networks: [DE]}]
+  fleets: [{name: f, nap: eu, callbacks: true}]
+devices:
+  - {name: simcom, count: 2, module: sim7080, fleet: f, location: DE,
+     sms: {every: 1h, text: "s {n}"}, ip: {every: 1h, text: "t {n}", port: 6969}}
+  - {name: ublox, count: 2, module: sara-r4, fleet: f, location: DE,
+     ip: {every: 1h, text: "t {n}", port: 6969}}
+expect:
+  - {name: sms, group: simcom, callbacks: {kind: fleet_sms_command,
+     order: {by: SimSid, param: Payload, values: ["s 1", "s 2", "s 3", "s 4", "s 5"]}}}
+  - {name: ip simcom, group: simcom, callbacks: {kind: fleet_ip_command,
+     order: {by: SimSid, param: Payload, values: [dCAx, dCAy, dCAz, dCA0, dCA1]}}}
+  - {name: ip ublox, group: ublox, callbacks: {kind: fleet_ip_command,
+     order: {by: SimSid, param: Payload, values: [dCAx, dCAy, dCAz, dCA0, dCA1]}}}
+  - {name: literal, callbacks: {kind: fleet_sms_command, where: {Payload: "s {n}"}, count: "== 0"}}
+`
+	cat := testCatalog(t)
+	s, err := spec.ParseValid("t.yaml", []byte(in), cat)
+	require.NoError(t, err)
+	rep, err := Run(context.Background(), s, Options{Catalog: cat})
+	require.NoError(t, err)
+	for _, o := range rep.Expectations {
+		assert.True(t, o.Pass, "%s: %s", o.Name, o.Observed)
+	}
+}
+
+// TestReceiverUnreachable: with --api to a control plane on another host,
+// a scenario that points it at the loopback receiver is refused, naming
+// each place; a control plane on this machine may call it.
+func TestReceiverUnreachable(t *testing.T) {
+	cat := testCatalog(t)
+	s, err := spec.LoadValid("../scenarios/hw-commands.yaml", cat)
+	require.NoError(t, err)
+	_, err = Run(context.Background(), s, Options{Catalog: cat, API: "https://supersim.twilio.com",
+		HW: map[string]string{"quectel": "/dev/null", "simcom": "/dev/null"}})
+	require.ErrorIs(t, err, ErrUsage)
+	var one *spec.Error
+	require.ErrorAs(t, err, &one)
+	at := s.Control.Fleets[0].Pos.At("callbacks")
+	assert.Equal(t, fmt.Sprintf("../scenarios/hw-commands.yaml:%d:%d: control.fleets[0].callbacks: the callback receiver is on loopback, "+
+		"where the control plane at supersim.twilio.com cannot reach it", at.Line, at.Column), one.Error())
+	assert.Greater(t, at.Line, 1)
+	for _, api := range []string{"http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:2"} {
+		assert.NoError(t, receiverUnreachable(s, api), api)
+	}
 }

@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"encoding/base64"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -66,6 +67,48 @@ func TestReceiveIPCommand(t *testing.T) {
 	list, err := f.ctl.ListIPCommands(f.main, s.Sid, "", sim.CommandReceived, sim.DirectionFromSim)
 	require.NoError(t, err)
 	assert.Len(t, list, 1)
+}
+
+// A datagram from the device reaches its Fleet's ip_commands_url with
+// ip_commands_method (GET: in the query string), signed with the account's
+// auth token, carrying the IP Command's fields.
+func TestMobileOriginatedIPCommandWebhook(t *testing.T) {
+	for _, method := range []string{"POST", "GET"} {
+		t.Run(method, func(t *testing.T) {
+			f := newFixture(t)
+			hook := newSmsHook(t, f.main.AuthToken)
+			fl, err := f.ctl.CreateFleet(f.ctx, f.main, sim.FleetParams{
+				NetworkAccessProfile: ptr("uk"), IPCommandsURL: ptr(hook.srv.URL + "/ip?tenant=1"), IPCommandsMethod: ptr(method),
+			})
+			require.NoError(t, err)
+			s := f.register(f.main, 0)
+			_, _, err = f.update(f.main, s.Sid, sim.SimParams{Status: ptr("active"), Fleet: &fl.Sid, UniqueName: ptr("meter")})
+			require.NoError(t, err)
+			f.clock.Advance(updateDelay)
+
+			m, err := f.ctl.ReceiveIPCommand(f.ctx, s.ICCID, "100.65.0.2", 5683, []byte("temp=21.5"))
+			require.NoError(t, err)
+			c := hook.next()
+			assert.Equal(t, method, c.method)
+			assert.True(t, c.signedOK, "signed over the URL as configured, its own query included")
+			if method == "GET" {
+				assert.Equal(t, "1", c.params.Get("tenant"), "the configured query is kept")
+				c.params.Del("tenant")
+			}
+			assert.Equal(t, url.Values{
+				"AccountSid": {f.main.Sid}, "ApiVersion": {"v1"}, "IpCommandSid": {m.Sid},
+				"SimSid": {s.Sid}, "SimIccid": {s.ICCID}, "SimUniqueName": {"meter"},
+				"Status": {"received"}, "Direction": {"from_sim"},
+				"DeviceIp": {"100.65.0.2"}, "DevicePort": {"5683"},
+				"PayloadType": {"binary"}, "Payload": {base64.StdEncoding.EncodeToString([]byte("temp=21.5"))},
+			}, c.params)
+			select {
+			case extra := <-hook.got:
+				t.Fatalf("one datagram, one webhook; got another: %v", extra.params)
+			default:
+			}
+		})
+	}
 }
 
 // The session address is listed while the data session lasts, and is the

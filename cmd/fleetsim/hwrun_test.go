@@ -108,3 +108,73 @@ func TestRunHWAgainstRemoteServe(t *testing.T) {
 	assert.Equal(t, 2, run(ctx, []string{"run", file, "--hw", "nope=/dev/null"}, noEnv, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), `no device group "nope"`)
 }
+
+// TestRunHWCommandsAgainstRemoteServe runs scenarios/hw-commands.yaml with
+// both its devices bound to a separately started fleetsim serve's BG96 and
+// SIM7080, through their PTYs as USB ports: the firmware drives SMS and IP
+// Commands through the hw AT client (the "> " prompts of AT+CMGS, AT+QISEND
+// and AT+CASEND), and the server calls the Fleet's URLs at the run's
+// receiver on loopback, signed with the account's token.
+func TestRunHWCommandsAgainstRemoteServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a real-time run of the hw-commands scenario")
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	env := map[string]string{"FLEETSIM_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef", "FLEETSIM_AUTH_TOKEN": "0123456789abcdef0123456789abcdef"}
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--state", ":memory:", "--modems", "bg96:1,sim7080:1",
+			"--modem-dir", dir}, func(k string) string { return env[k] }, pw, io.Discard)
+		pw.Close()
+	}()
+	defer func() { cancel(); <-done }()
+	lines := bufio.NewScanner(pr)
+	var url string
+	for lines.Scan() {
+		if m := regexp.MustCompile(`API on (http://\S+)`).FindStringSubmatch(lines.Text()); m != nil {
+			url = m[1]
+		}
+		if strings.Contains(lines.Text(), "try:") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	require.NotEmpty(t, url)
+
+	reportFile := filepath.Join(t.TempDir(), "report.json")
+	trace := filepath.Join(t.TempDir(), "at.trace")
+	runEnv := map[string]string{"TWILIO_ACCOUNT_SID": env["FLEETSIM_ACCOUNT_SID"], "TWILIO_AUTH_TOKEN": env["FLEETSIM_AUTH_TOKEN"]}
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"run", "../../scenarios/hw-commands.yaml", "--quiet", "--api", url,
+		"--hw", "quectel=" + filepath.Join(dir, "modem-0"), "--hw", "simcom=" + filepath.Join(dir, "modem-1"),
+		"--json", reportFile, "--trace", trace}, func(k string) string { return runEnv[k] }, &stdout, &stderr)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+
+	var rep report.Report
+	b, err := os.ReadFile(reportFile)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &rep))
+	assert.True(t, rep.Passed)
+
+	f, err := os.Open(trace)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := hw.ReadTrace(f)
+	require.NoError(t, err)
+	sent := map[string][]string{}
+	for _, r := range recs {
+		if r.Dir == hw.DirOut {
+			sent[r.Port] = append(sent[r.Port], strings.TrimSpace(string(r.Data)))
+		}
+	}
+	for port, want := range map[string][]string{
+		"quectel/0": {`AT+CMGS="000"`, "ok\x1a", "AT+QISEND=0,3", "ack", "AT+QIRD=0"},
+		"simcom/0":  {`AT+CMGS="000"`, "ok\x1a", "AT+CASEND=0,3", "ack", "AT+CARECV=0,1460"},
+	} {
+		for _, w := range want {
+			assert.Contains(t, sent[port], w, "%s sent %q", port, sent[port])
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -87,7 +88,7 @@ type Device struct {
 	FirstReg  time.Duration // virtual time of the first registration, -1 before
 
 	// The words, then the bytes, so that the struct has no padding
-	// inside (a fleet has a million): 136 bytes on 64-bit machines.
+	// inside (a fleet has a million): 144 bytes on 64-bit machines.
 	Index int32
 	Net   NetCode // the network registered on
 	epoch uint32  // bumped at each power-up: older timers see they are stale
@@ -116,6 +117,8 @@ type Device struct {
 	ipDue    bool  // the group's datagram is to be sent
 	ipStage  uint8 // the open sequence's command outstanding
 	ipSock   uint8 // the socket (u-blox numbers it)
+	// The group's own SMS and datagrams sent so far ({n} of their text).
+	smsN, ipN uint16
 }
 
 // indication handles a line the modem wrote outside a command's answer.
@@ -182,6 +185,36 @@ func (d *Device) send(s step, cmd string) {
 	d.step = s
 	d.Env.ATCommands++
 	d.port().Command(d.Env.Ctx, d, cmd)
+}
+
+// sendPrompted sends a command that prompts for data, the data of step s
+// (promptData).
+func (d *Device) sendPrompted(s step, cmd string) {
+	d.step = s
+	d.Env.ATCommands++
+	d.port().Send(d.Env.Ctx, d, cmd, d.promptData())
+}
+
+// promptData is what the outstanding command takes at its prompt: the
+// group's SMS text or reply and Ctrl-Z, its datagram or reply.
+func (d *Device) promptData() []byte {
+	switch d.step {
+	case stepSmsSend:
+		return append([]byte(seq(d.Group.Spec.SMS.Text, d.smsN+1)), 0x1a)
+	case stepSmsReply:
+		return append([]byte(d.Group.Spec.SMS.Reply), 0x1a)
+	case stepIPSend, stepIPReply:
+		return []byte(d.datagram(d.step))
+	}
+	return nil
+}
+
+// seq is text with each spec.SeqPlaceholder replaced by n.
+func seq(text string, n uint16) string {
+	if !strings.Contains(text, spec.SeqPlaceholder) {
+		return text
+	}
+	return strings.ReplaceAll(text, spec.SeqPlaceholder, strconv.Itoa(int(n)))
 }
 
 // escape leaves data state; escapeLine is the same as the outstanding

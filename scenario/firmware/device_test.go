@@ -27,6 +27,15 @@ func TestDeviceStaysSmall(t *testing.T) {
 	if strconv.IntSize != 64 {
 		t.Skip("sizes are for 64-bit machines")
 	}
-	assert.LessOrEqual(t, unsafe.Sizeof(Device{}), uintptr(136))
+	assert.LessOrEqual(t, unsafe.Sizeof(Device{}), uintptr(144))
 	assert.LessOrEqual(t, unsafe.Sizeof(NetCode(0)), uintptr(4))
+}
+
+// TestKindDrivesAsItsPort checks the kind byte says what its port says.
+func TestKindDrivesAsItsPort(t *testing.T) {
+	for _, k := range []kind{kindLink, kindHW, kindExternal} {
+		d := &Device{Env: &Env{}, kind: k}
+		assert.Equal(t, d.port().Drives(), d.Drives(), "kind %d", k)
+	}
+	assert.Equal(t, DriveNone, (&Device{}).Drives())
 }

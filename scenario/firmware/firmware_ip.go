@@ -101,11 +101,7 @@ func (d *Device) ipIndication(l string) bool {
 	f := d.Group.ip
 	switch {
 	case (l == ">" || l == "@") && (d.step == stepIPSend || d.step == stepIPReply):
-		text := f.spec.Text
-		if d.step == stepIPReply {
-			text = f.spec.Reply
-		}
-		b := []byte(text)
+		b := d.promptData()
 		d.Env.trace(d, hw.DirOut, b)
 		_, _ = d.lp.link.Write(b)
 	case d.step == stepIPActivating && strings.HasPrefix(l, "+APP PDP: "):
@@ -135,7 +131,7 @@ func (d *Device) ipIdle() {
 		return
 	}
 	f := d.Group.ip
-	if d.step != stepNone || d.online || d.Drives() != DriveAll || !d.State.Registered() {
+	if d.step != stepNone || d.online || d.Drives() < DriveCommands || !d.State.Registered() {
 		return
 	}
 	switch {
@@ -155,19 +151,38 @@ func (d *Device) ipIdle() {
 		}
 	case d.ipReply:
 		d.ipReply = false
-		d.sendIP(stepIPReply, f.reply)
+		d.sendIP(stepIPReply)
 	case d.ipDue:
 		d.ipDue = false
-		d.sendIP(stepIPSend, f.text)
+		d.sendIP(stepIPSend)
 	}
 }
 
-// sendIP sends one of the group's send commands.
-func (d *Device) sendIP(s step, cmd string) {
-	if d.Group.ip.kind == ipUblox {
+// datagram is what the send command of step s sends: the group's text,
+// numbered, or its reply.
+func (d *Device) datagram(s step) string {
+	if s == stepIPReply {
+		return d.Group.ip.spec.Reply
+	}
+	return seq(d.Group.ip.spec.Text, d.ipN+1)
+}
+
+// sendIP sends the group's datagram of step s.
+func (d *Device) sendIP(s step) {
+	f := d.Group.ip
+	var cmd string
+	switch {
+	case s == stepIPReply:
+		cmd = f.reply
+	case strings.Contains(f.spec.Text, spec.SeqPlaceholder):
+		cmd = f.send(d.datagram(s))
+	default:
+		cmd = f.text
+	}
+	if f.kind == ipUblox {
 		cmd = "AT+USOST=" + strconv.Itoa(int(d.ipSock)) + cmd
 	}
-	d.send(s, cmd)
+	d.sendPrompted(s, cmd)
 }
 
 // ipAnswer goes on from the answer of a socket step; it reports whether s
@@ -206,6 +221,9 @@ func (d *Device) ipAnswer(s step, info []string, err error) bool {
 	case stepIPSend, stepIPReply:
 		if err == nil {
 			d.Env.ipSent++
+			if s == stepIPSend {
+				d.ipN++
+			}
 		} else {
 			d.ipUp = false // the socket is gone: open it again at the next send
 			d.Env.traceNote(d, "IP send failed: %v", err)

@@ -37,11 +37,7 @@ func (d *Device) initCommand() string {
 func (d *Device) smsIndication(l string) bool {
 	switch {
 	case l == ">" && (d.step == stepSmsSend || d.step == stepSmsReply):
-		text := d.Group.Spec.SMS.Text
-		if d.step == stepSmsReply {
-			text = d.Group.Spec.SMS.Reply
-		}
-		b := append([]byte(text), 0x1a)
+		b := d.promptData()
 		d.Env.trace(d, hw.DirOut, b)
 		_, _ = d.lp.link.Write(b)
 		return true
@@ -68,7 +64,7 @@ func (d *Device) smsIndication(l string) bool {
 // smsIdle reads the next unread SMS when the firmware has nothing
 // outstanding.
 func (d *Device) smsIdle() {
-	if d.Group == nil || d.Group.Spec.SMS == nil || d.step != stepNone || d.online || d.Drives() != DriveAll {
+	if d.Group == nil || d.Group.Spec.SMS == nil || d.step != stepNone || d.online || d.Drives() < DriveCommands {
 		return
 	}
 	if n, ok := d.nextUnread(false); ok {
@@ -102,6 +98,9 @@ func (d *Device) smsAnswer(s step, info []string, err error) bool {
 	case stepSmsSend, stepSmsReply:
 		if err == nil {
 			d.Env.smsSent++
+			if s == stepSmsSend {
+				d.smsN++
+			}
 		}
 	case stepSmsRead:
 		n, _ := d.nextUnread(false)
@@ -119,7 +118,7 @@ func (d *Device) smsAnswer(s step, info []string, err error) bool {
 		d.nextUnread(true)
 		if d.replyTo && d.State.Registered() {
 			d.replyTo = false
-			d.send(stepSmsReply, `AT+CMGS="`+smsNumber+`"`)
+			d.sendPrompted(stepSmsReply, `AT+CMGS="`+smsNumber+`"`)
 		}
 	default:
 		return false
@@ -140,8 +139,8 @@ func (d *Device) SMSLoop(first bool) {
 
 // sendSMS sends the group's text to 000 if the device can now.
 func (d *Device) sendSMS() {
-	if !d.State.Registered() || d.step != stepNone || d.online || d.Drives() != DriveAll {
+	if !d.State.Registered() || d.step != stepNone || d.online || d.Drives() < DriveCommands {
 		return
 	}
-	d.send(stepSmsSend, `AT+CMGS="`+smsNumber+`"`)
+	d.sendPrompted(stepSmsSend, `AT+CMGS="`+smsNumber+`"`)
 }

@@ -34,6 +34,9 @@ import (
 type atPort interface {
 	// Command sends one command line.
 	Command(ctx context.Context, d *Device, line string)
+	// Send sends a command line that prompts for data ("> " or "@"), and
+	// data at the prompt: the SMS text and Ctrl-Z, a datagram's bytes.
+	Send(ctx context.Context, d *Device, line string, data []byte)
 	// powerOn powers the module up, or restarts it when it is up.
 	powerOn(d *Device)
 	// drives says how much of the device the firmware here drives.
@@ -72,7 +75,7 @@ func (k kind) drives() Drive {
 	case kindLink:
 		return DriveAll
 	case kindHW:
-		return DriveRegistration
+		return DriveCommands
 	}
 	return DriveNone
 }
@@ -82,7 +85,8 @@ type Drive uint8
 
 const (
 	DriveNone         Drive = iota // nothing: another program drives it
-	DriveRegistration              // registration only: a real module's data path is its own
+	DriveRegistration              // registration only
+	DriveCommands                  // registration, SMS and IP Commands: a real module, whose data path is its sockets
 	DriveAll                       // registration, data sessions, SMS and IP Commands
 )
 
@@ -115,6 +119,12 @@ func (p *linkPort) powerOn(d *Device) {
 	d.restart()
 	d.Modem.PowerCycle()
 	d.afterBoot()
+}
+
+// Send writes the command line; the modem's prompt comes back as an
+// indication, where the firmware writes the data (Device.promptData).
+func (p *linkPort) Send(ctx context.Context, d *Device, line string, _ []byte) {
+	p.Command(ctx, d, line)
 }
 
 func (p *linkPort) Drives() Drive { return DriveAll }
@@ -246,7 +256,9 @@ func isSendResult(cmd, line string) bool {
 
 // hwPort is a real modem on a serial port, through the hw client: its
 // commands run in goroutines the runner waits for. Its indications reach
-// the firmware through the device's linkPort inbox (Device.Deliver).
+// the firmware through the device's linkPort inbox (Device.Deliver). The
+// firmware drives its registration, SMS and IP Commands, not the dial-up
+// data pattern: a module's data path is its own sockets.
 type hwPort struct{ c *hw.Client }
 
 // powerOn starts the firmware on the module, which is on already; once
@@ -261,7 +273,7 @@ func (p hwPort) powerOn(d *Device) {
 	d.send(stepInit, d.initCommand())
 }
 
-func (p hwPort) Drives() Drive { return DriveRegistration }
+func (p hwPort) Drives() Drive { return DriveCommands }
 
 func (p hwPort) Close(*Device) { _ = p.c.Close() }
 
@@ -277,6 +289,18 @@ func (p hwPort) Command(ctx context.Context, d *Device, line string) {
 	}()
 }
 
+// Send runs a prompting command on the modem: the client writes data at
+// the prompt itself.
+func (p hwPort) Send(ctx context.Context, d *Device, line string, data []byte) {
+	r := d.Env
+	r.WG.Add(1)
+	go func() {
+		defer r.WG.Done()
+		info, err := p.c.Send(ctx, line, data)
+		r.Clock.AfterFunc(0, func() { d.answer(info, err) })
+	}()
+}
+
 // externalPort is a virtual modem the user's program drives over a PTY
 // (--exec): the firmware here sends it nothing, and the runner reads
 // its state from the modem.
@@ -284,6 +308,9 @@ type externalPort struct{}
 
 // Command is never called: the firmware does not Drive the device.
 func (externalPort) Command(context.Context, *Device, string) {}
+
+// Send is never called either.
+func (externalPort) Send(context.Context, *Device, string, []byte) {}
 
 // powerOn power-cycles the modem; the user's program sees it boot.
 func (externalPort) powerOn(d *Device) { d.Modem.PowerCycle() }

@@ -313,15 +313,22 @@ type APICheck struct {
 type DeviceSMS struct {
 	Pos   Pos       `yaml:"-"`
 	Every *Duration `yaml:"every" doc:"Interval between SMS the firmware sends to 000 while registered (at least 1m). Default none: it only answers."`
-	Text  string    `yaml:"text" doc:"Text of the SMS it sends every interval (1..160 characters of the GSM alphabet). Required with every."`
+	Text  string    `yaml:"text" doc:"Text of the SMS it sends every interval (1..160 characters of the GSM alphabet, {n} counted as 5). Required with every. {n} is the device's count of these SMS, from 1 (to 65535, then 0 again), so each says which it is: 'report {n}'."`
 	Reply string    `yaml:"reply" doc:"Text it sends to 000 in answer to each SMS Command it reads. Default none: it reads and deletes them."`
 }
+
+// SeqPlaceholder in a group's sms.text or ip.text is the device's count of
+// those messages, from 1: the firmware writes the number in its place.
+const SeqPlaceholder = "{n}"
+
+// seqWidth is the most digits SeqPlaceholder becomes (a uint16 count).
+const seqWidth = 5
 
 // DeviceIP is what a group's firmware does with IP Commands.
 type DeviceIP struct {
 	Pos   Pos       `yaml:"-"`
 	Every *Duration `yaml:"every" doc:"Interval between datagrams the firmware sends to the IP Commands gateway while registered (at least 1m). Default none: it only answers."`
-	Text  string    `yaml:"text" doc:"Payload of the datagram it sends every interval (1..512 printable characters). Required with every."`
+	Text  string    `yaml:"text" doc:"Payload of the datagram it sends every interval (1..512 printable characters, {n} counted as 5). Required with every. {n} is the device's count of these datagrams, from 1 (to 65535, then 0 again)."`
 	Port  int       `yaml:"port" required:"true" doc:"Device port: the local port of the firmware's UDP socket, where IP Commands to the device are sent (1..65535)."`
 	Reply string    `yaml:"reply" doc:"Payload it sends to the gateway in answer to each IP Command it reads. Default none: it only reads them."`
 }

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"strings"
 	"time"
 )
 
@@ -24,8 +25,8 @@ func (v *validator) deviceSMS(g *Group, path string) {
 	} else if c.Text != "" {
 		v.errorf(c.Pos.At("text"), p+".every", "required with text: how often the SMS is sent")
 	}
-	v.smsText(c.Pos.At("text"), p+".text", c.Text, true)
-	v.smsText(c.Pos.At("reply"), p+".reply", c.Reply, true)
+	v.smsText(c.Pos.At("text"), p+".text", c.Text, true, true)
+	v.smsText(c.Pos.At("reply"), p+".reply", c.Reply, true, false)
 	if c.Every == nil && c.Text == "" && c.Reply == "" {
 		v.errorf(c.Pos, p, "nothing to do: want every and text, or reply")
 	}
@@ -35,16 +36,21 @@ func (v *validator) deviceSMS(g *Group, path string) {
 }
 
 // smsText checks the text of an SMS: what text mode can type (a
-// printable line, no Ctrl-Z or escape), at most one SMS long.
-func (v *validator) smsText(at Pos, path, text string, optional bool) {
+// printable line, no Ctrl-Z or escape), at most one SMS long, each
+// SeqPlaceholder counted as the number it becomes when seq is set.
+func (v *validator) smsText(at Pos, path, text string, optional, seq bool) {
 	if text == "" {
 		if !optional {
 			v.errorf(at, path, "must not be empty")
 		}
 		return
 	}
-	if n := len([]rune(text)); n > 160 {
-		v.errorf(at, path, "at most 160 characters (one SMS), got %d", n)
+	n, unit := len([]rune(text)), "characters (one SMS)"
+	if seq && strings.Contains(text, SeqPlaceholder) {
+		n, unit = n+seqGrowth(text), "characters (one SMS; {n} counts as 5)"
+	}
+	if n > 160 {
+		v.errorf(at, path, "at most 160 %s, got %d", unit, n)
 	}
 	for _, c := range text {
 		if c < ' ' || c == 0x7f {
@@ -54,9 +60,15 @@ func (v *validator) smsText(at Pos, path, text string, optional bool) {
 	}
 }
 
+// seqGrowth is how much longer text can become once each SeqPlaceholder
+// is a number.
+func seqGrowth(text string) int {
+	return strings.Count(text, SeqPlaceholder) * (seqWidth - len(SeqPlaceholder))
+}
+
 func (v *validator) sendSMS(c *SendSMS, path string) {
 	v.targets(&c.Targets, path)
-	v.smsText(c.Pos.At("text"), path+".text", c.Text, false)
+	v.smsText(c.Pos.At("text"), path+".text", c.Text, false, false)
 }
 
 func (v *validator) sendIP(c *SendIP, path string) {

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -43,4 +44,22 @@ func TestCommandValidateErrors(t *testing.T) {
 			assert.Equal(t, tc.want, err.Error())
 		})
 	}
+}
+
+// TestSeqPlaceholderLength: a group's sms.text and ip.text must fit once
+// {n} is a number of up to 5 digits; a reply, where {n} stays as written,
+// is measured as written.
+func TestSeqPlaceholderLength(t *testing.T) {
+	const head = "duration: 1d\ncontrol:\n  naps: [{name: eu, networks: [DE]}]\n  fleets: [{name: f, nap: eu}]\ndevices:\n"
+	sms := strings.Repeat("x", 156) + "{n}"
+	ip := strings.Repeat("x", 508) + "{n}"
+	in := head + "  - {name: a, count: 1, location: DE, fleet: f, module: bg96,\n" +
+		"     sms: {every: 1h, text: \"" + sms + "\", reply: \"" + sms + "\"},\n" +
+		"     ip: {every: 1h, port: 6969, text: \"" + ip + "\", reply: \"" + ip + "\"}}\n"
+	err := validateText(t, in)
+	require.Error(t, err)
+	assert.Equal(t, "t.yaml:7:29: devices[0].sms.text: at most 160 characters (one SMS; {n} counts as 5), got 161\n"+
+		"t.yaml:8:40: devices[0].ip.text: at most 512 bytes ({n} counts as 5), got 513", err.Error())
+	ok := head + "  - {name: a, count: 1, location: DE, fleet: f, sms: {every: 1h, text: \"" + strings.Repeat("x", 155) + "{n}\"}}\n"
+	require.NoError(t, validateText(t, ok))
 }

@@ -32,8 +32,8 @@ func (v *validator) deviceIP(g *Group, path string) {
 	} else if c.Text != "" {
 		v.errorf(c.Pos.At("text"), p+".every", "required with text: how often the datagram is sent")
 	}
-	v.ipText(c.Pos.At("text"), p+".text", c.Text)
-	v.ipText(c.Pos.At("reply"), p+".reply", c.Reply)
+	v.ipText(c.Pos.At("text"), p+".text", c.Text, true)
+	v.ipText(c.Pos.At("reply"), p+".reply", c.Reply, false)
 	if c.Port < 1 || c.Port > 65535 {
 		v.errorf(c.Pos.At("port"), p+".port", "must be between 1 and 65535, got %d", c.Port)
 	}
@@ -46,10 +46,15 @@ func (v *validator) deviceIP(g *Group, path string) {
 }
 
 // ipText checks a datagram's payload: printable (the firmware reads it
-// back as a line), at most 512 bytes (u-blox's binary send).
-func (v *validator) ipText(at Pos, path, text string) {
-	if n := len(text); n > 512 {
-		v.errorf(at, path, "at most 512 bytes, got %d", n)
+// back as a line), at most 512 bytes (u-blox's binary send), each
+// SeqPlaceholder counted as the number it becomes when seq is set.
+func (v *validator) ipText(at Pos, path, text string, seq bool) {
+	n, unit := len(text), "bytes"
+	if seq && strings.Contains(text, SeqPlaceholder) {
+		n, unit = n+seqGrowth(text), "bytes ({n} counts as 5)"
+	}
+	if n > 512 {
+		v.errorf(at, path, "at most 512 %s, got %d", unit, n)
 	}
 	for _, c := range text {
 		if c < ' ' || c == 0x7f || c == '"' {
