@@ -14,7 +14,6 @@ import (
 	"github.com/fleetsim/fleetsim/scenario/firmware"
 	"github.com/fleetsim/fleetsim/scenario/report"
 	"github.com/fleetsim/fleetsim/scenario/spec"
-	"github.com/fleetsim/fleetsim/sim"
 )
 
 // check is an expectation being checked during a run.
@@ -135,13 +134,13 @@ func (r *runner) gather(e *spec.Expectation) report.Tally {
 	if g := r.group(e.Group); g != nil {
 		first = g.First
 	}
-	var plmn sim.PLMN
+	var plmn firmware.NetCode
 	if e.Network != "" {
 		if nets, err := spec.ResolveNetworks(r.cat, e.Network, false); err == nil && len(nets) > 0 && len(nets[0].Identifiers) > 0 {
-			plmn = nets[0].Identifiers[0]
+			plmn = firmware.CodeOf(nets[0].Identifiers[0])
 		}
 	}
-	onNet := func(d *firmware.Device) bool { return e.Network == "" || d.PLMN == plmn }
+	onNet := func(d *firmware.Device) bool { return e.Network == "" || d.Net == plmn }
 	t := report.Tally{T: int64(r.Elapsed())}
 	if r.shard.on() {
 		r.shard.listing = &t.Listed

@@ -18,7 +18,6 @@ import (
 	"github.com/fleetsim/fleetsim/scenario/firmware"
 	"github.com/fleetsim/fleetsim/scenario/report"
 	"github.com/fleetsim/fleetsim/scenario/spec"
-	"github.com/fleetsim/fleetsim/sim"
 )
 
 // Real-time mode: the scenario plays on the wall clock so that a program
@@ -148,10 +147,7 @@ func (r *runner) pollExternal() {
 		if d.PoweredAt < 0 {
 			d.PoweredAt = 0
 		}
-		d.PLMN = sim.PLMN{}
-		if len(st.PLMN) >= 5 {
-			d.PLMN = sim.PLMN{MCC: st.PLMN[:3], MNC: st.PLMN[3:]}
-		}
+		d.Net = firmware.ParseNetCode(st.PLMN)
 		if d.State.Registered() && d.FirstReg < 0 {
 			d.FirstReg = r.Elapsed()
 		}

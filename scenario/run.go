@@ -88,6 +88,9 @@ type runner struct {
 	settle    bool             // start statuses settle before the start (settleStatuses)
 	shard     shardState       // the slice of the devices simulated (shard.go)
 	rep       *report.Report
+	// setupOverHTTP registers the SIMs through the embedded API's HTTP
+	// handler rather than its functions (registerSim); tests compare both.
+	setupOverHTTP bool
 	firmware.Env
 	realtimeState
 	accountState
@@ -390,13 +393,7 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 				continue
 			}
 			card, _ := r.ctl.Card(i)
-			var out struct{ Sid string }
-			p := url.Values{"Iccid": {card.ICCID}, "RegistrationCode": {card.RegistrationCode}}
-			if _, err := r.client(g.Spec.Account).Call(ctx, http.MethodPost, "/v1/Sims", p, &out); err != nil {
-				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.First, g.Spec.Name, err)
-			}
-			r.sids[i] = out.Sid
-			if err := r.setupSim(ctx, g, i); err != nil {
+			if err := r.registerSim(ctx, g, i, card); err != nil {
 				return fmt.Errorf("%w: device %d of group %s: %w", ErrSetup, i-g.First, g.Spec.Name, err)
 			}
 			d := &r.devices[i]
@@ -431,12 +428,19 @@ func (r *runner) setupSim(ctx context.Context, g *firmware.Group, i int) error {
 			return err
 		}
 	}
-	if g.Spec.SimStatus == "inactive" && !r.settle { // a run on real modems plays in real time: no set-up stretch
+	r.deactivateLater(g, i)
+	return nil
+}
+
+// deactivateLater deactivates the SIM of device i of an inactive group
+// once its activation has settled, when there is no set-up stretch (a
+// run on real modems plays in real time; see settleStatuses).
+func (r *runner) deactivateLater(g *firmware.Group, i int) {
+	if g.Spec.SimStatus == "inactive" && !r.settle {
 		r.Clock.AfterFunc(r.s.Settings.UpdateDelay.D(), func() {
 			r.apiAction(-1, http.MethodPost, "/v1/Sims/"+r.sids[i], url.Values{"Status": {"inactive"}}, 0)
 		})
 	}
-	return nil
 }
 
 func (r *runner) close() {
@@ -468,21 +472,7 @@ func (r *runner) schedule() {
 			if spec.PowerOn.Spread > 0 {
 				at += time.Duration(d.Rand() * float64(spec.PowerOn.Spread))
 			}
-			r.Clock.AfterFunc(at, func() {
-				d.PowerOn()
-				if spec.Data != nil {
-					d.DataLoop(true)
-				}
-				if spec.SMS != nil && spec.SMS.Every != nil {
-					d.SMSLoop(true)
-				}
-				if spec.IP != nil && spec.IP.Every != nil {
-					d.IPLoop(true)
-				}
-				if spec.PowerCycle != nil {
-					d.CycleLoop()
-				}
-			})
+			d.Start(at)
 		}
 	}
 	for i := range r.s.Timeline {

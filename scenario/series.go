@@ -58,7 +58,7 @@ type groupRec struct {
 }
 
 type netRec struct {
-	plmn       sim.PLMN
+	plmn       firmware.NetCode
 	registered []int32
 }
 
@@ -123,9 +123,9 @@ func (r *runner) record() {
 			switch {
 			case d.State.Registered():
 				reg++
-				if d.PLMN != (sim.PLMN{}) {
-					if last == nil || last.plmn != d.PLMN {
-						last = gr.network(d.PLMN, len(rec.times))
+				if d.Net != 0 {
+					if last == nil || last.plmn != d.Net {
+						last = gr.network(d.Net, len(rec.times))
 					}
 					last.registered[len(last.registered)-1]++
 				}
@@ -156,7 +156,7 @@ func (r *runner) record() {
 
 // network returns the series of a network, made with n zero points when
 // it is new.
-func (gr *groupRec) network(p sim.PLMN, n int) *netRec {
+func (gr *groupRec) network(p firmware.NetCode, n int) *netRec {
 	for _, nr := range gr.nets {
 		if nr.plmn == p {
 			return nr
@@ -285,7 +285,7 @@ func (r *runner) series() *report.Series {
 		Events: nonNil(rec.events), EventsDropped: rec.dropped, Groups: []report.GroupSeries{}, Expectations: []report.CheckSeries{},
 		Usage: []report.UsageDistribution{},
 	}
-	names := map[sim.PLMN]string{}
+	names := map[firmware.NetCode]string{}
 	for _, gr := range rec.groups {
 		gs := report.GroupSeries{
 			Name: gr.g.Spec.Name, Devices: gr.g.Count, Fleet: gr.g.Spec.Fleet,

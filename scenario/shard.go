@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
+	"github.com/fleetsim/fleetsim/scenario/firmware"
 	"github.com/fleetsim/fleetsim/scenario/report"
 	"github.com/fleetsim/fleetsim/scenario/spec"
-	"github.com/fleetsim/fleetsim/sim"
 )
 
 // This file runs one shard of a scenario: every shard sets the whole
@@ -190,6 +190,8 @@ func (r *runner) recordShard() {
 	for gi, g := range r.groups {
 		t := &pt[gi]
 		t.SentBytes = g.Sent
+		var net firmware.NetCode // the last network named, and its name
+		var name string
 		for i := g.First; i < g.First+g.Count; i++ {
 			d := &r.devices[i]
 			if !r.owns(i) {
@@ -201,11 +203,14 @@ func (r *runner) recordShard() {
 			switch {
 			case d.State.Registered():
 				t.Registered++
-				if d.PLMN != (sim.PLMN{}) {
+				if d.Net != 0 {
 					if t.Networks == nil {
 						t.Networks = map[string]int32{}
 					}
-					t.Networks[d.PLMN.String()]++
+					if d.Net != net {
+						net, name = d.Net, d.Net.String()
+					}
+					t.Networks[name]++
 				}
 			case d.State == at3gpp.RegSearching:
 				t.Searching++

@@ -19,10 +19,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fleetsim/fleetsim/hw"
 	"github.com/fleetsim/fleetsim/modem"
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
 	"github.com/fleetsim/fleetsim/scenario/spec"
-	"github.com/fleetsim/fleetsim/sim"
 	"github.com/fleetsim/fleetsim/sim/vclock"
 )
 
@@ -53,11 +53,14 @@ type Env struct {
 	Clock   *vclock.Clock
 	Start   time.Time // the scenario's start on the virtual clock
 	Timing  modem.Timing
-	TraceW  io.Writer       // every AT exchange, or nil
-	Payload []byte          // the bytes of a data session, written in chunks
-	WG      sync.WaitGroup  // real modems' commands and real-time servers
-	inboxMu sync.Mutex      // guards the devices' inboxes: modems write them from any goroutine in real time
-	unread  map[int32][]int // indexes of SMS a device was told of (+CMTI) and has not read, guarded by inboxMu
+	TraceW  io.Writer            // every AT exchange, or nil
+	Payload []byte               // the bytes of a data session, written in chunks
+	WG      sync.WaitGroup       // real modems' commands and real-time servers
+	inboxMu sync.Mutex           // guards the devices' inboxes: modems write them from any goroutine in real time
+	unread  map[int32][]int      // indexes of SMS a device was told of (+CMTI) and has not read, guarded by inboxMu
+	spare   []string             // an empty inbox buffer that handle gave back, for the next output; guarded by inboxMu
+	cmdBuf  []byte               // the command line being written to a virtual modem (run's goroutine)
+	hw      map[int32]*hw.Client // the clients of the devices on real modems (set-up and the run's goroutine)
 
 	ATCommands int64 // AT commands the firmware sent
 	bytesSent  int64 // bytes written in data sessions
@@ -77,25 +80,30 @@ func (e *Env) Elapsed() time.Duration { return e.Clock.Now().Sub(e.Start) }
 type Device struct {
 	Env   *Env
 	Group *Group
-	Index int32
 	Modem *modem.Modem // the virtual modem; nil for a real one
-	// port is the device's kind: what is at the other end of its AT
-	// layer (see atPort). A virtual device's is &lp.
-	port atPort
-	lp   linkPort // the inbox, for a real modem's indications too
-	rng  rng
+	lp    linkPort     // the inbox, for a real modem's indications too
+	rng   rng
 
+	PoweredAt time.Duration // virtual time of the first power-up, -1 before
+	FirstReg  time.Duration // virtual time of the first registration, -1 before
+
+	// The words, then the bytes, so that the struct has no padding
+	// inside (a fleet has a million): 144 bytes on 64-bit machines.
+	Index int32
+	Net   NetCode // the network registered on
+	epoch uint32  // bumped at each power-up: older timers see they are stale
+	// kind is what is at the other end of the device's AT layer (see
+	// port): a byte, not an interface value.
+	kind kind
 	// state is the registration as the firmware knows it from +CEREG:
 	// not registered until the modem says otherwise.
 	State    at3gpp.RegState
 	step     step
-	retrying bool     // a back-off timer is set
-	woken    bool     // a timer to handle lp's inbox is set, guarded by Env.inboxMu
-	PLMN     sim.PLMN // the network registered on
-	epoch    uint32   // bumped at each power-up: older timers see they are stale
-	fails    uint8    // consecutive failures to register, for the back-off
-	Blocked  bool     // the last data transfer was refused
-	pdp      bool     // the PDP context is active, as far as the firmware knows
+	retrying bool  // a back-off timer is set
+	woken    bool  // a timer to handle lp's inbox is set, guarded by Env.inboxMu
+	fails    uint8 // consecutive failures to register, for the back-off
+	Blocked  bool  // the last data transfer was refused
+	pdp      bool  // the PDP context is active, as far as the firmware knows
 	// downloading is set while the network sends the group's download: the
 	// modem's bytes are data, not lines.
 	downloading bool
@@ -111,9 +119,6 @@ type Device struct {
 	ipSock   uint8 // the socket (u-blox numbers it)
 	// The group's own SMS and datagrams sent so far ({n} of their text).
 	smsN, ipN uint16
-
-	PoweredAt time.Duration // virtual time of the first power-up, -1 before
-	FirstReg  time.Duration // virtual time of the first registration, -1 before
 }
 
 // indication handles a line the modem wrote outside a command's answer.
@@ -179,7 +184,7 @@ func (d *Device) answer(info []string, err error) {
 func (d *Device) send(s step, cmd string) {
 	d.step = s
 	d.Env.ATCommands++
-	d.port.Command(d.Env.Ctx, d, cmd)
+	d.port().Command(d.Env.Ctx, d, cmd)
 }
 
 // sendPrompted sends a command that prompts for data, the data of step s
@@ -187,7 +192,7 @@ func (d *Device) send(s step, cmd string) {
 func (d *Device) sendPrompted(s step, cmd string) {
 	d.step = s
 	d.Env.ATCommands++
-	d.port.Send(d.Env.Ctx, d, cmd, d.promptData())
+	d.port().Send(d.Env.Ctx, d, cmd, d.promptData())
 }
 
 // promptData is what the outstanding command takes at its prompt: the
@@ -219,7 +224,7 @@ var escape = []byte(escapeLine)
 const escapeLine = "+++"
 
 // PowerOn powers the module up, or restarts it, as its kind does.
-func (d *Device) PowerOn() { d.port.powerOn(d) }
+func (d *Device) PowerOn() { d.port().powerOn(d) }
 
 // restart forgets what the firmware knew of the module: it starts over
 // from a module that has just powered up.
@@ -237,20 +242,102 @@ func (d *Device) restart() {
 
 // afterBoot initialises the modem once its boot time has passed.
 func (d *Device) afterBoot() {
-	d.later(d.Env.Timing.Boot+100*time.Millisecond, func() {
-		d.State = at3gpp.RegSearching
-		d.send(stepInit, d.initCommand())
-	})
+	d.later(d.Env.Timing.Boot+100*time.Millisecond, evBooted)
 }
 
-// later runs f after dur unless the device powers up again meanwhile.
-func (d *Device) later(dur time.Duration, f func()) {
-	e := d.epoch
-	d.Env.Clock.AfterFunc(dur, func() {
-		if d.epoch == e {
-			f()
+// event is what a device's event on the clock is for. A fleet has an
+// event or two pending per device, so they are words, not closures: the
+// device is the clock's Handler (see Fire), the word the event and, for
+// those that later sets, the epoch it was set in.
+type event uint8
+
+const (
+	evHandle    event = iota + 1 // the inbox has lines to handle
+	evBooted                     // the module has booted: initialise it
+	evInitAgain                  // the initialisation failed: again
+	evRetry                      // the retry policy's back-off is over
+	evEscape                     // the guard time after a transfer is over: escape
+	evData                       // the data pattern's next transfer
+	evSMS                        // the SMS pattern's next message
+	evIP                         // the IP Commands pattern's next datagram
+	evCycle                      // the next power cycle
+	evStart                      // the group's power-up: PowerOn and the loops
+)
+
+// schedule sets event ev after dur.
+func (d *Device) schedule(dur time.Duration, ev event) {
+	d.Env.Clock.Schedule(dur, d, uint64(ev))
+}
+
+// later sets event ev after dur unless the device powers up again
+// meanwhile.
+func (d *Device) later(dur time.Duration, ev event) {
+	d.Env.Clock.Schedule(dur, d, uint64(ev)|uint64(d.epoch)<<8)
+}
+
+// Fire handles one of the device's events (vclock.Handler): the run's
+// clock calls it, in the run's goroutine.
+func (d *Device) Fire(arg uint64) {
+	ev := event(arg)
+	if ev >= evBooted && ev <= evEscape && uint32(arg>>8) != d.epoch {
+		return // set before the device powered up again
+	}
+	switch ev {
+	case evHandle:
+		d.handle()
+	case evBooted:
+		d.State = at3gpp.RegSearching
+		d.send(stepInit, d.initCommand())
+	case evInitAgain:
+		if d.step == stepNone {
+			d.send(stepInit, d.initCommand())
 		}
-	})
+	case evRetry:
+		d.retry()
+	case evEscape:
+		if d.step != stepNone || !d.pdp { // busy, or the network ended the session: no escape to make
+			d.online = d.online && d.pdp
+			return
+		}
+		d.step = stepEscape // the modem answers OK after the guard time
+		d.lp.escape(d)
+	case evData:
+		d.sendData()
+		d.DataLoop(false)
+	case evSMS:
+		d.sendSMS()
+		d.SMSLoop(false)
+	case evIP:
+		d.ipDue, d.ipFailed = true, false
+		d.ipIdle()
+		d.IPLoop(false)
+	case evCycle:
+		d.PowerOn()
+		d.CycleLoop()
+	case evStart:
+		d.start()
+	}
+}
+
+// Start powers the device up after at, as its group's power_on says, and
+// starts its group's patterns then.
+func (d *Device) Start(at time.Duration) { d.schedule(at, evStart) }
+
+func (d *Device) start() {
+	s := d.Group.Spec
+	d.PowerOn()
+	if s.Data != nil {
+		d.DataLoop(true)
+	}
+	if s.SMS != nil && s.SMS.Every != nil {
+		d.SMSLoop(true)
+	}
+	if s.IP != nil && s.IP.Every != nil {
+		d.IPLoop(true)
+	}
+	if s.PowerCycle != nil {
+		d.CycleLoop()
+	}
 }
 
 // final goes on from the outcome of the command of step s.
@@ -259,26 +346,22 @@ func (d *Device) final(s step, err error) {
 	switch s {
 	case stepInit:
 		if !ok { // still booting, or unreachable for a moment: try again
-			d.later(2*time.Second, func() {
-				if d.step == stepNone {
-					d.send(stepInit, d.initCommand())
-				}
-			})
+			d.later(2*time.Second, evInitAgain)
 			return
 		}
 		// Where the modem stands already: an indication comes only on change.
 		d.send(stepReadReg, "AT+CEREG?")
 	case stepReadReg:
 		if d.Group.manual() {
-			d.send(stepSelect, `AT+COPS=1,2,"`+d.Group.Spec.Selection.Network+`"`)
-		} else if d.State.Registered() && d.PLMN == (sim.PLMN{}) {
+			d.send(stepSelect, d.Group.selectCmd)
+		} else if d.State.Registered() && d.Net == 0 {
 			d.send(stepOperator, "AT+COPS?")
 		}
 	case stepSelect, stepAuto:
 		if n := d.Group.Spec.Selection.Network; ok && s == stepSelect && len(n) >= 5 {
 			// AT+COPS=1 answers OK once registered on the network asked for;
 			// its +CEREG came while the command was outstanding.
-			d.PLMN = sim.PLMN{MCC: n[:3], MNC: n[3:]}
+			d.Net = ParseNetCode(n)
 		}
 		if !ok {
 			var cme *at3gpp.CMEError // why: no network, PLMN not allowed (#11)...
@@ -333,7 +416,7 @@ func (d *Device) cereg(st at3gpp.RegState) {
 		}
 		return
 	}
-	d.PLMN, d.pdp = sim.PLMN{}, false
+	d.Net, d.pdp = 0, false
 	d.ipReset()
 	if d.State != at3gpp.RegSearching && !d.Group.manual() { // denied, or not trying
 		d.failed()
@@ -345,7 +428,7 @@ func (d *Device) cereg(st at3gpp.RegState) {
 func (d *Device) operator(l string) {
 	v, _ := strings.CutPrefix(l, "+COPS:")
 	if o, err := at3gpp.ParseCOPS(strings.TrimSpace(v)); err == nil && len(o.Oper) >= 5 {
-		d.PLMN = sim.PLMN{MCC: o.Oper[:3], MNC: o.Oper[3:]}
+		d.Net = ParseNetCode(o.Oper)
 	}
 }
 
@@ -364,26 +447,29 @@ func (d *Device) failed() {
 	}
 	d.fails = min(d.fails+1, 30)
 	d.retrying = true
-	d.later(wait, func() {
-		d.retrying = false
-		if d.State.Registered() || d.step != stepNone {
-			return
-		}
-		switch {
-		case d.Group.manual():
-			d.send(stepSelect, `AT+COPS=1,2,"`+d.Group.Spec.Selection.Network+`"`)
-		case rt.Action == "cops":
-			d.send(stepDeregister, "AT+COPS=2")
-		default:
-			d.send(stepReset, d.Group.fam.reset)
-		}
-	})
+	d.later(wait, evRetry)
+}
+
+// retry makes the retry policy's attempt once its back-off is over.
+func (d *Device) retry() {
+	d.retrying = false
+	if d.State.Registered() || d.step != stepNone {
+		return
+	}
+	switch {
+	case d.Group.manual():
+		d.send(stepSelect, d.Group.selectCmd)
+	case d.Group.Spec.Retry.Action == "cops":
+		d.send(stepDeregister, "AT+COPS=2")
+	default:
+		d.send(stepReset, d.Group.fam.reset)
+	}
 }
 
 // sendData starts one transfer of the group's data pattern: activate the
 // context, dial, write the bytes, escape.
 func (d *Device) sendData() {
-	if !d.State.Registered() || d.step != stepNone || d.port.Drives() != DriveAll {
+	if !d.State.Registered() || d.step != stepNone || d.Drives() != DriveAll {
 		return // a real module's data path is its own (sockets), not a dial-up session here
 	}
 	if d.pdp { // the context is still up: dial straight away
@@ -397,7 +483,9 @@ func (d *Device) sendData() {
 // time.
 func (d *Device) transfer() {
 	n := int64(d.Group.Spec.Data.Bytes)
-	d.Env.traceNote(d, "%d bytes of data", n)
+	if d.Env.TraceW != nil { // the arguments would be boxed even for no trace
+		d.Env.traceNote(d, "%d bytes of data", n)
+	}
 	buf := d.Env.Payload
 	for n > 0 {
 		k := min(n, int64(len(buf)))
@@ -409,14 +497,7 @@ func (d *Device) transfer() {
 	if !d.download() {
 		return // the network cut the session
 	}
-	d.later(time.Second+time.Millisecond, func() {
-		if d.step != stepNone || !d.pdp { // busy, or the network ended the session: no escape to make
-			d.online = d.online && d.pdp
-			return
-		}
-		d.step = stepEscape // the modem answers OK after the guard time
-		d.lp.escape(d)
-	})
+	d.later(time.Second+time.Millisecond, evEscape)
 	// The data went through unless the modem said NO CARRIER meanwhile.
 	d.Blocked = false
 }
@@ -435,13 +516,15 @@ func (r *rng) float() float64 { return float64(r.Uint64()>>11) / (1 << 53) }
 // Group is a group of devices of the scenario as the firmware drives them:
 // its module family's commands, and what its devices sent and received.
 type Group struct {
-	Spec     *spec.Group
-	fam      *family
-	ip       *ipFirmware // nil without ip
-	First    int         // index of its first device
-	Count    int
-	Sent     int64 // bytes its devices wrote
-	received int64 // bytes its devices received (download)
+	Spec *spec.Group
+	fam  *family
+	ip   *ipFirmware // nil without ip
+	// selectCmd selects the network of a manual selection, built once.
+	selectCmd string
+	First     int // index of its first device
+	Count     int
+	Sent      int64 // bytes its devices wrote
+	received  int64 // bytes its devices received (download)
 }
 
 // SetModule readies the group's firmware for its module family: how it
@@ -452,6 +535,9 @@ func (g *Group) SetModule() error {
 		return err
 	}
 	g.fam = fam
+	if g.manual() {
+		g.selectCmd = `AT+COPS=1,2,"` + g.Spec.Selection.Network + `"`
+	}
 	if c := g.Spec.IP; c != nil {
 		g.ip = newIPFirmware(g.Spec.Module, fam, c)
 	}
@@ -473,19 +559,13 @@ func (d *Device) DataLoop(first bool) {
 	if t.Jitter.Set && t.Jitter.Value > 0 {
 		wait += time.Duration((d.rng.float()*2 - 1) * t.Jitter.Value / 100 * float64(t.Every))
 	}
-	d.Env.Clock.AfterFunc(max(wait, time.Second), func() {
-		d.sendData()
-		d.DataLoop(false)
-	})
+	d.schedule(max(wait, time.Second), evData)
 }
 
 // CycleLoop power-cycles the device every power_cycle.every while the run
 // lasts.
 func (d *Device) CycleLoop() {
-	d.Env.Clock.AfterFunc(d.Group.Spec.PowerCycle.Every.D(), func() {
-		d.PowerOn()
-		d.CycleLoop()
-	})
+	d.schedule(d.Group.Spec.PowerCycle.Every.D(), evCycle)
 }
 
 // download receives the group's download over the data session after the
@@ -501,7 +581,9 @@ func (d *Device) download() bool {
 	d.downloading = true
 	got, err := d.Modem.Download(d.Env.Ctx, n)
 	d.downloading = false
-	d.Env.traceNote(d, "%d bytes of data received", got)
+	if d.Env.TraceW != nil {
+		d.Env.traceNote(d, "%d bytes of data received", got)
+	}
 	d.Group.received += got
 	if err != nil {
 		d.Blocked, d.pdp = true, false
@@ -514,12 +596,12 @@ func (d *Device) download() bool {
 func (d *Device) Rand() float64 { return d.rng.float() }
 
 // Drives says how much of the device the firmware here drives, by its kind.
-func (d *Device) Drives() Drive { return d.port.Drives() }
+func (d *Device) Drives() Drive { return d.kind.drives() }
 
 // Close releases the device's modem or port; a device whose set-up
 // stopped before its kind was set holds none.
 func (d *Device) Close() {
-	if d.port != nil {
-		d.port.Close(d)
+	if d.kind != kindNone {
+		d.port().Close(d)
 	}
 }

@@ -131,7 +131,7 @@ func (d *Device) ipIdle() {
 		return
 	}
 	f := d.Group.ip
-	if d.step != stepNone || d.online || d.port.Drives() < DriveCommands || !d.State.Registered() {
+	if d.step != stepNone || d.online || d.Drives() < DriveCommands || !d.State.Registered() {
 		return
 	}
 	switch {
@@ -269,11 +269,7 @@ func (d *Device) IPLoop(first bool) {
 	if first {
 		wait = time.Duration(d.rng.float() * float64(wait))
 	}
-	d.Env.Clock.AfterFunc(max(wait, time.Second), func() {
-		d.ipDue, d.ipFailed = true, false
-		d.ipIdle()
-		d.IPLoop(false)
-	})
+	d.schedule(max(wait, time.Second), evIP)
 }
 
 // Validation.

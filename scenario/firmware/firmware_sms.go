@@ -64,7 +64,7 @@ func (d *Device) smsIndication(l string) bool {
 // smsIdle reads the next unread SMS when the firmware has nothing
 // outstanding.
 func (d *Device) smsIdle() {
-	if d.Group == nil || d.Group.Spec.SMS == nil || d.step != stepNone || d.online || d.port.Drives() < DriveCommands {
+	if d.Group == nil || d.Group.Spec.SMS == nil || d.step != stepNone || d.online || d.Drives() < DriveCommands {
 		return
 	}
 	if n, ok := d.nextUnread(false); ok {
@@ -134,15 +134,12 @@ func (d *Device) SMSLoop(first bool) {
 	if first {
 		wait = time.Duration(d.rng.float() * float64(wait))
 	}
-	d.Env.Clock.AfterFunc(max(wait, time.Second), func() {
-		d.sendSMS()
-		d.SMSLoop(false)
-	})
+	d.schedule(max(wait, time.Second), evSMS)
 }
 
 // sendSMS sends the group's text to 000 if the device can now.
 func (d *Device) sendSMS() {
-	if !d.State.Registered() || d.step != stepNone || d.online || d.port.Drives() < DriveCommands {
+	if !d.State.Registered() || d.step != stepNone || d.online || d.Drives() < DriveCommands {
 		return
 	}
 	d.sendPrompted(stepSmsSend, `AT+CMGS="`+smsNumber+`"`)

@@ -45,6 +45,41 @@ type atPort interface {
 	Close(d *Device)
 }
 
+// kind is a device's kind, which says its atPort.
+type kind uint8
+
+const (
+	kindNone     kind = iota // set-up stopped before the kind was set
+	kindLink                 // linkPort, the device's own lp
+	kindHW                   // hwPort, its client in Env.hw
+	kindExternal             // externalPort
+)
+
+// port returns the device's atPort (no allocation: each is pointer-shaped
+// or empty).
+func (d *Device) port() atPort {
+	switch d.kind {
+	case kindLink:
+		return &d.lp
+	case kindHW:
+		return hwPort{d.Env.hw[d.Index]}
+	case kindExternal:
+		return externalPort{}
+	}
+	return nil
+}
+
+// drives is Drives of the kind's port.
+func (k kind) drives() Drive {
+	switch k {
+	case kindLink:
+		return DriveAll
+	case kindHW:
+		return DriveCommands
+	}
+	return DriveNone
+}
+
 // Drive is how much of a device the firmware here drives.
 type Drive uint8
 
@@ -71,9 +106,10 @@ type linkPort struct {
 // Command writes one command line to the modem.
 func (p *linkPort) Command(_ context.Context, d *Device, line string) {
 	p.cmd = line
-	b := make([]byte, 0, 64)
-	b = append(append(b, line...), '\r')
-	d.Env.trace(d, hw.DirOut, b)
+	e := d.Env
+	b := append(append(e.cmdBuf[:0], line...), '\r') // the modem copies what it reads
+	e.cmdBuf = b
+	e.trace(d, hw.DirOut, b)
 	_, _ = p.link.Write(b)
 }
 
@@ -123,7 +159,15 @@ func (d *Device) output(b []byte) {
 			line, b = b, nil
 		}
 		line = bytes.TrimSpace(line)
-		if len(line) > 0 {
+		if len(line) == 0 {
+			continue
+		}
+		if p.inbox == nil { // the buffer handle gave back, if it is free
+			p.inbox, d.Env.spare = d.Env.spare, nil
+		}
+		if string(line) == "OK" { // most lines: no copy
+			p.inbox = append(p.inbox, "OK")
+		} else {
 			p.inbox = append(p.inbox, string(line))
 		}
 	}
@@ -131,7 +175,7 @@ func (d *Device) output(b []byte) {
 	d.woken = d.woken || wake
 	d.Env.inboxMu.Unlock()
 	if wake {
-		d.Env.Clock.AfterFunc(0, d.handle)
+		d.schedule(0, evHandle)
 	}
 }
 
@@ -175,7 +219,14 @@ func (d *Device) handle() {
 		d.Env.inboxMu.Lock()
 		p.inbox = append(info[:len(info):len(info)], p.inbox...)
 		d.Env.inboxMu.Unlock()
+		return
 	}
+	clear(lines) // the lines are handled: the next output may use the buffer
+	d.Env.inboxMu.Lock()
+	if d.Env.spare == nil {
+		d.Env.spare = lines[:0]
+	}
+	d.Env.inboxMu.Unlock()
 }
 
 // isInfo reports whether line is an information line of the command line
@@ -278,17 +329,23 @@ func New(env *Env, g *Group, index int, seed uint64) Device {
 func (d *Device) Virtual(m *modem.Modem) {
 	d.Modem = m
 	d.lp.link = m.Connect(d.output)
-	d.port = &d.lp
+	d.kind = kindLink
 }
 
 // Real makes d a real modem's, driven by the firmware here through c. Its
 // indications reach the firmware once c hands them to Deliver.
-func (d *Device) Real(c *hw.Client) { d.port = hwPort{c} }
+func (d *Device) Real(c *hw.Client) {
+	if d.Env.hw == nil {
+		d.Env.hw = make(map[int32]*hw.Client)
+	}
+	d.Env.hw[d.Index] = c
+	d.kind = kindHW
+}
 
 // External hands a virtual device's modem to a program of the user's
 // (served on a PTY): the firmware here lets go of it.
 func (d *Device) External() {
 	_ = d.lp.link.Close()
 	d.lp.link = nil
-	d.port = externalPort{}
+	d.kind = kindExternal
 }

@@ -38,11 +38,11 @@ func TestLinkPortAnswerAcrossWrites(t *testing.T) {
 	d.lp.inbox = []string{`+COPS: 0,2,"23415",7`, "+CEREG: 2"}
 	d.handle()
 	assert.Equal(t, at3gpp.RegSearching, d.State, "the indication is handled at once")
-	assert.Equal(t, sim.PLMN{}, d.PLMN, "no answer before its final result")
+	assert.Equal(t, sim.PLMN{}, d.Net.PLMN(), "no answer before its final result")
 	assert.Equal(t, []string{`+COPS: 0,2,"23415",7`}, d.lp.inbox, "the information line waits")
 	d.lp.inbox = append(d.lp.inbox, "OK")
 	d.handle()
-	assert.Equal(t, sim.PLMN{MCC: "234", MNC: "15"}, d.PLMN)
+	assert.Equal(t, sim.PLMN{MCC: "234", MNC: "15"}, d.Net.PLMN())
 	assert.Equal(t, stepNone, d.step)
 	assert.Empty(t, d.lp.cmd)
 	assert.Empty(t, d.lp.inbox)

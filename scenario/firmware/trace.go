@@ -25,7 +25,7 @@ func (d *Device) Deliver(line string) {
 	d.woken = true
 	d.Env.inboxMu.Unlock()
 	if wake {
-		d.Env.Clock.AfterFunc(0, d.handle)
+		d.schedule(0, evHandle)
 	}
 }
 

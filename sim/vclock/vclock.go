@@ -7,6 +7,13 @@
 // is built for about a million of them: pending timers live in a 4-ary
 // min-heap and each timer remembers its place in it, which makes AfterFunc,
 // Stop and firing the next timer O(log n) rather than a scan of them all.
+//
+// Schedule is the allocation-free form of AfterFunc for the hot paths of a
+// simulation: the event is a Handler (a device, say) and a word it reads
+// back when the event fires (what to do, and the epoch it was set in), kept
+// in the heap entry itself, so no closure and no timer is allocated per
+// event. Such events cannot be stopped: the handler tells a stale one by
+// its word.
 package vclock
 
 import (
@@ -21,7 +28,7 @@ import (
 // Clock is a virtual clock. It is safe for concurrent use.
 //
 // Time is kept as int64 nanoseconds since the Unix epoch, which compares and
-// adds faster than time.Time and keeps a heap entry to three words. That spans
+// adds faster than time.Time and keeps a heap entry to five words. That spans
 // the years 1678 to 2262: a start outside them is clamped to the nearest end,
 // and so are due times and advances that would pass them.
 type Clock struct {
@@ -33,12 +40,20 @@ type Clock struct {
 }
 
 // entry is a pending timer in the heap. Its sort key is kept here, beside
-// the pointer, so that sifting compares adjacent memory instead of
-// following a pointer to each timer it looks at.
+// the handler, so that sifting compares adjacent memory instead of
+// following a pointer to each timer it looks at. h is the *timer of an
+// AfterFunc, or the Handler of a Schedule with its arg.
 type entry struct {
 	due int64
 	seq uint64
-	t   *timer
+	h   Handler
+	arg uint64
+}
+
+// Handler receives the events of Schedule: Fire runs when one falls due,
+// with the word it was scheduled with, inside Advance.
+type Handler interface {
+	Fire(arg uint64)
 }
 
 // timer is what AfterFunc hands out. It is kept to three words because a
@@ -50,6 +65,14 @@ type timer struct {
 }
 
 var _ sim.Clock = (*Clock)(nil)
+
+// Fire runs an AfterFunc timer's function (advanceTo calls it without the
+// clock's lock).
+func (t *timer) Fire(uint64) {
+	f := t.f
+	t.f = nil // the timer may be kept long after; its closure need not be
+	f()
+}
 
 // New returns a clock that reads start until advanced.
 func New(start time.Time) *Clock { return &Clock{now: unixNano(start)} }
@@ -67,9 +90,20 @@ func (c *Clock) AfterFunc(d time.Duration, f func()) sim.Timer {
 	defer c.mu.Unlock()
 	c.seq++
 	t := &timer{c: c, f: f, i: len(c.heap)}
-	c.heap = append(c.heap, entry{due: addNanos(c.now, max(d, 0)), seq: c.seq, t: t})
+	c.heap = append(c.heap, entry{due: addNanos(c.now, max(d, 0)), seq: c.seq, h: t})
 	c.up(t.i)
 	return t
+}
+
+// Schedule runs h.Fire(arg) after d, inside Advance, in the same order as
+// AfterFunc's timers (due time, then creation). It allocates nothing
+// (once the heap has grown) and the event cannot be stopped.
+func (c *Clock) Schedule(d time.Duration, h Handler, arg uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	c.heap = append(c.heap, entry{due: addNanos(c.now, max(d, 0)), seq: c.seq, h: h, arg: arg})
+	c.up(len(c.heap) - 1)
 }
 
 // Stop implements sim.Timer.
@@ -138,11 +172,9 @@ func (c *Clock) advanceTo(done <-chan struct{}, end int64) bool {
 		e := c.heap[0]
 		c.remove(0)
 		c.now = max(c.now, e.due)
-		f := e.t.f
-		e.t.f = nil // the timer may be kept long after; its closure need not be
 		c.fired++
 		c.mu.Unlock()
-		f()
+		e.h.Fire(e.arg)
 	}
 }
 
@@ -182,11 +214,11 @@ func (c *Clock) up(i int) {
 			break
 		}
 		h[i] = h[p]
-		h[i].t.i = i
+		h[i].placed(i)
 		i = p
 	}
 	h[i] = e
-	e.t.i = i
+	e.placed(i)
 }
 
 // down moves the entry at i towards the leaves until no child is earlier.
@@ -209,11 +241,18 @@ func (c *Clock) down(i int) {
 			break
 		}
 		h[i] = h[m]
-		h[i].t.i = i
+		h[i].placed(i)
 		i = m
 	}
 	h[i] = e
-	e.t.i = i
+	e.placed(i)
+}
+
+// placed tells an AfterFunc timer that its entry is now at i.
+func (e *entry) placed(i int) {
+	if t, ok := e.h.(*timer); ok {
+		t.i = i
+	}
 }
 
 // remove takes the entry at i out of the heap and marks its timer as no
@@ -221,13 +260,18 @@ func (c *Clock) down(i int) {
 func (c *Clock) remove(i int) {
 	h := c.heap
 	last := len(h) - 1
-	t := h[i].t
+	removed := h[i]
 	if i != last {
 		h[i] = h[last]
-		h[i].t.i = i
+		h[i].placed(i)
 	}
 	h[last] = entry{} // so the heap's spare capacity keeps no timer alive
 	c.heap = h[:last]
+	if cap(h) > minShrink && last < cap(h)/4 {
+		// A fleet's power-up can leave millions of entries' capacity
+		// behind: give half back once three quarters are unused.
+		c.heap = append(make([]entry, 0, cap(h)/2), c.heap...)
+	}
 	if i != last {
 		if i > 0 && less(&c.heap[i], &c.heap[(i-1)/4]) {
 			c.up(i)
@@ -235,8 +279,11 @@ func (c *Clock) remove(i int) {
 			c.down(i)
 		}
 	}
-	t.i = -1
+	removed.placed(-1)
 }
+
+// minShrink is the capacity below which the heap never shrinks.
+const minShrink = 1024
 
 // unixNano returns t in Unix nanoseconds, clamped to the int64 range rather
 // than wrapping as t.UnixNano does outside it, so that AdvanceTo a time
