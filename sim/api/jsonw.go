@@ -151,9 +151,31 @@ func appendDate(b []byte, t time.Time) []byte {
 	if t.IsZero() {
 		return append(b, "null"...)
 	}
-	// The layout has nothing to escape; a year beyond 9999 or before 0
-	// only adds digits and a sign.
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		// The layout has nothing to escape; such a year only adds digits
+		// and a sign.
+		b = append(b, '"')
+		b = t.AppendFormat(b, "2006-01-02T15:04:05Z")
+		return append(b, '"')
+	}
+	hour, minute, sec := t.Clock()
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05Z")
-	return append(b, '"')
+	b = append2(b, year/100)
+	b = append2(b, year%100)
+	b = append(b, '-')
+	b = append2(b, int(month))
+	b = append(b, '-')
+	b = append2(b, day)
+	b = append(b, 'T')
+	b = append2(b, hour)
+	b = append(b, ':')
+	b = append2(b, minute)
+	b = append(b, ':')
+	b = append2(b, sec)
+	return append(b, 'Z', '"')
 }
+
+// append2 appends n (0-99) in two digits.
+func append2(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }

@@ -59,7 +59,8 @@ func TestAppendMatchesJSON(t *testing.T) {
 			t.Errorf("appendString(%q) = %s, encoding/json %s", s, got, want)
 		}
 	}
-	times := []time.Time{{}, time.Date(2024, 2, 29, 23, 59, 59, 999, time.FixedZone("x", 3600)), time.Date(12345, 1, 1, 0, 0, 0, 0, time.UTC)}
+	times := []time.Time{{}, time.Date(2024, 2, 29, 23, 59, 59, 999, time.FixedZone("x", 3600)), time.Date(12345, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-5, 12, 31, 1, 2, 3, 0, time.UTC), time.Date(7, 1, 9, 10, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 0, time.FixedZone("y", -7200))}
 	for _, name := range strangeStrings {
 		for _, tm := range times {
 			for _, pending := range []bool{false, true} {
@@ -69,12 +70,12 @@ func TestAppendMatchesJSON(t *testing.T) {
 					s.Pending = &sim.SimUpdate{}
 				}
 				for _, base := range []string{"http://127.0.0.1:80", "https://example.com"} {
-					got := simJSON{base: base, s: s}.appendJSON(nil)
+					got := (&simJSON{base: base, s: s}).appendJSON(nil)
 					if want := encodeJSON(t, refSim(base, s)); !bytes.Equal(got, want) {
 						t.Errorf("Sim %q:\n got %s\nwant %s", name, got, want)
 					}
 					// Through encoding/json too (a Sim inside another body).
-					if got, want := encodeJSON(t, []any{simJSON{base: base, s: s}}), encodeJSON(t, []any{refSim(base, s)}); !bytes.Equal(got, want) {
+					if got, want := encodeJSON(t, []any{&simJSON{base: base, s: s}}), encodeJSON(t, []any{refSim(base, s)}); !bytes.Equal(got, want) {
 						t.Errorf("Sim %q in encoding/json:\n got %s\nwant %s", name, got, want)
 					}
 				}

@@ -35,12 +35,18 @@ type simJSON struct {
 }
 
 // simRenderer renders the Sims of one request, computing its base URL once.
+// What it returns is valid until its next call: it is one simJSON reused,
+// so that a page of Sims allocates nothing per Sim. Every caller (respond,
+// a page) writes an item before it renders the next.
 func simRenderer(r *http.Request) func(*sim.Sim) any {
-	base := baseURL(r)
-	return func(s *sim.Sim) any { return simJSON{base: base, s: s} }
+	j := &simJSON{base: baseURL(r)}
+	return func(s *sim.Sim) any {
+		j.s = s
+		return j
+	}
 }
 
-func (j simJSON) appendJSON(b []byte) []byte {
+func (j *simJSON) appendJSON(b []byte) []byte {
 	s := j.s
 	b = append(b, `{"sid":`...)
 	b = appendString(b, s.Sid)
@@ -78,7 +84,7 @@ func (j simJSON) appendJSON(b []byte) []byte {
 }
 
 // MarshalJSON makes encoding/json write a simJSON as appendJSON does.
-func (j simJSON) MarshalJSON() ([]byte, error) { return j.appendJSON(nil), nil }
+func (j *simJSON) MarshalJSON() ([]byte, error) { return j.appendJSON(nil), nil }
 
 type fleetJSON struct {
 	AccountSid              string  `json:"account_sid"`
