@@ -31,6 +31,8 @@ type check struct {
 	seen    int
 	thinned int
 	kept    []report.CheckSample
+
+	tallies []report.Tally // in a sharded run: what each check read (shard.go)
 }
 
 // observation is what one check of an expectation saw.
@@ -42,14 +44,21 @@ type observation struct {
 	hasValue bool
 }
 
+// newCheck is an expectation not checked yet; sample is the scenario's
+// sample period.
+func newCheck(e *spec.Expectation, sample time.Duration) *check {
+	c := &check{e: e, stride: 1}
+	if e.During != nil {
+		n := int((e.During.Until.D()-e.During.From.D())/sample) + 2
+		c.stride = (n + maxCheckSamples - 1) / maxCheckSamples
+	}
+	return c
+}
+
 func (r *runner) scheduleChecks() {
 	for i := range r.s.Expect {
 		e := &r.s.Expect[i]
-		c := &check{e: e, stride: 1}
-		if e.During != nil {
-			n := int((e.During.Until.D()-e.During.From.D())/r.s.Sample.D()) + 2
-			c.stride = (n + maxCheckSamples - 1) / maxCheckSamples
-		}
+		c := newCheck(e, r.s.Sample.D())
 		r.checks = append(r.checks, c)
 		switch {
 		case e.At != nil:
@@ -79,19 +88,31 @@ func (r *runner) sample(c *check) {
 	if r.aborted {
 		return
 	}
+	t := r.gather(c.e)
+	if r.shard.on() {
+		lat := t.Lat
+		t.Lat = nil
+		c.tallies = append(c.tallies, t)
+		t.Lat = lat
+	}
+	if c.apply(r.Elapsed(), evaluate(c.e, &t)) {
+		r.aborted, r.abortedAt = true, r.Elapsed()
+	}
+}
+
+// apply counts a check of the expectation that saw o at virtual time at,
+// and reports whether it stops the run (a threshold that failed).
+func (c *check) apply(at time.Duration, o observation) (abort bool) {
 	c.samples++
-	o := r.observe(c.e)
-	c.record(r.Elapsed(), o, !o.ok && !c.failed)
+	c.record(at, o, !o.ok && !c.failed)
 	if !c.failed {
 		c.observed, c.message = o.text, o.msg
 	}
 	if o.ok || c.failed {
-		return
+		return false
 	}
-	c.failed, c.failedAt = true, r.Elapsed()
-	if c.e.Abort {
-		r.aborted, r.abortedAt = true, r.Elapsed()
-	}
+	c.failed, c.failedAt = true, at
+	return c.e.Abort
 }
 
 // members returns the devices an expectation is about.
@@ -106,11 +127,14 @@ func (r *runner) members(name string) []firmware.Device {
 	return r.devices[g.First : g.First+g.Count]
 }
 
-// observe evaluates every check of an expectation: what was seen, whether
-// all hold, and a message when something could not be observed.
-func (r *runner) observe(e *spec.Expectation) observation {
+// gather counts what an expectation's checks read, on the run's devices
+// (a shard's only, in a sharded run): the raw figures evaluate judges.
+func (r *runner) gather(e *spec.Expectation) report.Tally {
 	devs := r.members(e.Group)
-	n := len(devs)
+	first := 0
+	if g := r.group(e.Group); g != nil {
+		first = g.First
+	}
 	var plmn sim.PLMN
 	if e.Network != "" {
 		if nets, err := spec.ResolveNetworks(r.cat, e.Network, false); err == nil && len(nets) > 0 && len(nets[0].Identifiers) > 0 {
@@ -118,6 +142,110 @@ func (r *runner) observe(e *spec.Expectation) observation {
 		}
 	}
 	onNet := func(d *firmware.Device) bool { return e.Network == "" || d.PLMN == plmn }
+	t := report.Tally{T: int64(r.Elapsed())}
+	if r.shard.on() {
+		r.shard.listing = &t.Listed
+		defer func() { r.shard.listing = nil }()
+	}
+	for i := range devs {
+		if r.owns(first + i) {
+			t.N++
+		}
+	}
+	for _, cc := range countChecks(e) {
+		if !cc.cond.Set() {
+			continue
+		}
+		k := 0
+		for i := range devs {
+			if r.owns(first+i) && cc.keep(&devs[i], onNet(&devs[i])) {
+				k++
+			}
+		}
+		t.Counts = append(t.Counts, k)
+	}
+	if e.AttachLatency != nil {
+		now := r.Elapsed()
+		for i := range devs {
+			d := &devs[i]
+			if !r.owns(first+i) || d.PoweredAt < 0 {
+				continue
+			}
+			if d.FirstReg < 0 {
+				t.Lat = append(t.Lat, math.Inf(1))
+			} else {
+				t.Lat = append(t.Lat, float64(d.FirstReg-d.PoweredAt))
+			}
+			if r.shard.on() {
+				if d.PoweredAt == now {
+					t.TiesPowered = append(t.TiesPowered, d.Index)
+				}
+				if d.FirstReg == now {
+					t.TiesRegistered = append(t.TiesRegistered, d.Index)
+				}
+			}
+		}
+	}
+	if e.SIMs.Set() {
+		k, err := r.simsWithStatus(r.checkClient(e), e.Group, e.SimStatus)
+		if err != nil {
+			t.SIMsErr = err.Error()
+		}
+		t.SIMs = k
+	}
+	var used map[string][3]float64
+	for _, u := range e.UsageChecks() {
+		if !u.Cond.Set() {
+			continue
+		}
+		var err error
+		if used == nil {
+			used, err = r.usageByDirection(r.checkClient(e))
+		}
+		if err != nil {
+			t.UsageErr, t.Usage = err.Error(), nil
+			break
+		}
+		lo, hi, good, any := r.usageIn(used, e.Group, u.Dir, u.Cond)
+		t.Usage = append(t.Usage, report.UsageTally{Any: any, Lo: lo, Hi: hi, Good: good})
+	}
+	if e.API != nil {
+		text, holds, err := r.apiOutcome(r.checkClient(e), e.API)
+		o := report.Observed{Text: text, OK: holds}
+		if err != nil {
+			o = report.Observed{Err: err.Error()}
+		}
+		t.Shared = append(t.Shared, o)
+	}
+	for _, cc := range []struct {
+		what string
+		c    *spec.CommandCheck
+	}{{"sms", e.SmsCommands}, {"ip", e.IPCommands}} {
+		if cc.c == nil {
+			continue
+		}
+		text, good, v, err := r.observeCommands(e.Group, cc.what, cc.c)
+		o := report.Observed{Text: text, OK: good, Value: v}
+		if err != nil {
+			o = report.Observed{Err: err.Error()}
+		}
+		t.Shared = append(t.Shared, o)
+	}
+	if e.Callbacks != nil {
+		text, good, n, err := r.checkCallbacks(e)
+		o := report.Observed{Text: text, OK: good, Value: float64(n)}
+		if err != nil {
+			o = report.Observed{Err: err.Error()}
+		}
+		t.Shared = append(t.Shared, o)
+	}
+	return t
+}
+
+// evaluate judges an expectation on what its checks read: the same for a
+// run and for merged shards.
+func evaluate(e *spec.Expectation, t *report.Tally) observation {
+	n := t.N
 	var parts []string
 	ok := true
 	var o observation
@@ -133,26 +261,20 @@ func (r *runner) observe(e *spec.Expectation) observation {
 			figure(float64(k))
 		}
 	}
-	count := func(name string, c spec.Condition, keep func(d *firmware.Device) bool) {
-		if !c.Set() {
-			return
-		}
-		k := 0
-		for i := range devs {
-			if keep(&devs[i]) {
-				k++
-			}
-		}
-		parts = append(parts, fmt.Sprintf("%s %d/%d (%s)", name, k, n, pct(k, n)))
-		share(c, k)
-		ok = ok && c.Holds(float64(k), n)
-	}
+	j := 0
 	for _, cc := range countChecks(e) {
-		count(cc.name, cc.cond, func(d *firmware.Device) bool { return cc.keep(d, onNet(d)) })
+		if !cc.cond.Set() {
+			continue
+		}
+		k := t.Counts[j]
+		j++
+		parts = append(parts, fmt.Sprintf("%s %d/%d (%s)", cc.name, k, n, pct(k, n)))
+		share(cc.cond, k)
+		ok = ok && cc.cond.Holds(float64(k), n)
 	}
 	var msgs []string
 	if e.AttachLatency != nil {
-		v, text := attachPercentile(devs, e.AttachLatency.P)
+		v, text := attachPercentile(t.Lat, e.AttachLatency.P)
 		parts = append(parts, fmt.Sprintf("attach p%g %s", e.AttachLatency.P, text))
 		if !math.IsInf(v, 1) {
 			figure(time.Duration(v).Seconds())
@@ -160,68 +282,72 @@ func (r *runner) observe(e *spec.Expectation) observation {
 		ok = ok && !math.IsInf(v, 1) && e.AttachLatency.Max.Holds(v, 0)
 	}
 	if e.SIMs.Set() {
-		k, err := r.simsWithStatus(r.checkClient(e), e.Group, e.SimStatus)
-		if err != nil {
-			ok, msgs = false, append(msgs, err.Error())
+		if t.SIMsErr != "" {
+			ok, msgs = false, append(msgs, t.SIMsErr)
 		} else {
+			k := t.SIMs
 			parts = append(parts, fmt.Sprintf("sims %s %d/%d (%s)", e.SimStatus, k, n, pct(k, n)))
 			share(e.SIMs, k)
 			ok = ok && e.SIMs.Holds(float64(k), n)
 		}
 	}
-	var used map[string][3]float64
-	for _, u := range e.UsageChecks() {
-		if !u.Cond.Set() {
-			continue
+	if t.UsageErr != "" {
+		ok, msgs = false, append(msgs, t.UsageErr)
+	} else {
+		j := 0
+		for _, u := range e.UsageChecks() {
+			if !u.Cond.Set() {
+				continue
+			}
+			ut := t.Usage[j]
+			j++
+			lo := ut.Lo
+			if !ut.Any {
+				lo = 0
+			}
+			name := strings.TrimSuffix(u.Key, "_mb")
+			parts = append(parts, fmt.Sprintf("%s %.3g..%.3g MB per SIM, %d/%d within", name, lo, ut.Hi, ut.Good, n))
+			figure(ut.Hi)
+			ok = ok && ut.Good == n
 		}
-		var err error
-		if used == nil {
-			used, err = r.usageByDirection(r.checkClient(e))
-		}
-		if err != nil {
-			ok, msgs = false, append(msgs, err.Error())
-			break
-		}
-		lo, hi, good := r.usageIn(used, e.Group, u.Dir, u.Cond)
-		name := strings.TrimSuffix(u.Key, "_mb")
-		parts = append(parts, fmt.Sprintf("%s %.3g..%.3g MB per SIM, %d/%d within", name, lo, hi, good, n))
-		figure(hi)
-		ok = ok && good == n
+	}
+	j = 0
+	next := func() report.Observed {
+		x := t.Shared[j]
+		j++
+		return x
 	}
 	if e.API != nil {
-		text, holds, err := r.apiOutcome(r.checkClient(e), e.API)
-		if err != nil {
-			ok, msgs = false, append(msgs, err.Error())
-			parts = append(parts, "api: "+err.Error())
+		x := next()
+		if x.Err != "" {
+			ok, msgs = false, append(msgs, x.Err)
+			parts = append(parts, "api: "+x.Err)
 		} else {
-			parts = append(parts, text)
-			ok = ok && holds
+			parts = append(parts, x.Text)
+			ok = ok && x.OK
 		}
 	}
-	for _, cc := range []struct {
-		what string
-		c    *spec.CommandCheck
-	}{{"sms", e.SmsCommands}, {"ip", e.IPCommands}} {
-		if cc.c == nil {
+	for _, c := range []*spec.CommandCheck{e.SmsCommands, e.IPCommands} {
+		if c == nil {
 			continue
 		}
-		text, good, v, err := r.observeCommands(e.Group, cc.what, cc.c)
-		if err != nil {
-			ok, msgs = false, append(msgs, err.Error())
+		x := next()
+		if x.Err != "" {
+			ok, msgs = false, append(msgs, x.Err)
 			continue
 		}
-		parts = append(parts, text)
-		figure(v)
-		ok = ok && good
+		parts = append(parts, x.Text)
+		figure(x.Value)
+		ok = ok && x.OK
 	}
 	if e.Callbacks != nil {
-		text, good, n, err := r.checkCallbacks(e)
-		if err != nil {
-			ok, msgs = false, append(msgs, err.Error())
+		x := next()
+		if x.Err != "" {
+			ok, msgs = false, append(msgs, x.Err)
 		} else {
-			parts = append(parts, text)
-			figure(float64(n))
-			ok = ok && good
+			parts = append(parts, x.Text)
+			figure(x.Value)
+			ok = ok && x.OK
 		}
 	}
 	o.text, o.ok, o.msg = strings.Join(parts, "; "), ok, strings.Join(msgs, "; ")
@@ -254,21 +380,9 @@ func pct(k, n int) string {
 }
 
 // attachPercentile is the p-th percentile of power-up to first
-// registration over the devices powered up; one never registered counts
-// as infinitely late.
-func attachPercentile(devs []firmware.Device, p float64) (float64, string) {
-	var lat []float64
-	for i := range devs {
-		d := &devs[i]
-		if d.PoweredAt < 0 {
-			continue
-		}
-		if d.FirstReg < 0 {
-			lat = append(lat, math.Inf(1))
-		} else {
-			lat = append(lat, float64(d.FirstReg-d.PoweredAt))
-		}
-	}
+// registration over the devices powered up (lat, in nanoseconds, is
+// sorted in place); one never registered counts as infinitely late.
+func attachPercentile(lat []float64, p float64) (float64, string) {
 	if len(lat) == 0 {
 		return math.Inf(1), "none powered up"
 	}
@@ -285,7 +399,9 @@ func attachPercentile(devs []firmware.Device, p float64) (float64, string) {
 func (r *runner) simsWithStatus(api *apiclient.Client, groupName, status string) (int, error) {
 	in := r.memberSids(groupName)
 	k := 0
+	r.listStart()
 	err := api.ListSids(r.Ctx, status, func(sid string) {
+		r.listItem(sid)
 		if in[sid] {
 			k++
 		}
@@ -299,8 +415,10 @@ func (r *runner) memberSids(groupName string) map[string]bool {
 		first, n = g.First, g.Count
 	}
 	in := make(map[string]bool, n)
-	for _, sid := range r.sids[first : first+n] {
-		in[sid] = true
+	for i, sid := range r.sids[first : first+n] {
+		if r.owns(first + i) {
+			in[sid] = true
+		}
 	}
 	return in
 }
@@ -356,15 +474,7 @@ func (r *runner) report() *report.Report {
 	rep.Interrupted = r.stopped
 	rep.Passed = !r.aborted && !r.stopped
 	for _, c := range r.checks {
-		e := c.e
-		o := report.Outcome{Name: e.Name, Group: e.Group, When: when(e, r.s), Check: describe(e), Observed: c.observed,
-			Pass: c.samples > 0 && !c.failed, Samples: c.samples, Message: c.message, Line: e.Pos.Line}
-		if c.failed {
-			o.FailedAt = spec.FormatDuration(c.failedAt)
-		}
-		if c.samples == 0 && (r.aborted || r.stopped) {
-			o.Skipped = true
-		}
+		o := c.outcome(r.s, r.aborted || r.stopped)
 		rep.Passed = rep.Passed && o.Pass
 		rep.Expectations = append(rep.Expectations, o)
 	}
@@ -374,6 +484,20 @@ func (r *runner) report() *report.Report {
 	}
 	rep.Series = r.series() // after the counts: reading usage makes API requests
 	return rep
+}
+
+// outcome is the check's result; ended says the run stopped before its end.
+func (c *check) outcome(s *spec.Scenario, ended bool) report.Outcome {
+	e := c.e
+	o := report.Outcome{Name: e.Name, Group: e.Group, When: when(e, s), Check: describe(e), Observed: c.observed,
+		Pass: c.samples > 0 && !c.failed, Samples: c.samples, Message: c.message, Line: e.Pos.Line}
+	if c.failed {
+		o.FailedAt = spec.FormatDuration(c.failedAt)
+	}
+	if c.samples == 0 && ended {
+		o.Skipped = true
+	}
+	return o
 }
 
 func when(e *spec.Expectation, s *spec.Scenario) string {

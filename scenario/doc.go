@@ -10,6 +10,12 @@
 // time series, receives the control plane's callbacks, and returns the
 // report (scenario/report).
 //
+// RunShard runs one shard of a run (device i in shard i mod N; the whole
+// control plane in every shard) and returns a partial report
+// (report.Part) of the raw figures its checks read; Merge sums the parts
+// and judges every expectation again, giving the unsharded run's report
+// (shard.go, merge.go).
+//
 // Dependencies point one way: spec is the file format alone; report is
 // the outcome alone (it writes durations as spec does); firmware knows the
 // format's device settings but nothing of the runner; apiclient knows

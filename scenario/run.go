@@ -86,6 +86,8 @@ type runner struct {
 	runErrs   []report.Outcome // timeline actions the API refused
 	rec       *sampler         // the report's time series
 	settle    bool             // start statuses settle before the start (settleStatuses)
+	shard     shardState       // the slice of the devices simulated (shard.go)
+	rep       *report.Report
 	firmware.Env
 	realtimeState
 	accountState
@@ -95,7 +97,17 @@ type runner struct {
 // LoadValid) and returns its report. An error means the run could not
 // take place; failed expectations are in the report.
 func Run(ctx context.Context, s *spec.Scenario, opts Options) (*report.Report, error) {
-	r := &runner{s: s, seed: s.Seed, cat: opts.Catalog}
+	r, err := run(ctx, s, opts, shardState{})
+	if err != nil {
+		return nil, err
+	}
+	return r.rep, nil
+}
+
+// run runs a scenario, or the shard of it sh says, and returns the runner
+// holding the report.
+func run(ctx context.Context, s *spec.Scenario, opts Options, sh shardState) (*runner, error) {
+	r := &runner{s: s, seed: s.Seed, cat: opts.Catalog, shard: sh}
 	r.Ctx, r.Start = ctx, s.Start.Time
 	if opts.Seed != nil {
 		r.seed = *opts.Seed
@@ -158,7 +170,8 @@ func Run(ctx context.Context, s *spec.Scenario, opts Options) (*report.Report, e
 	// Stopped from outside (SIGINT, SIGTERM): report what was reached.
 	r.stopped = ctx.Err() != nil && !r.aborted && r.Elapsed() < r.s.Duration.D()
 	r.Ctx = context.WithoutCancel(ctx) // the report reads usage after the run's context ended
-	return r.report(), nil
+	r.rep = r.report()
+	return r, nil
 }
 
 // elapsed is the virtual time since the start.
@@ -387,6 +400,9 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 			}
 			d := &r.devices[i]
 			*d = firmware.New(&r.Env, g, i, r.seed)
+			if !r.owns(i) { // another shard's: its SIM only
+				continue
+			}
 			d.Virtual(modem.New(modem.Config{
 				Card: card, IMEI: modem.IMEI(i), Profile: g.Profile(), Core: r.ctl, World: r.world,
 				Clock: r.Clock, Timing: r.Timing, AuthCache: r.s.Settings.AuthCache.D(),
@@ -442,7 +458,7 @@ func (r *runner) schedule() {
 		spec := g.Spec
 		for i := g.First; i < g.First+g.Count; i++ {
 			d := &r.devices[i]
-			if d.Drives() == firmware.DriveNone { // the user's program powers it and drives it
+			if !r.owns(i) || d.Drives() == firmware.DriveNone { // another shard's; or the user's program powers it and drives it
 				continue
 			}
 			at := spec.PowerOn.At.D()
@@ -574,7 +590,9 @@ func (r *runner) act(i int) {
 		}
 	case e.PowerCycle != nil:
 		for _, d := range r.targets(*e.PowerCycle) {
-			d.PowerOn()
+			if r.owns(int(d.Index)) {
+				d.PowerOn()
+			}
 		}
 	case e.API != nil:
 		path, err := r.expand(e.API.Path)

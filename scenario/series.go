@@ -151,6 +151,7 @@ func (r *runner) record() {
 	}
 	rec.smsSeries = append(rec.smsSeries, rec.sms.Load())
 	rec.ipSeries = append(rec.ipSeries, rec.ip.Load())
+	r.recordShard()
 }
 
 // network returns the series of a network, made with n zero points when
@@ -251,14 +252,23 @@ func (c *check) record(at time.Duration, o observation, firstFailure bool) {
 }
 
 // window is an expectation's window in virtual time.
-func (r *runner) window(e *spec.Expectation) (from, until time.Duration) {
+func window(s *spec.Scenario, e *spec.Expectation) (from, until time.Duration) {
 	switch {
 	case e.At != nil:
 		return e.At.D(), e.At.D()
 	case e.During != nil:
 		return e.During.From.D(), e.During.Until.D()
 	}
-	return r.s.Duration.D(), r.s.Duration.D()
+	return s.Duration.D(), s.Duration.D()
+}
+
+// series is the check's samples for the report's charts.
+func (c *check) series(s *spec.Scenario) report.CheckSeries {
+	from, until := window(s, c.e)
+	return report.CheckSeries{
+		Name: c.e.Name, Group: c.e.Group, From: from.Seconds(), Until: until.Seconds(),
+		Pass: c.samples > 0 && !c.failed, Samples: nonNil(c.kept), Thinned: c.thinned,
+	}
 }
 
 // series builds the report's Series once the run has ended.
@@ -299,17 +309,16 @@ func (r *runner) series() *report.Series {
 		s.Commands = &report.CommandSeries{SMSCommands: nonNil(rec.smsSeries), IPCommands: nonNil(rec.ipSeries)}
 	}
 	for _, c := range r.checks {
-		from, until := r.window(c.e)
-		s.Expectations = append(s.Expectations, report.CheckSeries{
-			Name: c.e.Name, Group: c.e.Group, From: from.Seconds(), Until: until.Seconds(),
-			Pass: c.samples > 0 && !c.failed, Samples: nonNil(c.kept), Thinned: c.thinned,
-		})
+		s.Expectations = append(s.Expectations, c.series(r.s))
 	}
-	s.AttachLatency = attachHistogram(r.devices)
+	s.AttachLatency = attachHistogram(len(r.devices), func(i int) (time.Duration, time.Duration) {
+		return r.devices[i].PoweredAt, r.devices[i].FirstReg
+	})
 	usage, err := r.finalUsage()
 	if err != nil {
 		s.Notes = append(s.Notes, "data use per SIM could not be read: "+err.Error())
 	}
+	r.shard.usage, r.shard.usageErr = usage, err != nil
 	for _, gr := range rec.groups {
 		s.Usage = append(s.Usage, r.usageDistribution(gr.g, usage))
 	}
@@ -323,18 +332,20 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// attachHistogram is the distribution of power-up to first registration.
-func attachHistogram(devs []firmware.Device) report.Histogram {
+// attachHistogram is the distribution of power-up to first registration
+// of n devices, device i first powered up and registered at at(i) (-1 for
+// never).
+func attachHistogram(n int, at func(i int) (powered, registered time.Duration)) report.Histogram {
 	var lat []float64
 	never := 0
-	for i := range devs {
-		d := &devs[i]
+	for i := range n {
+		p, f := at(i)
 		switch {
-		case d.PoweredAt < 0:
-		case d.FirstReg < 0:
+		case p < 0:
+		case f < 0:
 			never++
 		default:
-			lat = append(lat, (d.FirstReg - d.PoweredAt).Seconds())
+			lat = append(lat, (f - p).Seconds())
 		}
 	}
 	h := report.LogHistogram(lat, "s")
@@ -379,20 +390,16 @@ func (r *runner) usageDistribution(g *firmware.Group, usage map[string]float64) 
 		vals := make([]float64, 0, g.Count)
 		peak := float64(max(u.LimitMB, u.FinalLimitMB))
 		for i := g.First; i < g.First+g.Count; i++ {
+			if !r.owns(i) {
+				continue
+			}
 			mb := usage[r.sids[i]] / sim.MB
 			vals = append(vals, mb)
 			if u.LimitMB > 0 && mb >= float64(u.LimitMB) {
 				u.AtLimit++
 			}
 		}
-		top := 0.0
-		for _, v := range vals {
-			top = max(top, v)
-		}
-		if peak > 0 && top < peak*2 { // the limit in view, unless use dwarfs it
-			top = max(top, float64(u.LimitMB)*1.2)
-		}
-		u.PerSIM = report.LinearHistogram(vals, report.NiceCeil(top), 20, "MB")
+		u.PerSIM = perSIMHistogram(vals, u.LimitMB, peak)
 	}
 	rec := r.rec
 	var ids []int
@@ -411,6 +418,19 @@ func (r *runner) usageDistribution(g *firmware.Group, usage map[string]float64) 
 		})
 	}
 	return u
+}
+
+// perSIMHistogram is the distribution of data use per SIM (MB) against a
+// Fleet's limit at the start and its largest.
+func perSIMHistogram(vals []float64, limitMB int, peak float64) report.Histogram {
+	top := 0.0
+	for _, v := range vals {
+		top = max(top, v)
+	}
+	if peak > 0 && top < peak*2 { // the limit in view, unless use dwarfs it
+		top = max(top, float64(limitMB)*1.2)
+	}
+	return report.LinearHistogram(vals, report.NiceCeil(top), 20, "MB")
 }
 
 // finalUsage is every SIM's data use (bytes) at the end, for the report:

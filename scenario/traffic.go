@@ -31,6 +31,7 @@ func (r *runner) usageByDirection(api *apiclient.Client) (map[string][3]float64,
 			to = end
 		}
 		p := url.Values{"Group": {"sim"}, "Granularity": {"all"}, "StartTime": {from.Format(time.RFC3339)}, "EndTime": {to.Format(time.RFC3339)}}
+		r.listStart()
 		err := api.ListAll(r.Ctx, "/v1/UsageRecords", p, "usage_records", func(raw json.RawMessage) error {
 			var u struct {
 				SimSid       string  `json:"sim_sid"`
@@ -41,6 +42,7 @@ func (r *runner) usageByDirection(api *apiclient.Client) (map[string][3]float64,
 			if err := json.Unmarshal(raw, &u); err != nil {
 				return err
 			}
+			r.listItem(u.SimSid)
 			v := used[u.SimSid]
 			v[spec.DirTotal] += u.DataTotal
 			v[spec.DirUpload] += u.DataUpload
@@ -57,7 +59,8 @@ func (r *runner) usageByDirection(api *apiclient.Client) (map[string][3]float64,
 
 // usageIn counts the group's SIMs whose use in direction dir satisfies c,
 // with the smallest and largest use in MB.
-func (r *runner) usageIn(used map[string][3]float64, groupName string, dir spec.Direction, c spec.Condition) (lo, hi float64, good int) {
+// any is false when the group has no SIM (in the shard).
+func (r *runner) usageIn(used map[string][3]float64, groupName string, dir spec.Direction, c spec.Condition) (lo, hi float64, good int, any bool) {
 	in := r.memberSids(groupName)
 	lo = math.Inf(1)
 	for sid := range in {
@@ -70,7 +73,7 @@ func (r *runner) usageIn(used map[string][3]float64, groupName string, dir spec.
 	if len(in) == 0 {
 		lo = 0
 	}
-	return lo, hi, good
+	return lo, hi, good, len(in) > 0
 }
 
 // apiOutcome checks an api expectation: it GETs the path and compares the

@@ -77,7 +77,7 @@ func newRootCmd(getenv func(string) string) *cobra.Command {
 			root.AddCommand(c)
 		}
 	}
-	add("scenario", newRunCmd(getenv), newValidateCmd(), newSchemaCmd())
+	add("scenario", newRunCmd(getenv), newMergeCmd(getenv), newValidateCmd(), newSchemaCmd())
 	add("server", newServeCmd(getenv), newModemCmd(getenv), newNetworkCmd(getenv))
 	add("hw", newHWCmd(getenv))
 	root.AddCommand(newVersionCmd())

@@ -47,6 +47,7 @@ type runFlags struct {
 	baud        int
 	accountSid  string
 	authToken   string
+	shard       string
 }
 
 // hwBindings is the repeatable --hw NAME=PORT flag.
@@ -93,6 +94,7 @@ func newRunCmd(getenv func(string) string) *cobra.Command {
 	fs.StringVar(&f.accountSid, "account-sid", "", "with --api: account `SID` (env FLEETSIM_ACCOUNT_SID, TWILIO_ACCOUNT_SID; or an API key pair FLEETSIM_API_KEY/FLEETSIM_API_SECRET, TWILIO_API_KEY/TWILIO_API_SECRET)")
 	fs.StringVar(&f.authToken, "auth-token", "", "with --api: auth `token` (env FLEETSIM_AUTH_TOKEN, TWILIO_AUTH_TOKEN)")
 	fs.StringVar(&f.trace, "trace", "", "record every AT exchange of every device to this `file`")
+	fs.StringVar(&f.shard, "shard", "", "simulate only shard `i/N` of the devices (device k in shard k mod N) and write a partial report with --json, for \"fleetsim merge\"")
 	fs.StringVar(&f.exec, "exec", "", "play the scenario in real time and run this `command` beside it, with the PTY of each pty group device in $FLEETSIM_PTY / $FLEETSIM_PTYS")
 	return cmd
 }
@@ -177,10 +179,30 @@ func runScenario(c *cobra.Command, file string, f *runFlags, getenv func(string)
 		defer tf.Close()
 		opts.Trace = tf
 	}
-	s, err := spec.LoadValid(file, cat)
+	var shard *scenario.Shard
+	if f.shard != "" {
+		sh, err := parseShard(f.shard)
+		if err != nil {
+			fmt.Fprintf(stderr, "fleetsim run: --shard %q: %v\n", f.shard, err)
+			return 2
+		}
+		if f.json == "" || f.json == "-" || f.junit != "" || f.html != "" {
+			fmt.Fprintln(stderr, "fleetsim run: --shard writes a partial report: give it --json FILE (no --junit, --html); \"fleetsim merge\" writes the reports")
+			return 2
+		}
+		shard = &sh
+	}
+	shards := 1
+	if shard != nil {
+		shards = shard.Of
+	}
+	s, err := spec.LoadValidShards(file, cat, shards)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return 2
+	}
+	if shard != nil {
+		return runShard(c, file, s, *shard, opts, f)
 	}
 	tty := false
 	if file, ok := stderr.(*os.File); ok {

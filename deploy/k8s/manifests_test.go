@@ -234,7 +234,7 @@ func TestShardJob(t *testing.T) {
 	if !ok {
 		t.Fatalf("ConfigMap %s has no key %s (args %q)", cm.Name, scenarioFile, args)
 	}
-	validateScenario(t, scenarioFile, text)
+	validateScenario(t, scenarioFile, text, n)
 
 	// Parts land on the ReadWriteMany claim, mounted where --json points.
 	pvc := only[*corev1.PersistentVolumeClaim](t, shards)
@@ -544,9 +544,9 @@ func serverAnswers(t *testing.T, path string) {
 	}
 }
 
-// validateScenario runs `fleetsim validate` (built from this tree) on the
-// ConfigMap's scenario.
-func validateScenario(t *testing.T, name, text string) {
+// validateScenario runs `fleetsim validate --shards N` (built from this
+// tree) on the ConfigMap's scenario.
+func validateScenario(t *testing.T, name, text string, shards int) {
 	t.Helper()
 	dir := t.TempDir()
 	exe := filepath.Join(dir, "fleetsim")
@@ -557,8 +557,8 @@ func validateScenario(t *testing.T, name, text string) {
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(exe, "validate", file).CombinedOutput(); err != nil {
-		t.Errorf("fleetsim validate %s: %v\n%s", name, err, out)
+	if out, err := exec.Command(exe, "validate", "--shards", strconv.Itoa(shards), file).CombinedOutput(); err != nil {
+		t.Errorf("fleetsim validate --shards %d %s: %v\n%s", shards, name, err, out)
 	}
 }
 

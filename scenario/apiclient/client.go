@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -145,13 +146,22 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 
+// PageSize is the page size ListAll asks for.
+const PageSize = 1000
+
+// Pages is how many requests ListAll makes for a list of n items: a page
+// says whether an item follows it, so n = 0 takes one and n = PageSize too.
+func Pages(n int) int {
+	return max(1, (n+PageSize-1)/PageSize)
+}
+
 // ListAll follows a list's pages and calls fn with each page's items, the
 // JSON array under key.
 func (c *Client) ListAll(ctx context.Context, path string, params url.Values, key string, fn func(json.RawMessage) error) error {
 	if params == nil {
 		params = url.Values{}
 	}
-	params.Set("PageSize", "1000")
+	params.Set("PageSize", strconv.Itoa(PageSize))
 	next := path + "?" + params.Encode()
 	for next != "" {
 		var page map[string]json.RawMessage

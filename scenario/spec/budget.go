@@ -65,7 +65,7 @@ func (v *validator) budget() {
 	size := map[string]int{}
 	all := 0
 	for i, g := range s.Devices {
-		if g.Count < 1 || g.Count > MaxDevices {
+		if g.Count < 1 || g.Count > v.maxDevices {
 			return // reported for the group
 		}
 		size[g.Name] = g.Count
@@ -135,10 +135,18 @@ func (v *validator) budget() {
 			top = i
 		}
 	}
+	// A sharded run: each shard simulates its slice of the devices (the
+	// shared timeline and checks are a small part of the cost).
+	total /= float64(v.shards)
 	if total <= MaxEvents || top < 0 {
 		return
 	}
 	c := costs[top]
+	if v.shards > 1 {
+		v.errorf(c.at, c.path, "each of the %d shards would simulate about %.3g events, more than the %.0e a run may (%.0f%% of them from here): use more shards, longer intervals, fewer devices or a shorter duration",
+			v.shards, total, float64(MaxEvents), 100*c.events/(total*float64(v.shards)))
+		return
+	}
 	v.errorf(c.at, c.path, "the run would simulate about %.3g events, more than the %.0e a run may (%.0f%% of them from here): use longer intervals, fewer devices or a shorter duration",
 		total, float64(MaxEvents), 100*c.events/total)
 }

@@ -15,7 +15,8 @@ import (
 
 // Limits of a scenario.
 const (
-	MaxDevices  = 1_000_000            // devices of a run, all groups together
+	MaxDevices  = 1_000_000            // devices of a run (of each shard of a sharded run), all groups together
+	MaxShards   = 10_000               // shards a run may be split in
 	MaxDuration = 400 * 24 * time.Hour // virtual time a run may cover
 )
 
@@ -43,12 +44,28 @@ func LoadValid(file string, cat *sim.Catalog) (*Scenario, error) {
 // file is reported at once; where a value could not be decoded, what the
 // validator says of it or of the mapping holding it is left out.
 func ParseValid(file string, data []byte, cat *sim.Catalog) (*Scenario, error) {
+	return ParseValidShards(file, data, cat, 1)
+}
+
+// LoadValidShards is LoadValid for a run split in shards (fleetsim run
+// --shard i/N): the limits on devices and events (MaxDevices, MaxEvents)
+// apply to each shard, so a fleet shards times larger validates.
+func LoadValidShards(file string, cat *sim.Catalog, shards int) (*Scenario, error) {
+	data, err := readFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return ParseValidShards(file, data, cat, shards)
+}
+
+// ParseValidShards is LoadValidShards on data read from file.
+func ParseValidShards(file string, data []byte, cat *sim.Catalog, shards int) (*Scenario, error) {
 	s, err, partial := parsePartial(file, data)
 	if err != nil && !partial {
 		return nil, err
 	}
 	s.Defaults()
-	verr := s.Validate(cat)
+	verr := s.validate(cat, max(shards, 1))
 	if err == nil {
 		if verr != nil {
 			return nil, verr
@@ -195,6 +212,11 @@ func (e *Event) targets() []*Targets {
 // embedded one when cat is nil). It returns every problem at once, as an
 // ErrorList.
 func (s *Scenario) Validate(cat *sim.Catalog) error {
+	return s.validate(cat, 1)
+}
+
+// validate is Validate for a run in shards shards.
+func (s *Scenario) validate(cat *sim.Catalog, shards int) error {
 	if cat == nil {
 		c, err := sim.DefaultCatalog()
 		if err != nil {
@@ -202,7 +224,8 @@ func (s *Scenario) Validate(cat *sim.Catalog) error {
 		}
 		cat = c
 	}
-	v := &validator{s: s, cat: cat}
+	shards = min(max(shards, 1), MaxShards)
+	v := &validator{s: s, cat: cat, shards: shards, maxDevices: MaxDevices * shards}
 	v.scenario()
 	return v.finish()
 }
@@ -213,6 +236,9 @@ type validator struct {
 	cat  *sim.Catalog
 	errs ErrorList
 	end  time.Duration // the run's duration; 0 when it is itself wrong
+	// shards is the number of shards the run is split in (1: not split);
+	// maxDevices is MaxDevices times shards.
+	shards, maxDevices int
 
 	locations, naps, fleets, groups nameSet
 	accounts                        nameSet
@@ -294,14 +320,17 @@ func (v *validator) scenario() {
 	}
 	total, counted := 0, true
 	for i := range s.Devices {
-		if c := s.Devices[i].Count; c >= 1 && c <= MaxDevices {
-			total += c // at most maxNodes groups of MaxDevices: no overflow
+		if c := s.Devices[i].Count; c >= 1 && c <= v.maxDevices {
+			total += c // at most maxNodes groups of MaxShards × MaxDevices: no overflow
 		} else {
 			counted = false // reported for the group
 		}
 		v.group(&s.Devices[i], fmt.Sprintf("devices[%d]", i))
 	}
-	if counted && total > MaxDevices {
+	switch {
+	case counted && total > v.maxDevices && v.shards > 1:
+		v.errorf(s.Pos.At("devices"), "devices", "%d devices in all: at most %d in %d shards (%d per shard)", total, v.maxDevices, v.shards, MaxDevices)
+	case counted && total > v.maxDevices:
 		v.errorf(s.Pos.At("devices"), "devices", "%d devices in all: at most %d", total, MaxDevices)
 	}
 	for i := range s.Timeline {
@@ -430,8 +459,8 @@ func (v *validator) location(l Location, path string) {
 }
 
 func (v *validator) group(g *Group, path string) {
-	if g.Count < 1 || g.Count > MaxDevices {
-		v.errorf(g.Pos.At("count"), path+".count", "must be between 1 and %d, got %d", MaxDevices, g.Count)
+	if g.Count < 1 || g.Count > v.maxDevices {
+		v.errorf(g.Pos.At("count"), path+".count", "must be between 1 and %d, got %d", v.maxDevices, g.Count)
 	}
 	if g.Fleet != "" {
 		v.ref(g.Pos.At("fleet"), path+".fleet", &v.fleets, g.Fleet)
