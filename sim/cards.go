@@ -86,12 +86,12 @@ type CardInfo struct {
 func (c *Control) Cards() []CardInfo {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	out := make([]CardInfo, len(c.cards))
-	for i, card := range c.cards {
-		out[i].Card = card
-		if sid, ok := c.simICCID[card.ICCID]; ok {
-			out[i].SimSid = sid
-			out[i].AccountSid = c.sims.get(sid).AccountSid
+	out := make([]CardInfo, c.inv.len())
+	for i := range out {
+		out[i].Card = c.inv.card(i)
+		if j := c.cardSims[i]; j > 0 {
+			r := c.sims.at(j - 1)
+			out[i].SimSid, out[i].AccountSid = r.sid.sid("HS"), c.ids[r.account]
 		}
 	}
 	return out
@@ -101,19 +101,18 @@ func (c *Control) Cards() []CardInfo {
 func (c *Control) Card(i int) (Card, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if i < 0 || i >= len(c.cards) {
+	if i < 0 || i >= c.inv.len() {
 		return Card{}, false
 	}
-	return c.cards[i], true
+	return c.inv.card(i), true
 }
 
 // CardByICCID returns the inventory card with this ICCID.
 func (c *Control) CardByICCID(iccid string) (Card, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	card, ok := c.byICCID[iccid]
-	if !ok {
-		return Card{}, false
+	if i, ok := c.inv.find(iccid); ok {
+		return c.inv.card(i), true
 	}
-	return *card, true
+	return Card{}, false
 }

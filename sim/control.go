@@ -39,27 +39,36 @@ type Control struct {
 	shared  *replica              // with a SharedStore
 	stats   stats                 // counters for Stats: atomic, outside mu
 
-	mu       sync.RWMutex
-	closed   bool
-	seq      int64
-	main     *Account
-	accounts table[Account]
-	sims     table[Sim]
-	fleets   table[Fleet]
-	naps     table[NAP]
-	sms      table[SmsCommand]
-	ips      table[IPCommand]
-	esims    table[ESimProfile]
-	settings table[SettingsUpdate]
-	usage    *usageStore
-	cards    []Card
-	byICCID  map[string]*Card // inventory by ICCID
-	simICCID map[string]string
-	names    map[string]string // kind|account|unique name → sid
-	timers   map[string]Timer  // pending Sim update and eSIM timers by sid
-	subs     map[int]func(Event)
-	sessions map[string]string // ICCID → PDP address of its data session: network state, never stored
-	nextSub  int
+	mu        sync.RWMutex
+	closed    bool
+	seq       int64
+	main      *Account
+	accounts  table[Account]
+	sims      simTable
+	fleets    table[Fleet]
+	naps      table[NAP]
+	sms       table[SmsCommand]
+	ips       table[IPCommand]
+	esims     table[ESimProfile]
+	settings  table[SettingsUpdate]
+	usage     *usageStore
+	inv       inventory
+	esimCards map[string]Card   // eSIM profiles' cards known to the network, by ICCID
+	ids       []string          // interned account and Fleet SIDs of the Sim records; ids[0] is ""
+	idIdx     map[string]uint32 // index in ids
+	cardSims  []int32           // by inventory card: index+1 of its Sim's record, or 0
+	extra     []string          // ICCIDs of Sims' cards outside the inventory
+	extraIdx  map[string]int32  // index in extra
+	extraSims []int32           // by extra card: index+1 of its Sim's record
+	names     map[string]string // kind|account|unique name → sid
+	timers    map[string]Timer  // pending Sim update and eSIM timers by sid
+	subs      map[int]func(Event)
+	sessions  map[string]string // ICCID → PDP address of its data session: network state, never stored
+	nextSub   int
+
+	loading     bool              // in load: see putSettings
+	baseLoaded  []*SettingsUpdate // first settings updates loaded before their Sims
+	usageLoaded []*Usage          // usage loaded before its Sims
 }
 
 type config struct {
@@ -182,27 +191,25 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 		cfg.catalog = cat
 	}
 	c := &Control{
-		cfg:      cfg,
-		catalog:  cfg.catalog,
-		store:    store,
-		discard:  store == Store(DiscardStore{}),
-		hooks:    newWebhooks(cfg.httpClient, cfg.logger, hookOpts(cfg)...),
-		usage:    newUsageStore(cfg.usageHourly, cfg.usageDaily),
-		simICCID: make(map[string]string),
-		names:    make(map[string]string),
-		timers:   make(map[string]Timer),
-		subs:     make(map[int]func(Event)),
+		cfg:     cfg,
+		catalog: cfg.catalog,
+		store:   store,
+		discard: store == Store(DiscardStore{}),
+		hooks:   newWebhooks(cfg.httpClient, cfg.logger, hookOpts(cfg)...),
+		usage:   newUsageStore(cfg.usageHourly, cfg.usageDaily),
+		ids:     []string{""},
+		idIdx:   map[string]uint32{"": 0},
+		names:   make(map[string]string),
+		timers:  make(map[string]Timer),
+		subs:    make(map[int]func(Event)),
 	}
 	if ss, ok := store.(SharedStore); ok {
 		c.shared = &replica{store: ss}
 	} else if !c.discard {
 		c.commits = newCommitter(store, cfg.observe, c.stop)
 	}
-	c.cards = GenerateCards(cfg.cardSeed, cfg.cards)
-	c.byICCID = make(map[string]*Card, len(c.cards))
-	for i := range c.cards {
-		c.byICCID[c.cards[i].ICCID] = &c.cards[i]
-	}
+	c.inv = newInventory(cfg.cardSeed, cfg.cards)
+	c.cardSims = make([]int32, cfg.cards)
 	if err := c.load(ctx); err != nil {
 		c.closeCommits()
 		return nil, err
@@ -213,9 +220,9 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 		return nil, err
 	}
 	c.mu.Lock()
-	for _, s := range c.sims.all() {
-		if s.Pending != nil {
-			c.armSimTimer(s.Sid, s.Pending.Due)
+	for i := int32(0); len(c.sims.pending) > 0 && int(i) < c.sims.len(); i++ {
+		if p := c.sims.pending[c.sims.at(i).sid]; p != nil {
+			c.armSimTimer(c.sims.at(i).sid.sid("HS"), p.Due)
 		}
 	}
 	for _, p := range c.esims.all() {
@@ -298,6 +305,7 @@ func (c *Control) Catalog() *Catalog { return c.catalog }
 func (c *Control) Now() time.Time { return c.cfg.clock.Now().UTC() }
 
 func (c *Control) load(ctx context.Context) error {
+	c.loading = true
 	apply := func(r Record) error { return c.applyRecord(r, false) }
 	if c.shared != nil {
 		v, err := c.shared.store.Snapshot(ctx, apply)
@@ -325,13 +333,15 @@ func (c *Control) applyRecord(r Record, live bool) error {
 			}
 		}
 	case "sim":
-		if old := c.sims.get(r.ID); old != nil {
-			c.unindex("sim", old.AccountSid, old.UniqueName)
+		s := new(Sim)
+		if err = json.Unmarshal(r.Data, s); err == nil && s.Sid != r.ID {
+			err = fmt.Errorf("the record holds Sim %s", s.Sid)
 		}
-		err = loadInto(r, &c.sims, func(s *Sim) int64 { return s.Seq })
 		if err == nil {
-			s := c.sims.get(r.ID)
-			c.simICCID[s.ICCID] = s.Sid
+			c.unindexSim(s.Sid)
+			err = c.setSim(s, true)
+		}
+		if err == nil {
 			c.index("sim", s.AccountSid, s.UniqueName, s.Sid)
 			if live && s.Pending != nil {
 				c.armSimTimer(s.Sid, s.Pending.Due)
@@ -381,7 +391,10 @@ func (c *Control) applyRecord(r Record, live bool) error {
 			c.armESimTimer(p.Sid, p.Due)
 		}
 	case "settings":
-		err = loadInto(r, &c.settings, func(u *SettingsUpdate) int64 { return u.Seq })
+		var u SettingsUpdate
+		if err = json.Unmarshal(r.Data, &u); err == nil {
+			c.putSettings(&u)
+		}
 	case "usage":
 		var u Usage
 		if err = json.Unmarshal(r.Data, &u); err == nil {
@@ -412,8 +425,16 @@ func loadInto[T any](r Record, t *table[T], seq func(*T) int64) error {
 // finishLoad puts the loaded tables in creation order and restores the
 // sequence counter.
 func (c *Control) finishLoad() {
+	c.foldLoaded()
+	c.loading = false
 	c.accounts.sortOrder()
-	c.sims.sortOrder()
+	moved := c.sims.sortOrder()
+	c.reindexCards()
+	c.usage.moved(moved)
+	for _, u := range c.usageLoaded {
+		c.loadUsage(u)
+	}
+	c.usageLoaded = nil
 	c.fleets.sortOrder()
 	c.naps.sortOrder()
 	c.sms.sortOrder()
@@ -550,13 +571,20 @@ func (c *Control) finish(t *txn) {
 
 func (c *Control) putSim(t *txn, s *Sim) {
 	t.put("sim", s.Sid, s, func() {
-		if old := c.sims.get(s.Sid); old != nil {
-			c.unindex("sim", old.AccountSid, old.UniqueName)
+		c.unindexSim(s.Sid)
+		if err := c.setSim(s, false); err != nil {
+			panic(fmt.Sprintf("sim: keeping Sim %s: %v", s.Sid, err))
 		}
-		c.sims.set(s.Sid, s, s.Seq)
-		c.simICCID[s.ICCID] = s.Sid
 		c.index("sim", s.AccountSid, s.UniqueName, s.Sid)
 	})
+}
+
+// unindexSim forgets the unique name of the Sim's stored version.
+func (c *Control) unindexSim(sid string) {
+	if i, ok := c.sims.lookup(sid); ok {
+		r := c.sims.at(i)
+		c.unindex("sim", c.ids[r.account], c.sims.names[r.sid])
+	}
 }
 
 func (c *Control) putFleet(t *txn, f *Fleet) {

@@ -138,9 +138,11 @@ func (c *Control) putESim(t *txn, p *ESimProfile) {
 
 // byICCIDESim makes an eSIM profile's card known to the network. Callers hold c.mu.
 func (c *Control) byICCIDESim(card Card) {
-	if _, ok := c.byICCID[card.ICCID]; !ok {
-		cp := card
-		c.byICCID[card.ICCID] = &cp
+	if _, ok := c.cardByICCID(card.ICCID); !ok {
+		if c.esimCards == nil {
+			c.esimCards = make(map[string]Card)
+		}
+		c.esimCards[card.ICCID] = card
 	}
 }
 
@@ -151,11 +153,11 @@ func (c *Control) ESimCard(iccid string) (Card, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	p := c.esimByICCID(iccid)
-	card, ok := c.byICCID[iccid]
+	card, ok := c.cardByICCID(iccid)
 	if p == nil || !ok || (p.Status != ESimAvailable && p.Status != ESimDownloaded && p.Status != ESimInstalled) {
 		return Card{}, false
 	}
-	return *card, true
+	return card, true
 }
 
 // esimByICCID returns the profile of an ICCID. Callers hold c.mu.
@@ -199,7 +201,7 @@ func (c *Control) DownloadESimProfile(ctx context.Context, eid, matchingID strin
 		}
 		p := *cur
 		p.EID, p.Status, p.DateUpdated = eid, ESimDownloaded, c.Now()
-		card = *c.byICCID[p.ICCID]
+		card, _ = c.cardByICCID(p.ICCID)
 		c.putESim(t, &p)
 		out = &p
 		return nil
@@ -427,12 +429,26 @@ func (c *Control) SettingsUpdatePages(acct *Account, simRef, status string) (Lis
 	if !ok {
 		return emptyList[*SettingsUpdate](), nil
 	}
-	return tableList[SettingsUpdate]{c, &c.settings, func(u *SettingsUpdate, now time.Time) (*SettingsUpdate, bool) {
-		s := c.sims.get(u.SimSid)
+	ota := tableList[SettingsUpdate]{c, &c.settings, func(u *SettingsUpdate, now time.Time) (*SettingsUpdate, bool) {
+		s := c.getSim(u.SimSid)
 		if s == nil || s.AccountSid != acct.Sid || (simSid != "" && u.SimSid != simSid) {
 			return nil, false
 		}
 		v := settingsView(u, now)
 		return v, status == "" || v.Status == status
-	}}, nil
+	}}
+	if status != "" && status != SettingsSuccessful {
+		return ota, nil
+	}
+	var sim sid16
+	if simSid != "" {
+		sim, _ = parseSid16("HS", simSid)
+	}
+	base := simList[*SettingsUpdate]{c, 1, func(r *simRec) bool {
+		return r.flags&recBase != 0 && c.ids[r.account] == acct.Sid && (simSid == "" || r.sid == sim)
+	}, func(s *Sim, _ time.Time) (*SettingsUpdate, bool) {
+		i, _ := c.sims.lookup(s.Sid)
+		return baseUpdate(c.sims.at(i), s), true
+	}}
+	return mergeList[*SettingsUpdate]{base, ota}, nil
 }

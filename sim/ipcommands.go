@@ -190,7 +190,7 @@ func (c *Control) ipHook(t *txn, m *IPCommand, target, method string) {
 		return
 	}
 	var name string
-	if s := c.sims.get(m.SimSid); s != nil {
+	if s := c.getSim(m.SimSid); s != nil {
 		name = s.UniqueName
 	}
 	params := url.Values{
@@ -268,7 +268,7 @@ var sessionBase = binary.BigEndian.Uint32(net.IPv4(100, 65, 0, 0).To4())
 func (c *Control) AssignAddress(iccid string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	card, ok := c.byICCID[iccid]
+	card, ok := c.cardByICCID(iccid)
 	if !ok || c.simForCard(iccid) == nil {
 		return "", notFound("no Sim is registered for ICCID %s", iccid)
 	}

@@ -113,3 +113,39 @@ func (l tableList[T]) Before(pos int64, n int) ([]*T, []int64) {
 
 // emptyList is the List of a filter that matches nothing.
 func emptyList[T any]() List[T] { return SliceList[T](nil, nil) }
+
+// mergeList is the list of the items of a and b in the order of their
+// positions, which are distinct.
+type mergeList[T any] struct{ a, b List[T] }
+
+func (l mergeList[T]) After(pos int64, n int) ([]T, []int64) {
+	ai, ap := l.a.After(pos, n)
+	bi, bp := l.b.After(pos, n)
+	return mergeFirst(ai, ap, bi, bp, n)
+}
+
+func (l mergeList[T]) Before(pos int64, n int) ([]T, []int64) {
+	ai, ap := l.a.Before(pos, n)
+	bi, bp := l.b.Before(pos, n)
+	items, ps := mergeFirst(ai, ap, bi, bp, len(ai)+len(bi))
+	if k := len(items) - n; k > 0 {
+		items, ps = items[k:], ps[k:]
+	}
+	return items, ps
+}
+
+// mergeFirst merges two runs sorted by position and keeps the first n.
+func mergeFirst[T any](ai []T, ap []int64, bi []T, bp []int64, n int) ([]T, []int64) {
+	items := make([]T, 0, min(n, len(ai)+len(bi)))
+	ps := make([]int64, 0, cap(items))
+	for len(items) < n && (len(ai) > 0 || len(bi) > 0) {
+		if len(bi) == 0 || len(ai) > 0 && ap[0] < bp[0] {
+			items, ps = append(items, ai[0]), append(ps, ap[0])
+			ai, ap = ai[1:], ap[1:]
+		} else {
+			items, ps = append(items, bi[0]), append(ps, bp[0])
+			bi, bp = bi[1:], bp[1:]
+		}
+	}
+	return items, ps
+}

@@ -78,7 +78,7 @@ func liveHeap() uint64 {
 	return m.HeapAlloc
 }
 
-var heapProfile = flag.String("heapprofile", "", "BenchmarkControlPerSIM writes the heap profile of its last fleet, still live, to this file")
+var heapProfile = flag.String("heapprofile", "", "BenchmarkControlPerSIM writes the heap profile of its last fleet, still live, to this file, every allocation sampled")
 
 // BenchmarkControlPerSIM measures the live heap the control plane keeps
 // per SIM: B/SIM for the card inventory alone (the baseline: what a SIM
@@ -87,6 +87,11 @@ var heapProfile = flag.String("heapprofile", "", "BenchmarkControlPerSIM writes 
 // active figure over the inventory's.
 func BenchmarkControlPerSIM(b *testing.B) {
 	const n = 20_000
+	if *heapProfile != "" {
+		// Record every allocation, so that the profile says where each byte goes.
+		defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+		runtime.MemProfileRate = 1
+	}
 	var inventory float64
 	for _, tc := range []struct {
 		name          string

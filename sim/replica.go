@@ -227,10 +227,15 @@ func (c *Control) replayUsage(u *Usage) {
 		c.loadUsage(u) // logs it
 		return
 	}
+	key, ok := c.sims.lookup(u.SimSid)
+	if !ok {
+		c.loadUsage(u) // logs it
+		return
+	}
 	hour, attr, net := int32(u.Hour.Unix()/3600), c.usage.attr(u.AccountSid, u.FleetSid), uint16(i)
 	up, down, sms := u.Upload, u.Download, u.SMS
-	if b, ok := c.usage.find(u.SimSid, hour, attr, net); ok {
+	if b, ok := c.usage.find(key, hour, attr, net); ok {
 		up, down, sms = up-b.up, down-b.down, sms-int(b.sms)
 	}
-	c.usage.add(u.SimSid, hour, attr, net, up, down, sms, c.Now())
+	c.usage.add(key, hour, attr, net, up, down, sms, c.Now())
 }

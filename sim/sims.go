@@ -45,13 +45,13 @@ func (c *Control) RegisterSim(ctx context.Context, acct *Account, iccid, code st
 	}
 	var s *Sim
 	err := c.write(ctx, func(t *txn) error {
-		card, ok := c.byICCID[iccid]
+		card, ok := c.cardByICCID(iccid)
 		if !ok || !registrationCodeRE.MatchString(code) || subtle.ConstantTimeCompare([]byte(card.RegistrationCode), []byte(code)) != 1 {
 			return errorf(CodeRegistrationInvalid, http.StatusBadRequest, "The ICCID and registration code do not match a Super SIM that can be registered")
 		}
-		if sid, ok := c.simICCID[iccid]; ok {
-			if c.sims.get(sid).AccountSid == acct.Sid {
-				return errorf(CodeAlreadyRegistered, http.StatusConflict, "The Super SIM is already registered to this account as %s", sid)
+		if i, ok := c.simIndex(iccid); ok {
+			if r := c.sims.at(i); c.ids[r.account] == acct.Sid {
+				return errorf(CodeAlreadyRegistered, http.StatusConflict, "The Super SIM is already registered to this account as %s", r.sid.sid("HS"))
 			}
 			return errorf(CodeRegistrationInvalid, http.StatusBadRequest, "The ICCID and registration code do not match a Super SIM that can be registered")
 		}
@@ -66,16 +66,18 @@ func (c *Control) RegisterSim(ctx context.Context, acct *Account, iccid, code st
 			Seq:         c.nextSeq(),
 		}
 		c.putSim(t, s)
+		// The first settings update is kept in the Sim (see baseUpdate);
+		// the store has it as a settings record like any other.
 		u := &SettingsUpdate{
 			Sid:           c.newSid("OB"),
 			ICCID:         iccid,
 			SimSid:        s.Sid,
-			Status:        "successful",
+			Status:        SettingsSuccessful,
 			Packages:      baseSettings,
 			DateCompleted: now, DateCreated: now, DateUpdated: now,
 			Seq: c.nextSeq(),
 		}
-		t.put("settings", u.Sid, u, func() { c.settings.set(u.Sid, u, u.Seq) })
+		t.put("settings", u.Sid, u, func() { c.putSettings(u) })
 		return nil
 	})
 	return s, err
@@ -94,10 +96,10 @@ func (c *Control) Sim(acct *Account, ref string) (*Sim, error) {
 
 // findSim resolves a Sim reference. Callers hold c.mu.
 func (c *Control) findSim(acct *Account, ref string) (*Sim, error) {
-	s := c.sims.get(ref)
+	s := c.getSim(ref)
 	if s == nil {
 		if sid, ok := c.names[nameKey("sim", acct.Sid, ref)]; ok {
-			s = c.sims.get(sid)
+			s = c.getSim(sid)
 		}
 	}
 	if s == nil || !c.mayActOn(acct, s.AccountSid) {
@@ -110,11 +112,11 @@ func (c *Control) findSim(acct *Account, ref string) (*Sim, error) {
 func (c *Control) SimByICCID(iccid string) (*Sim, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	sid, ok := c.simICCID[iccid]
+	i, ok := c.simIndex(iccid)
 	if !ok {
 		return nil, notFound("no Sim is registered for ICCID %s", iccid)
 	}
-	return c.view(c.sims.get(sid), c.Now()), nil
+	return c.view(c.simOf(i), c.Now()), nil
 }
 
 // SimFilter selects Sims in ListSims.
@@ -152,10 +154,9 @@ func (c *Control) SimPages(acct *Account, f SimFilter) (List[*Sim], error) {
 		}
 		fleetSid = fl.Sid
 	}
-	return tableList[Sim]{c, &c.sims, func(s *Sim, now time.Time) (*Sim, bool) {
-		if s.AccountSid != acct.Sid || (f.ICCID != "" && s.ICCID != f.ICCID) || (fleetSid != "" && s.FleetSid != fleetSid) {
-			return nil, false
-		}
+	return simList[*Sim]{c, 0, func(r *simRec) bool {
+		return c.ids[r.account] == acct.Sid && (f.ICCID == "" || c.iccidOf(r.card) == f.ICCID) && (fleetSid == "" || c.ids[r.fleet] == fleetSid)
+	}, func(s *Sim, now time.Time) (*Sim, bool) {
 		v := c.view(s, now)
 		return v, status == 0 || v.APIStatus() == status
 	}}, nil
@@ -333,7 +334,7 @@ func (c *Control) armSimTimer(sid string, due time.Time) {
 func (c *Control) completeSimUpdate(sid string) {
 	err := c.write(context.Background(), func(t *txn) error {
 		c.untime(sid)
-		cur := c.sims.get(sid)
+		cur := c.getSim(sid)
 		if cur == nil || cur.Pending == nil {
 			return nil
 		}
@@ -380,9 +381,15 @@ func (c *Control) transition(s *Sim, to SimStatus, now time.Time) {
 }
 
 func (c *Control) period(s *Sim, typ PeriodType, start, end time.Time) *BillingPeriod {
-	h := sha256.Sum256([]byte(s.Sid + "/" + start.Format(time.RFC3339Nano)))
+	return newPeriod(s.Sid, s.AccountSid, typ, start, end)
+}
+
+// newPeriod makes a billing period: its SID is derived from the Sim's and
+// the start, so that a Sim keeps no more than the start and type.
+func newPeriod(simSid, acct string, typ PeriodType, start, end time.Time) *BillingPeriod {
+	h := sha256.Sum256([]byte(simSid + "/" + start.Format(time.RFC3339Nano)))
 	return &BillingPeriod{
-		Sid: "HB" + hex.EncodeToString(h[:16]), AccountSid: s.AccountSid, SimSid: s.Sid,
+		Sid: "HB" + hex.EncodeToString(h[:16]), AccountSid: acct, SimSid: simSid,
 		Start: start, End: end, Type: typ, DateCreated: start, DateUpdated: start,
 	}
 }

@@ -93,7 +93,7 @@ func (c *Control) attemptSms(sid string) {
 		if m == nil || m.Direction != DirectionToSim || (m.Status != CommandQueued && m.Status != CommandSent) {
 			return nil
 		}
-		s := c.sims.get(m.SimSid)
+		s := c.getSim(m.SimSid)
 		if s == nil {
 			return nil
 		}
@@ -172,7 +172,7 @@ func (c *Control) smsHook(t *txn, m *SmsCommand, target, method string) {
 		return
 	}
 	var name string
-	if s := c.sims.get(m.SimSid); s != nil {
+	if s := c.getSim(m.SimSid); s != nil {
 		name = s.UniqueName
 	}
 	params := url.Values{
@@ -198,7 +198,7 @@ func (c *Control) SmsCommandForDevice(ctx context.Context, iccid, sid string) (*
 		if m == nil || m.Direction != DirectionToSim {
 			return notFound("no SMS Command %s for a SIM", sid)
 		}
-		if s := c.sims.get(m.SimSid); s == nil || s.ICCID != iccid {
+		if s := c.getSim(m.SimSid); s == nil || s.ICCID != iccid {
 			return notFound("SMS Command %s is not for ICCID %s", sid, iccid)
 		}
 		switch m.Status {
@@ -222,7 +222,7 @@ func (c *Control) SmsDelivered(ctx context.Context, iccid, sid string) error {
 		if m == nil || m.Direction != DirectionToSim {
 			return notFound("no SMS Command %s for a SIM", sid)
 		}
-		if s := c.sims.get(m.SimSid); s == nil || s.ICCID != iccid {
+		if s := c.getSim(m.SimSid); s == nil || s.ICCID != iccid {
 			return notFound("SMS Command %s is not for ICCID %s", sid, iccid)
 		}
 		if m.Status != CommandSent {

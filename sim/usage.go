@@ -41,25 +41,29 @@ func (c *Control) AuthorizeAttach(iccid string, plmn PLMN) (Network, error) {
 func (c *Control) authorizeAttach(iccid string, plmn PLMN) (nw Network, simSid string, ota bool, err error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	s, err := c.inService(iccid)
-	if s == nil {
+	r, _, err := c.serving(iccid)
+	if r == nil {
 		return Network{}, "", false, err
 	}
+	if len(c.settings.order) > 0 {
+		// Only over-the-air updates change here: a Sim's first one is done.
+		simSid = r.sid.sid("HS")
+	}
 	if err != nil {
-		return Network{}, s.Sid, c.hasSettings(s.Sid, SettingsInProgress), err
+		return Network{}, simSid, simSid != "" && c.hasSettings(simSid, SettingsInProgress), err
 	}
 	nw, ok := c.catalog.ByPLMN(plmn)
 	if !ok {
-		return Network{}, s.Sid, false, ErrNetworkNotAllowed
+		return Network{}, simSid, false, ErrNetworkNotAllowed
 	}
-	f := c.fleets.get(s.FleetSid)
+	f := c.fleets.get(c.ids[r.fleet])
 	if f == nil {
-		return Network{}, s.Sid, false, ErrNetworkNotAllowed
+		return Network{}, simSid, false, ErrNetworkNotAllowed
 	}
 	if nap := c.naps.get(f.NAPSid); nap == nil || !nap.Allows(nw.Sid) {
-		return Network{}, s.Sid, false, ErrNetworkNotAllowed
+		return Network{}, simSid, false, ErrNetworkNotAllowed
 	}
-	return nw, s.Sid, c.hasSettings(s.Sid, SettingsScheduled), nil
+	return nw, simSid, simSid != "" && c.hasSettings(simSid, SettingsScheduled), nil
 }
 
 // AuthorizeData decides whether the SIM may move data now: its Fleet must
@@ -79,15 +83,15 @@ func (c *Control) AuthorizeData(iccid string) error {
 func (c *Control) DataAllowance(iccid string) (int64, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	s, err := c.inService(iccid)
+	r, used, err := c.serving(iccid)
 	if err != nil {
 		return 0, err
 	}
-	f := c.fleets.get(s.FleetSid)
+	f := c.fleets.get(c.ids[r.fleet])
 	if f == nil || !f.DataEnabled {
 		return 0, ErrDataDisabled
 	}
-	left := int64(f.EnforcedLimitMB(iccid, c.Now()))*MB - s.DataUsed
+	left := int64(f.EnforcedLimitMB(iccid, c.Now()))*MB - used
 	if left <= 0 {
 		return 0, ErrDataLimitReached
 	}
@@ -97,11 +101,11 @@ func (c *Control) DataAllowance(iccid string) (int64, error) {
 // simForCard returns the current view of the Sim registered from a card.
 // Callers hold c.mu.
 func (c *Control) simForCard(iccid string) *Sim {
-	sid, ok := c.simICCID[iccid]
+	i, ok := c.simIndex(iccid)
 	if !ok {
 		return nil
 	}
-	return c.view(c.sims.get(sid), c.Now())
+	return c.view(c.simOf(i), c.Now())
 }
 
 // inService returns the Sim of a card if the network serves it: a card
@@ -118,6 +122,24 @@ func (c *Control) inService(iccid string) (*Sim, error) {
 	return s, nil
 }
 
+// serving is inService without making the Sim: the record of the card's
+// Sim, if any, and its data counter now. Callers hold c.mu.
+func (c *Control) serving(iccid string) (*simRec, int64, error) {
+	i, ok := c.simIndex(iccid)
+	if !ok {
+		return nil, 0, ErrSimNew
+	}
+	r := c.sims.at(i)
+	status, used := c.recState(r, c.Now())
+	switch status {
+	case StatusNew:
+		return r, used, ErrSimNew
+	case StatusInactive:
+		return r, used, ErrSimInactive
+	}
+	return r, used, nil
+}
+
 // RecordUsage adds traffic to a SIM's usage records, its data limit counter
 // and its progress toward the automatic ready→active move.
 func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
@@ -129,10 +151,11 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 		return notFound("no catalog network has PLMN %s", r.PLMN)
 	}
 	return c.write(ctx, func(t *txn) error {
-		cur := c.simForCard(r.ICCID)
-		if cur == nil {
+		key, ok := c.simIndex(r.ICCID)
+		if !ok {
 			return notFound("no Sim is registered for ICCID %s", r.ICCID)
 		}
+		cur := c.view(c.simOf(key), c.Now())
 		now := c.Now()
 		s := clone(cur)
 		bytes := r.Upload + r.Download
@@ -151,9 +174,8 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 		attr := c.usage.attr(s.AccountSid, s.FleetSid)
 		net := uint16(c.catalog.byPLMN[r.PLMN])
 		hour := int32(now.Unix() / 3600)
-		sid := s.Sid
 		if c.discard {
-			t.apply = append(t.apply, func() { c.usage.add(sid, hour, attr, net, r.Upload, r.Download, r.SMS, now) })
+			t.apply = append(t.apply, func() { c.usage.add(key, hour, attr, net, r.Upload, r.Download, r.SMS, now) })
 			return nil
 		}
 		// The store keeps the hour's totals as a Usage record.
@@ -162,13 +184,13 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 			NetworkSid: nw.Sid, IsoCountry: nw.IsoCountry, Hour: now.Truncate(time.Hour),
 			Upload: r.Upload, Download: r.Download, SMS: r.SMS,
 		}
-		if b, ok := c.usage.find(sid, hour, attr, net); ok {
+		if b, ok := c.usage.find(key, hour, attr, net); ok {
 			u.Upload += b.up
 			u.Download += b.down
 			u.SMS += int(b.sms)
 		}
 		t.put("usage", u.key(), u, func() {
-			c.usage.add(sid, hour, attr, net, r.Upload, r.Download, r.SMS, now)
+			c.usage.add(key, hour, attr, net, r.Upload, r.Download, r.SMS, now)
 			c.stats.metered(r.Upload, r.Download)
 		})
 		return nil
@@ -182,7 +204,16 @@ func (c *Control) loadUsage(u *Usage) {
 		c.cfg.logger.Warn("state: usage on a network the catalog does not have is left out", "sim", u.SimSid, "network", u.NetworkSid, "hour", u.Hour, "bytes", u.Upload+u.Download)
 		return
 	}
-	c.usage.add(u.SimSid, int32(u.Hour.Unix()/3600), c.usage.attr(u.AccountSid, u.FleetSid), uint16(i), u.Upload, u.Download, u.SMS, c.Now())
+	key, ok := c.sims.lookup(u.SimSid)
+	if !ok && c.loading {
+		c.usageLoaded = append(c.usageLoaded, u) // before its Sim: see finishLoad
+		return
+	}
+	if !ok {
+		c.cfg.logger.Warn("state: usage of a Sim the state does not have is left out", "sim", u.SimSid, "network", u.NetworkSid, "hour", u.Hour, "bytes", u.Upload+u.Download)
+		return
+	}
+	c.usage.add(key, int32(u.Hour.Unix()/3600), c.usage.attr(u.AccountSid, u.FleetSid), uint16(i), u.Upload, u.Download, u.SMS, c.Now())
 }
 
 // BillingPeriods returns the Sim's current or most recent billing period,
@@ -310,7 +341,7 @@ func (c *Control) UsagePages(acct *Account, q UsageQuery) (List[UsageRecord], er
 		// One record per SIM and bucket: paged without computing the
 		// others. The SIMs are read in the order of their SIDs.
 		c.mu.Lock()
-		sids := c.usage.sorted()
+		sids := c.usage.sorted(&c.sims)
 		c.mu.Unlock()
 		c.mu.RLock()
 		defer c.mu.RUnlock()
@@ -417,7 +448,7 @@ func (c *Control) usageRecords(q *usageQuery) []UsageRecord {
 		dim string
 	}
 	sums := map[key]*UsageRecord{}
-	visit := func(sid string, bs []usageBucket) {
+	visit := func(sim int32, bs []usageBucket) {
 		for i := range bs {
 			b := &bs[i]
 			at, ok := q.match(b)
@@ -427,7 +458,7 @@ func (c *Control) usageRecords(q *usageQuery) []UsageRecord {
 			var dim string
 			switch q.Group {
 			case "sim":
-				dim = sid
+				dim = c.sims.at(sim).sid.sid("HS")
 			case "fleet":
 				dim = c.usage.attrs[b.attr].fleet
 			case "network":
@@ -456,10 +487,12 @@ func (c *Control) usageRecords(q *usageQuery) []UsageRecord {
 		}
 	}
 	if q.simSid != "" {
-		visit(q.simSid, c.usage.bySim[q.simSid])
+		if i, ok := c.sims.lookup(q.simSid); ok {
+			visit(i, c.usage.of(i))
+		}
 	} else {
-		for sid, bs := range c.usage.bySim {
-			visit(sid, bs)
+		for i, bs := range c.usage.bySim {
+			visit(int32(i), bs)
 		}
 	}
 	if q.Group == "" {
@@ -493,7 +526,7 @@ func (c *Control) usageRecords(q *usageQuery) []UsageRecord {
 type simUsageList struct {
 	c    *Control
 	q    *usageQuery
-	sids []string
+	sids []int32 // Sim records
 }
 
 func (l *simUsageList) buckets() int {
@@ -509,7 +542,7 @@ func (l *simUsageList) at(b, r int) (UsageRecord, bool) {
 	start := l.q.start.Add(time.Duration(b) * l.q.step)
 	var rec UsageRecord
 	found := false
-	bs := l.c.usage.bySim[l.sids[r]]
+	bs := l.c.usage.of(l.sids[r])
 	for i := range bs {
 		if at, ok := l.q.match(&bs[i]); ok && at.Equal(start) {
 			rec.Upload += bs[i].up
@@ -518,7 +551,7 @@ func (l *simUsageList) at(b, r int) (UsageRecord, bool) {
 		}
 	}
 	if found {
-		rec.SimSid = l.sids[r]
+		rec.SimSid = l.c.sims.at(l.sids[r]).sid.sid("HS")
 		l.q.record(&rec, start)
 	}
 	return rec, found

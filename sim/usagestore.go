@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"slices"
 	"time"
 )
@@ -66,16 +67,16 @@ type usageAttr struct{ account, fleet string }
 // usageStore is the usage of every SIM.
 type usageStore struct {
 	hourly, daily time.Duration
-	bySim         map[string][]usageBucket // by Sim SID, oldest first
+	bySim         [][]usageBucket // by Sim record (simTable), oldest first
 	attrs         []usageAttr
 	attrIdx       map[usageAttr]uint32
-	sids          []string // SIDs of bySim, sorted; rebuilt when stale
+	sims          []int32 // the Sims with usage, in the order of their SIDs; rebuilt when stale
 	stale         bool
 }
 
 func newUsageStore(hourly, daily time.Duration) *usageStore {
 	return &usageStore{hourly: max(hourly, time.Hour), daily: max(daily, hourly, time.Hour),
-		bySim: make(map[string][]usageBucket), attrIdx: make(map[usageAttr]uint32)}
+		attrIdx: make(map[usageAttr]uint32)}
 }
 
 func (u *usageStore) attr(account, fleet string) uint32 {
@@ -92,9 +93,12 @@ func (u *usageStore) attr(account, fleet string) uint32 {
 // add adds usage in the hour at (hours since the epoch) and returns the
 // hourly bucket's totals. now is when: buckets that fell out of their
 // retention are rolled up when a new hour starts.
-func (u *usageStore) add(simSid string, at int32, attr uint32, net uint16, up, down int64, sms int, now time.Time) usageBucket {
-	bs, ok := u.bySim[simSid]
-	if !ok {
+func (u *usageStore) add(sim int32, at int32, attr uint32, net uint16, up, down int64, sms int, now time.Time) usageBucket {
+	for int(sim) >= len(u.bySim) {
+		u.bySim = append(u.bySim, nil)
+	}
+	bs := u.bySim[sim]
+	if len(bs) == 0 {
 		u.stale = true
 	}
 	for i := len(bs) - 1; i >= 0 && bs[i].at >= at; i-- {
@@ -118,7 +122,7 @@ func (u *usageStore) add(simSid string, at int32, attr uint32, net uint16, up, d
 		// number of buckets once their hourly window is full.
 		bs = append(make([]usageBucket, 0, len(bs)+4), bs...)
 	}
-	u.bySim[simSid] = slices.Insert(bs, i, nb)
+	u.bySim[sim] = slices.Insert(bs, i, nb)
 	return nb
 }
 
@@ -166,23 +170,46 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 	return out
 }
 
-// sorted returns the SIDs of the SIMs with usage, sorted. Callers hold
-// c.mu for writing when the list is stale.
-func (u *usageStore) sorted() []string {
+// sorted returns the SIMs with usage in the order of their SIDs (sids
+// gives a record's). Callers hold c.mu for writing when the list is stale.
+func (u *usageStore) sorted(sids *simTable) []int32 {
 	if u.stale {
-		sids := make([]string, 0, len(u.bySim))
-		for sid := range u.bySim {
-			sids = append(sids, sid)
+		var sims []int32
+		for i, bs := range u.bySim {
+			if len(bs) > 0 {
+				sims = append(sims, int32(i))
+			}
 		}
-		slices.Sort(sids)
-		u.sids, u.stale = sids, false
+		// Lower-case hex keeps the order of the bytes.
+		slices.SortFunc(sims, func(a, b int32) int { return bytes.Compare(sids.at(a).sid[:], sids.at(b).sid[:]) })
+		u.sims, u.stale = sims, false
 	}
-	return u.sids
+	return u.sims
+}
+
+// moved follows the Sim records to their new indexes (see simTable.sortOrder).
+func (u *usageStore) moved(to []int32) {
+	if len(u.bySim) == 0 {
+		return
+	}
+	bySim := make([][]usageBucket, len(to))
+	for i, bs := range u.bySim {
+		bySim[to[i]] = bs
+	}
+	u.bySim, u.stale = bySim, true
+}
+
+// of returns a SIM's buckets.
+func (u *usageStore) of(sim int32) []usageBucket {
+	if int(sim) < len(u.bySim) {
+		return u.bySim[sim]
+	}
+	return nil
 }
 
 // find returns the hourly bucket of a SIM's usage, if there is one.
-func (u *usageStore) find(simSid string, at int32, attr uint32, net uint16) (usageBucket, bool) {
-	bs := u.bySim[simSid]
+func (u *usageStore) find(sim int32, at int32, attr uint32, net uint16) (usageBucket, bool) {
+	bs := u.of(sim)
 	for i := len(bs) - 1; i >= 0 && bs[i].at >= at; i-- {
 		if b := bs[i]; b.span == spanHour && b.at == at && b.attr == attr && b.net == net {
 			return b, true
