@@ -134,15 +134,15 @@ type Modem struct {
 
 	mu      sync.Mutex
 	st      state
-	ports   []*port    // the profile's ports, the main port first
-	cur     *port      // the port a command runs for, while one runs
-	urcName string     // the port indications go to (AT+QURCCFG="urcport")
-	out     *writer    // the indication port's writer; nil while no host is connected
-	boots   uint64     // power-ups so far
-	gen     uint64     // the registration procedure in progress; bumping it cancels
-	sel     *selection // the procedure's outcome, which a command may be waiting for
-	timers  [numTimers]sim.Timer
-	authAt  int64 // when timerAuth fires, in Unix nanoseconds
+	ports   []*port                    // the profile's ports, the main port first
+	cur     *port                      // the port a command runs for, while one runs
+	urcName string                     // the port indications go to (AT+QURCCFG="urcport")
+	out     *writer                    // the indication port's writer; nil while no host is connected
+	boots   uint64                     // power-ups so far
+	gen     uint64                     // the registration procedure in progress; bumping it cancels
+	sel     *selection                 // the procedure's outcome, which a command may be waiting for
+	timers  [numCommonTimers]sim.Timer // the rarer kinds are in rare
+	authAt  int64                      // when timerAuth fires, in Unix nanoseconds
 	closed  bool
 	imei    imeiKind
 	rare    *modemRare          // made when first needed
@@ -165,6 +165,8 @@ type modemRare struct {
 	imei    string
 	unsub   func() // ends the core subscription of a modem without a hub
 	limitAt int64  // when timerLimit fires, in Unix nanoseconds
+	// timers are the running timers of the kinds from numCommonTimers on.
+	timers [numTimers - numCommonTimers]sim.Timer
 }
 
 // rareOf returns m.rare, made now if it was not yet. Callers hold m.mu
@@ -387,10 +389,36 @@ const (
 	timerEscape                  // the guard time after "+++"
 	timerLimit                   // a new data limit reaches the SIM (a spread propagation)
 	numTimers
+
+	// numCommonTimers: the kinds before it are in Modem.timers, the rarer
+	// ones in modemRare (an idle modem keeps 32 bytes fewer).
+	numCommonTimers = timerEscape
 )
 
+// timer is the running timer of kind k, or nil. Callers hold m.mu.
+func (m *Modem) timer(k timerKind) sim.Timer {
+	if k < numCommonTimers {
+		return m.timers[k]
+	}
+	if m.rare == nil {
+		return nil
+	}
+	return m.rare.timers[k-numCommonTimers]
+}
+
+// setTimer keeps t as the running timer of kind k (nil: none). Callers
+// hold m.mu.
+func (m *Modem) setTimer(k timerKind, t sim.Timer) {
+	switch {
+	case k < numCommonTimers:
+		m.timers[k] = t
+	case t != nil || m.rare != nil:
+		m.rareOf().timers[k-numCommonTimers] = t
+	}
+}
+
 func (m *Modem) stopTimers() {
-	for k := range m.timers {
+	for k := range numTimers {
 		m.stopTimer(timerKind(k))
 	}
 	m.gen++
@@ -399,9 +427,9 @@ func (m *Modem) stopTimers() {
 
 // stopTimer stops the timer of a kind, if it runs. Callers hold m.mu.
 func (m *Modem) stopTimer(k timerKind) {
-	if t := m.timers[k]; t != nil {
+	if t := m.timer(k); t != nil {
 		t.Stop()
-		m.timers[k] = nil
+		m.setTimer(k, nil)
 	}
 }
 
@@ -426,13 +454,13 @@ func (m *Modem) after(k timerKind, d time.Duration, f func()) {
 	t = m.env.clock.AfterFunc(d, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if m.timers[k] != t {
+		if m.timer(k) != t {
 			return
 		}
-		m.timers[k] = nil
+		m.setTimer(k, nil)
 		f()
 	})
-	m.timers[k] = t
+	m.setTimer(k, t)
 }
 
 // urc queues an unsolicited result code for the indication port (see

@@ -230,7 +230,7 @@ func qpowd(_ context.Context, m *Modem, c Command) ([]string, error) {
 	defer m.mu.Unlock()
 	m.st.cfun = 0
 	m.radioOff()
-	m.st.afterResult = append(m.st.afterResult, "POWERED DOWN")
+	m.st.addAfter("POWERED DOWN")
 	return nil, nil
 }
 

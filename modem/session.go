@@ -261,8 +261,7 @@ func (s *session) resume() {
 		}
 		p, ok := err.(*pending)
 		m.mu.Lock()
-		s.after = append(s.after, m.st.afterResult...)
-		m.st.afterResult = nil
+		s.after = append(s.after, m.st.takeAfter()...)
 		if ok {
 			s.boot = m.boots
 		}
@@ -342,8 +341,7 @@ func (s *session) finisher() func([]string, error) {
 			m.enter(s.p)
 			m.mu.Lock()
 			lost := m.boots != s.boot
-			s.after = append(s.after, m.st.afterResult...)
-			m.st.afterResult = nil
+			s.after = append(s.after, m.st.takeAfter()...)
 			m.mu.Unlock()
 			m.leave()
 			switch {

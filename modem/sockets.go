@@ -513,7 +513,7 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	m.sockSt().lastErr = qiErrNone
 	if m.pdpAddr(cid) == "" {
 		m.sockSt().socks[id] = nil
-		m.st.afterResult = append(m.st.afterResult, s.ind.opened(s, qiErrPDPOpen))
+		m.st.addAfter(s.ind.opened(s, qiErrPDPOpen))
 		return nil, nil
 	}
 	if kind == sockUDP && host == GatewayAddr {
@@ -523,7 +523,7 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			s.lport = m.pickPort()
 		}
 		s.ctx, s.cancel = context.WithCancel(ctx)
-		m.st.afterResult = append(m.st.afterResult, s.ind.opened(s, qiErrNone))
+		m.st.addAfter(s.ind.opened(s, qiErrNone))
 		return nil, nil
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
@@ -534,10 +534,10 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			m.sockSt().socks[id] = nil
 			m.sockSt().lastErr = code
 			s.teardown()
-			m.st.afterResult = append(m.st.afterResult, s.ind.opened(s, code))
+			m.st.addAfter(s.ind.opened(s, code))
 			return nil, nil
 		}
-		m.st.afterResult = append(m.st.afterResult, s.ind.opened(s, qiErrNone))
+		m.st.addAfter(s.ind.opened(s, qiErrNone))
 		return nil, &pending{start: func(finish func([]string, error)) {
 			m.env.clock.AfterFunc(0, func() {
 				finish(nil, nil)

@@ -37,10 +37,10 @@ type state struct {
 	// The radio.
 	country   string
 	serving   *Cell
-	forbidden []sim.PLMN // PLMNs rejected with #11, until power-off: a few at most
+	forbidden *[]sim.PLMN // PLMNs rejected with #11, until power-off: a few at most; nil for none
 	contexts  pdpContexts
 
-	afterResult []string // indications to print right after the current command's result
+	afterResult *[]string // indications to print right after the current command's result; nil for none
 
 	// 27.007's numeric settings.
 	cregN, cgregN, ceregN uint8
@@ -183,20 +183,52 @@ func (ps *portState) s5() byte { return byte(ps.sreg.get(5)) }
 
 // forbid adds a PLMN to the forbidden list.
 func (st *state) forbid(p sim.PLMN) {
-	if !st.isForbidden(p) {
-		st.forbidden = append(st.forbidden, p)
+	switch {
+	case st.forbidden == nil:
+		st.forbidden = &[]sim.PLMN{p}
+	case !st.isForbidden(p):
+		*st.forbidden = append(*st.forbidden, p)
 	}
 }
 
+// forbiddenList is the forbidden list, oldest first.
+func (st *state) forbiddenList() []sim.PLMN {
+	if st.forbidden == nil {
+		return nil
+	}
+	return *st.forbidden
+}
+
 // isForbidden reports whether p is on the forbidden list.
-func (st *state) isForbidden(p sim.PLMN) bool { return slices.Contains(st.forbidden, p) }
+func (st *state) isForbidden(p sim.PLMN) bool { return slices.Contains(st.forbiddenList(), p) }
 
 // allow takes p off the forbidden list.
 func (st *state) allow(p sim.PLMN) {
-	st.forbidden = slices.DeleteFunc(st.forbidden, func(q sim.PLMN) bool { return q == p })
-	if len(st.forbidden) == 0 {
+	if st.forbidden == nil {
+		return
+	}
+	if *st.forbidden = slices.DeleteFunc(*st.forbidden, func(q sim.PLMN) bool { return q == p }); len(*st.forbidden) == 0 {
 		st.forbidden = nil
 	}
+}
+
+// addAfter queues indications to print right after the current command's
+// result.
+func (st *state) addAfter(lines ...string) {
+	if st.afterResult == nil {
+		st.afterResult = new([]string)
+	}
+	*st.afterResult = append(*st.afterResult, lines...)
+}
+
+// takeAfter returns the indications addAfter queued and forgets them.
+func (st *state) takeAfter() []string {
+	if st.afterResult == nil {
+		return nil
+	}
+	l := *st.afterResult
+	st.afterResult = nil
+	return l
 }
 
 // sregisters holds the S-registers that differ from their defaults: a
