@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/fleetsim/fleetsim/modem/at3gpp"
+	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
 )
 
@@ -33,7 +34,7 @@ func TestIsInfo(t *testing.T) {
 // final result may come in separate writes; an indication between them
 // goes to the firmware at once, the answer once the final result is in.
 func TestLinkPortAnswerAcrossWrites(t *testing.T) {
-	d := &Device{Env: &Env{}, State: at3gpp.RegRoaming, step: stepOperator}
+	d := &Device{Group: &Group{Spec: &spec.Group{}, env: &Env{}}, State: at3gpp.RegRoaming, step: stepOperator}
 	d.lp.cmd = "AT+COPS?"
 	d.lp.inbox = []string{`+COPS: 0,2,"23415",7`, "+CEREG: 2"}
 	d.handle()
