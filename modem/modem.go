@@ -132,35 +132,35 @@ type Modem struct {
 	// run one at a time. Taken before mu, never while holding it.
 	exec sync.Mutex
 
-	mu      sync.Mutex
-	st      state
-	ports   []*port                    // the profile's ports, the main port first
-	cur     *port                      // the port a command runs for, while one runs
-	urcName string                     // the port indications go to (AT+QURCCFG="urcport")
-	out     *writer                    // the indication port's writer; nil while no host is connected
-	boots   uint64                     // power-ups so far
-	gen     uint64                     // the registration procedure in progress; bumping it cancels
-	sel     *selection                 // the procedure's outcome, which a command may be waiting for
-	timers  [numCommonTimers]sim.Timer // the rarer kinds are in rare
-	authAt  int64                      // when timerAuth fires, in Unix nanoseconds
-	closed  bool
-	imei    imeiKind
-	rare    *modemRare          // made when first needed
-	tap     atomic.Pointer[Tap] // made by the first Tap call
-	sock    *socketState        // allocated on first use: most modems open no socket
-	sms     *smsState           // allocated on first use
+	mu     sync.Mutex
+	st     state
+	ports  []*port                    // the profile's ports, the main port first
+	cur    *port                      // the port a command runs for, while one runs
+	out    *writer                    // the indication port's writer; nil while no host is connected
+	boots  uint32                     // power-ups so far (a wrap after 4G power cycles harms nothing)
+	gen    uint32                     // the registration procedure in progress; bumping it cancels
+	sel    *selection                 // the procedure's outcome, which a command may be waiting for
+	timers [numCommonTimers]sim.Timer // the rarer kinds are in rare
+	authAt int64                      // when timerAuth fires, in Unix nanoseconds
+	closed bool
+	imei   imeiKind
+	urcTo  urcChoice           // the port indications go to (AT+QURCCFG="urcport")
+	index  int32               // the card's index, for IMEI(index) (imeiIndex)
+	rare   *modemRare          // made when first needed
+	tap    atomic.Pointer[Tap] // made by the first Tap call
+	sock   *socketState        // allocated on first use: most modems open no socket
+	sms    *smsState           // allocated on first use
 }
 
 // card is what a modem reads of its SIM card (sim.Card without what only
-// the control plane reads).
+// the control plane reads; its index is Modem.index).
 type card struct {
-	Index       int
 	ICCID, IMSI string
 }
 
 // modemRare is what few modems of a fleet need.
 type modemRare struct {
-	// imei is the modem's IMEI when it is not IMEI(card.Index), the one
+	// imei is the modem's IMEI when it is not IMEI(index), the one
 	// most modems have and need not keep (see imeiOf).
 	imei    string
 	unsub   func() // ends the core subscription of a modem without a hub
@@ -189,7 +189,7 @@ type imeiKind uint8
 
 const (
 	imeiNone  imeiKind = iota // it has none
-	imeiIndex                 // IMEI(card.Index)
+	imeiIndex                 // IMEI(index)
 	imeiKept                  // in rare.imei
 )
 
@@ -197,7 +197,7 @@ const (
 func (m *Modem) imeiOf() string {
 	switch m.imei {
 	case imeiIndex:
-		return IMEI(m.card.Index)
+		return IMEI(int(m.index))
 	case imeiKept:
 		return m.rare.imei // made in New, never replaced
 	}
@@ -217,16 +217,15 @@ func New(cfg Config) *Modem {
 // New returns a powered-off modem of the environment e with its own SIM
 // card, IMEI and starting country (see Config).
 func (e *Env) New(c sim.Card, imei, country string) *Modem {
-	m := &Modem{env: e, card: card{Index: c.Index, ICCID: c.ICCID, IMSI: c.IMSI}}
+	m := &Modem{env: e, card: card{ICCID: c.ICCID, IMSI: c.IMSI}}
 	switch {
 	case imei == "":
-	case imei == IMEI(c.Index):
-		m.imei = imeiIndex
+	case imei == IMEI(c.Index) && c.Index == int(int32(c.Index)):
+		m.imei, m.index = imeiIndex, int32(c.Index)
 	default:
 		m.imei, m.rareOf().imei = imeiKept, imei
 	}
 	m.newPorts()
-	m.urcName = e.urcName
 	m.st = initialState(country)
 	m.repoint()
 	switch {

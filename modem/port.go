@@ -117,7 +117,7 @@ func (m *Modem) makePort(name string) *port {
 // (on a real module they would be lost on a port nobody opened). Nil while
 // no host is connected. Callers hold m.mu.
 func (m *Modem) urcPort() *port {
-	chosen := m.portNamed(m.urcName)
+	chosen := m.portNamed(m.urcName())
 	if chosen != nil && chosen.sess != nil && chosen.used {
 		return chosen
 	}
@@ -245,8 +245,22 @@ func (m *Modem) ConnectPort(name string, out func([]byte)) (*Link, error) {
 
 // URC port names in Quectel's AT+QURCCFG="urcport" and the fleetsim ports
 // they are: "uart1" is a port the simulator does not serve.
-var quectelURCPorts = []struct{ quectel, port string }{
+var quectelURCPorts = [...]struct{ quectel, port string }{
 	{"usbat", "at"}, {"usbmodem", MainPort}, {"uart1", "uart1"},
+}
+
+// urcChoice is where a modem's indications go: urcDefault for its
+// profile's port (Env.urcName), else quectelURCPorts[urc-1].port.
+type urcChoice uint8
+
+const urcDefault urcChoice = 0
+
+// urcName is the name of the port indications go to. Callers hold m.mu.
+func (m *Modem) urcName() string {
+	if m.urcTo == urcDefault {
+		return m.env.urcName
+	}
+	return quectelURCPorts[m.urcTo-1].port
 }
 
 // qurccfg is AT+QURCCFG="urcport"[,<port>]: where indications go. The
@@ -265,16 +279,17 @@ func qurccfg(_ context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(c.Args) == 1 {
+		name := m.urcName()
 		for _, q := range quectelURCPorts {
-			if q.port == m.urcName {
+			if q.port == name {
 				return []string{`+QURCCFG: "urcport",` + quote(q.quectel)}, nil
 			}
 		}
 		return nil, ErrError
 	}
-	for _, q := range quectelURCPorts {
+	for i, q := range quectelURCPorts {
 		if strings.EqualFold(c.Args[1].Value, q.quectel) {
-			m.urcName = q.port
+			m.urcTo = urcChoice(i + 1)
 			return nil, nil
 		}
 	}

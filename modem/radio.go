@@ -308,7 +308,7 @@ func (m *Modem) candidates() []Cell {
 
 // attachNext tries the first candidate and, in automatic mode, the next
 // ones after a rejection. Callers hold m.mu.
-func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
+func (m *Modem) attachNext(g uint32, cands []Cell, sel *selection) {
 	if len(cands) == 0 {
 		if m.st.copsMode == 4 {
 			m.st.copsMode = 0 // manual/automatic falls back to automatic

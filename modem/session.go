@@ -41,7 +41,7 @@ type session struct {
 type sessionWork struct {
 	lr     lineReader
 	prompt func([]byte) int // the running command's input after its "> ", if it reads any
-	boot   uint64           // the modem's power-up the running command belongs to
+	boot   uint32           // the modem's power-up the running command belongs to
 	queued []byte           // input received while busy
 	// The command line being run.
 	cmds  []Command

@@ -135,7 +135,7 @@ type smsMessage struct {
 // resets) and its message storages (which it keeps, as a SIM and the
 // module's flash keep them). It is guarded by Modem.mu.
 type smsState struct {
-	boot  uint64 // the power-up the settings belong to
+	boot  uint32 // the power-up the settings belong to
 	ready bool   // the settings are set for boot
 	cnmi  [5]int // <mode>,<mt>,<bm>,<ds>,<bfr>
 	csdh  bool
@@ -819,7 +819,7 @@ type smsEntry struct {
 	buf    []byte
 	over   bool // more than maxSMSEntry was typed
 	done   bool
-	boot   uint64 // the power-up the command belongs to
+	boot   uint32 // the power-up the command belongs to
 	finish func([]string, error)
 }
 

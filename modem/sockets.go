@@ -292,7 +292,7 @@ type socket struct {
 	mode         accessMode
 	remote       string // the host as the firmware gave it
 	rport, lport int
-	boot         uint64 // the power-up it belongs to
+	boot         uint32 // the power-up it belongs to
 	conn         net.Conn
 	pc           net.PacketConn
 	gateway      bool // a UDP client of the IP Commands gateway: nothing to open
@@ -820,7 +820,7 @@ type sendPrompt struct {
 	m      *Modem
 	ctx    context.Context
 	s      *socket
-	boot   uint64
+	boot   uint32
 	to     string // the UDP service's destination
 	toPort int
 	in     sendParser
