@@ -147,11 +147,11 @@ func (m *Modem) Status() Status {
 		s.Network, s.PLMN = sv.Network.Sid, sv.PLMN.String()
 	}
 	if u := m.urcPort(); u != nil {
-		s.URCPort = u.name
+		s.URCPort = m.nameOf(u)
 	}
 	for _, p := range m.ports {
 		if p != nil && p.st.dataMode {
-			s.DataPorts = append(s.DataPorts, p.name)
+			s.DataPorts = append(s.DataPorts, m.nameOf(p))
 		}
 	}
 	for _, p := range m.st.forbiddenList() {
