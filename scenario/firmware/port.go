@@ -96,8 +96,11 @@ const (
 // information lines and final result from indications, as an AT client
 // does.
 type linkPort struct {
-	link  *modem.Link
-	inbox []string // lines from the modem not yet handled, guarded by Env.inboxMu
+	link *modem.Link
+	// inbox holds the lines from the modem not yet handled; nil while there
+	// are none (most devices, most of the time), its buffer then back in
+	// Env.spare. Guarded by Env.inboxMu.
+	inbox *[]string
 	// cmd is the outstanding command line ("" with none): a line that
 	// starts with its name ("+CEREG:" for AT+CEREG?) is its information.
 	cmd string
@@ -162,21 +165,31 @@ func (d *Device) output(b []byte) {
 		if len(line) == 0 {
 			continue
 		}
-		if p.inbox == nil { // the buffer handle gave back, if it is free
-			p.inbox, d.Group.env.spare = d.Group.env.spare, nil
-		}
+		box := d.Group.env.inboxOf(p)
 		if string(line) == "OK" { // most lines: no copy
-			p.inbox = append(p.inbox, "OK")
+			*box = append(*box, "OK")
 		} else {
-			p.inbox = append(p.inbox, string(line))
+			*box = append(*box, string(line))
 		}
 	}
-	wake := len(p.inbox) > 0 && !d.woken
+	wake := p.inbox != nil && len(*p.inbox) > 0 && !d.woken
 	d.woken = d.woken || wake
 	d.Group.env.inboxMu.Unlock()
 	if wake {
 		d.schedule(0, evHandle)
 	}
+}
+
+// inboxOf returns p's inbox, the spare buffer or a new one if it had
+// none. Callers hold e.inboxMu.
+func (e *Env) inboxOf(p *linkPort) *[]string {
+	if p.inbox == nil {
+		p.inbox, e.spare = e.spare, nil
+		if p.inbox == nil {
+			p.inbox = new([]string)
+		}
+	}
+	return p.inbox
 }
 
 // handle hands the inbox's lines to the firmware: the outstanding
@@ -186,9 +199,13 @@ func (d *Device) handle() {
 	p := &d.lp
 	d.Group.env.inboxMu.Lock()
 	d.woken = false
-	lines := p.inbox
+	box := p.inbox
 	p.inbox = nil
 	d.Group.env.inboxMu.Unlock()
+	if box == nil {
+		return
+	}
+	lines := *box
 	var info []string // the outstanding command's, compacted in place in lines
 	for i, l := range lines {
 		switch {
@@ -217,14 +234,20 @@ func (d *Device) handle() {
 	}
 	if len(info) > 0 { // the final result comes in a later write
 		d.Group.env.inboxMu.Lock()
-		p.inbox = append(info[:len(info):len(info)], p.inbox...)
+		later := p.inbox
+		p.inbox = box
+		*box = info[:len(info):len(info)]
+		if later != nil {
+			*box = append(*box, *later...)
+		}
 		d.Group.env.inboxMu.Unlock()
 		return
 	}
 	clear(lines) // the lines are handled: the next output may use the buffer
+	*box = lines[:0]
 	d.Group.env.inboxMu.Lock()
 	if d.Group.env.spare == nil {
-		d.Group.env.spare = lines[:0]
+		d.Group.env.spare = box
 	}
 	d.Group.env.inboxMu.Unlock()
 }

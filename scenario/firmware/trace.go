@@ -20,7 +20,8 @@ func (d *Device) Name() string {
 // linkPort, so the line reaches device.indication.
 func (d *Device) Deliver(line string) {
 	d.Group.env.inboxMu.Lock()
-	d.lp.inbox = append(d.lp.inbox, line)
+	box := d.Group.env.inboxOf(&d.lp)
+	*box = append(*box, line)
 	wake := !d.woken
 	d.woken = true
 	d.Group.env.inboxMu.Unlock()
