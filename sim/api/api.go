@@ -5,7 +5,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -158,7 +157,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		d := time.Since(start)
-		s.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", d)
+		if s.logger.Enabled(r.Context(), slog.LevelDebug) { // no arguments boxed for a discarded line
+			s.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration", d)
+		}
 		if s.observe != nil {
 			s.observe(Request{Route: rw.route, Method: r.Method, Status: rw.status, Duration: d})
 		}
@@ -227,14 +228,6 @@ func writeError(w http.ResponseWriter, err error) {
 		Code: e.Code, Message: e.Message, Status: e.Status,
 		MoreInfo: "https://www.twilio.com/docs/errors/" + strconv.Itoa(e.Code),
 	})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
 }
 
 func notFound(r *http.Request) error {

@@ -118,11 +118,6 @@ func writeList[T any](w http.ResponseWriter, r *http.Request, key string, l sim.
 	if len(items) > size {
 		items, pos = items[:size], pos[:size]
 	}
-	out := make([]any, 0, len(items))
-	for _, it := range items {
-		out = append(out, render(it))
-	}
-
 	filters := url.Values{}
 	for k, v := range q {
 		if !pagingParams[k] {
@@ -167,8 +162,61 @@ func writeList[T any](w http.ResponseWriter, r *http.Request, key string, l sim.
 		}
 		m.PreviousPageURL = &prev
 	}
-	body := map[string]any{key: out, "meta": m}
-	writeJSON(w, http.StatusOK, body)
+	writeJSON(w, http.StatusOK, pageJSON[T]{key: key, items: items, render: render, meta: &m})
+}
+
+// pageJSON is a page as Twilio writes it: the items under key and meta,
+// the two keys in sorted order (as encoding/json sorts a map's).
+type pageJSON[T any] struct {
+	key    string
+	items  []T
+	render func(T) any
+	meta   *meta
+}
+
+func (p pageJSON[T]) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if p.key < "meta" {
+		b = p.appendItems(b)
+		b = append(b, ',')
+		b = p.meta.appendJSON(b)
+	} else {
+		b = p.meta.appendJSON(b)
+		b = append(b, ',')
+		b = p.appendItems(b)
+	}
+	return append(b, '}')
+}
+
+func (p pageJSON[T]) appendItems(b []byte) []byte {
+	b = appendString(b, p.key)
+	b = append(b, ":["...)
+	for i, it := range p.items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendValue(b, p.render(it))
+	}
+	return append(b, ']')
+}
+
+// appendJSON appends "meta": and the object.
+func (m *meta) appendJSON(b []byte) []byte {
+	b = append(b, `"meta":{"first_page_url":`...)
+	b = appendString(b, m.FirstPageURL)
+	b = append(b, `,"key":`...)
+	b = appendString(b, m.Key)
+	b = append(b, `,"next_page_url":`...)
+	b = appendStringPtr(b, m.NextPageURL)
+	b = append(b, `,"page":`...)
+	b = strconv.AppendInt(b, int64(m.Page), 10)
+	b = append(b, `,"page_size":`...)
+	b = strconv.AppendInt(b, int64(m.PageSize), 10)
+	b = append(b, `,"previous_page_url":`...)
+	b = appendStringPtr(b, m.PreviousPageURL)
+	b = append(b, `,"url":`...)
+	b = appendString(b, m.URL)
+	return append(b, '}')
 }
 
 func parseToken(tok string) (after bool, pos int64, ok bool) {

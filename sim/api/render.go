@@ -25,28 +25,66 @@ func null(s string) *string {
 	return &s
 }
 
+// simJSON is a Sim as the API shows it: sid, unique_name, account_sid,
+// iccid, status, fleet_sid, date_created, date_updated, url and links, in
+// that order. It writes itself (appendJSON): a page of Sims is the API's
+// hottest list.
 type simJSON struct {
-	Sid         string            `json:"sid"`
-	UniqueName  *string           `json:"unique_name"`
-	AccountSid  string            `json:"account_sid"`
-	ICCID       string            `json:"iccid"`
-	Status      string            `json:"status"`
-	FleetSid    *string           `json:"fleet_sid"`
-	DateCreated *string           `json:"date_created"`
-	DateUpdated *string           `json:"date_updated"`
-	URL         string            `json:"url"`
-	Links       map[string]string `json:"links"`
+	base string // baseURL of the request
+	s    *sim.Sim
 }
 
-func renderSim(r *http.Request, s *sim.Sim) any {
-	u := baseURL(r) + "/v1/Sims/" + s.Sid
-	return simJSON{
-		Sid: s.Sid, UniqueName: null(s.UniqueName), AccountSid: s.AccountSid, ICCID: s.ICCID,
-		Status: s.APIStatus().String(), FleetSid: null(s.FleetSid),
-		DateCreated: date(s.DateCreated), DateUpdated: date(s.DateUpdated), URL: u,
-		Links: map[string]string{"billing_periods": u + "/BillingPeriods", "sim_ip_addresses": u + "/IpAddresses"},
+// simRenderer renders the Sims of one request, computing its base URL once.
+// What it returns is valid until its next call: it is one simJSON reused,
+// so that a page of Sims allocates nothing per Sim. Every caller (respond,
+// a page) writes an item before it renders the next.
+func simRenderer(r *http.Request) func(*sim.Sim) any {
+	j := &simJSON{base: baseURL(r)}
+	return func(s *sim.Sim) any {
+		j.s = s
+		return j
 	}
 }
+
+func (j *simJSON) appendJSON(b []byte) []byte {
+	s := j.s
+	b = append(b, `{"sid":`...)
+	b = appendString(b, s.Sid)
+	b = append(b, `,"unique_name":`...)
+	b = appendNull(b, s.UniqueName)
+	b = append(b, `,"account_sid":`...)
+	b = appendString(b, s.AccountSid)
+	b = append(b, `,"iccid":`...)
+	b = appendString(b, s.ICCID)
+	b = append(b, `,"status":`...)
+	b = appendString(b, s.APIStatus().String())
+	b = append(b, `,"fleet_sid":`...)
+	b = appendNull(b, s.FleetSid)
+	b = append(b, `,"date_created":`...)
+	b = appendDate(b, s.DateCreated)
+	b = append(b, `,"date_updated":`...)
+	b = appendDate(b, s.DateUpdated)
+	// url is the base, "/v1/Sims/" and the SID, each escaped in place:
+	// JSON escaping works character by character.
+	u := func(b []byte, suffix string) []byte {
+		b = append(b, '"')
+		b = appendRaw(b, j.base)
+		b = append(b, "/v1/Sims/"...)
+		b = appendRaw(b, s.Sid)
+		b = append(b, suffix...)
+		return append(b, '"')
+	}
+	b = append(b, `,"url":`...)
+	b = u(b, "")
+	b = append(b, `,"links":{"billing_periods":`...)
+	b = u(b, "/BillingPeriods")
+	b = append(b, `,"sim_ip_addresses":`...)
+	b = u(b, "/IpAddresses")
+	return append(b, "}}"...)
+}
+
+// MarshalJSON makes encoding/json write a simJSON as appendJSON does.
+func (j *simJSON) MarshalJSON() ([]byte, error) { return j.appendJSON(nil), nil }
 
 type fleetJSON struct {
 	AccountSid              string  `json:"account_sid"`

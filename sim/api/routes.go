@@ -36,18 +36,18 @@ func (s *Server) routes() {
 		http.MethodGet: func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
 			p := formOf(r)
 			sims, err := c.SimPages(a, sim.SimFilter{Status: p.get("Status"), Fleet: p.get("Fleet"), ICCID: p.get("Iccid")})
-			pages(w, r, "sims", sims, err, func(s *sim.Sim) any { return renderSim(r, s) })
+			pages(w, r, "sims", sims, err, simRenderer(r))
 		},
 		http.MethodPost: func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
 			p := formOf(r)
 			sm, err := c.RegisterSim(r.Context(), a, p.get("Iccid"), p.get("RegistrationCode"))
-			respond(w, http.StatusCreated, sm, err, func(s *sim.Sim) any { return renderSim(r, s) })
+			respond(w, http.StatusCreated, sm, err, simRenderer(r))
 		},
 	})
 	s.handle("/v1/Sims/{Sid}", methods{
 		http.MethodGet: func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
 			sm, err := c.Sim(a, r.PathValue("Sid"))
-			respond(w, http.StatusOK, sm, err, func(s *sim.Sim) any { return renderSim(r, s) })
+			respond(w, http.StatusOK, sm, err, simRenderer(r))
 		},
 		http.MethodPost: func(w http.ResponseWriter, r *http.Request, a *sim.Account) {
 			p := formOf(r)
@@ -63,7 +63,7 @@ func (s *Server) routes() {
 			if accepted {
 				status = http.StatusAccepted
 			}
-			respond(w, status, sm, err, func(s *sim.Sim) any { return renderSim(r, s) })
+			respond(w, status, sm, err, simRenderer(r))
 		},
 	})
 	s.handle("/v1/Sims/{SimSid}/BillingPeriods", methods{

@@ -25,6 +25,10 @@ import (
 // Store is a sim.Store on SQLite.
 type Store struct {
 	db *sql.DB
+	// upsert and del are prepared once, on the one connection; each
+	// Commit binds them to its transaction (Tx.StmtContext reuses the
+	// connection's prepared statement rather than parsing the SQL again).
+	upsert, del *sql.Stmt
 }
 
 // Sync is SQLite's synchronous setting in WAL mode.
@@ -79,7 +83,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	st := &Store{db: db}
+	if st.upsert, err = db.PrepareContext(ctx, `INSERT INTO records (kind, id, data) VALUES (?, ?, ?)
+		ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data`); err == nil {
+		st.del, err = db.PrepareContext(ctx, `DELETE FROM records WHERE kind = ? AND id = ?`)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
+	return st, nil
 }
 
 // Load implements sim.Store.
@@ -116,17 +129,12 @@ func (s *Store) Commit(ctx context.Context, batch []sim.Record) (err error) {
 	for _, r := range batch {
 		if r.Data == nil {
 			if del == nil {
-				if del, err = tx.PrepareContext(ctx, `DELETE FROM records WHERE kind = ? AND id = ?`); err != nil {
-					return fmt.Errorf("saving state: %w", err)
-				}
+				del = tx.StmtContext(ctx, s.del)
 			}
 			_, err = del.ExecContext(ctx, r.Kind, r.ID)
 		} else {
 			if upsert == nil {
-				if upsert, err = tx.PrepareContext(ctx, `INSERT INTO records (kind, id, data) VALUES (?, ?, ?)
-					ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data`); err != nil {
-					return fmt.Errorf("saving state: %w", err)
-				}
+				upsert = tx.StmtContext(ctx, s.upsert)
 			}
 			_, err = upsert.ExecContext(ctx, r.Kind, r.ID, r.Data)
 		}
@@ -141,4 +149,8 @@ func (s *Store) Commit(ctx context.Context, batch []sim.Record) (err error) {
 }
 
 // Close implements sim.Store.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.upsert.Close()
+	s.del.Close()
+	return s.db.Close()
+}
