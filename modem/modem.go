@@ -501,11 +501,11 @@ func (m *Modem) raw(s string) {
 // waking the writer's goroutine, and queues only what did not fit.
 type writer struct {
 	w    io.Writer
-	try  nonBlockingWriter // w, if it can write without blocking
-	wake chan struct{}     // holds a token while the queue may be non-empty
+	wake chan struct{} // holds a token while the queue may be non-empty
 
 	mu   sync.Mutex
 	q    *outQueue // output waiting for the transport, made when some first waits
+	nb   bool      // w is a nonBlockingWriter (asked again when used: an interface less to keep)
 	busy bool      // run is writing
 	done bool      // run has stopped: nothing more is written
 }
@@ -543,13 +543,21 @@ var errWouldBlock = errors.New("write would block")
 
 func newWriter(w io.Writer) *writer {
 	wr := &writer{w: w}
-	if nb, ok := w.(nonBlockingWriter); ok {
-		wr.try = nb // an interface, not a method value: nothing to allocate
-	}
+	_, wr.nb = w.(nonBlockingWriter)
 	if _, ok := w.(funcWriter); !ok { // a function takes everything at once: nothing queues
 		wr.wake = make(chan struct{}, 1)
 	}
 	return wr
+}
+
+// tryWrite writes b to a nonBlockingWriter (w.nb): a link's function
+// directly, any other through the interface.
+func (w *writer) tryWrite(b []byte) (int, error) {
+	if f, ok := w.w.(funcWriter); ok {
+		f(b)
+		return len(b), nil
+	}
+	return w.w.(nonBlockingWriter).tryWrite(b)
 }
 
 // send writes b, or queues a copy of it.
@@ -558,8 +566,8 @@ func (w *writer) send(b []byte) {
 		return
 	}
 	w.mu.Lock()
-	if w.try != nil && !w.busy && !w.done && w.queued() == 0 {
-		n, err := w.try.tryWrite(b)
+	if w.nb && !w.busy && !w.done && w.queued() == 0 {
+		n, err := w.tryWrite(b)
 		if err == nil && n == len(b) {
 			w.mu.Unlock()
 			return
