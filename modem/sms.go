@@ -182,7 +182,7 @@ type smsFormat struct {
 
 func (m *Modem) smsFormat() smsFormat {
 	s := m.smsSt()
-	return smsFormat{text: m.st.cmgf == 1, cscs: m.st.cscs, eol: string([]byte{m.st.s3(), m.st.s4()}), csdh: s.csdh, sca: s.sca}
+	return smsFormat{text: m.st.cmgf == 1, cscs: m.st.charset(), eol: string([]byte{m.st.s3(), m.st.s4()}), csdh: s.csdh, sca: s.sca}
 }
 
 // smsCommands are the 3GPP TS 27.005 SMS commands, in text and PDU mode.
@@ -777,7 +777,7 @@ func cmgs(_ context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	m.mu.Lock()
 	text := m.st.cmgf == 1
-	cscs := m.st.cscs
+	cscs := m.st.charset()
 	m.mu.Unlock()
 	if c.Kind != KindSet || len(c.Args) < 1 || len(c.Args) > 2 {
 		if text {

@@ -21,12 +21,11 @@ type state struct {
 
 	// 27.007 settings. The numeric ones are small and packed together
 	// (below): a fleet keeps a million modems.
-	manual *sim.PLMN // AT+COPS=1's network, once a host chose one
-	cscs   string
+	manual *sim.PLMN    // AT+COPS=1's network, once a host chose one
 	ps     *powerSaving // PSM and eDRX, made when first set: most hosts never do
 
 	// Vendor settings (Quectel).
-	scanseq string
+	scanseq *string     // AT+QCFG="nwscanseq" once set; nil for the power-up "020301"
 	ublox   *ubloxState // u-blox's, allocated on first use
 	// SIMCom's settings and CIP stack state, made on first use (simcom.go).
 	simcom *simcomState
@@ -45,6 +44,7 @@ type state struct {
 	// 27.007's numeric settings.
 	cregN, cgregN, ceregN uint8
 	cgerep                bool
+	cscs                  uint8 // the character set, charsets[cscs]
 	cfun                  uint8
 	copsMode, copsFormat  uint8
 	cmgf                  uint8
@@ -158,7 +158,7 @@ func (ps *portState) defaults() {
 func (st *state) resetSettings() {
 	st.cregN, st.cgregN, st.ceregN = 0, 0, 0
 	st.cgerep = false
-	st.cscs, st.cmgf = "GSM", 0
+	st.cscs, st.cmgf = 0, 0 // GSM
 }
 
 // resetRadio is the power-up state of the radio side.
@@ -167,9 +167,9 @@ func (st *state) resetRadio() {
 	st.copsMode, st.copsFormat = 0, 0
 	st.reg, st.cause, st.serving = RegNotRegistered, 0, nil
 	st.forbidden = nil
-	st.contexts = pdpContexts{fresh: true}
+	st.contexts = pdpContexts{}
 	st.detached, st.camped = false, false
-	st.scanseq, st.iotopmode, st.scanmode = "020301", 0, 0
+	st.scanseq, st.iotopmode, st.scanmode = nil, 0, 0
 	st.ps = nil
 	st.ctzu, st.ctzr, st.cusd = 0, 0, 0
 	st.crc, st.ccwa, st.ifc = 0, 0, [2]uint8{}
@@ -338,14 +338,15 @@ func (st *state) errorResult(err error) string {
 // inactive context is nothing to the loops over list, which look for
 // active ones.
 type pdpContexts struct {
-	list  []*pdpContext
-	fresh bool // context 1 as a power-up defines it is not made yet
+	// list is nil while context 1 as a power-up defines it is not made
+	// yet; once made, never nil again (empty when every context is
+	// deleted).
+	list []*pdpContext
 }
 
 // own makes the power-up context if it was not yet.
 func (c *pdpContexts) own() {
-	if c.fresh {
-		c.fresh = false
+	if c.list == nil {
 		c.list = []*pdpContext{{cid: 1, pdpType: "IP", apn: "super"}}
 	}
 }
@@ -388,4 +389,18 @@ func (c *pdpContexts) cids() []int {
 		out[i] = p.cid
 	}
 	return out
+}
+
+// charsets are the character sets of AT+CSCS, GSM (the power-up one) first.
+var charsets = []string{"GSM", "IRA", "UCS2", "HEX", "8859-1"}
+
+// charset is the AT+CSCS character set.
+func (st *state) charset() string { return charsets[st.cscs] }
+
+// scanSeq is the AT+QCFG="nwscanseq" search order.
+func (st *state) scanSeq() string {
+	if st.scanseq == nil {
+		return "020301"
+	}
+	return *st.scanseq
 }
