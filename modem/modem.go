@@ -333,7 +333,15 @@ type Link session
 // is kept. A response comes in one call, its final result last.
 // ConnectPort links the modem's other ports.
 func (m *Modem) Connect(out func([]byte)) *Link {
-	return (*Link)(m.connect(context.Background(), m.ports[0], newWriter(funcWriter(out))))
+	return (*Link)(m.connect(context.Background(), m.ports[0], newLinkWriter(funcWriter(out))))
+}
+
+// ConnectWriter is Connect with a writer in place of the function: its
+// Write gets what out would, under the same rules, and must take all of
+// it. A host that is a pointer already (a simulated device) links without
+// a function value to keep.
+func (m *Modem) ConnectWriter(w io.Writer) *Link {
+	return (*Link)(m.connect(context.Background(), m.ports[0], newLinkWriter(w)))
 }
 
 // Write sends b to the modem as if over its UART. The modem does not keep
@@ -354,8 +362,6 @@ func (l *Link) Close() error {
 type funcWriter func([]byte)
 
 func (f funcWriter) Write(b []byte) (int, error) { f(b); return len(b), nil }
-
-func (f funcWriter) tryWrite(b []byte) (int, error) { f(b); return len(b), nil }
 
 // Close stops the modem's timers and its subscription to the core, closes
 // its sockets and waits for their goroutines, whether or not a host is
@@ -505,7 +511,8 @@ type writer struct {
 
 	mu   sync.Mutex
 	q    *outQueue // output waiting for the transport, made when some first waits
-	nb   bool      // w is a nonBlockingWriter (asked again when used: an interface less to keep)
+	nb   bool      // w is a nonBlockingWriter (asked again when used: an interface less to keep), or all
+	all  bool      // w takes everything at once (a link's host): nothing queues
 	busy bool      // run is writing
 	done bool      // run has stopped: nothing more is written
 }
@@ -544,18 +551,23 @@ var errWouldBlock = errors.New("write would block")
 func newWriter(w io.Writer) *writer {
 	wr := &writer{w: w}
 	_, wr.nb = w.(nonBlockingWriter)
-	if _, ok := w.(funcWriter); !ok { // a function takes everything at once: nothing queues
-		wr.wake = make(chan struct{}, 1)
-	}
+	wr.wake = make(chan struct{}, 1)
 	return wr
 }
 
-// tryWrite writes b to a nonBlockingWriter (w.nb): a link's function
-// directly, any other through the interface.
+// newLinkWriter returns the writer of a link's host, which takes
+// everything at once: it never queues and needs no goroutine.
+func newLinkWriter(w io.Writer) *writer { return &writer{w: w, nb: true, all: true} }
+
+// tryWrite writes b without blocking (w.nb): a link's function directly,
+// a link's writer whole, any other through nonBlockingWriter.
 func (w *writer) tryWrite(b []byte) (int, error) {
 	if f, ok := w.w.(funcWriter); ok {
 		f(b)
 		return len(b), nil
+	}
+	if w.all {
+		return w.w.Write(b)
 	}
 	return w.w.(nonBlockingWriter).tryWrite(b)
 }

@@ -145,6 +145,13 @@ func (p *linkPort) escape(d *Device) {
 	_, _ = p.link.Write(escape)
 }
 
+// Write is what the device's virtual modem writes to it (see
+// modem.ConnectWriter): it takes all of b, always.
+func (d *Device) Write(b []byte) (int, error) {
+	d.output(b)
+	return len(b), nil
+}
+
 // output receives the modem's bytes. It runs under the modem's locks: it
 // only splits lines into the inbox and wakes the firmware from a timer.
 func (d *Device) output(b []byte) {
@@ -352,7 +359,7 @@ func New(env *Env, g *Group, index int, seed uint64) Device {
 // Virtual makes d a virtual device: the firmware here drives m in process.
 func (d *Device) Virtual(m *modem.Modem) {
 	d.Modem = m
-	d.lp.link = m.Connect(d.output)
+	d.lp.link = m.ConnectWriter(d) // d itself: no function value to keep per device
 	d.kind = kindLink
 }
 
