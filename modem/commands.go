@@ -276,14 +276,12 @@ func cpin(_ context.Context, m *Modem, c Command) ([]string, error) {
 	return nil, cme(CMEIncorrectParameters)
 }
 
-var charsets = []string{"GSM", "IRA", "UCS2", "HEX", "8859-1"}
-
 func cscs(_ context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch c.Kind {
 	case KindRead:
-		return []string{`+CSCS: "` + m.st.cscs + `"`}, nil
+		return []string{`+CSCS: "` + m.st.charset() + `"`}, nil
 	case KindTest:
 		q := make([]string, len(charsets))
 		for i, cs := range charsets {
@@ -291,9 +289,9 @@ func cscs(_ context.Context, m *Modem, c Command) ([]string, error) {
 		}
 		return []string{"+CSCS: (" + strings.Join(q, ",") + ")"}, nil
 	case KindSet:
-		for _, cs := range charsets {
+		for i, cs := range charsets {
 			if len(c.Args) > 0 && strings.EqualFold(c.Args[0].Value, cs) {
-				m.st.cscs = cs
+				m.st.cscs = uint8(i)
 				return nil, nil
 			}
 		}

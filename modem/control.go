@@ -57,7 +57,7 @@ func (m *Modem) deaf() bool {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.timers[timerBoot] != nil
+	return m.timer(timerBoot) != nil
 }
 
 // reboot is AT+CFUN=<fun>,1: OK first, then the power-up sequence.
@@ -98,7 +98,7 @@ func (m *Modem) RadioChanged() {
 // rescan keeps the serving network if it is still in range and otherwise
 // selects again. Callers hold m.mu.
 func (m *Modem) rescan() {
-	if m.st.cfun != 1 || m.st.detached || m.timers[timerBoot] != nil {
+	if m.st.cfun != 1 || m.st.detached || m.timer(timerBoot) != nil {
 		return
 	}
 	if s := m.st.serving; s != nil {
@@ -106,7 +106,7 @@ func (m *Modem) rescan() {
 			return
 		}
 	}
-	if m.st.serving != nil || m.timers[timerReg] == nil {
+	if m.st.serving != nil || m.timer(timerReg) == nil {
 		m.startSelection()
 	}
 }
@@ -147,14 +147,14 @@ func (m *Modem) Status() Status {
 		s.Network, s.PLMN = sv.Network.Sid, sv.PLMN.String()
 	}
 	if u := m.urcPort(); u != nil {
-		s.URCPort = u.name
+		s.URCPort = m.nameOf(u)
 	}
 	for _, p := range m.ports {
 		if p != nil && p.st.dataMode {
-			s.DataPorts = append(s.DataPorts, p.name)
+			s.DataPorts = append(s.DataPorts, m.nameOf(p))
 		}
 	}
-	for _, p := range m.st.forbidden {
+	for _, p := range m.st.forbiddenList() {
 		s.Forbidden = append(s.Forbidden, p.String())
 	}
 	for _, p := range m.st.contexts.list { // a profile's own contexts too (SIMCom's app network)

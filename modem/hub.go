@@ -16,8 +16,12 @@ import (
 type Hub struct {
 	unsub func()
 
-	mu      sync.RWMutex
-	byICCID map[string]*Modem
+	mu sync.RWMutex
+	// byICCID holds the modems whose ICCID is 19 digits under its
+	// number (iccidKey): a key of one word, not a string's two. The rest
+	// are in byText.
+	byICCID map[uint64]*Modem
+	byText  map[string]*Modem
 	all     []*Modem // in joining order; nil where a modem left
 	holes   int
 	closed  bool
@@ -25,7 +29,7 @@ type Hub struct {
 
 // NewHub subscribes to core's events.
 func NewHub(core Core) *Hub {
-	h := &Hub{byICCID: make(map[string]*Modem)}
+	h := &Hub{byICCID: make(map[uint64]*Modem)}
 	h.unsub = core.Subscribe(h.deliver)
 	return h
 }
@@ -36,7 +40,7 @@ func (h *Hub) Close() {
 	h.unsub()
 	h.mu.Lock()
 	h.closed = true
-	h.all, h.byICCID = nil, nil
+	h.all, h.byICCID, h.byText = nil, nil, nil
 	h.mu.Unlock()
 }
 
@@ -47,7 +51,14 @@ func (h *Hub) join(m *Modem) {
 	if h.closed {
 		return
 	}
-	h.byICCID[m.card.ICCID] = m
+	if k, ok := iccidKey(m.card.ICCID); ok {
+		h.byICCID[k] = m
+	} else {
+		if h.byText == nil {
+			h.byText = make(map[string]*Modem)
+		}
+		h.byText[m.card.ICCID] = m
+	}
 	h.all = append(h.all, m)
 }
 
@@ -61,8 +72,12 @@ func (h *Hub) leave(m *Modem) {
 	if i < 0 {
 		return
 	}
-	if h.byICCID[m.card.ICCID] == m {
-		delete(h.byICCID, m.card.ICCID)
+	if k, ok := iccidKey(m.card.ICCID); ok {
+		if h.byICCID[k] == m {
+			delete(h.byICCID, k)
+		}
+	} else if h.byText[m.card.ICCID] == m {
+		delete(h.byText, m.card.ICCID)
 	}
 	h.all[i] = nil
 	h.holes++
@@ -81,7 +96,7 @@ func (h *Hub) leave(m *Modem) {
 func (h *Hub) deliver(e sim.Event) {
 	if e.Kind == sim.EventSim || e.Kind == sim.EventSmsCommand || e.Kind == sim.EventIPCommand {
 		h.mu.RLock()
-		m := h.byICCID[e.ICCID]
+		m := h.modemOf(e.ICCID)
 		h.mu.RUnlock()
 		if m != nil {
 			m.onEvent(e)
@@ -96,4 +111,30 @@ func (h *Hub) deliver(e sim.Event) {
 			m.onEvent(e)
 		}
 	}
+}
+
+// modemOf returns the modem with this ICCID, or nil. Callers hold h.mu.
+func (h *Hub) modemOf(iccid string) *Modem {
+	if k, ok := iccidKey(iccid); ok {
+		return h.byICCID[k]
+	}
+	return h.byText[iccid]
+}
+
+// iccidKey is the number a 19-digit ICCID (what the control plane
+// issues) spells; it fits in 64 bits, and one length means no two ICCIDs
+// share a number.
+func iccidKey(iccid string) (uint64, bool) {
+	if len(iccid) != 19 {
+		return 0, false
+	}
+	var k uint64
+	for i := 0; i < len(iccid); i++ {
+		c := iccid[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		k = k*10 + uint64(c-'0')
+	}
+	return k, true
 }

@@ -132,39 +132,41 @@ type Modem struct {
 	// run one at a time. Taken before mu, never while holding it.
 	exec sync.Mutex
 
-	mu      sync.Mutex
-	st      state
-	ports   []*port    // the profile's ports, the main port first
-	cur     *port      // the port a command runs for, while one runs
-	urcName string     // the port indications go to (AT+QURCCFG="urcport")
-	out     *writer    // the indication port's writer; nil while no host is connected
-	boots   uint64     // power-ups so far
-	gen     uint64     // the registration procedure in progress; bumping it cancels
-	sel     *selection // the procedure's outcome, which a command may be waiting for
-	timers  [numTimers]sim.Timer
-	authAt  int64 // when timerAuth fires, in Unix nanoseconds
-	closed  bool
-	imei    imeiKind
-	rare    *modemRare          // made when first needed
-	tap     atomic.Pointer[Tap] // made by the first Tap call
-	sock    *socketState        // allocated on first use: most modems open no socket
-	sms     *smsState           // allocated on first use
+	mu     sync.Mutex
+	st     state
+	ports  []*port                    // the profile's ports, the main port first
+	cur    *port                      // the port a command runs for, while one runs
+	out    *writer                    // the indication port's writer; nil while no host is connected
+	boots  uint32                     // power-ups so far (a wrap after 4G power cycles harms nothing)
+	gen    uint32                     // the registration procedure in progress; bumping it cancels
+	sel    *selection                 // the procedure's outcome, which a command may be waiting for
+	timers [numCommonTimers]sim.Timer // the rarer kinds are in rare
+	authAt int64                      // when timerAuth fires, in Unix nanoseconds
+	closed bool
+	imei   imeiKind
+	urcTo  urcChoice           // the port indications go to (AT+QURCCFG="urcport")
+	index  int32               // the card's index, for IMEI(index) (imeiIndex)
+	rare   *modemRare          // made when first needed
+	tap    atomic.Pointer[Tap] // made by the first Tap call
+	sock   *socketState        // allocated on first use: most modems open no socket
+	sms    *smsState           // allocated on first use
 }
 
 // card is what a modem reads of its SIM card (sim.Card without what only
-// the control plane reads).
+// the control plane reads; its index is Modem.index).
 type card struct {
-	Index       int
 	ICCID, IMSI string
 }
 
 // modemRare is what few modems of a fleet need.
 type modemRare struct {
-	// imei is the modem's IMEI when it is not IMEI(card.Index), the one
+	// imei is the modem's IMEI when it is not IMEI(index), the one
 	// most modems have and need not keep (see imeiOf).
 	imei    string
 	unsub   func() // ends the core subscription of a modem without a hub
 	limitAt int64  // when timerLimit fires, in Unix nanoseconds
+	// timers are the running timers of the kinds from numCommonTimers on.
+	timers [numTimers - numCommonTimers]sim.Timer
 }
 
 // rareOf returns m.rare, made now if it was not yet. Callers hold m.mu
@@ -187,7 +189,7 @@ type imeiKind uint8
 
 const (
 	imeiNone  imeiKind = iota // it has none
-	imeiIndex                 // IMEI(card.Index)
+	imeiIndex                 // IMEI(index)
 	imeiKept                  // in rare.imei
 )
 
@@ -195,7 +197,7 @@ const (
 func (m *Modem) imeiOf() string {
 	switch m.imei {
 	case imeiIndex:
-		return IMEI(m.card.Index)
+		return IMEI(int(m.index))
 	case imeiKept:
 		return m.rare.imei // made in New, never replaced
 	}
@@ -215,16 +217,15 @@ func New(cfg Config) *Modem {
 // New returns a powered-off modem of the environment e with its own SIM
 // card, IMEI and starting country (see Config).
 func (e *Env) New(c sim.Card, imei, country string) *Modem {
-	m := &Modem{env: e, card: card{Index: c.Index, ICCID: c.ICCID, IMSI: c.IMSI}}
+	m := &Modem{env: e, card: card{ICCID: c.ICCID, IMSI: c.IMSI}}
 	switch {
 	case imei == "":
-	case imei == IMEI(c.Index):
-		m.imei = imeiIndex
+	case imei == IMEI(c.Index) && c.Index == int(int32(c.Index)):
+		m.imei, m.index = imeiIndex, int32(c.Index)
 	default:
 		m.imei, m.rareOf().imei = imeiKept, imei
 	}
 	m.newPorts()
-	m.urcName = e.urcName
 	m.st = initialState(country)
 	m.repoint()
 	switch {
@@ -332,7 +333,15 @@ type Link session
 // is kept. A response comes in one call, its final result last.
 // ConnectPort links the modem's other ports.
 func (m *Modem) Connect(out func([]byte)) *Link {
-	return (*Link)(m.connect(context.Background(), m.ports[0], newWriter(funcWriter(out))))
+	return (*Link)(m.connect(context.Background(), m.ports[0], newLinkWriter(funcWriter(out))))
+}
+
+// ConnectWriter is Connect with a writer in place of the function: its
+// Write gets what out would, under the same rules, and must take all of
+// it. A host that is a pointer already (a simulated device) links without
+// a function value to keep.
+func (m *Modem) ConnectWriter(w io.Writer) *Link {
+	return (*Link)(m.connect(context.Background(), m.ports[0], newLinkWriter(w)))
 }
 
 // Write sends b to the modem as if over its UART. The modem does not keep
@@ -353,8 +362,6 @@ func (l *Link) Close() error {
 type funcWriter func([]byte)
 
 func (f funcWriter) Write(b []byte) (int, error) { f(b); return len(b), nil }
-
-func (f funcWriter) tryWrite(b []byte) (int, error) { f(b); return len(b), nil }
 
 // Close stops the modem's timers and its subscription to the core, closes
 // its sockets and waits for their goroutines, whether or not a host is
@@ -387,10 +394,36 @@ const (
 	timerEscape                  // the guard time after "+++"
 	timerLimit                   // a new data limit reaches the SIM (a spread propagation)
 	numTimers
+
+	// numCommonTimers: the kinds before it are in Modem.timers, the rarer
+	// ones in modemRare (an idle modem keeps 32 bytes fewer).
+	numCommonTimers = timerEscape
 )
 
+// timer is the running timer of kind k, or nil. Callers hold m.mu.
+func (m *Modem) timer(k timerKind) sim.Timer {
+	if k < numCommonTimers {
+		return m.timers[k]
+	}
+	if m.rare == nil {
+		return nil
+	}
+	return m.rare.timers[k-numCommonTimers]
+}
+
+// setTimer keeps t as the running timer of kind k (nil: none). Callers
+// hold m.mu.
+func (m *Modem) setTimer(k timerKind, t sim.Timer) {
+	switch {
+	case k < numCommonTimers:
+		m.timers[k] = t
+	case t != nil || m.rare != nil:
+		m.rareOf().timers[k-numCommonTimers] = t
+	}
+}
+
 func (m *Modem) stopTimers() {
-	for k := range m.timers {
+	for k := range numTimers {
 		m.stopTimer(timerKind(k))
 	}
 	m.gen++
@@ -399,9 +432,9 @@ func (m *Modem) stopTimers() {
 
 // stopTimer stops the timer of a kind, if it runs. Callers hold m.mu.
 func (m *Modem) stopTimer(k timerKind) {
-	if t := m.timers[k]; t != nil {
+	if t := m.timer(k); t != nil {
 		t.Stop()
-		m.timers[k] = nil
+		m.setTimer(k, nil)
 	}
 }
 
@@ -426,13 +459,13 @@ func (m *Modem) after(k timerKind, d time.Duration, f func()) {
 	t = m.env.clock.AfterFunc(d, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if m.timers[k] != t {
+		if m.timer(k) != t {
 			return
 		}
-		m.timers[k] = nil
+		m.setTimer(k, nil)
 		f()
 	})
-	m.timers[k] = t
+	m.setTimer(k, t)
 }
 
 // urc queues an unsolicited result code for the indication port (see
@@ -474,11 +507,12 @@ func (m *Modem) raw(s string) {
 // waking the writer's goroutine, and queues only what did not fit.
 type writer struct {
 	w    io.Writer
-	try  nonBlockingWriter // w, if it can write without blocking
-	wake chan struct{}     // holds a token while the queue may be non-empty
+	wake chan struct{} // holds a token while the queue may be non-empty
 
 	mu   sync.Mutex
 	q    *outQueue // output waiting for the transport, made when some first waits
+	nb   bool      // w is a nonBlockingWriter (asked again when used: an interface less to keep), or all
+	all  bool      // w takes everything at once (a link's host): nothing queues
 	busy bool      // run is writing
 	done bool      // run has stopped: nothing more is written
 }
@@ -516,13 +550,26 @@ var errWouldBlock = errors.New("write would block")
 
 func newWriter(w io.Writer) *writer {
 	wr := &writer{w: w}
-	if nb, ok := w.(nonBlockingWriter); ok {
-		wr.try = nb // an interface, not a method value: nothing to allocate
-	}
-	if _, ok := w.(funcWriter); !ok { // a function takes everything at once: nothing queues
-		wr.wake = make(chan struct{}, 1)
-	}
+	_, wr.nb = w.(nonBlockingWriter)
+	wr.wake = make(chan struct{}, 1)
 	return wr
+}
+
+// newLinkWriter returns the writer of a link's host, which takes
+// everything at once: it never queues and needs no goroutine.
+func newLinkWriter(w io.Writer) *writer { return &writer{w: w, nb: true, all: true} }
+
+// tryWrite writes b without blocking (w.nb): a link's function directly,
+// a link's writer whole, any other through nonBlockingWriter.
+func (w *writer) tryWrite(b []byte) (int, error) {
+	if f, ok := w.w.(funcWriter); ok {
+		f(b)
+		return len(b), nil
+	}
+	if w.all {
+		return w.w.Write(b)
+	}
+	return w.w.(nonBlockingWriter).tryWrite(b)
 }
 
 // send writes b, or queues a copy of it.
@@ -531,8 +578,8 @@ func (w *writer) send(b []byte) {
 		return
 	}
 	w.mu.Lock()
-	if w.try != nil && !w.busy && !w.done && w.queued() == 0 {
-		n, err := w.try.tryWrite(b)
+	if w.nb && !w.busy && !w.done && w.queued() == 0 {
+		n, err := w.tryWrite(b)
 		if err == nil && n == len(b) {
 			w.mu.Unlock()
 			return

@@ -35,13 +35,16 @@ func (Ublox) Ports() []Port  { return Generic{}.Ports() }
 // reader, prompt, data state), its own writer, and the settings a module
 // keeps per port. Guarded by Modem.mu.
 type port struct {
-	name string
 	st   portState
 	sess *session // the host connection being served, if any
 	out  *writer  // its output
+	held *[]byte  // indications that came while the port carried data; nil for none
+	i    uint8    // its index in the modem's ports (and Env.portNames)
 	used bool     // the host has written to the port since it was connected
-	held []byte   // indications that came while the port carried data
 }
+
+// nameOf is the name of the modem's port p.
+func (m *Modem) nameOf(p *port) string { return m.env.portNames[p.i] }
 
 // maxHeld bounds the indications held for a port in data state; past it
 // the newest are lost, as a module's URC cache overflows.
@@ -72,9 +75,9 @@ func portNames(p Profile) ([]string, string) {
 // driven on their main port alone.
 func (m *Modem) newPorts() {
 	m.ports = make([]*port, len(m.env.portNames))
-	for i, name := range m.env.portNames {
+	for i := range m.env.portNames {
 		if i == 0 || m.env.defaults != nil {
-			m.ports[i] = &port{name: name}
+			m.ports[i] = &port{i: uint8(i)}
 			m.ports[i].st.defaults()
 		}
 	}
@@ -87,7 +90,7 @@ func (m *Modem) Ports() []string { return slices.Clone(m.env.portNames) }
 // is not made yet (a port no host has connected to). Callers hold m.mu.
 func (m *Modem) portNamed(name string) *port {
 	for _, p := range m.ports {
-		if p != nil && p.name == name {
+		if p != nil && m.nameOf(p) == name {
 			return p
 		}
 	}
@@ -104,7 +107,7 @@ func (m *Modem) makePort(name string) *port {
 		return nil
 	}
 	if m.ports[i] == nil {
-		p := &port{name: name}
+		p := &port{i: uint8(i)}
 		p.st.defaults()
 		m.ports[i] = p
 	}
@@ -117,7 +120,7 @@ func (m *Modem) makePort(name string) *port {
 // (on a real module they would be lost on a port nobody opened). Nil while
 // no host is connected. Callers hold m.mu.
 func (m *Modem) urcPort() *port {
-	chosen := m.portNamed(m.urcName)
+	chosen := m.portNamed(m.urcName())
 	if chosen != nil && chosen.sess != nil && chosen.used {
 		return chosen
 	}
@@ -176,8 +179,11 @@ func (m *Modem) toPort(p *port, s string) {
 		return
 	}
 	if p.st.dataMode {
-		if n := maxHeld - len(p.held); n > 0 {
-			p.held = append(p.held, s[:min(n, len(s))]...)
+		if p.held == nil {
+			p.held = new([]byte)
+		}
+		if n := maxHeld - len(*p.held); n > 0 {
+			*p.held = append(*p.held, s[:min(n, len(s))]...)
 		}
 		return
 	}
@@ -194,9 +200,11 @@ func (m *Modem) endData(p *port, res resultCode) {
 	}
 	p.st.dataMode = false
 	m.toPort(p, p.st.result(res))
-	if held := p.held; len(held) > 0 {
+	if held := p.held; held != nil {
 		p.held = nil
-		m.toPort(p, string(held))
+		if len(*held) > 0 {
+			m.toPort(p, string(*held))
+		}
 	}
 }
 
@@ -240,13 +248,27 @@ func (m *Modem) ConnectPort(name string, out func([]byte)) (*Link, error) {
 	if p == nil {
 		return nil, fmt.Errorf("modem: no port %q (the %s has %s)", name, m.env.profile.Name(), strings.Join(m.Ports(), ", "))
 	}
-	return (*Link)(m.connect(context.Background(), p, newWriter(funcWriter(out)))), nil
+	return (*Link)(m.connect(context.Background(), p, newLinkWriter(funcWriter(out)))), nil
 }
 
 // URC port names in Quectel's AT+QURCCFG="urcport" and the fleetsim ports
 // they are: "uart1" is a port the simulator does not serve.
-var quectelURCPorts = []struct{ quectel, port string }{
+var quectelURCPorts = [...]struct{ quectel, port string }{
 	{"usbat", "at"}, {"usbmodem", MainPort}, {"uart1", "uart1"},
+}
+
+// urcChoice is where a modem's indications go: urcDefault for its
+// profile's port (Env.urcName), else quectelURCPorts[urc-1].port.
+type urcChoice uint8
+
+const urcDefault urcChoice = 0
+
+// urcName is the name of the port indications go to. Callers hold m.mu.
+func (m *Modem) urcName() string {
+	if m.urcTo == urcDefault {
+		return m.env.urcName
+	}
+	return quectelURCPorts[m.urcTo-1].port
 }
 
 // qurccfg is AT+QURCCFG="urcport"[,<port>]: where indications go. The
@@ -265,16 +287,17 @@ func qurccfg(_ context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(c.Args) == 1 {
+		name := m.urcName()
 		for _, q := range quectelURCPorts {
-			if q.port == m.urcName {
+			if q.port == name {
 				return []string{`+QURCCFG: "urcport",` + quote(q.quectel)}, nil
 			}
 		}
 		return nil, ErrError
 	}
-	for _, q := range quectelURCPorts {
+	for i, q := range quectelURCPorts {
 		if strings.EqualFold(c.Args[1].Value, q.quectel) {
-			m.urcName = q.port
+			m.urcTo = urcChoice(i + 1)
 			return nil, nil
 		}
 	}

@@ -97,3 +97,30 @@ func TestLinkPorts(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestConnectWriter: a host linked as a writer hears what a host linked
+// as a function hears, byte for byte.
+func TestConnectWriter(t *testing.T) {
+	var outs [2]bytes.Buffer
+	for i := range outs {
+		clock := vclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		m := New(Config{Card: sim.Card{ICCID: "8988307000000000017"}, IMEI: IMEI(0), Clock: clock, Timing: Timing{Boot: time.Second}})
+		var l *Link
+		if i == 0 {
+			l = m.Connect(func(b []byte) { outs[0].Write(b) })
+		} else {
+			l = m.ConnectWriter(&outs[1])
+		}
+		m.PowerCycle()
+		clock.Advance(time.Second)
+		for _, line := range []string{"ATE0\r", "AT+CGSN\r", "AT+CSCS?\r", "AT+NOPE\r"} {
+			if _, err := l.Write([]byte(line)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m.Close()
+	}
+	if outs[0].String() != outs[1].String() || !strings.Contains(outs[1].String(), "+CSCS: \"GSM\"") {
+		t.Fatalf("function host heard %q, writer host %q", outs[0].String(), outs[1].String())
+	}
+}

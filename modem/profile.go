@@ -188,13 +188,13 @@ func qcfg(_ context.Context, m *Modem, c Command) ([]string, error) {
 	switch name {
 	case "nwscanseq":
 		if len(args) == 0 {
-			return []string{`+QCFG: "nwscanseq",` + m.st.scanseq}, nil
+			return []string{`+QCFG: "nwscanseq",` + m.st.scanSeq()}, nil
 		}
 		v := args[0].Value
 		if len(v)%2 != 0 || len(v) == 0 || strings.Trim(v, "0123") != "" {
 			return nil, cme(CMEIncorrectParameters)
 		}
-		m.st.scanseq = v
+		m.st.scanseq = &v
 	case "nwscanmode":
 		if len(args) == 0 {
 			return []string{fmt.Sprintf(`+QCFG: "nwscanmode",%d`, m.st.scanmode)}, nil
@@ -230,7 +230,7 @@ func qpowd(_ context.Context, m *Modem, c Command) ([]string, error) {
 	defer m.mu.Unlock()
 	m.st.cfun = 0
 	m.radioOff()
-	m.st.afterResult = append(m.st.afterResult, "POWERED DOWN")
+	m.st.addAfter("POWERED DOWN")
 	return nil, nil
 }
 

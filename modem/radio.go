@@ -308,7 +308,7 @@ func (m *Modem) candidates() []Cell {
 
 // attachNext tries the first candidate and, in automatic mode, the next
 // ones after a rejection. Callers hold m.mu.
-func (m *Modem) attachNext(g uint64, cands []Cell, sel *selection) {
+func (m *Modem) attachNext(g uint32, cands []Cell, sel *selection) {
 	if len(cands) == 0 {
 		if m.st.copsMode == 4 {
 			m.st.copsMode = 0 // manual/automatic falls back to automatic
@@ -398,17 +398,17 @@ func (m *Modem) armAuthCache() {
 	}
 	m.stopTimer(timerAuth)
 	m.authAt = m.env.clock.Now().Add(m.env.authCache).UnixNano()
-	m.timers[timerAuth] = m.env.clock.AfterFunc(m.env.authCache, m.authExpired)
+	m.setTimer(timerAuth, m.env.clock.AfterFunc(m.env.authCache, m.authExpired))
 }
 
 // authExpired is the visited network's cached authorisation expiring.
 func (m *Modem) authExpired() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.timers[timerAuth] == nil || m.env.clock.Now().UnixNano() < m.authAt {
+	if m.timer(timerAuth) == nil || m.env.clock.Now().UnixNano() < m.authAt {
 		return // stopped, or replaced by a later one
 	}
-	m.timers[timerAuth] = nil
+	m.setTimer(timerAuth, nil)
 	s := m.st.serving
 	if s == nil {
 		return
@@ -481,7 +481,7 @@ func (m *Modem) onEvent(e sim.Event) {
 // rest. Callers hold m.mu.
 func (m *Modem) limitLater(at time.Time) {
 	d := at.Sub(m.env.clock.Now())
-	if d <= 0 || (m.timers[timerLimit] != nil && at.UnixNano() >= m.rareOf().limitAt) {
+	if d <= 0 || (m.timer(timerLimit) != nil && at.UnixNano() >= m.rareOf().limitAt) {
 		return
 	}
 	m.rareOf().limitAt = at.UnixNano()
@@ -505,7 +505,7 @@ func (m *Modem) reevaluate() {
 		}
 		return
 	}
-	if m.st.cfun == 1 && !m.st.detached && (m.st.copsMode == 0 || m.st.copsMode == 4) && m.timers[timerReg] == nil {
+	if m.st.cfun == 1 && !m.st.detached && (m.st.copsMode == 0 || m.st.copsMode == 4) && m.timer(timerReg) == nil {
 		m.st.cause = 0
 		m.startSelection()
 	}

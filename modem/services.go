@@ -141,7 +141,7 @@ func cusd(_ context.Context, m *Modem, c Command) ([]string, error) {
 		}
 		m.st.cusd = uint8(n)
 		if len(c.Args) > 1 && c.Args[1].Value != "" && n == 1 {
-			m.st.afterResult = append(m.st.afterResult, "+CUSD: 4")
+			m.st.addAfter("+CUSD: 4")
 		}
 		return nil, nil
 	}

@@ -41,7 +41,7 @@ type session struct {
 type sessionWork struct {
 	lr     lineReader
 	prompt func([]byte) int // the running command's input after its "> ", if it reads any
-	boot   uint64           // the modem's power-up the running command belongs to
+	boot   uint32           // the modem's power-up the running command belongs to
 	queued []byte           // input received while busy
 	// The command line being run.
 	cmds  []Command
@@ -261,8 +261,7 @@ func (s *session) resume() {
 		}
 		p, ok := err.(*pending)
 		m.mu.Lock()
-		s.after = append(s.after, m.st.afterResult...)
-		m.st.afterResult = nil
+		s.after = append(s.after, m.st.takeAfter()...)
 		if ok {
 			s.boot = m.boots
 		}
@@ -342,8 +341,7 @@ func (s *session) finisher() func([]string, error) {
 			m.enter(s.p)
 			m.mu.Lock()
 			lost := m.boots != s.boot
-			s.after = append(s.after, m.st.afterResult...)
-			m.st.afterResult = nil
+			s.after = append(s.after, m.st.takeAfter()...)
 			m.mu.Unlock()
 			m.leave()
 			switch {

@@ -277,7 +277,7 @@ func simcomCFUN(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	case fun == 1:
 		m.startSelection()
 		if prev == 0 {
-			m.st.afterResult = append(m.st.afterResult, "+CPIN: READY")
+			m.st.addAfter("+CPIN: READY")
 		}
 	default:
 		m.radioOff()

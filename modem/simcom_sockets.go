@@ -391,7 +391,7 @@ func casend(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		case resSendOK:
 			if sim7000 {
 				m.mu.Lock()
-				m.st.afterResult = append(m.st.afterResult, fmt.Sprintf("+CASEND: %d,0,%d", id, sent))
+				m.st.addAfter(fmt.Sprintf("+CASEND: %d,0,%d", id, sent))
 				m.mu.Unlock()
 			}
 			return nil, nil
@@ -786,7 +786,7 @@ func cipstart(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	s := m.newSimcomSocket(ind, id, cipCID, kind, host, port)
 	if kind == sockUDP && host == GatewayAddr {
 		m.openGateway(ctx, s)
-		m.st.afterResult = append(m.st.afterResult, ind.opened(s, qiErrNone))
+		m.st.addAfter(ind.opened(s, qiErrNone))
 		return nil, nil
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
@@ -982,7 +982,7 @@ func cipstatus(_ context.Context, m *Modem, c Command) ([]string, error) {
 			after = append(after, "C: "+line(id))
 		}
 	}
-	m.st.afterResult = append(m.st.afterResult, after...)
+	m.st.addAfter(after...)
 	return nil, nil
 }
 

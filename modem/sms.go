@@ -135,7 +135,7 @@ type smsMessage struct {
 // resets) and its message storages (which it keeps, as a SIM and the
 // module's flash keep them). It is guarded by Modem.mu.
 type smsState struct {
-	boot  uint64 // the power-up the settings belong to
+	boot  uint32 // the power-up the settings belong to
 	ready bool   // the settings are set for boot
 	cnmi  [5]int // <mode>,<mt>,<bm>,<ds>,<bfr>
 	csdh  bool
@@ -182,7 +182,7 @@ type smsFormat struct {
 
 func (m *Modem) smsFormat() smsFormat {
 	s := m.smsSt()
-	return smsFormat{text: m.st.cmgf == 1, cscs: m.st.cscs, eol: string([]byte{m.st.s3(), m.st.s4()}), csdh: s.csdh, sca: s.sca}
+	return smsFormat{text: m.st.cmgf == 1, cscs: m.st.charset(), eol: string([]byte{m.st.s3(), m.st.s4()}), csdh: s.csdh, sca: s.sca}
 }
 
 // smsCommands are the 3GPP TS 27.005 SMS commands, in text and PDU mode.
@@ -777,7 +777,7 @@ func cmgs(_ context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	m.mu.Lock()
 	text := m.st.cmgf == 1
-	cscs := m.st.cscs
+	cscs := m.st.charset()
 	m.mu.Unlock()
 	if c.Kind != KindSet || len(c.Args) < 1 || len(c.Args) > 2 {
 		if text {
@@ -819,7 +819,7 @@ type smsEntry struct {
 	buf    []byte
 	over   bool // more than maxSMSEntry was typed
 	done   bool
-	boot   uint64 // the power-up the command belongs to
+	boot   uint32 // the power-up the command belongs to
 	finish func([]string, error)
 }
 

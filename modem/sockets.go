@@ -292,7 +292,7 @@ type socket struct {
 	mode         accessMode
 	remote       string // the host as the firmware gave it
 	rport, lport int
-	boot         uint64 // the power-up it belongs to
+	boot         uint32 // the power-up it belongs to
 	conn         net.Conn
 	pc           net.PacketConn
 	gateway      bool // a UDP client of the IP Commands gateway: nothing to open
@@ -513,7 +513,7 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	m.sockSt().lastErr = qiErrNone
 	if m.pdpAddr(cid) == "" {
 		m.sockSt().socks[id] = nil
-		m.st.afterResult = append(m.st.afterResult, s.ind.opened(s, qiErrPDPOpen))
+		m.st.addAfter(s.ind.opened(s, qiErrPDPOpen))
 		return nil, nil
 	}
 	if kind == sockUDP && host == GatewayAddr {
@@ -523,7 +523,7 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			s.lport = m.pickPort()
 		}
 		s.ctx, s.cancel = context.WithCancel(ctx)
-		m.st.afterResult = append(m.st.afterResult, s.ind.opened(s, qiErrNone))
+		m.st.addAfter(s.ind.opened(s, qiErrNone))
 		return nil, nil
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
@@ -534,10 +534,10 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			m.sockSt().socks[id] = nil
 			m.sockSt().lastErr = code
 			s.teardown()
-			m.st.afterResult = append(m.st.afterResult, s.ind.opened(s, code))
+			m.st.addAfter(s.ind.opened(s, code))
 			return nil, nil
 		}
-		m.st.afterResult = append(m.st.afterResult, s.ind.opened(s, qiErrNone))
+		m.st.addAfter(s.ind.opened(s, qiErrNone))
 		return nil, &pending{start: func(finish func([]string, error)) {
 			m.env.clock.AfterFunc(0, func() {
 				finish(nil, nil)
@@ -820,7 +820,7 @@ type sendPrompt struct {
 	m      *Modem
 	ctx    context.Context
 	s      *socket
-	boot   uint64
+	boot   uint32
 	to     string // the UDP service's destination
 	toPort int
 	in     sendParser

@@ -21,12 +21,11 @@ type state struct {
 
 	// 27.007 settings. The numeric ones are small and packed together
 	// (below): a fleet keeps a million modems.
-	manual *sim.PLMN // AT+COPS=1's network, once a host chose one
-	cscs   string
+	manual *sim.PLMN    // AT+COPS=1's network, once a host chose one
 	ps     *powerSaving // PSM and eDRX, made when first set: most hosts never do
 
 	// Vendor settings (Quectel).
-	scanseq string
+	scanseq *string     // AT+QCFG="nwscanseq" once set; nil for the power-up "020301"
 	ublox   *ubloxState // u-blox's, allocated on first use
 	// SIMCom's settings and CIP stack state, made on first use (simcom.go).
 	simcom *simcomState
@@ -37,14 +36,15 @@ type state struct {
 	// The radio.
 	country   string
 	serving   *Cell
-	forbidden []sim.PLMN // PLMNs rejected with #11, until power-off: a few at most
+	forbidden *[]sim.PLMN // PLMNs rejected with #11, until power-off: a few at most; nil for none
 	contexts  pdpContexts
 
-	afterResult []string // indications to print right after the current command's result
+	afterResult *[]string // indications to print right after the current command's result; nil for none
 
 	// 27.007's numeric settings.
 	cregN, cgregN, ceregN uint8
 	cgerep                bool
+	cscs                  uint8 // the character set, charsets[cscs]
 	cfun                  uint8
 	copsMode, copsFormat  uint8
 	cmgf                  uint8
@@ -158,7 +158,7 @@ func (ps *portState) defaults() {
 func (st *state) resetSettings() {
 	st.cregN, st.cgregN, st.ceregN = 0, 0, 0
 	st.cgerep = false
-	st.cscs, st.cmgf = "GSM", 0
+	st.cscs, st.cmgf = 0, 0 // GSM
 }
 
 // resetRadio is the power-up state of the radio side.
@@ -167,9 +167,9 @@ func (st *state) resetRadio() {
 	st.copsMode, st.copsFormat = 0, 0
 	st.reg, st.cause, st.serving = RegNotRegistered, 0, nil
 	st.forbidden = nil
-	st.contexts = pdpContexts{fresh: true}
+	st.contexts = pdpContexts{}
 	st.detached, st.camped = false, false
-	st.scanseq, st.iotopmode, st.scanmode = "020301", 0, 0
+	st.scanseq, st.iotopmode, st.scanmode = nil, 0, 0
 	st.ps = nil
 	st.ctzu, st.ctzr, st.cusd = 0, 0, 0
 	st.crc, st.ccwa, st.ifc = 0, 0, [2]uint8{}
@@ -183,20 +183,52 @@ func (ps *portState) s5() byte { return byte(ps.sreg.get(5)) }
 
 // forbid adds a PLMN to the forbidden list.
 func (st *state) forbid(p sim.PLMN) {
-	if !st.isForbidden(p) {
-		st.forbidden = append(st.forbidden, p)
+	switch {
+	case st.forbidden == nil:
+		st.forbidden = &[]sim.PLMN{p}
+	case !st.isForbidden(p):
+		*st.forbidden = append(*st.forbidden, p)
 	}
 }
 
+// forbiddenList is the forbidden list, oldest first.
+func (st *state) forbiddenList() []sim.PLMN {
+	if st.forbidden == nil {
+		return nil
+	}
+	return *st.forbidden
+}
+
 // isForbidden reports whether p is on the forbidden list.
-func (st *state) isForbidden(p sim.PLMN) bool { return slices.Contains(st.forbidden, p) }
+func (st *state) isForbidden(p sim.PLMN) bool { return slices.Contains(st.forbiddenList(), p) }
 
 // allow takes p off the forbidden list.
 func (st *state) allow(p sim.PLMN) {
-	st.forbidden = slices.DeleteFunc(st.forbidden, func(q sim.PLMN) bool { return q == p })
-	if len(st.forbidden) == 0 {
+	if st.forbidden == nil {
+		return
+	}
+	if *st.forbidden = slices.DeleteFunc(*st.forbidden, func(q sim.PLMN) bool { return q == p }); len(*st.forbidden) == 0 {
 		st.forbidden = nil
 	}
+}
+
+// addAfter queues indications to print right after the current command's
+// result.
+func (st *state) addAfter(lines ...string) {
+	if st.afterResult == nil {
+		st.afterResult = new([]string)
+	}
+	*st.afterResult = append(*st.afterResult, lines...)
+}
+
+// takeAfter returns the indications addAfter queued and forgets them.
+func (st *state) takeAfter() []string {
+	if st.afterResult == nil {
+		return nil
+	}
+	l := *st.afterResult
+	st.afterResult = nil
+	return l
 }
 
 // sregisters holds the S-registers that differ from their defaults: a
@@ -306,14 +338,15 @@ func (st *state) errorResult(err error) string {
 // inactive context is nothing to the loops over list, which look for
 // active ones.
 type pdpContexts struct {
-	list  []*pdpContext
-	fresh bool // context 1 as a power-up defines it is not made yet
+	// list is nil while context 1 as a power-up defines it is not made
+	// yet; once made, never nil again (empty when every context is
+	// deleted).
+	list []*pdpContext
 }
 
 // own makes the power-up context if it was not yet.
 func (c *pdpContexts) own() {
-	if c.fresh {
-		c.fresh = false
+	if c.list == nil {
 		c.list = []*pdpContext{{cid: 1, pdpType: "IP", apn: "super"}}
 	}
 }
@@ -356,4 +389,18 @@ func (c *pdpContexts) cids() []int {
 		out[i] = p.cid
 	}
 	return out
+}
+
+// charsets are the character sets of AT+CSCS, GSM (the power-up one) first.
+var charsets = []string{"GSM", "IRA", "UCS2", "HEX", "8859-1"}
+
+// charset is the AT+CSCS character set.
+func (st *state) charset() string { return charsets[st.cscs] }
+
+// scanSeq is the AT+QCFG="nwscanseq" search order.
+func (st *state) scanSeq() string {
+	if st.scanseq == nil {
+		return "020301"
+	}
+	return *st.scanseq
 }

@@ -113,21 +113,21 @@ func (t *Tap) Watch(ctx context.Context, buf int) ([]TapLine, <-chan TapLine) {
 // tapIn records what a host wrote to port p.
 func (m *Modem) tapIn(p *port, b []byte) {
 	if t := m.watched(); t != nil {
-		t.record(m.env.clock.Now(), p.name, TapIn, string(b))
+		t.record(m.env.clock.Now(), m.nameOf(p), TapIn, string(b))
 	}
 }
 
 // tapOut records what the modem wrote to port p.
 func (m *Modem) tapOut(p *port, s string) {
 	if t := m.watched(); t != nil {
-		t.record(m.env.clock.Now(), p.name, TapOut, s)
+		t.record(m.env.clock.Now(), m.nameOf(p), TapOut, s)
 	}
 }
 
 // tapOutBytes is tapOut of bytes, copied only when someone watches.
 func (m *Modem) tapOutBytes(p *port, b []byte) {
 	if t := m.watched(); t != nil {
-		t.record(m.env.clock.Now(), p.name, TapOut, string(b))
+		t.record(m.env.clock.Now(), m.nameOf(p), TapOut, string(b))
 	}
 }
 

@@ -673,7 +673,7 @@ func usocl(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	m.sockSt().socks[s.id] = nil
 	s.teardown()
 	if async {
-		m.st.afterResult = append(m.st.afterResult, fmt.Sprintf("+UUSOCL: %d", s.id))
+		m.st.addAfter(fmt.Sprintf("+UUSOCL: %d", s.id))
 	}
 	m.mu.Unlock()
 	if wasUp {

@@ -58,7 +58,7 @@ type Env struct {
 	WG      sync.WaitGroup       // real modems' commands and real-time servers
 	inboxMu sync.Mutex           // guards the devices' inboxes: modems write them from any goroutine in real time
 	unread  map[int32][]int      // indexes of SMS a device was told of (+CMTI) and has not read, guarded by inboxMu
-	spare   []string             // an empty inbox buffer that handle gave back, for the next output; guarded by inboxMu
+	spare   *[]string            // an empty inbox buffer that handle gave back, for the next output; guarded by inboxMu
 	cmdBuf  []byte               // the command line being written to a virtual modem (run's goroutine)
 	hw      map[int32]*hw.Client // the clients of the devices on real modems (set-up and the run's goroutine)
 
@@ -78,8 +78,7 @@ func (e *Env) Elapsed() time.Duration { return e.Clock.Now().Sub(e.Start) }
 // million); its firmware is a state machine advanced by the modem's output
 // and by timers on the virtual clock, all in the run's goroutine.
 type Device struct {
-	Env   *Env
-	Group *Group
+	Group *Group       // its Env is the run's
 	Modem *modem.Modem // the virtual modem; nil for a real one
 	lp    linkPort     // the inbox, for a real modem's indications too
 	rng   rng
@@ -88,7 +87,7 @@ type Device struct {
 	FirstReg  time.Duration // virtual time of the first registration, -1 before
 
 	// The words, then the bytes, so that the struct has no padding
-	// inside (a fleet has a million): 144 bytes on 64-bit machines.
+	// inside (a fleet has a million): 120 bytes on 64-bit machines.
 	Index int32
 	Net   NetCode // the network registered on
 	epoch uint32  // bumped at each power-up: older timers see they are stale
@@ -183,16 +182,16 @@ func (d *Device) answer(info []string, err error) {
 // send sends one command line to the modem.
 func (d *Device) send(s step, cmd string) {
 	d.step = s
-	d.Env.ATCommands++
-	d.port().Command(d.Env.Ctx, d, cmd)
+	d.Group.env.ATCommands++
+	d.port().Command(d.Group.env.Ctx, d, cmd)
 }
 
 // sendPrompted sends a command that prompts for data, the data of step s
 // (promptData).
 func (d *Device) sendPrompted(s step, cmd string) {
 	d.step = s
-	d.Env.ATCommands++
-	d.port().Send(d.Env.Ctx, d, cmd, d.promptData())
+	d.Group.env.ATCommands++
+	d.port().Send(d.Group.env.Ctx, d, cmd, d.promptData())
 }
 
 // promptData is what the outstanding command takes at its prompt: the
@@ -232,17 +231,20 @@ func (d *Device) restart() {
 	d.epoch++
 	d.State, d.step, d.retrying, d.fails, d.pdp, d.online = at3gpp.RegNotRegistered, stepNone, false, 0, false, false
 	d.ipReset()
-	d.Env.inboxMu.Lock()
-	d.lp.inbox, d.lp.cmd = d.lp.inbox[:0], ""
-	d.Env.inboxMu.Unlock()
+	d.Group.env.inboxMu.Lock()
+	if d.lp.inbox != nil {
+		*d.lp.inbox = (*d.lp.inbox)[:0]
+	}
+	d.lp.cmd = ""
+	d.Group.env.inboxMu.Unlock()
 	if d.PoweredAt < 0 {
-		d.PoweredAt = d.Env.Elapsed()
+		d.PoweredAt = d.Group.env.Elapsed()
 	}
 }
 
 // afterBoot initialises the modem once its boot time has passed.
 func (d *Device) afterBoot() {
-	d.later(d.Env.Timing.Boot+100*time.Millisecond, evBooted)
+	d.later(d.Group.env.Timing.Boot+100*time.Millisecond, evBooted)
 }
 
 // event is what a device's event on the clock is for. A fleet has an
@@ -266,13 +268,13 @@ const (
 
 // schedule sets event ev after dur.
 func (d *Device) schedule(dur time.Duration, ev event) {
-	d.Env.Clock.Schedule(dur, d, uint64(ev))
+	d.Group.env.Clock.Schedule(dur, d, uint64(ev))
 }
 
 // later sets event ev after dur unless the device powers up again
 // meanwhile.
 func (d *Device) later(dur time.Duration, ev event) {
-	d.Env.Clock.Schedule(dur, d, uint64(ev)|uint64(d.epoch)<<8)
+	d.Group.env.Clock.Schedule(dur, d, uint64(ev)|uint64(d.epoch)<<8)
 }
 
 // Fire handles one of the device's events (vclock.Handler): the run's
@@ -365,8 +367,8 @@ func (d *Device) final(s step, err error) {
 		}
 		if !ok {
 			var cme *at3gpp.CMEError // why: no network, PLMN not allowed (#11)...
-			if errors.As(err, &cme) && d.Env.TraceW != nil {
-				d.Env.traceNote(d, "registration refused: %v", cme)
+			if errors.As(err, &cme) && d.Group.env.TraceW != nil {
+				d.Group.env.traceNote(d, "registration refused: %v", cme)
 			}
 			d.failed()
 		}
@@ -409,7 +411,7 @@ func (d *Device) cereg(st at3gpp.RegState) {
 	if d.State.Registered() {
 		d.fails = 0
 		if d.FirstReg < 0 {
-			d.FirstReg = d.Env.Elapsed()
+			d.FirstReg = d.Group.env.Elapsed()
 		}
 		if !prev.Registered() && d.step == stepNone {
 			d.send(stepOperator, "AT+COPS?")
@@ -483,16 +485,16 @@ func (d *Device) sendData() {
 // time.
 func (d *Device) transfer() {
 	n := int64(d.Group.Spec.Data.Bytes)
-	if d.Env.TraceW != nil { // the arguments would be boxed even for no trace
-		d.Env.traceNote(d, "%d bytes of data", n)
+	if d.Group.env.TraceW != nil { // the arguments would be boxed even for no trace
+		d.Group.env.traceNote(d, "%d bytes of data", n)
 	}
-	buf := d.Env.Payload
+	buf := d.Group.env.Payload
 	for n > 0 {
 		k := min(n, int64(len(buf)))
 		_, _ = d.lp.link.Write(buf[:k])
 		n -= k
 	}
-	d.Env.bytesSent += int64(d.Group.Spec.Data.Bytes)
+	d.Group.env.bytesSent += int64(d.Group.Spec.Data.Bytes)
 	d.Group.Sent += int64(d.Group.Spec.Data.Bytes)
 	if !d.download() {
 		return // the network cut the session
@@ -517,6 +519,7 @@ func (r *rng) float() float64 { return float64(r.Uint64()>>11) / (1 << 53) }
 // its module family's commands, and what its devices sent and received.
 type Group struct {
 	Spec *spec.Group
+	env  *Env // the run's, set by New: a device reaches it through its group
 	fam  *family
 	ip   *ipFirmware // nil without ip
 	// selectCmd selects the network of a manual selection, built once.
@@ -579,10 +582,10 @@ func (d *Device) download() bool {
 		return true
 	}
 	d.downloading = true
-	got, err := d.Modem.Download(d.Env.Ctx, n)
+	got, err := d.Modem.Download(d.Group.env.Ctx, n)
 	d.downloading = false
-	if d.Env.TraceW != nil {
-		d.Env.traceNote(d, "%d bytes of data received", got)
+	if d.Group.env.TraceW != nil {
+		d.Group.env.traceNote(d, "%d bytes of data received", got)
 	}
 	d.Group.received += got
 	if err != nil {

@@ -34,7 +34,7 @@ func TestDeviceStaysSmall(t *testing.T) {
 // TestKindDrivesAsItsPort checks the kind byte says what its port says.
 func TestKindDrivesAsItsPort(t *testing.T) {
 	for _, k := range []kind{kindLink, kindHW, kindExternal} {
-		d := &Device{Env: &Env{}, kind: k}
+		d := &Device{Group: &Group{env: &Env{}}, kind: k}
 		assert.Equal(t, d.port().Drives(), d.Drives(), "kind %d", k)
 	}
 	assert.Equal(t, DriveNone, (&Device{}).Drives())

@@ -102,7 +102,7 @@ func (d *Device) ipIndication(l string) bool {
 	switch {
 	case (l == ">" || l == "@") && (d.step == stepIPSend || d.step == stepIPReply):
 		b := d.promptData()
-		d.Env.trace(d, hw.DirOut, b)
+		d.Group.env.trace(d, hw.DirOut, b)
 		_, _ = d.lp.link.Write(b)
 	case d.step == stepIPActivating && strings.HasPrefix(l, "+APP PDP: "):
 		d.step = stepNone
@@ -197,7 +197,7 @@ func (d *Device) ipAnswer(s step, info []string, err error) bool {
 		last := int(d.ipStage) == len(f.open)-1
 		if err != nil && (last || d.ipStage > 0) {
 			d.ipFailed = true
-			d.Env.traceNote(d, "IP socket refused: %v", err)
+			d.Group.env.traceNote(d, "IP socket refused: %v", err)
 			return true
 		}
 		if f.kind == ipUblox && last {
@@ -220,20 +220,20 @@ func (d *Device) ipAnswer(s step, info []string, err error) bool {
 		d.send(stepIPOpen, f.open[d.ipStage])
 	case stepIPSend, stepIPReply:
 		if err == nil {
-			d.Env.ipSent++
+			d.Group.env.ipSent++
 			if s == stepIPSend {
 				d.ipN++
 			}
 		} else {
 			d.ipUp = false // the socket is gone: open it again at the next send
-			d.Env.traceNote(d, "IP send failed: %v", err)
+			d.Group.env.traceNote(d, "IP send failed: %v", err)
 		}
 	case stepIPRead:
 		data, ok := ipPayload(f.kind, info)
 		d.ipRecv = ok && err == nil // read until the socket is empty
 		if d.ipRecv {
-			d.Env.ipRead++
-			d.Env.traceNote(d, "IP Command read: %q", data)
+			d.Group.env.ipRead++
+			d.Group.env.traceNote(d, "IP Command read: %q", data)
 			d.ipReply = f.spec.Reply != ""
 		}
 	}

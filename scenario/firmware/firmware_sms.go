@@ -38,7 +38,7 @@ func (d *Device) smsIndication(l string) bool {
 	switch {
 	case l == ">" && (d.step == stepSmsSend || d.step == stepSmsReply):
 		b := d.promptData()
-		d.Env.trace(d, hw.DirOut, b)
+		d.Group.env.trace(d, hw.DirOut, b)
 		_, _ = d.lp.link.Write(b)
 		return true
 	case strings.HasPrefix(l, "+CMTI:") && d.Group != nil && d.Group.Spec.SMS != nil:
@@ -47,12 +47,12 @@ func (d *Device) smsIndication(l string) bool {
 		if !ok || err != nil {
 			return true
 		}
-		d.Env.inboxMu.Lock() // the map is shared by every device: real modems' answers come from goroutines
-		if d.Env.unread == nil {
-			d.Env.unread = make(map[int32][]int)
+		d.Group.env.inboxMu.Lock() // the map is shared by every device: real modems' answers come from goroutines
+		if d.Group.env.unread == nil {
+			d.Group.env.unread = make(map[int32][]int)
 		}
-		d.Env.unread[d.Index] = append(d.Env.unread[d.Index], n)
-		d.Env.inboxMu.Unlock()
+		d.Group.env.unread[d.Index] = append(d.Group.env.unread[d.Index], n)
+		d.Group.env.inboxMu.Unlock()
 		if d.step == stepNone {
 			d.smsIdle()
 		}
@@ -75,17 +75,17 @@ func (d *Device) smsIdle() {
 // nextUnread returns the index of the next unread SMS, and drops it when
 // pop is set.
 func (d *Device) nextUnread(pop bool) (int, bool) {
-	d.Env.inboxMu.Lock()
-	defer d.Env.inboxMu.Unlock()
-	q := d.Env.unread[d.Index]
+	d.Group.env.inboxMu.Lock()
+	defer d.Group.env.inboxMu.Unlock()
+	q := d.Group.env.unread[d.Index]
 	if len(q) == 0 {
 		return 0, false
 	}
 	if pop {
 		if len(q) == 1 {
-			delete(d.Env.unread, d.Index)
+			delete(d.Group.env.unread, d.Index)
 		} else {
-			d.Env.unread[d.Index] = q[1:]
+			d.Group.env.unread[d.Index] = q[1:]
 		}
 	}
 	return q[0], true
@@ -97,7 +97,7 @@ func (d *Device) smsAnswer(s step, info []string, err error) bool {
 	switch s {
 	case stepSmsSend, stepSmsReply:
 		if err == nil {
-			d.Env.smsSent++
+			d.Group.env.smsSent++
 			if s == stepSmsSend {
 				d.smsN++
 			}
@@ -105,8 +105,8 @@ func (d *Device) smsAnswer(s step, info []string, err error) bool {
 	case stepSmsRead:
 		n, _ := d.nextUnread(false)
 		if err == nil && len(info) > 1 {
-			d.Env.smsRead++
-			d.Env.traceNote(d, "SMS read: %q", info[len(info)-1])
+			d.Group.env.smsRead++
+			d.Group.env.traceNote(d, "SMS read: %q", info[len(info)-1])
 		}
 		if err == nil && len(info) > 1 && d.Group.Spec.SMS.Reply != "" {
 			// The answer first, then the delete: smsAnswer comes back here

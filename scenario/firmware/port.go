@@ -62,7 +62,7 @@ func (d *Device) port() atPort {
 	case kindLink:
 		return &d.lp
 	case kindHW:
-		return hwPort{d.Env.hw[d.Index]}
+		return hwPort{d.Group.env.hw[d.Index]}
 	case kindExternal:
 		return externalPort{}
 	}
@@ -96,8 +96,11 @@ const (
 // information lines and final result from indications, as an AT client
 // does.
 type linkPort struct {
-	link  *modem.Link
-	inbox []string // lines from the modem not yet handled, guarded by Env.inboxMu
+	link *modem.Link
+	// inbox holds the lines from the modem not yet handled; nil while there
+	// are none (most devices, most of the time), its buffer then back in
+	// Env.spare. Guarded by Env.inboxMu.
+	inbox *[]string
 	// cmd is the outstanding command line ("" with none): a line that
 	// starts with its name ("+CEREG:" for AT+CEREG?) is its information.
 	cmd string
@@ -106,7 +109,7 @@ type linkPort struct {
 // Command writes one command line to the modem.
 func (p *linkPort) Command(_ context.Context, d *Device, line string) {
 	p.cmd = line
-	e := d.Env
+	e := d.Group.env
 	b := append(append(e.cmdBuf[:0], line...), '\r') // the modem copies what it reads
 	e.cmdBuf = b
 	e.trace(d, hw.DirOut, b)
@@ -138,8 +141,15 @@ func (p *linkPort) Close(d *Device) {
 // is its answer.
 func (p *linkPort) escape(d *Device) {
 	p.cmd = escapeLine
-	d.Env.trace(d, hw.DirOut, escape)
+	d.Group.env.trace(d, hw.DirOut, escape)
 	_, _ = p.link.Write(escape)
+}
+
+// Write is what the device's virtual modem writes to it (see
+// modem.ConnectWriter): it takes all of b, always.
+func (d *Device) Write(b []byte) (int, error) {
+	d.output(b)
+	return len(b), nil
 }
 
 // output receives the modem's bytes. It runs under the modem's locks: it
@@ -148,9 +158,9 @@ func (d *Device) output(b []byte) {
 	if d.downloading { // data state: the bytes are the download, counted by download
 		return
 	}
-	d.Env.trace(d, hw.DirIn, b)
+	d.Group.env.trace(d, hw.DirIn, b)
 	p := &d.lp
-	d.Env.inboxMu.Lock()
+	d.Group.env.inboxMu.Lock()
 	for len(b) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -162,21 +172,31 @@ func (d *Device) output(b []byte) {
 		if len(line) == 0 {
 			continue
 		}
-		if p.inbox == nil { // the buffer handle gave back, if it is free
-			p.inbox, d.Env.spare = d.Env.spare, nil
-		}
+		box := d.Group.env.inboxOf(p)
 		if string(line) == "OK" { // most lines: no copy
-			p.inbox = append(p.inbox, "OK")
+			*box = append(*box, "OK")
 		} else {
-			p.inbox = append(p.inbox, string(line))
+			*box = append(*box, string(line))
 		}
 	}
-	wake := len(p.inbox) > 0 && !d.woken
+	wake := p.inbox != nil && len(*p.inbox) > 0 && !d.woken
 	d.woken = d.woken || wake
-	d.Env.inboxMu.Unlock()
+	d.Group.env.inboxMu.Unlock()
 	if wake {
 		d.schedule(0, evHandle)
 	}
+}
+
+// inboxOf returns p's inbox, the spare buffer or a new one if it had
+// none. Callers hold e.inboxMu.
+func (e *Env) inboxOf(p *linkPort) *[]string {
+	if p.inbox == nil {
+		p.inbox, e.spare = e.spare, nil
+		if p.inbox == nil {
+			p.inbox = new([]string)
+		}
+	}
+	return p.inbox
 }
 
 // handle hands the inbox's lines to the firmware: the outstanding
@@ -184,11 +204,15 @@ func (d *Device) output(b []byte) {
 // Information lines whose final result has not come yet wait in the inbox.
 func (d *Device) handle() {
 	p := &d.lp
-	d.Env.inboxMu.Lock()
+	d.Group.env.inboxMu.Lock()
 	d.woken = false
-	lines := p.inbox
+	box := p.inbox
 	p.inbox = nil
-	d.Env.inboxMu.Unlock()
+	d.Group.env.inboxMu.Unlock()
+	if box == nil {
+		return
+	}
+	lines := *box
 	var info []string // the outstanding command's, compacted in place in lines
 	for i, l := range lines {
 		switch {
@@ -216,17 +240,23 @@ func (d *Device) handle() {
 		}
 	}
 	if len(info) > 0 { // the final result comes in a later write
-		d.Env.inboxMu.Lock()
-		p.inbox = append(info[:len(info):len(info)], p.inbox...)
-		d.Env.inboxMu.Unlock()
+		d.Group.env.inboxMu.Lock()
+		later := p.inbox
+		p.inbox = box
+		*box = info[:len(info):len(info)]
+		if later != nil {
+			*box = append(*box, *later...)
+		}
+		d.Group.env.inboxMu.Unlock()
 		return
 	}
 	clear(lines) // the lines are handled: the next output may use the buffer
-	d.Env.inboxMu.Lock()
-	if d.Env.spare == nil {
-		d.Env.spare = lines[:0]
+	*box = lines[:0]
+	d.Group.env.inboxMu.Lock()
+	if d.Group.env.spare == nil {
+		d.Group.env.spare = box
 	}
-	d.Env.inboxMu.Unlock()
+	d.Group.env.inboxMu.Unlock()
 }
 
 // isInfo reports whether line is an information line of the command line
@@ -280,7 +310,7 @@ func (p hwPort) Close(*Device) { _ = p.c.Close() }
 // Command runs one command on the modem; the answer comes back to the
 // run's goroutine through its clock.
 func (p hwPort) Command(ctx context.Context, d *Device, line string) {
-	r := d.Env
+	r := d.Group.env
 	r.WG.Add(1)
 	go func() {
 		defer r.WG.Done()
@@ -292,7 +322,7 @@ func (p hwPort) Command(ctx context.Context, d *Device, line string) {
 // Send runs a prompting command on the modem: the client writes data at
 // the prompt itself.
 func (p hwPort) Send(ctx context.Context, d *Device, line string, data []byte) {
-	r := d.Env
+	r := d.Group.env
 	r.WG.Add(1)
 	go func() {
 		defer r.WG.Done()
@@ -322,23 +352,24 @@ func (externalPort) Close(d *Device) { d.Modem.Close() }
 // New returns device index of group g, before its kind is set (Virtual,
 // Real, or External after Virtual). seed seeds its random stream.
 func New(env *Env, g *Group, index int, seed uint64) Device {
-	return Device{Env: env, Group: g, Index: int32(index), rng: newRNG(seed, index), PoweredAt: -1, FirstReg: -1}
+	g.env = env
+	return Device{Group: g, Index: int32(index), rng: newRNG(seed, index), PoweredAt: -1, FirstReg: -1}
 }
 
 // Virtual makes d a virtual device: the firmware here drives m in process.
 func (d *Device) Virtual(m *modem.Modem) {
 	d.Modem = m
-	d.lp.link = m.Connect(d.output)
+	d.lp.link = m.ConnectWriter(d) // d itself: no function value to keep per device
 	d.kind = kindLink
 }
 
 // Real makes d a real modem's, driven by the firmware here through c. Its
 // indications reach the firmware once c hands them to Deliver.
 func (d *Device) Real(c *hw.Client) {
-	if d.Env.hw == nil {
-		d.Env.hw = make(map[int32]*hw.Client)
+	if d.Group.env.hw == nil {
+		d.Group.env.hw = make(map[int32]*hw.Client)
 	}
-	d.Env.hw[d.Index] = c
+	d.Group.env.hw[d.Index] = c
 	d.kind = kindHW
 }
 

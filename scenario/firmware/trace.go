@@ -19,11 +19,12 @@ func (d *Device) Name() string {
 // from any goroutine. No command is ever outstanding on the device's
 // linkPort, so the line reaches device.indication.
 func (d *Device) Deliver(line string) {
-	d.Env.inboxMu.Lock()
-	d.lp.inbox = append(d.lp.inbox, line)
+	d.Group.env.inboxMu.Lock()
+	box := d.Group.env.inboxOf(&d.lp)
+	*box = append(*box, line)
 	wake := !d.woken
 	d.woken = true
-	d.Env.inboxMu.Unlock()
+	d.Group.env.inboxMu.Unlock()
 	if wake {
 		d.schedule(0, evHandle)
 	}

@@ -101,3 +101,20 @@ func TestTheHeapGivesBackCapacityOnceEmptied(t *testing.T) {
 	}
 	assert.Zero(t, c.Pending())
 }
+
+// TestHeapKeepsLittleSpare: once a fleet's power-up timers are gone and
+// the steady state keeps fewer than half as many, the heap's capacity
+// follows down to under twice what it holds.
+func TestHeapKeepsLittleSpare(t *testing.T) {
+	c := vclock.New(start)
+	var stops []func() bool
+	for range 100_000 {
+		stops = append(stops, c.AfterFunc(time.Hour, func() {}).Stop)
+	}
+	for _, stop := range stops[:60_000] {
+		require.True(t, stop())
+	}
+	assert.Equal(t, 40_000, c.Pending())
+	assert.Less(t, c.HeapCap(), 2*c.Pending())
+	require.NoError(t, c.CheckHeap())
+}

@@ -267,10 +267,14 @@ func (c *Clock) remove(i int) {
 	}
 	h[last] = entry{} // so the heap's spare capacity keeps no timer alive
 	c.heap = h[:last]
-	if cap(h) > minShrink && last < cap(h)/4 {
+	if cap(h) > minShrink && last < cap(h)/2 {
 		// A fleet's power-up can leave millions of entries' capacity
-		// behind: give half back once three quarters are unused.
-		c.heap = append(make([]entry, 0, cap(h)/2), c.heap...)
+		// behind (each device's boot, registration and firmware timers at
+		// once, one each later): once half is unused, keep a quarter more
+		// than is used. A shrink takes a copy of the heap, and the next
+		// needs over a third of what is left gone again, so the copies cost each removal
+		// a constant.
+		c.heap = append(make([]entry, 0, last+last/4), c.heap...)
 	}
 	if i != last {
 		if i > 0 && less(&c.heap[i], &c.heap[(i-1)/4]) {
