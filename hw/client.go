@@ -589,6 +589,15 @@ func (c *Client) timeoutFor(cmd string) time.Duration {
 // the client then resynchronises with the modem before the next command.
 // While the port is away commands fail at once with ErrDisconnected.
 func (c *Client) Command(ctx context.Context, cmd string, opts ...CmdOption) ([]string, error) {
+	return c.run(ctx, cmd, opts, func(cmd string, timeout time.Duration) ([]string, error) {
+		return c.exchange(ctx, cmd, timeout)
+	})
+}
+
+// run runs one command (Command, Send) by exchange, alone on the port: it
+// waits its turn, resynchronises first if need be and names the command in
+// its error.
+func (c *Client) run(ctx context.Context, cmd string, opts []CmdOption, exchange func(cmd string, timeout time.Duration) ([]string, error)) ([]string, error) {
 	cmd = trimAT(cmd)
 	cc := cmdConfig{timeout: c.timeoutFor(cmd)}
 	for _, o := range opts {
@@ -605,7 +614,7 @@ func (c *Client) Command(ctx context.Context, cmd string, opts ...CmdOption) ([]
 	if err := c.prepare(ctx); err != nil {
 		return nil, fmt.Errorf("AT%s: %w", cmd, err)
 	}
-	info, err := c.exchange(ctx, cmd, cc.timeout)
+	info, err := exchange(cmd, cc.timeout)
 	if err != nil {
 		return info, fmt.Errorf("AT%s: %w", cmd, err)
 	}

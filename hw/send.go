@@ -30,27 +30,9 @@ const escByte = 0x1b
 // data takes as "cancel", fails with ErrTimeout and resynchronises before
 // the next command.
 func (c *Client) Send(ctx context.Context, cmd string, data []byte, opts ...CmdOption) ([]string, error) {
-	cmd = trimAT(cmd)
-	cc := cmdConfig{timeout: c.timeoutFor(cmd)}
-	for _, o := range opts {
-		o(&cc)
-	}
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-c.ctx.Done():
-		return nil, ErrClosed
-	}
-	defer func() { <-c.sem }()
-	if err := c.prepare(ctx); err != nil {
-		return nil, fmt.Errorf("AT%s: %w", cmd, err)
-	}
-	info, err := c.prompted(ctx, cmd, data, cc.timeout)
-	if err != nil {
-		return info, fmt.Errorf("AT%s: %w", cmd, err)
-	}
-	return info, nil
+	return c.run(ctx, cmd, opts, func(cmd string, timeout time.Duration) ([]string, error) {
+		return c.prompted(ctx, cmd, data, timeout)
+	})
 }
 
 // prompted runs one prompting command. The reader hands it the command's

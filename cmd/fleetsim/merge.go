@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fleetsim/fleetsim/scenario"
-	"github.com/fleetsim/fleetsim/scenario/htmlreport"
 	"github.com/fleetsim/fleetsim/scenario/report"
 	"github.com/fleetsim/fleetsim/scenario/spec"
 	"github.com/fleetsim/fleetsim/sim"
@@ -28,8 +27,8 @@ unreadable or not the N shards of one run (different scenario file, seed
 or N, a shard missing or given twice).`
 
 type mergeFlags struct {
-	json, junit, html string
-	noColor           bool
+	reportFiles
+	noColor bool
 }
 
 func newMergeCmd(getenv func(string) string) *cobra.Command {
@@ -56,14 +55,8 @@ func newMergeCmd(getenv func(string) string) *cobra.Command {
 
 func mergeParts(c *cobra.Command, files []string, f *mergeFlags) int {
 	stdout, stderr := c.OutOrStdout(), c.ErrOrStderr()
-	toStdout := 0
-	for _, v := range []string{f.json, f.junit, f.html} {
-		if v == "-" {
-			toStdout++
-		}
-	}
-	if toStdout > 1 {
-		fmt.Fprintln(stderr, "fleetsim merge: --json, --junit and --html: only one of them may write to standard output (-); give the others a file")
+	toStdout := f.toStdout()
+	if !f.check("merge", stderr) {
 		return 2
 	}
 	var parts []*report.Part
@@ -93,21 +86,9 @@ func mergeParts(c *cobra.Command, files []string, f *mergeFlags) int {
 		summary = stderr
 	}
 	report.WriteSummary(summary, rep, color)
-	for _, out := range []struct {
-		path  string
-		write func(io.Writer) error
-	}{
-		{f.json, func(w io.Writer) error { return report.WriteJSON(w, rep) }},
-		{f.junit, func(w io.Writer) error { return report.WriteJUnit(w, rep) }},
-		{f.html, func(w io.Writer) error { return htmlreport.Write(w, rep) }},
-	} {
-		if out.path == "" {
-			continue
-		}
-		if err := writeReport(out.path, stdout, out.write); err != nil {
-			fmt.Fprintf(stderr, "fleetsim merge: %v\n", err)
-			return 2
-		}
+	if err := f.write(rep, stdout); err != nil {
+		fmt.Fprintf(stderr, "fleetsim merge: %v\n", err)
+		return 2
 	}
 	if !rep.Passed {
 		return 1

@@ -34,20 +34,19 @@ With --json - (or --junit -, --html -) standard output holds only that
 report and the summary goes to standard error.`
 
 type runFlags struct {
-	json, junit string
-	html        string
-	seed        string
-	quiet       bool
-	noColor     bool
-	wall        bool
-	exec        string
-	hw          hwBindings
-	api         string
-	trace       string
-	baud        int
-	accountSid  string
-	authToken   string
-	shard       string
+	reportFiles
+	seed       string
+	quiet      bool
+	noColor    bool
+	wall       bool
+	exec       string
+	hw         hwBindings
+	api        string
+	trace      string
+	baud       int
+	accountSid string
+	authToken  string
+	shard      string
 }
 
 // hwBindings is the repeatable --hw NAME=PORT flag.
@@ -126,14 +125,8 @@ func apiCredentials(f *runFlags, getenv func(string) string) (user, password str
 
 func runScenario(c *cobra.Command, file string, f *runFlags, getenv func(string) string) int {
 	ctx, stdout, stderr := c.Context(), c.OutOrStdout(), c.ErrOrStderr()
-	toStdout := 0
-	for _, v := range []string{f.json, f.junit, f.html} {
-		if v == "-" {
-			toStdout++
-		}
-	}
-	if toStdout > 1 {
-		fmt.Fprintln(stderr, "fleetsim run: --json, --junit and --html: only one of them may write to standard output (-); give the others a file")
+	toStdout := f.toStdout()
+	if !f.check("run", stderr) {
 		return 2
 	}
 	var opts scenario.Options
@@ -250,23 +243,9 @@ func runScenario(c *cobra.Command, file string, f *runFlags, getenv func(string)
 		summary, color = stderr, tty && !f.noColor
 	}
 	report.WriteSummary(summary, rep, color)
-	if f.json != "" {
-		if err := writeReport(f.json, stdout, func(w io.Writer) error { return report.WriteJSON(w, rep) }); err != nil {
-			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
-			return 2
-		}
-	}
-	if f.junit != "" {
-		if err := writeReport(f.junit, stdout, func(w io.Writer) error { return report.WriteJUnit(w, rep) }); err != nil {
-			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
-			return 2
-		}
-	}
-	if f.html != "" {
-		if err := writeReport(f.html, stdout, func(w io.Writer) error { return htmlreport.Write(w, rep) }); err != nil {
-			fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
-			return 2
-		}
+	if err := f.write(rep, stdout); err != nil {
+		fmt.Fprintf(stderr, "fleetsim run: %v\n", err)
+		return 2
 	}
 	if rep.Interrupted {
 		return exitInterrupted
@@ -279,6 +258,51 @@ func runScenario(c *cobra.Command, file string, f *runFlags, getenv func(string)
 
 // exitInterrupted is run's exit status when SIGINT or SIGTERM stopped it.
 const exitInterrupted = 3
+
+// reportFiles are the reports a run or a merge writes: a file each, or "-"
+// for standard output (one of them at most).
+type reportFiles struct{ json, junit, html string }
+
+// toStdout counts the reports that go to standard output.
+func (r reportFiles) toStdout() int {
+	n := 0
+	for _, v := range []string{r.json, r.junit, r.html} {
+		if v == "-" {
+			n++
+		}
+	}
+	return n
+}
+
+// check refuses more than one report on standard output, saying so as
+// fleetsim's command name.
+func (r reportFiles) check(name string, stderr io.Writer) bool {
+	if r.toStdout() > 1 {
+		fmt.Fprintf(stderr, "fleetsim %s: --json, --junit and --html: only one of them may write to standard output (-); give the others a file\n", name)
+		return false
+	}
+	return true
+}
+
+// write writes the reports asked for.
+func (r reportFiles) write(rep *report.Report, stdout io.Writer) error {
+	for _, out := range []struct {
+		path  string
+		write func(io.Writer) error
+	}{
+		{r.json, func(w io.Writer) error { return report.WriteJSON(w, rep) }},
+		{r.junit, func(w io.Writer) error { return report.WriteJUnit(w, rep) }},
+		{r.html, func(w io.Writer) error { return htmlreport.Write(w, rep) }},
+	} {
+		if out.path == "" {
+			continue
+		}
+		if err := writeReport(out.path, stdout, out.write); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func writeReport(path string, stdout io.Writer, write func(io.Writer) error) error {
 	if path == "-" {
