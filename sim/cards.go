@@ -55,7 +55,9 @@ func pow10(n int) uint64 {
 }
 
 // LuhnDigit returns the check digit that makes body+digit pass the Luhn check.
-func LuhnDigit(body string) int {
+func LuhnDigit(body string) int { return luhnDigit(body) }
+
+func luhnDigit[T string | []byte](body T) int {
 	sum := 0
 	for i := len(body) - 1; i >= 0; i-- {
 		d := int(body[i] - '0')

@@ -112,18 +112,3 @@ func (c *Control) cardByICCID(iccid string) (Card, bool) {
 	card, ok := c.esimCards[iccid]
 	return card, ok
 }
-
-func luhnDigit(body []byte) int {
-	sum := 0
-	for i := len(body) - 1; i >= 0; i-- {
-		d := int(body[i] - '0')
-		if (len(body)-1-i)%2 == 0 {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return (10 - sum%10) % 10
-}
