@@ -2,7 +2,6 @@ package hw
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -15,67 +14,13 @@ import (
 	"github.com/fleetsim/fleetsim/sim"
 )
 
-// virtualModem serves one of fleetsim's own modems (a BG96 whose SIM is
-// active in a Fleet whose NAP allows Vodafone UK only) on a PTY, as
-// modem/clients_test.go does, and waits until it is registered. It
+// virtualModem serves one of fleetsim's own BG96 modems, its SIM active in
+// a Fleet whose NAP allows Vodafone UK only, on a PTY (servedModem), and
 // returns the PTY's path and the SIM card.
 func virtualModem(t *testing.T) (string, sim.Card) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	ctl, err := sim.New(ctx, sim.NewMemStore(), sim.WithCards("hw", 2), sim.WithUpdateDelay(time.Millisecond))
-	if err != nil {
-		t.Fatalf("sim.New: %v", err)
-	}
-	t.Cleanup(func() { ctl.Close() })
-	acct := ctl.MainAccount()
-	vf, ok := ctl.Catalog().ByPLMN(sim.PLMN{MCC: "234", MNC: "15"})
-	if !ok {
-		t.Fatal("no Vodafone UK in the catalog")
-	}
-	nap, err := ctl.CreateNAP(ctx, acct, nil, []string{vf.Sid})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fl, err := ctl.CreateFleet(ctx, acct, sim.FleetParams{NetworkAccessProfile: &nap.Sid})
-	if err != nil {
-		t.Fatal(err)
-	}
-	card := ctl.Cards()[0].Card
-	s, err := ctl.RegisterSim(ctx, acct, card.ICCID, card.RegistrationCode)
-	if err != nil {
-		t.Fatal(err)
-	}
-	active := "active"
-	if _, _, err := ctl.UpdateSim(ctx, acct, s.Sid, sim.SimParams{Status: &active, Fleet: &fl.Sid}); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the Sim active", func() bool {
-		cur, err := ctl.Sim(acct, s.Sid)
-		return err == nil && cur.Status == sim.StatusActive && cur.Pending == nil
-	})
-	profile, err := modem.ProfileByName("bg96")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := modem.New(modem.Config{
-		Card: card, IMEI: modem.IMEI(0), Core: ctl, World: modem.NewWorld(ctl.Catalog()), Country: "GB", Profile: profile,
-		Timing: modem.Timing{Boot: time.Millisecond, Scan: 20 * time.Millisecond, Attach: 10 * time.Millisecond, Data: 5 * time.Millisecond},
-	})
-	p, err := modem.OpenPTY()
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan struct{})
-	go func() { defer close(served); m.Serve(ctx, p) }()
-	t.Cleanup(func() {
-		cancel()
-		p.Close()
-		<-served
-		m.Close()
-	})
-	eventually(t, "the modem registered", func() bool { return m.Status().Reg == int(modem.RegRoaming) })
-	return p.Path(), card
+	path, ctl, _ := servedModem(t, "bg96")
+	return path, ctl.Cards()[0].Card
 }
 
 // eventually polls cond until it holds, failing after testWait.
