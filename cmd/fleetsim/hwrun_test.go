@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -37,29 +33,8 @@ func TestRunHWAgainstRemoteServe(t *testing.T) {
 		t.Skip("two real-time runs of the bench scenario")
 	}
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	env := map[string]string{"FLEETSIM_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef", "FLEETSIM_AUTH_TOKEN": "0123456789abcdef0123456789abcdef"}
-	getenv := func(k string) string { return env[k] }
-	go func() {
-		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--state", ":memory:", "--modems", "1",
-			"--modem-dir", dir}, getenv, pw, io.Discard)
-		pw.Close()
-	}()
-	defer func() { cancel(); <-done }()
-	lines := bufio.NewScanner(pr)
-	var url string
-	for lines.Scan() {
-		if m := regexp.MustCompile(`API on (http://\S+)`).FindStringSubmatch(lines.Text()); m != nil {
-			url = m[1]
-		}
-		if strings.Contains(lines.Text(), "try:") {
-			break
-		}
-	}
-	go io.Copy(io.Discard, pr)
-	require.NotEmpty(t, url)
+	_, env, ctx := serveModems(t, "--modems", "1", "--modem-dir", dir)
+	url := env["FLEETSIM_URL"]
 
 	file := benchScenario
 	reportFile := filepath.Join(t.TempDir(), "report.json")
@@ -120,28 +95,8 @@ func TestRunHWCommandsAgainstRemoteServe(t *testing.T) {
 		t.Skip("a real-time run of the hw-commands scenario")
 	}
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	env := map[string]string{"FLEETSIM_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef", "FLEETSIM_AUTH_TOKEN": "0123456789abcdef0123456789abcdef"}
-	go func() {
-		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--state", ":memory:", "--modems", "bg96:1,sim7080:1",
-			"--modem-dir", dir}, func(k string) string { return env[k] }, pw, io.Discard)
-		pw.Close()
-	}()
-	defer func() { cancel(); <-done }()
-	lines := bufio.NewScanner(pr)
-	var url string
-	for lines.Scan() {
-		if m := regexp.MustCompile(`API on (http://\S+)`).FindStringSubmatch(lines.Text()); m != nil {
-			url = m[1]
-		}
-		if strings.Contains(lines.Text(), "try:") {
-			break
-		}
-	}
-	go io.Copy(io.Discard, pr)
-	require.NotEmpty(t, url)
+	_, env, ctx := serveModems(t, "--modems", "bg96:1,sim7080:1", "--modem-dir", dir)
+	url := env["FLEETSIM_URL"]
 
 	reportFile := filepath.Join(t.TempDir(), "report.json")
 	trace := filepath.Join(t.TempDir(), "at.trace")
