@@ -169,6 +169,12 @@ type modemRare struct {
 	timers [numTimers - numCommonTimers]sim.Timer
 }
 
+// unused reports whether r holds nothing: no IMEI, no subscription, no
+// timer running (limitAt means something only while timerLimit runs).
+func (r *modemRare) unused() bool {
+	return r.imei == "" && r.unsub == nil && r.timers == [len(r.timers)]sim.Timer{}
+}
+
 // rareOf returns m.rare, made now if it was not yet. Callers hold m.mu
 // (or have the modem to themselves, in New).
 func (m *Modem) rareOf() *modemRare {
@@ -232,10 +238,9 @@ func (e *Env) New(c sim.Card, imei, country string) *Modem {
 	case e.hub != nil:
 		e.hub.join(m) // Close leaves it
 	case e.core != nil:
-		r := m.rareOf() // before the subscription: its events may come at once
 		unsub := e.core.Subscribe(m.onEvent)
-		m.mu.Lock()
-		r.unsub = unsub
+		m.mu.Lock() // its events may have come already
+		m.rareOf().unsub = unsub
 		m.mu.Unlock()
 	}
 	return m
@@ -417,8 +422,13 @@ func (m *Modem) setTimer(k timerKind, t sim.Timer) {
 	switch {
 	case k < numCommonTimers:
 		m.timers[k] = t
-	case t != nil || m.rare != nil:
+	case t != nil:
 		m.rareOf().timers[k-numCommonTimers] = t
+	case m.rare != nil:
+		m.rare.timers[k-numCommonTimers] = nil
+		if m.rare.unused() { // it held only the timer: an escape's guard time
+			m.rare = nil
+		}
 	}
 }
 

@@ -484,8 +484,8 @@ func (m *Modem) limitLater(at time.Time) {
 	if d <= 0 || (m.timer(timerLimit) != nil && at.UnixNano() >= m.rareOf().limitAt) {
 		return
 	}
-	m.rareOf().limitAt = at.UnixNano()
 	m.after(timerLimit, d, m.reevaluate)
+	m.rareOf().limitAt = at.UnixNano() // after: stopping the previous timer may drop rare
 }
 
 // reevaluate re-checks registration and data with the core. Callers hold m.mu.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/fleetsim/fleetsim/sim"
 )
 
 // session reads one port's transport: command lines in command state, raw
@@ -451,8 +453,7 @@ func (s *session) data(b []byte) int {
 			if s.plus == 3 {
 				s.plus = 0
 				m.mu.Lock()
-				p := s.p
-				m.after(timerEscape, escapeGuard, func() { m.endData(p, resOK) })
+				s.armEscape()
 				m.mu.Unlock()
 				return n
 			}
@@ -474,4 +475,35 @@ func (s *session) data(b []byte) int {
 		m.mu.Unlock()
 	}
 	return n
+}
+
+// armEscape arms the guard time after "+++": once it passes in silence,
+// the port leaves data state with OK. Callers hold s.mu and m.mu.
+func (s *session) armEscape() {
+	m := s.m
+	if m.closed {
+		return
+	}
+	m.stopTimer(timerEscape)
+	var t sim.Timer
+	t = m.env.clock.AfterFunc(escapeGuard, func() { s.escaped(&t) })
+	m.setTimer(timerEscape, t)
+}
+
+// escaped is the guard time after "+++" passing: the port is back in
+// command state, and its session, idle now, gives back its working state
+// (no input comes to do it: the host waits for the OK), so that an idle
+// port between data sessions keeps none. Unless the timer t was stopped
+// or replaced meanwhile (*t is read with m.mu held, as it was set).
+func (s *session) escaped(t *sim.Timer) {
+	m := s.m
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m.mu.Lock()
+	if m.timer(timerEscape) == *t {
+		m.setTimer(timerEscape, nil)
+		m.endData(s.p, resOK)
+	}
+	m.mu.Unlock()
+	s.release()
 }
