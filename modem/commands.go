@@ -249,7 +249,7 @@ func hangUp(_ context.Context, m *Modem, c Command) ([]string, error) {
 	defer m.mu.Unlock()
 	m.st.dataMode = false
 	if ctxt := m.st.contexts.get(int(m.st.dataCID)); ctxt != nil {
-		ctxt.active, ctxt.addr = false, ""
+		ctxt.active, ctxt.addr = false, 0
 	}
 	return nil, nil
 }
@@ -665,8 +665,6 @@ func cedrxs(_ context.Context, m *Modem, c Command) ([]string, error) {
 	return nil, cme(CMEIncorrectParameters)
 }
 
-var pdpTypes = map[string]bool{"IP": true, "IPV6": true, "IPV4V6": true, "NON-IP": true}
-
 func cgdcont(_ context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -675,11 +673,7 @@ func cgdcont(_ context.Context, m *Modem, c Command) ([]string, error) {
 		var lines []string
 		for cid := 1; cid <= 15; cid++ {
 			if p := m.st.contexts.get(cid); p != nil {
-				addr := p.addr
-				if addr == "" {
-					addr = "0.0.0.0"
-				}
-				lines = append(lines, fmt.Sprintf("+CGDCONT: %d,%s,%s,%s,0,0", cid, quote(p.pdpType), quote(p.apn), quote(addr)))
+				lines = append(lines, fmt.Sprintf("+CGDCONT: %d,%s,%s,%s,0,0", cid, quote(p.pdpType.String()), quote(p.apn), quote(p.addr.String())))
 			}
 		}
 		return lines, nil
@@ -697,8 +691,8 @@ func cgdcont(_ context.Context, m *Modem, c Command) ([]string, error) {
 			m.st.contexts.del(cid)
 			return nil, nil
 		}
-		typ := strings.ToUpper(c.Args[1].Value)
-		if !pdpTypes[typ] {
+		typ, ok := parsePDPType(c.Args[1].Value)
+		if !ok {
 			return nil, cme(CMEIncorrectParameters)
 		}
 		return nil, m.defineContext(cid, typ, c.Args[2:])
@@ -708,7 +702,7 @@ func cgdcont(_ context.Context, m *Modem, c Command) ([]string, error) {
 
 // defineContext (re)defines a PDP context with an optional APN parameter;
 // an active context cannot change. Callers hold m.mu.
-func (m *Modem) defineContext(cid int, typ string, apnArg []Arg) error {
+func (m *Modem) defineContext(cid int, typ pdpType, apnArg []Arg) error {
 	apn := ""
 	if len(apnArg) > 0 {
 		apn = apnArg[0].Value
@@ -856,7 +850,7 @@ func cgpaddr(_ context.Context, m *Modem, c Command) ([]string, error) {
 			return nil, cme(CMEIncorrectParameters)
 		}
 		if p.active {
-			lines = append(lines, fmt.Sprintf("+CGPADDR: %d,%s", cid, quote(p.addr)))
+			lines = append(lines, fmt.Sprintf("+CGPADDR: %d,%s", cid, quote(p.addr.String())))
 		} else {
 			lines = append(lines, fmt.Sprintf("+CGPADDR: %d", cid))
 		}

@@ -159,7 +159,7 @@ func (m *Modem) Status() Status {
 	}
 	for _, p := range m.st.contexts.list { // a profile's own contexts too (SIMCom's app network)
 		if p.active {
-			s.DataActive, s.IP = true, p.addr
+			s.DataActive, s.IP = true, p.addr.String()
 			break
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -640,13 +641,13 @@ func (m *Modem) activate(cid int) error {
 // session address from the core's pool, shared by all its contexts, or,
 // with a core that assigns none, a stable one of the CGNAT range.
 // Callers hold m.mu.
-func (m *Modem) sessionAddress(cid int) string {
-	if addr, _ := m.sessionAddr(); addr != "" {
+func (m *Modem) sessionAddress(cid int) ipv4 {
+	if addr, _ := m.sessionAddr(); addr != 0 {
 		return addr
 	}
 	if ipc := m.ipCore(); ipc != nil {
-		if addr, err := ipc.AssignAddress(m.card.ICCID); err == nil {
-			return addr
+		if addr, err := ipc.AssignAddress(m.card.ICCID); err == nil && addr.Is4() {
+			return ipv4From(addr)
 		}
 	}
 	return cgnatAddr(m.card.IMSI, cid)
@@ -667,7 +668,7 @@ func (m *Modem) deactivate(cid int) {
 		}
 		delete(m.sock.owned, cid)
 	}
-	p.active, p.addr = false, ""
+	p.active, p.addr = false, 0
 	m.contextDown(cid) // a port carrying it (another port deactivated it) loses it
 	if m.activeContexts() == 0 {
 		if ipc := m.ipCore(); ipc != nil {
@@ -691,7 +692,7 @@ func (m *Modem) activeContexts() int {
 func (m *Modem) detachData() {
 	m.dataLost() // sockets close with the data session
 	for _, c := range m.st.contexts.list {
-		c.active, c.addr = false, ""
+		c.active, c.addr = false, 0
 	}
 	m.endAllData(resNoCarrier)
 }
@@ -702,7 +703,7 @@ func (m *Modem) dropData() {
 	for _, c := range m.st.contexts.list {
 		cid := c.cid
 		if c.active {
-			c.active, c.addr = false, ""
+			c.active, c.addr = false, 0
 			if m.st.cgerep {
 				m.urc(fmt.Sprintf("+CGEV: NW PDN DEACT %d", cid))
 			}
@@ -712,9 +713,9 @@ func (m *Modem) dropData() {
 }
 
 // cgnatAddr is the carrier-grade NAT address of a context, stable per IMSI.
-func cgnatAddr(imsi string, cid int) string {
+func cgnatAddr(imsi string, cid int) ipv4 {
 	h := sha256.Sum256([]byte(fmt.Sprintf("fleetsim/ip/%s/%d", imsi, cid)))
-	return fmt.Sprintf("100.%d.%d.%d", 64+h[0]%64, h[1], 1+h[2]%254)
+	return ipv4From(netip.AddrFrom4([4]byte{100, 64 + h[0]%64, h[1], 1 + h[2]%254}))
 }
 
 // UseData moves up and down bytes over the modem's data session, as a

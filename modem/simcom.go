@@ -608,8 +608,8 @@ func cnact7080(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		lines := make([]string, 4)
 		for i := range lines {
 			addr, stat := "0.0.0.0", 0
-			if a := m.pdpAddr(appCID + i); a != "" {
-				addr, stat = a, 1
+			if a := m.pdpAddr(appCID + i); a != 0 {
+				addr, stat = a.String(), 1
 			}
 			lines[i] = fmt.Sprintf("+CNACT: %d,%d,%s", i, stat, quote(addr))
 		}
@@ -647,8 +647,8 @@ func cnact7000(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	case KindRead:
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if a := m.pdpAddr(appCID); a != "" {
-			return []string{fmt.Sprintf("+CNACT: 1,%s", quote(a))}, nil
+		if a := m.pdpAddr(appCID); a != 0 {
+			return []string{fmt.Sprintf("+CNACT: 1,%s", quote(a.String()))}, nil
 		}
 		return []string{`+CNACT: 0,"0.0.0.0"`}, nil
 	}
@@ -685,7 +685,7 @@ func (m *Modem) appNetwork(cid int, up bool, apn string, report func(bool) strin
 			m.mu.Lock()
 			boot := m.boots
 			if !up {
-				if m.pdpAddr(cid) != "" {
+				if m.pdpAddr(cid) != 0 {
 					m.deactivate(cid)
 					m.urc(report(false))
 				}
@@ -713,7 +713,7 @@ func (m *Modem) bringUp(cid int, apn, lost string) error {
 		return cme(127) // missing or unknown APN
 	}
 	if p := m.st.contexts.get(cid); p == nil || !p.active {
-		m.st.contexts.set(cid, &pdpContext{pdpType: "IP", apn: "super"})
+		m.st.contexts.set(cid, &pdpContext{pdpType: pdpIP, apn: "super"})
 	}
 	if err := m.activate(cid); err != nil {
 		m.st.contexts.del(cid)

@@ -1,6 +1,8 @@
 package modem
 
 import (
+	"encoding/binary"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,11 +67,53 @@ type state struct {
 	camped bool
 }
 
+// pdpContext is a defined PDP context: 24 bytes, as a fleet's modems
+// each keep the one they activate.
 type pdpContext struct {
-	cid          int
-	pdpType, apn string
-	active       bool
-	addr         string
+	apn     string
+	addr    ipv4 // while active
+	cid     uint8
+	pdpType pdpType
+	active  bool
+}
+
+// pdpType is a PDP context's type, as AT+CGDCONT names it.
+type pdpType uint8
+
+const (
+	pdpIP pdpType = iota
+	pdpIPv6
+	pdpIPv4v6
+	pdpNonIP
+)
+
+var pdpTypeNames = [...]string{pdpIP: "IP", pdpIPv6: "IPV6", pdpIPv4v6: "IPV4V6", pdpNonIP: "NON-IP"}
+
+func (t pdpType) String() string { return pdpTypeNames[t] }
+
+// parsePDPType is the type AT+CGDCONT names, in any case.
+func parsePDPType(s string) (pdpType, bool) {
+	for t, name := range pdpTypeNames {
+		if strings.EqualFold(s, name) {
+			return pdpType(t), true
+		}
+	}
+	return 0, false
+}
+
+// ipv4 is an IPv4 address kept in four bytes and formatted when read; 0,
+// 0.0.0.0, is none.
+type ipv4 uint32
+
+func ipv4From(a netip.Addr) ipv4 {
+	b := a.As4()
+	return ipv4(binary.BigEndian.Uint32(b[:]))
+}
+
+func (a ipv4) String() string {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(a))
+	return netip.AddrFrom4(b).String()
 }
 
 // manualPLMN is the network of manual selection.
@@ -347,14 +391,14 @@ type pdpContexts struct {
 // own makes the power-up context if it was not yet.
 func (c *pdpContexts) own() {
 	if c.list == nil {
-		c.list = []*pdpContext{{cid: 1, pdpType: "IP", apn: "super"}}
+		c.list = []*pdpContext{{cid: 1, pdpType: pdpIP, apn: "super"}}
 	}
 }
 
 func (c *pdpContexts) get(cid int) *pdpContext {
 	c.own()
 	for _, p := range c.list {
-		if p.cid == cid {
+		if int(p.cid) == cid {
 			return p
 		}
 	}
@@ -363,13 +407,13 @@ func (c *pdpContexts) get(cid int) *pdpContext {
 
 func (c *pdpContexts) set(cid int, p *pdpContext) {
 	c.own()
-	p.cid = cid
+	p.cid = uint8(cid)
 	for i, q := range c.list {
 		switch {
-		case q.cid == cid:
+		case int(q.cid) == cid:
 			c.list[i] = p
 			return
-		case q.cid > cid:
+		case int(q.cid) > cid:
 			c.list = slices.Insert(c.list, i, p)
 			return
 		}
@@ -379,14 +423,14 @@ func (c *pdpContexts) set(cid int, p *pdpContext) {
 
 func (c *pdpContexts) del(cid int) {
 	c.own()
-	c.list = slices.DeleteFunc(c.list, func(p *pdpContext) bool { return p.cid == cid })
+	c.list = slices.DeleteFunc(c.list, func(p *pdpContext) bool { return int(p.cid) == cid })
 }
 
 func (c *pdpContexts) cids() []int {
 	c.own()
 	out := make([]int, len(c.list))
 	for i, p := range c.list {
-		out[i] = p.cid
+		out[i] = int(p.cid)
 	}
 	return out
 }
