@@ -61,7 +61,7 @@ func init() {
 		"+GMR":   info(func(m *Modem) string { return m.env.profile.Revision() }),
 		"+CGSN":  info(func(m *Modem) string { return m.imeiOf() }),
 		"+GSN":   info(func(m *Modem) string { return m.imeiOf() }),
-		"+CIMI":  info(func(m *Modem) string { return m.card.IMSI }),
+		"+CIMI":  info(func(m *Modem) string { return m.imsi() }),
 		"+GCAP":  info(func(*Modem) string { return "+GCAP: +CGSM" }),
 		"+CCID":  info(func(m *Modem) string { return "+CCID: " + m.card.ICCID }),
 		"+ICCID": info(func(m *Modem) string { return "+ICCID: " + m.card.ICCID }),
@@ -228,7 +228,7 @@ func dial(ctx context.Context, m *Modem, c Command) ([]string, error) {
 // the command came from.
 func (m *Modem) enterData(cid int) error {
 	m.mu.Lock()
-	p := m.cur
+	p := m.running()
 	m.mu.Unlock()
 	return m.later(m.env.timing.Data, func() ([]string, error) {
 		m.mu.Lock()

@@ -139,7 +139,7 @@ func (m *Modem) Status() Status {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := Status{
-		ICCID: m.card.ICCID, IMSI: m.card.IMSI, IMEI: m.imeiOf(), Profile: m.env.profile.Name(),
+		ICCID: m.card.ICCID, IMSI: m.imsi(), IMEI: m.imeiOf(), Profile: m.env.profile.Name(),
 		Country: m.st.country, Signal: m.signal(), Functional: int(m.st.cfun),
 		Reg: int(m.st.reg), RegName: regNames[m.st.reg], Cause: int(m.st.cause), Forbidden: []string{},
 	}

@@ -90,6 +90,7 @@ type Env struct {
 	// has none. The core's are asked for where they are used (ipCore,
 	// smsCore).
 	defaults   profileDefaults // power-up settings other than the engine's (SIMCom)
+	cmeTexts   map[int]string  // the profile's own +CME ERROR texts, over 27.007's (at3gpp.CMEText)
 	silentBoot bool            // the UART reads nothing while booting (u-blox)
 	portNames  []string        // the profile's ports, the main port first
 	urcName    string          // the port indications go to at first
@@ -119,6 +120,9 @@ func NewEnv(cfg Config) *Env {
 	}
 	e.portNames, e.urcName = portNames(e.profile)
 	e.defaults, _ = e.profile.(profileDefaults)
+	if t, ok := e.profile.(interface{ cmeTexts() map[int]string }); ok {
+		e.cmeTexts = t.cmeTexts()
+	}
 	_, e.silentBoot = e.profile.(silentBooter)
 	return e
 }
@@ -135,14 +139,13 @@ type Modem struct {
 	mu     sync.Mutex
 	st     state
 	ports  []*port                    // the profile's ports, the main port first
-	cur    *port                      // the port a command runs for, while one runs
-	out    *writer                    // the indication port's writer; nil while no host is connected
 	boots  uint32                     // power-ups so far (a wrap after 4G power cycles harms nothing)
 	gen    uint32                     // the registration procedure in progress; bumping it cancels
 	sel    *selection                 // the procedure's outcome, which a command may be waiting for
 	timers [numCommonTimers]sim.Timer // the rarer kinds are in rare
 	authAt int64                      // when timerAuth fires, in Unix nanoseconds
 	closed bool
+	cur    uint8 // the port a command runs for while one runs, as its index+1; 0 otherwise (see running)
 	imei   imeiKind
 	urcTo  urcChoice           // the port indications go to (AT+QURCCFG="urcport")
 	index  int32               // the card's index, for IMEI(index) (imeiIndex)
@@ -153,9 +156,57 @@ type Modem struct {
 }
 
 // card is what a modem reads of its SIM card (sim.Card without what only
-// the control plane reads; its index is Modem.index).
+// the control plane reads; its index is Modem.index). The ICCID is read
+// for every request to the core; the IMSI seldom, so it is kept in a word
+// and formatted when read (see Modem.imsi).
 type card struct {
-	ICCID, IMSI string
+	ICCID string
+	imsi  imsiWord
+}
+
+// imsiWord is an IMSI of up to 16 digits: their value, and their count in
+// the top byte; imsiKept for one that is not digits alone, which the
+// modem keeps as it is in rare.imsi.
+type imsiWord uint64
+
+const imsiKept imsiWord = 1 << 63
+
+// packIMSI packs s if it is up to 16 digits (an IMSI has 15 at most).
+func packIMSI(s string) (imsiWord, bool) {
+	if len(s) > 16 {
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(s[i]-'0')
+	}
+	return imsiWord(v) | imsiWord(len(s))<<56, true
+}
+
+// String is the IMSI w packs.
+func (w imsiWord) String() string {
+	n := int(w >> 56)
+	if n == 0 {
+		return ""
+	}
+	var b [16]byte
+	v := uint64(w & (1<<56 - 1))
+	for i := n - 1; i >= 0; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return string(b[:n])
+}
+
+// imsi is the IMSI of the modem's SIM.
+func (m *Modem) imsi() string {
+	if m.card.imsi == imsiKept {
+		return m.rare.imsi // made in New, never replaced
+	}
+	return m.card.imsi.String()
 }
 
 // modemRare is what few modems of a fleet need.
@@ -163,16 +214,17 @@ type modemRare struct {
 	// imei is the modem's IMEI when it is not IMEI(index), the one
 	// most modems have and need not keep (see imeiOf).
 	imei    string
+	imsi    string // the SIM's IMSI when it does not pack (see imsiWord)
 	unsub   func() // ends the core subscription of a modem without a hub
 	limitAt int64  // when timerLimit fires, in Unix nanoseconds
 	// timers are the running timers of the kinds from numCommonTimers on.
 	timers [numTimers - numCommonTimers]sim.Timer
 }
 
-// unused reports whether r holds nothing: no IMEI, no subscription, no
+// unused reports whether r holds nothing: no IMEI or IMSI, no subscription, no
 // timer running (limitAt means something only while timerLimit runs).
 func (r *modemRare) unused() bool {
-	return r.imei == "" && r.unsub == nil && r.timers == [len(r.timers)]sim.Timer{}
+	return r.imei == "" && r.imsi == "" && r.unsub == nil && r.timers == [len(r.timers)]sim.Timer{}
 }
 
 // rareOf returns m.rare, made now if it was not yet. Callers hold m.mu
@@ -223,7 +275,12 @@ func New(cfg Config) *Modem {
 // New returns a powered-off modem of the environment e with its own SIM
 // card, IMEI and starting country (see Config).
 func (e *Env) New(c sim.Card, imei, country string) *Modem {
-	m := &Modem{env: e, card: card{ICCID: c.ICCID, IMSI: c.IMSI}}
+	m := &Modem{env: e, card: card{ICCID: c.ICCID}}
+	if w, ok := packIMSI(c.IMSI); ok {
+		m.card.imsi = w
+	} else {
+		m.card.imsi, m.rareOf().imsi = imsiKept, c.IMSI
+	}
 	switch {
 	case imei == "":
 	case imei == IMEI(c.Index) && c.Index == int(int32(c.Index)):
@@ -504,7 +561,7 @@ func (m *Modem) urcIf(line string) {
 // echo) goes to the command's port, anything else to the indication port.
 // Callers hold m.mu.
 func (m *Modem) raw(s string) {
-	p := m.cur
+	p := m.running()
 	if p == nil {
 		p = m.urcPort()
 	}

@@ -466,7 +466,7 @@ func (m *Modem) onEvent(e sim.Event) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed || m.out == nil {
+	if m.closed || m.urcPort() == nil { // no host to tell
 		return
 	}
 	m.reevaluate()
@@ -650,7 +650,7 @@ func (m *Modem) sessionAddress(cid int) ipv4 {
 			return ipv4From(addr)
 		}
 	}
-	return cgnatAddr(m.card.IMSI, cid)
+	return cgnatAddr(m.imsi(), cid)
 }
 
 // deactivate takes a context down, with the sockets on it; the SIM's data

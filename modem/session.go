@@ -308,7 +308,7 @@ func (s *session) result(lines []string, err error) bool {
 		case errors.As(err, &cms): // 27.005's +CMS ERROR, as +CMEE says
 			res = m.st.cmsResult(err)
 		default:
-			res = m.st.errorResult(err)
+			res = m.st.errorResult(err, m.env.cmeTexts)
 		}
 	}
 	m.repoint()

@@ -48,11 +48,13 @@ func (p SIMCom) Commands() map[string]Handler {
 }
 
 // defaults are the SIMCom power-up settings that differ from the engine's:
-// +CMEE is 0 (S80 §3.2.8), and +CME ERROR texts are SIMCom's (S80 §22.1).
+// +CMEE is 0 (S80 §3.2.8).
 func (SIMCom) defaults(st *state) {
 	st.cmee = 0
-	st.cmeTexts = simcomCMETexts
 }
+
+// cmeTexts are SIMCom's +CME ERROR texts (S80 §22.1).
+func (SIMCom) cmeTexts() map[int]string { return simcomCMETexts }
 
 // SIMCom's own +CME ERROR codes and the 27.007 texts it words otherwise
 // (S80 §22.1, S70 §20.1).

@@ -31,9 +31,6 @@ type state struct {
 	ublox   *ubloxState // u-blox's, allocated on first use
 	// SIMCom's settings and CIP stack state, made on first use (simcom.go).
 	simcom *simcomState
-	// cmeTexts are the profile's own +CME ERROR texts, over 27.007's
-	// (at3gpp.CMEText).
-	cmeTexts map[int]string
 
 	// The radio.
 	country   string
@@ -355,8 +352,8 @@ func (ps *portState) appendResult(b []byte, r resultCode) []byte {
 }
 
 // errorResult formats an error as the port's +CMEE asks, in the
-// profile's words.
-func (st *state) errorResult(err error) string {
+// profile's words (texts, over 27.007's).
+func (st *state) errorResult(err error, texts map[int]string) string {
 	cmeErr, ok := err.(*CMEError)
 	if !ok || st.cmee == 0 {
 		return st.result(resError)
@@ -365,7 +362,7 @@ func (st *state) errorResult(err error) string {
 		return ""
 	}
 	if st.cmee == 2 {
-		text, ok := st.cmeTexts[cmeErr.Code]
+		text, ok := texts[cmeErr.Code]
 		if !ok {
 			text = cmeErr.Verbose()
 		}
