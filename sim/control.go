@@ -63,7 +63,7 @@ type Control struct {
 	names     map[string]string // kind|account|unique name → sid
 	timers    map[string]Timer  // pending Sim update and eSIM timers by sid
 	subs      map[int]func(Event)
-	sessions  sessionSet        // the cards with a data session: network state, never stored
+	sessions  sessionSet // the cards with a data session: network state, never stored
 	nextSub   int
 
 	loading     bool              // in load: see putSettings
