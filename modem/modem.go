@@ -320,11 +320,10 @@ func (m *Modem) Serve(ctx context.Context, rw io.ReadWriter) error {
 func (m *Modem) serve(ctx context.Context, p *port, rw io.ReadWriter, on bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w := newWriter(rw)
+	s := m.connect(p, rw, &served{ctx: ctx, wake: make(chan struct{}, 1)})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); w.run(ctx) }()
-	s := m.connect(ctx, p, w)
+	go func() { defer wg.Done(); s.wr.run(ctx) }()
 	if on {
 		m.PowerCycle()
 	}
@@ -350,13 +349,15 @@ func (m *Modem) serve(ctx context.Context, p *port, rw io.ReadWriter, on bool) e
 	return err
 }
 
-// connect makes w port p's output and starts a session reading for it,
-// ending the port's previous session.
-func (m *Modem) connect(ctx context.Context, p *port, w *writer) *session {
-	s := newSession(ctx, m, p, w)
+// connect starts a session reading for port p, its output written to w,
+// ending the port's previous session. srv is what a served port's writer
+// goroutine needs (Modem.serve); nil for a link's host, which takes
+// everything at once.
+func (m *Modem) connect(p *port, w io.Writer, srv *served) *session {
+	s := newSession(m, p, w, srv)
 	m.mu.Lock()
 	old := p.sess
-	p.sess, p.out, p.used, p.held = s, w, false, nil
+	p.sess, p.out, p.used, p.held = s, &s.wr, false, nil
 	m.repoint()
 	m.mu.Unlock()
 	if old != nil {
@@ -395,7 +396,7 @@ type Link session
 // is kept. A response comes in one call, its final result last.
 // ConnectPort links the modem's other ports.
 func (m *Modem) Connect(out func([]byte)) *Link {
-	return (*Link)(m.connect(context.Background(), m.ports[0], newLinkWriter(funcWriter(out))))
+	return (*Link)(m.connect(m.ports[0], funcWriter(out), nil))
 }
 
 // ConnectWriter is Connect with a writer in place of the function: its
@@ -403,7 +404,7 @@ func (m *Modem) Connect(out func([]byte)) *Link {
 // it. A host that is a pointer already (a simulated device) links without
 // a function value to keep.
 func (m *Modem) ConnectWriter(w io.Writer) *Link {
-	return (*Link)(m.connect(context.Background(), m.ports[0], newLinkWriter(w)))
+	return (*Link)(m.connect(m.ports[0], w, nil))
 }
 
 // Write sends b to the modem as if over its UART. The modem does not keep
@@ -572,20 +573,31 @@ func (m *Modem) raw(s string) {
 // in the order it is sent; when nothing is queued or being written and the
 // transport can write without blocking, send writes at once instead of
 // waking the writer's goroutine, and queues only what did not fit.
+//
+// A link's host takes everything at once: its writer never queues and
+// needs no goroutine, so it is a few words in its session (the part a
+// goroutine needs, served, is a served port's alone).
 type writer struct {
 	w    io.Writer
-	wake chan struct{} // holds a token while the queue may be non-empty
-
 	mu   sync.Mutex
-	q    *outQueue // output waiting for the transport, made when some first waits
-	nb   bool      // w is a nonBlockingWriter (asked again when used: an interface less to keep), or all
-	all  bool      // w takes everything at once (a link's host): nothing queues
-	busy bool      // run is writing
-	done bool      // run has stopped: nothing more is written
+	srv  *served // nil for a link's host
+	nb   bool    // w is a nonBlockingWriter (asked again when used: an interface less to keep), or all
+	all  bool    // w takes everything at once (a link's host): nothing queues
+	busy bool    // run is writing
+	done bool    // run has stopped: nothing more is written
+}
+
+// served is what the writer of a served port (Modem.serve) has beside
+// the transport: the output waiting for it and its goroutine's wake-up,
+// and the context the port's commands run in.
+type served struct {
+	ctx  context.Context
+	wake chan struct{} // holds a token while the queue may be non-empty
+	q    outQueue      // guarded by writer.mu
 }
 
 // outQueue is a ring of output waiting for a writer's transport, grown on
-// demand. A link's writer never makes one.
+// demand.
 type outQueue struct {
 	q       [][]byte
 	head, n int
@@ -593,10 +605,10 @@ type outQueue struct {
 
 // queued is how many chunks of output wait. Callers hold w.mu.
 func (w *writer) queued() int {
-	if w.q == nil {
+	if w.srv == nil {
 		return 0
 	}
-	return w.q.n
+	return w.srv.q.n
 }
 
 // writerQueue bounds what waits for a host that does not read; past it the
@@ -615,16 +627,16 @@ type nonBlockingWriter interface {
 
 var errWouldBlock = errors.New("write would block")
 
-func newWriter(w io.Writer) *writer {
-	wr := &writer{w: w}
+// init makes wr the writer of transport w: a served port's with srv, a
+// link's host's (nil srv), which takes everything at once.
+func (wr *writer) init(w io.Writer, srv *served) {
+	wr.w, wr.srv = w, srv
+	if srv == nil {
+		wr.nb, wr.all = true, true
+		return
+	}
 	_, wr.nb = w.(nonBlockingWriter)
-	wr.wake = make(chan struct{}, 1)
-	return wr
 }
-
-// newLinkWriter returns the writer of a link's host, which takes
-// everything at once: it never queues and needs no goroutine.
-func newLinkWriter(w io.Writer) *writer { return &writer{w: w, nb: true, all: true} }
 
 // tryWrite writes b without blocking (w.nb): a link's function directly,
 // a link's writer whole, any other through nonBlockingWriter.
@@ -658,14 +670,15 @@ func (w *writer) send(b []byte) {
 		}
 		b = b[n:]
 	}
+	if w.srv == nil { // a link's host that did not take it all: lost
+		w.mu.Unlock()
+		return
+	}
 	// Small output joins the newest queued output: echo of input read a
 	// byte at a time would otherwise fill the queue one byte per entry
 	// while the host is still reading. The caller keeps b: what is queued
 	// is a copy.
-	if w.q == nil {
-		w.q = new(outQueue)
-	}
-	oq := w.q
+	oq := &w.srv.q
 	if oq.n > 0 {
 		if t := (oq.head + oq.n - 1) % len(oq.q); len(oq.q[t])+len(b) <= writerChunk {
 			oq.q[t] = append(oq.q[t], b...)
@@ -688,7 +701,7 @@ func (w *writer) send(b []byte) {
 	oq.n++
 	w.mu.Unlock()
 	select {
-	case w.wake <- struct{}{}:
+	case w.srv.wake <- struct{}{}:
 	default:
 	}
 }
@@ -702,7 +715,7 @@ func (w *writer) next() []byte {
 		w.busy = false
 		return nil
 	}
-	oq := w.q
+	oq := &w.srv.q
 	b := oq.q[oq.head]
 	oq.q[oq.head] = nil
 	oq.head = (oq.head + 1) % len(oq.q)
@@ -723,7 +736,7 @@ func (w *writer) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-w.wake:
+		case <-w.srv.wake:
 		}
 		for b := w.next(); b != nil; b = w.next() {
 			if ctx.Err() != nil {

@@ -252,7 +252,7 @@ func (m *Modem) ConnectPort(name string, out func([]byte)) (*Link, error) {
 	if p == nil {
 		return nil, fmt.Errorf("modem: no port %q (the %s has %s)", name, m.env.profile.Name(), strings.Join(m.Ports(), ", "))
 	}
-	return (*Link)(m.connect(context.Background(), p, newLinkWriter(funcWriter(out)))), nil
+	return (*Link)(m.connect(p, funcWriter(out), nil)), nil
 }
 
 // URC port names in Quectel's AT+QURCCFG="urcport" and the fleetsim ports

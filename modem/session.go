@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"sync"
 	"time"
 
@@ -18,10 +19,8 @@ import (
 // So a modem needs no goroutine of its own: on a virtual clock, a whole
 // fleet runs in one.
 type session struct {
-	m   *Modem
-	p   *port   // the port it serves
-	w   *writer // the port's writer
-	ctx context.Context
+	m *Modem
+	p *port // the port it serves
 
 	mu   sync.Mutex // input and resumption may come from different goroutines
 	last string     // the last command line, for A/
@@ -35,6 +34,8 @@ type session struct {
 	// command line until the session is idle again (see release): an idle
 	// session keeps none, so an idle modem does not pay for buffers.
 	*sessionWork
+
+	wr writer // the port's writer
 }
 
 // sessionWork is what a session needs only while it works: the line being
@@ -103,8 +104,19 @@ const maxQueued = 4 * MaxLine
 // escapeGuard is the silence around "+++" (S12 = 50 × 20 ms).
 const escapeGuard = time.Second
 
-func newSession(ctx context.Context, m *Modem, p *port, w *writer) *session {
-	return &session{m: m, p: p, w: w, ctx: ctx}
+func newSession(m *Modem, p *port, w io.Writer, srv *served) *session {
+	s := &session{m: m, p: p}
+	s.wr.init(w, srv)
+	return s
+}
+
+// ctx is the context the session's commands run in: the serving one's,
+// or none for a link's host.
+func (s *session) ctx() context.Context {
+	if s.wr.srv != nil {
+		return s.wr.srv.ctx
+	}
+	return context.Background()
 }
 
 // input handles bytes as they arrive; how they are split does not matter.
@@ -171,7 +183,7 @@ func (s *session) feed(b []byte) {
 	echo := s.echo[:0] // reused: send copies what it keeps
 	flush := func() {
 		if len(echo) > 0 {
-			s.w.send(echo)
+			s.wr.send(echo)
 			echo = echo[:0]
 		}
 	}
@@ -214,7 +226,7 @@ func (s *session) feed(b []byte) {
 			res := ps.result(resError)
 			m.mu.Unlock()
 			m.tapOut(s.p, res)
-			s.w.send([]byte(res))
+			s.wr.send([]byte(res))
 		}
 		if s.busy {
 			s.queue(b[i+1:])
@@ -259,7 +271,7 @@ func (s *session) resume() {
 		err := ErrError
 		m.enter(s.p)
 		if h != nil {
-			lines, err = h(s.ctx, m, c)
+			lines, err = h(s.ctx(), m, c)
 		}
 		p, ok := err.(*pending)
 		m.mu.Lock()
@@ -379,7 +391,7 @@ func (s *session) final(res string) {
 	// moment the host reads the OK comes after the +QIOPEN it follows).
 	m.mu.Lock()
 	m.tapOutBytes(s.p, s.out)
-	s.w.send(s.out)
+	s.wr.send(s.out)
 	m.urc(s.after...)
 	m.mu.Unlock()
 	s.out = s.out[:0]
@@ -469,7 +481,7 @@ func (s *session) data(b []byte) int {
 	if serving == nil {
 		return n
 	}
-	if !m.charge(s.ctx, serving.PLMN, int64(n), 0) { // cut where the Fleet's limit is reached
+	if !m.charge(s.ctx(), serving.PLMN, int64(n), 0) { // cut where the Fleet's limit is reached
 		m.mu.Lock()
 		m.dropData()
 		m.mu.Unlock()
