@@ -673,7 +673,7 @@ func cgdcont(_ context.Context, m *Modem, c Command) ([]string, error) {
 		var lines []string
 		for cid := 1; cid <= 15; cid++ {
 			if p := m.st.contexts.get(cid); p != nil {
-				lines = append(lines, fmt.Sprintf("+CGDCONT: %d,%s,%s,%s,0,0", cid, quote(p.pdpType.String()), quote(p.apn), quote(p.addr.String())))
+				lines = append(lines, fmt.Sprintf("+CGDCONT: %d,%s,%s,%s,0,0", cid, quote(p.pdpType.String()), quote(p.apnName()), quote(p.addr.String())))
 			}
 		}
 		return lines, nil
@@ -710,7 +710,11 @@ func (m *Modem) defineContext(cid int, typ pdpType, apnArg []Arg) error {
 	if p := m.st.contexts.get(cid); p != nil && p.active {
 		return cme(CMENotAllowed)
 	}
-	m.st.contexts.set(cid, &pdpContext{pdpType: typ, apn: apn})
+	p := &pdpContext{pdpType: typ}
+	if apn != "" {
+		p.apn = &apn
+	}
+	m.st.contexts.set(cid, p)
 	return nil
 }
 
@@ -805,7 +809,7 @@ func cgact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 					m.deactivate(cid)
 					continue
 				}
-				if p.apn != "" && !strings.EqualFold(p.apn, "super") {
+				if apn := p.apnName(); apn != "" && !strings.EqualFold(apn, "super") {
 					return nil, cme(127) // missing or unknown APN
 				}
 				if err := m.activate(cid); err != nil {

@@ -157,7 +157,7 @@ func (m *Modem) Status() Status {
 	for _, p := range m.st.forbiddenList() {
 		s.Forbidden = append(s.Forbidden, p.String())
 	}
-	for _, p := range m.st.contexts.list { // a profile's own contexts too (SIMCom's app network)
+	for p := range m.st.contexts.all { // a profile's own contexts too (SIMCom's app network)
 		if p.active {
 			s.DataActive, s.IP = true, p.addr.String()
 			break

@@ -6,8 +6,8 @@ import (
 )
 
 // idleState is what a modem keeps beyond its idle size: its main port's
-// session working state and its rare state.
-type idleState struct{ work, rare bool }
+// session working state, its rare state, a list of its PDP contexts.
+type idleState struct{ work, rare, contexts bool }
 
 // kept reports what the harness modem keeps now.
 func (h *harness) kept() idleState {
@@ -15,21 +15,22 @@ func (h *harness) kept() idleState {
 	m := h.m
 	m.mu.Lock()
 	s := m.ports[0].sess
-	rare := m.rare != nil
+	rare, contexts := m.rare != nil, m.st.contexts.list != nil
 	m.mu.Unlock()
 	if s == nil {
 		h.t.Fatal("no session on the main port")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return idleState{work: s.sessionWork != nil, rare: rare}
+	return idleState{work: s.sessionWork != nil, rare: rare, contexts: contexts}
 }
 
 // TestIdleAfterDataSession: a port that goes back to command state after
 // a data session ("+++" and its guard time, no further input) keeps no
 // working state, and the modem no rare state for the escape's timer, as
 // before the session; a port in data state keeps its working state (the
-// escape's guard times).
+// escape's guard times). The power-up context, activated and not
+// redefined, needs no list of contexts.
 func TestIdleAfterDataSession(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, withVClock(), withHub())
@@ -54,8 +55,8 @@ func TestIdleAfterDataSession(t *testing.T) {
 	h.expect("\r\nCONNECT\r\n")
 	h.send("hello")
 	h.sync()
-	if got := h.kept(); !got.work {
-		t.Fatalf("in data state: kept %+v, want the working state", got)
+	if got := h.kept(); got != (idleState{work: true}) {
+		t.Fatalf("in data state: kept %+v, want the working state alone", got)
 	}
 	escape()
 	idle("after +++ and OK")
@@ -84,4 +85,22 @@ func TestIdleAfterDataSession(t *testing.T) {
 	idle("after ATH")
 	h.advance(time.Hour)
 	idle("an hour later")
+
+	// A definition changed: the contexts are a list from then on, and
+	// read as before.
+	h.run([]step{
+		{send: "AT+CGDCONT=2,\"IPV6\",\"\"\r", want: okLine},
+		{send: "AT+CGDCONT?\r", want: resp(`+CGDCONT: 1,"IP","super","0.0.0.0",0,0`, `+CGDCONT: 2,"IPV6","","0.0.0.0",0,0`)},
+	})
+	h.send("AT+CGACT=1,1\r")
+	h.awaitTimer(h.timing.Data)
+	h.advance(h.timing.Data)
+	h.expect(okLine)
+	h.run([]step{
+		{send: "AT+CGACT?\r", want: resp("+CGACT: 1,1", "+CGACT: 2,0")},
+		{send: "AT+CGPADDR=1\r", want: resp(`+CGPADDR: 1,"100.65.0.1"`)},
+	})
+	if got := h.kept(); !got.contexts {
+		t.Fatalf("after AT+CGDCONT=2: kept %+v, want a list of contexts", got)
+	}
 }

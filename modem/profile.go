@@ -250,7 +250,7 @@ func qicsgp(_ context.Context, m *Modem, c Command) ([]string, error) {
 			if p == nil {
 				return []string{`+QICSGP: 0,"","","",0`}, nil
 			}
-			return []string{fmt.Sprintf(`+QICSGP: 1,%s,"","",0`, quote(p.apn))}, nil
+			return []string{fmt.Sprintf(`+QICSGP: 1,%s,"","",0`, quote(p.apnName()))}, nil
 		}
 		var typ pdpType
 		switch c.Args[1].Value {

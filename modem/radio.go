@@ -679,7 +679,7 @@ func (m *Modem) deactivate(cid int) {
 
 func (m *Modem) activeContexts() int {
 	n := 0
-	for _, c := range m.st.contexts.list {
+	for c := range m.st.contexts.all {
 		if c.active {
 			n++
 		}
@@ -691,7 +691,7 @@ func (m *Modem) activeContexts() int {
 // Callers hold m.mu.
 func (m *Modem) detachData() {
 	m.dataLost() // sockets close with the data session
-	for _, c := range m.st.contexts.list {
+	for c := range m.st.contexts.all {
 		c.active, c.addr = false, 0
 	}
 	m.endAllData(resNoCarrier)
@@ -700,7 +700,7 @@ func (m *Modem) detachData() {
 // dropData is the network deactivating the data session. Callers hold m.mu.
 func (m *Modem) dropData() {
 	m.dataLost() // sockets close with the data session: +QIURC: "pdpdeact"
-	for _, c := range m.st.contexts.list {
+	for c := range m.st.contexts.all {
 		cid := c.cid
 		if c.active {
 			c.active, c.addr = false, 0

@@ -715,7 +715,7 @@ func (m *Modem) bringUp(cid int, apn, lost string) error {
 		return cme(127) // missing or unknown APN
 	}
 	if p := m.st.contexts.get(cid); p == nil || !p.active {
-		m.st.contexts.set(cid, &pdpContext{pdpType: pdpIP, apn: "super"})
+		m.st.contexts.set(cid, &pdpContext{pdpType: pdpIP, apn: &superAPN})
 	}
 	if err := m.activate(cid); err != nil {
 		m.st.contexts.del(cid)

@@ -380,7 +380,7 @@ func qiactSock(ctx context.Context, m *Modem, c Command) ([]string, error) {
 // Callers hold m.mu.
 func (m *Modem) dataLost() {
 	active := false
-	for _, p := range m.st.contexts.list {
+	for p := range m.st.contexts.all {
 		if !p.active {
 			continue
 		}
@@ -447,7 +447,7 @@ func (m *Modem) pdpAddr(cid int) ipv4 {
 
 // sessionAddr is the address of the first active context. Callers hold m.mu.
 func (m *Modem) sessionAddr() (ipv4, int) {
-	for _, p := range m.st.contexts.list {
+	for p := range m.st.contexts.all {
 		if p.active {
 			return p.addr, int(p.cid)
 		}

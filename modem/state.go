@@ -64,14 +64,22 @@ type state struct {
 	camped bool
 }
 
-// pdpContext is a defined PDP context: 24 bytes, as a fleet's modems
-// each keep the one they activate.
+// pdpContext is a defined PDP context, in 16 bytes: a modem keeps its
+// power-up one in place (pdpContexts.first).
 type pdpContext struct {
-	apn     string
-	addr    ipv4 // while active
+	apn     *string // nil for none
+	addr    ipv4    // while active
 	cid     uint8
 	pdpType pdpType
 	active  bool
+}
+
+// apnName is the context's APN, "" for none.
+func (p *pdpContext) apnName() string {
+	if p.apn == nil {
+		return ""
+	}
+	return *p.apn
 }
 
 // pdpType is a PDP context's type, as AT+CGDCONT names it.
@@ -375,26 +383,49 @@ func (st *state) errorResult(err error, texts map[int]string) string {
 // two, so a short list beats a map.
 //
 // A modem powers up with context 1 defined ("IP", APN "super") and
-// inactive; it is made when first asked for (get, set, del, cids): an
-// inactive context is nothing to the loops over list, which look for
-// active ones.
+// inactive. Until a definition changes (set, del), that context is the
+// only one and lives in place (first), its session state too: a modem
+// that activates it and nothing else allocates nothing for its contexts.
 type pdpContexts struct {
-	// list is nil while context 1 as a power-up defines it is not made
-	// yet; once made, never nil again (empty when every context is
-	// deleted).
-	list []*pdpContext
+	// first is context 1 as power-up defines it while list is nil (its
+	// fields are set by get: the zero value is a power-up's).
+	first pdpContext
+	// list is the defined contexts once a definition changed; it may hold
+	// &first. Empty when every context is deleted.
+	list *[]*pdpContext
 }
 
-// own makes the power-up context if it was not yet.
+// superAPN is the APN of the power-up context. Never changed.
+var superAPN = "super"
+
+// power is first as power-up defines it. Callers hold m.mu.
+func (c *pdpContexts) power() *pdpContext {
+	c.first.cid, c.first.pdpType, c.first.apn = 1, pdpIP, &superAPN
+	return &c.first
+}
+
+// own makes the list of contexts, of the power-up context, if it was not yet.
 func (c *pdpContexts) own() {
 	if c.list == nil {
-		c.list = []*pdpContext{{cid: 1, pdpType: pdpIP, apn: "super"}}
+		c.list = &[]*pdpContext{c.power()}
+	}
+}
+
+// all yields the defined contexts in cid order.
+func (c *pdpContexts) all(yield func(*pdpContext) bool) {
+	if c.list == nil {
+		yield(c.power())
+		return
+	}
+	for _, p := range *c.list {
+		if !yield(p) {
+			return
+		}
 	}
 }
 
 func (c *pdpContexts) get(cid int) *pdpContext {
-	c.own()
-	for _, p := range c.list {
+	for p := range c.all {
 		if int(p.cid) == cid {
 			return p
 		}
@@ -405,29 +436,29 @@ func (c *pdpContexts) get(cid int) *pdpContext {
 func (c *pdpContexts) set(cid int, p *pdpContext) {
 	c.own()
 	p.cid = uint8(cid)
-	for i, q := range c.list {
+	l := *c.list
+	for i, q := range l {
 		switch {
 		case int(q.cid) == cid:
-			c.list[i] = p
+			l[i] = p
 			return
 		case int(q.cid) > cid:
-			c.list = slices.Insert(c.list, i, p)
+			*c.list = slices.Insert(l, i, p)
 			return
 		}
 	}
-	c.list = append(c.list, p)
+	*c.list = append(l, p)
 }
 
 func (c *pdpContexts) del(cid int) {
 	c.own()
-	c.list = slices.DeleteFunc(c.list, func(p *pdpContext) bool { return int(p.cid) == cid })
+	*c.list = slices.DeleteFunc(*c.list, func(p *pdpContext) bool { return int(p.cid) == cid })
 }
 
 func (c *pdpContexts) cids() []int {
-	c.own()
-	out := make([]int, len(c.list))
-	for i, p := range c.list {
-		out[i] = int(p.cid)
+	var out []int
+	for p := range c.all {
+		out = append(out, int(p.cid))
 	}
 	return out
 }
