@@ -367,7 +367,7 @@ func (m *Modem) radioOff() {
 	m.st.camped = false
 	m.abandonSelection()
 	m.stopTimer(timerReg)
-	m.stopTimer(timerAuth)
+	m.stopAuth()
 	m.detachData()
 	m.st.serving = nil
 	m.setReg(RegNotRegistered, nil, 0)

@@ -74,7 +74,7 @@ type Config struct {
 // Env is what the modems of a fleet share: the core, the world, the
 // clock, the profile and the settings of Config other than Card, IMEI and
 // Country. Every modem points at one instead of keeping a copy: a fleet
-// keeps a million modems. Never changed once made.
+// keeps a million modems. Never changed once made, but for auth.
 type Env struct {
 	profile   Profile
 	core      Core
@@ -94,6 +94,8 @@ type Env struct {
 	silentBoot bool            // the UART reads nothing while booting (u-blox)
 	portNames  []string        // the profile's ports, the main port first
 	urcName    string          // the port indications go to at first
+
+	auth authQueue // the modems' cached authorisations (the one mutable part)
 }
 
 // NewEnv returns the shared part of cfg, with the defaults New gives;
@@ -143,7 +145,7 @@ type Modem struct {
 	gen    uint32                     // the registration procedure in progress; bumping it cancels
 	sel    *selection                 // the procedure's outcome, which a command may be waiting for
 	timers [numCommonTimers]sim.Timer // the rarer kinds are in rare
-	authAt int64                      // when timerAuth fires, in Unix nanoseconds
+	authAt atomic.Int64               // when the cached authorisation expires, in Unix nanoseconds; 0: none (see authQueue)
 	closed bool
 	cur    uint8 // the port a command runs for while one runs, as its index+1; 0 otherwise (see running)
 	imei   imeiKind
@@ -453,7 +455,6 @@ type timerKind uint8
 const (
 	timerBoot   timerKind = iota // power-up to RDY
 	timerReg                     // the registration procedure's next step
-	timerAuth                    // the visited network's cached authorisation
 	timerEscape                  // the guard time after "+++"
 	timerLimit                   // a new data limit reaches the SIM (a spread propagation)
 	numTimers
@@ -494,6 +495,7 @@ func (m *Modem) stopTimers() {
 	for k := range numTimers {
 		m.stopTimer(timerKind(k))
 	}
+	m.stopAuth()
 	m.gen++
 	m.abandonSelection()
 }

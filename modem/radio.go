@@ -253,7 +253,7 @@ func (m *Modem) selectAfter(scan time.Duration) *selection {
 		return sel
 	case m.st.copsMode == 2:
 		// Deregistered: no serving cell, no PDP context, no cached authorisation.
-		m.stopTimer(timerAuth)
+		m.stopAuth()
 		m.detachData()
 		m.st.serving = nil
 		m.setReg(RegNotRegistered, nil, 0)
@@ -386,41 +386,6 @@ func (m *Modem) attachNext(g uint32, cands []Cell, sel *selection) {
 	})
 }
 
-// armAuthCache re-checks, when the visited network's cached authorisation
-// expires, that the SIM may still use it. Callers hold m.mu.
-//
-// Every registered modem has this timer running, so it is armed without
-// the closures of after: the timer calls a method value, and a firing that
-// was stopped or replaced meanwhile (on a wall clock) is told by the
-// deadline.
-func (m *Modem) armAuthCache() {
-	if m.closed {
-		return
-	}
-	m.stopTimer(timerAuth)
-	m.authAt = m.env.clock.Now().Add(m.env.authCache).UnixNano()
-	m.setTimer(timerAuth, m.env.clock.AfterFunc(m.env.authCache, m.authExpired))
-}
-
-// authExpired is the visited network's cached authorisation expiring.
-func (m *Modem) authExpired() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.timer(timerAuth) == nil || m.env.clock.Now().UnixNano() < m.authAt {
-		return // stopped, or replaced by a later one
-	}
-	m.setTimer(timerAuth, nil)
-	s := m.st.serving
-	if s == nil {
-		return
-	}
-	if _, err := m.env.core.AuthorizeAttach(m.card.ICCID, s.PLMN); err != nil {
-		m.networkDetach(err)
-		return
-	}
-	m.armAuthCache()
-}
-
 // networkDetach is the network dropping the modem for reason err. Callers hold m.mu.
 func (m *Modem) networkDetach(err error) {
 	cause := CauseEPSNonEPSNotAllowed
@@ -437,7 +402,7 @@ func (m *Modem) networkDetach(err error) {
 	m.st.serving = nil
 	m.st.cause = uint8(cause)
 	m.env.stats.detached(cause)
-	m.stopTimer(timerAuth)
+	m.stopAuth()
 	m.setReg(RegDenied, nil, cause)
 	if cause == CausePLMNNotAllowed && m.st.copsMode == 0 {
 		m.startSelection()
