@@ -2,6 +2,7 @@ package modem
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -33,9 +34,13 @@ type state struct {
 	simcom *simcomState
 
 	// The radio.
-	country   string
-	serving   *Cell
-	forbidden *[]sim.PLMN // PLMNs rejected with #11, until power-off: a few at most; nil for none
+	country string
+	serving *Cell
+	// The PLMNs rejected with #11, until power-off, oldest first: a few
+	// at most. The first two are in fplmn, as codes (0 for none), the
+	// rest in forbidden (nil for none); see forbiddenList.
+	fplmn     [2]plmnCode
+	forbidden *[]sim.PLMN
 	contexts  pdpContexts
 
 	afterResult *[]string // indications to print right after the current command's result; nil for none
@@ -215,7 +220,7 @@ func (st *state) resetRadio() {
 	st.cfun = 1
 	st.copsMode, st.copsFormat = 0, 0
 	st.reg, st.cause, st.serving = RegNotRegistered, 0, nil
-	st.forbidden = nil
+	st.fplmn, st.forbidden = [2]plmnCode{}, nil
 	st.contexts = pdpContexts{}
 	st.detached, st.camped = false, false
 	st.scanseq, st.iotopmode, st.scanmode = nil, 0, 0
@@ -232,33 +237,98 @@ func (ps *portState) s5() byte { return byte(ps.sreg.get(5)) }
 
 // forbid adds a PLMN to the forbidden list.
 func (st *state) forbid(p sim.PLMN) {
-	switch {
-	case st.forbidden == nil:
-		st.forbidden = &[]sim.PLMN{p}
-	case !st.isForbidden(p):
-		*st.forbidden = append(*st.forbidden, p)
+	if !st.isForbidden(p) {
+		st.setForbidden(append(st.forbiddenList(), p))
 	}
 }
 
 // forbiddenList is the forbidden list, oldest first.
 func (st *state) forbiddenList() []sim.PLMN {
-	if st.forbidden == nil {
-		return nil
+	var l []sim.PLMN
+	for _, c := range st.fplmn {
+		if c != 0 {
+			l = append(l, c.plmn())
+		}
 	}
-	return *st.forbidden
+	if st.forbidden != nil {
+		l = append(l, *st.forbidden...)
+	}
+	return l
+}
+
+// setForbidden makes l the forbidden list: as many of its first PLMNs as
+// fplmn holds there, the rest in forbidden.
+func (st *state) setForbidden(l []sim.PLMN) {
+	st.fplmn, st.forbidden = [2]plmnCode{}, nil
+	i := 0
+	for ; i < len(l) && i < len(st.fplmn); i++ {
+		c, ok := plmnCodeOf(l[i])
+		if !ok {
+			break
+		}
+		st.fplmn[i] = c
+	}
+	if rest := l[i:]; len(rest) > 0 {
+		st.forbidden = &rest
+	}
 }
 
 // isForbidden reports whether p is on the forbidden list.
-func (st *state) isForbidden(p sim.PLMN) bool { return slices.Contains(st.forbiddenList(), p) }
+func (st *state) isForbidden(p sim.PLMN) bool {
+	if c, ok := plmnCodeOf(p); ok && (st.fplmn[0] == c || st.fplmn[1] == c) {
+		return true
+	}
+	return st.forbidden != nil && slices.Contains(*st.forbidden, p)
+}
 
 // allow takes p off the forbidden list.
 func (st *state) allow(p sim.PLMN) {
-	if st.forbidden == nil {
-		return
+	if st.isForbidden(p) {
+		st.setForbidden(slices.DeleteFunc(st.forbiddenList(), func(q sim.PLMN) bool { return q == p }))
 	}
-	if *st.forbidden = slices.DeleteFunc(*st.forbidden, func(q sim.PLMN) bool { return q == p }); len(*st.forbidden) == 0 {
-		st.forbidden = nil
+}
+
+// plmnCode is a PLMN of a 3-digit MCC and a 2- or 3-digit MNC in a word:
+// bit 31 set, bit 30 for a 3-digit MNC, the MCC from bit 10, the MNC
+// below. 0 is none.
+type plmnCode uint32
+
+// plmnCodeOf is p's code, if it has one.
+func plmnCodeOf(p sim.PLMN) (plmnCode, bool) {
+	mcc, ok1 := decimal(p.MCC)
+	mnc, ok2 := decimal(p.MNC)
+	if !ok1 || !ok2 || len(p.MCC) != 3 || len(p.MNC) < 2 || len(p.MNC) > 3 {
+		return 0, false
 	}
+	c := 1<<31 | plmnCode(mcc)<<10 | plmnCode(mnc)
+	if len(p.MNC) == 3 {
+		c |= 1 << 30
+	}
+	return c, true
+}
+
+// decimal is the value of up to 9 decimal digits.
+func decimal(s string) (uint32, bool) {
+	if len(s) > 9 {
+		return 0, false
+	}
+	var v uint32
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		v = v*10 + uint32(s[i]-'0')
+	}
+	return v, true
+}
+
+// plmn is the PLMN c codes.
+func (c plmnCode) plmn() sim.PLMN {
+	mnc := fmt.Sprintf("%02d", c&0x3ff)
+	if c&(1<<30) != 0 {
+		mnc = fmt.Sprintf("%03d", c&0x3ff)
+	}
+	return sim.PLMN{MCC: fmt.Sprintf("%03d", c>>10&0x3ff), MNC: mnc}
 }
 
 // addAfter queues indications to print right after the current command's
