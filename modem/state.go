@@ -351,8 +351,9 @@ func (st *state) takeAfter() []string {
 }
 
 // sregisters holds the S-registers that differ from their defaults: a
-// modem that never changes one carries none.
-type sregisters struct{ changed []sregister }
+// modem that never changes one carries none, and a word for the list it
+// would make (a port is in the 48-byte class, not 64).
+type sregisters struct{ changed *[]sregister }
 
 type sregister struct{ n, v uint8 }
 
@@ -361,9 +362,11 @@ type sregister struct{ n, v uint8 }
 var sregDefaults = [...]uint8{0: 0, 3: 13, 4: 10, 5: 8, 6: 2, 7: 50, 8: 2, 10: 2, 12: 50}
 
 func (r *sregisters) get(n int) int {
-	for _, s := range r.changed {
-		if int(s.n) == n {
-			return int(s.v)
+	if r.changed != nil {
+		for _, s := range *r.changed {
+			if int(s.n) == n {
+				return int(s.v)
+			}
 		}
 	}
 	if n >= 0 && n < len(sregDefaults) {
@@ -373,13 +376,17 @@ func (r *sregisters) get(n int) int {
 }
 
 func (r *sregisters) set(n, v int) {
-	for i, s := range r.changed {
+	if r.changed == nil {
+		r.changed = new([]sregister)
+	}
+	l := *r.changed
+	for i, s := range l {
 		if int(s.n) == n {
-			r.changed[i].v = uint8(v)
+			l[i].v = uint8(v)
 			return
 		}
 	}
-	r.changed = append(r.changed, sregister{n: uint8(n), v: uint8(v)})
+	*r.changed = append(l, sregister{n: uint8(n), v: uint8(v)})
 }
 
 // frame frames an information line: <S3><S4>text<S3><S4> in verbose mode,
