@@ -459,7 +459,7 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		m.mu.Unlock()
 		return nil, cme(CMENoNetwork)
 	}
-	m.st.copsMode, m.st.manual = uint8(mode), &plmn
+	m.st.copsMode, m.st.moreOf().manual = uint8(mode), &plmn
 	m.st.cause = 0 // the outcome is this selection's, not an earlier rejection's
 	defer m.mu.Unlock()
 	return nil, m.await(m.startSelection())

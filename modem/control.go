@@ -17,11 +17,11 @@ func (m *Modem) PowerCycle() {
 func (m *Modem) powerUp() {
 	m.boots++
 	m.stopTimers()
-	country, rssi, ublox := m.st.country, m.st.rssi, m.st.ublox
+	country, rssi, vendor := m.st.country, m.st.rssi, m.st.vendor
 	m.st = initialState(country)
 	m.st.rssi = int8(min(max(rssi, -1), 127)) // the +CSQ scale's 0..31, or -1
-	if ublox != nil {                         // a module's NVM outlives the power-up
-		m.st.ublox = ublox.afterReset()
+	if vendor != nil && vendor.ublox != nil { // a module's NVM outlives the power-up
+		m.st.vendorOf().ublox = vendor.ublox.afterReset()
 	}
 	for _, p := range m.ports { // every port starts afresh, as the profile has it
 		if p == nil { // not made yet: it will be at its defaults

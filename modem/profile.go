@@ -194,7 +194,7 @@ func qcfg(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if len(v)%2 != 0 || len(v) == 0 || strings.Trim(v, "0123") != "" {
 			return nil, cme(CMEIncorrectParameters)
 		}
-		m.st.scanseq = &v
+		m.st.moreOf().scanseq = &v
 	case "nwscanmode":
 		if len(args) == 0 {
 			return []string{fmt.Sprintf(`+QCFG: "nwscanmode",%d`, m.st.scanmode)}, nil

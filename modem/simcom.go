@@ -137,13 +137,14 @@ type appConfig struct {
 
 // simcom returns the SIMCom state, made on first use. Callers hold m.mu.
 func (m *Modem) simcom() *simcomState {
-	if m.st.simcom == nil {
-		m.st.simcom = &simcomState{cnmp: 2, cmnb: 3, cacid: -1, ciprxget: 0}
-		for i := range m.st.simcom.app {
-			m.st.simcom.app[i].ipType = 1
+	v := m.st.vendorOf()
+	if v.simcom == nil {
+		v.simcom = &simcomState{cnmp: 2, cmnb: 3, cacid: -1, ciprxget: 0}
+		for i := range v.simcom.app {
+			v.simcom.app[i].ipType = 1
 		}
 	}
-	return m.st.simcom
+	return v.simcom
 }
 
 func (m *Modem) simcomProfile() SIMCom {

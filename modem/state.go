@@ -24,14 +24,8 @@ type state struct {
 
 	// 27.007 settings. The numeric ones are small and packed together
 	// (below): a fleet keeps a million modems.
-	manual *sim.PLMN    // AT+COPS=1's network, once a host chose one
-	ps     *powerSaving // PSM and eDRX, made when first set: most hosts never do
-
-	// Vendor settings (Quectel).
-	scanseq *string     // AT+QCFG="nwscanseq" once set; nil for the power-up "020301"
-	ublox   *ubloxState // u-blox's, allocated on first use
-	// SIMCom's settings and CIP stack state, made on first use (simcom.go).
-	simcom *simcomState
+	more   *stateMore   // settings most hosts never make, made when one first is
+	vendor *vendorState // u-blox's or SIMCom's own, made on first use
 
 	// The radio.
 	country string
@@ -126,12 +120,43 @@ func (a ipv4) String() string {
 	return netip.AddrFrom4(b).String()
 }
 
+// stateMore is the settings most hosts never make: a word in the state
+// for the three.
+type stateMore struct {
+	manual  *sim.PLMN    // AT+COPS=1's network, once a host chose one
+	ps      *powerSaving // PSM and eDRX
+	scanseq *string      // Quectel's AT+QCFG="nwscanseq" once set; nil for the power-up "020301"
+}
+
+// moreOf returns st.more, made now if it was not yet.
+func (st *state) moreOf() *stateMore {
+	if st.more == nil {
+		st.more = new(stateMore)
+	}
+	return st.more
+}
+
+// vendorState is a vendor's own state, of the one vendor a modem's
+// profile is: a word in the state for both.
+type vendorState struct {
+	ublox  *ubloxState  // u-blox's (ublox.go)
+	simcom *simcomState // SIMCom's settings and CIP stack state (simcom.go)
+}
+
+// vendorOf returns st.vendor, made now if it was not yet.
+func (st *state) vendorOf() *vendorState {
+	if st.vendor == nil {
+		st.vendor = new(vendorState)
+	}
+	return st.vendor
+}
+
 // manualPLMN is the network of manual selection.
 func (st *state) manualPLMN() sim.PLMN {
-	if st.manual == nil {
+	if st.more == nil || st.more.manual == nil {
 		return sim.PLMN{}
 	}
-	return *st.manual
+	return *st.more.manual
 }
 
 // powerSaving is what a host set of PSM (AT+CPSMS) and eDRX (AT+CEDRXS).
@@ -142,26 +167,27 @@ type powerSaving struct {
 
 // psm is the PSM settings.
 func (st *state) psm() psmSettings {
-	if st.ps == nil {
+	if st.more == nil || st.more.ps == nil {
 		return psmSettings{}
 	}
-	return st.ps.psm
+	return st.more.ps.psm
 }
 
 // edrx is the eDRX settings.
 func (st *state) edrx() edrxSettings {
-	if st.ps == nil {
+	if st.more == nil || st.more.ps == nil {
 		return edrxSettings{}
 	}
-	return st.ps.edrx
+	return st.more.ps.edrx
 }
 
 // power is the power saving settings, for a command to set them.
 func (st *state) power() *powerSaving {
-	if st.ps == nil {
-		st.ps = new(powerSaving)
+	m := st.moreOf()
+	if m.ps == nil {
+		m.ps = new(powerSaving)
 	}
-	return st.ps
+	return m.ps
 }
 
 type psmSettings struct {
@@ -223,8 +249,13 @@ func (st *state) resetRadio() {
 	st.fplmn, st.forbidden = [2]plmnCode{}, nil
 	st.contexts = pdpContexts{}
 	st.detached, st.camped = false, false
-	st.scanseq, st.iotopmode, st.scanmode = nil, 0, 0
-	st.ps = nil
+	st.iotopmode, st.scanmode = 0, 0
+	if m := st.more; m != nil {
+		m.scanseq, m.ps = nil, nil
+		if m.manual == nil {
+			st.more = nil
+		}
+	}
 	st.ctzu, st.ctzr, st.cusd = 0, 0, 0
 	st.crc, st.ccwa, st.ifc = 0, 0, [2]uint8{}
 }
@@ -548,8 +579,8 @@ func (st *state) charset() string { return charsets[st.cscs] }
 
 // scanSeq is the AT+QCFG="nwscanseq" search order.
 func (st *state) scanSeq() string {
-	if st.scanseq == nil {
+	if st.more == nil || st.more.scanseq == nil {
 		return "020301"
 	}
-	return *st.scanseq
+	return *st.more.scanseq
 }
