@@ -39,32 +39,33 @@ type Control struct {
 	shared  *replica              // with a SharedStore
 	stats   stats                 // counters for Stats: atomic, outside mu
 
-	mu        sync.RWMutex
-	closed    bool
-	seq       int64
-	main      *Account
-	accounts  table[Account]
-	sims      simTable
-	fleets    table[Fleet]
-	naps      table[NAP]
-	sms       table[SmsCommand]
-	ips       table[IPCommand]
-	esims     table[ESimProfile]
-	settings  table[SettingsUpdate]
-	usage     *usageStore
-	inv       inventory
-	esimCards map[string]Card   // eSIM profiles' cards known to the network, by ICCID
-	ids       []string          // interned account and Fleet SIDs of the Sim records; ids[0] is ""
-	idIdx     map[string]uint32 // index in ids
-	cardSims  []int32           // by inventory card: index+1 of its Sim's record, or 0
-	extra     []string          // ICCIDs of Sims' cards outside the inventory
-	extraIdx  map[string]int32  // index in extra
-	extraSims []int32           // by extra card: index+1 of its Sim's record
-	names     map[string]string // kind|account|unique name → sid
-	timers    map[string]Timer  // pending Sim update and eSIM timers by sid
-	subs      map[int]func(Event)
-	sessions  map[string]string // ICCID → PDP address of its data session: network state, never stored
-	nextSub   int
+	mu         sync.RWMutex
+	closed     bool
+	seq        int64
+	main       *Account
+	accounts   table[Account]
+	sims       simTable
+	fleets     table[Fleet]
+	naps       table[NAP]
+	sms        table[SmsCommand]
+	ips        table[IPCommand]
+	esims      table[ESimProfile]
+	settings   table[SettingsUpdate]
+	usage      *usageStore
+	inv        inventory
+	esimCards  map[string]Card   // eSIM profiles' cards known to the network, by ICCID
+	ids        []string          // interned account and Fleet SIDs of the Sim records; ids[0] is ""
+	idIdx      map[string]uint32 // index in ids
+	cardSims   []int32           // by inventory card: index+1 of its Sim's record, or 0
+	extra      []string          // ICCIDs of Sims' cards outside the inventory
+	extraIdx   map[string]int32  // index in extra
+	extraSims  []int32           // by extra card: index+1 of its Sim's record
+	names      map[string]string // kind|account|unique name → sid
+	timers     map[string]Timer  // pending Sim update and eSIM timers by sid
+	lastUpdate *SimUpdate        // see shareUpdate
+	subs       map[int]func(Event)
+	sessions   map[string]string // ICCID → PDP address of its data session: network state, never stored
+	nextSub    int
 
 	loading     bool              // in load: see putSettings
 	baseLoaded  []*SettingsUpdate // first settings updates loaded before their Sims
@@ -222,7 +223,7 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 	c.mu.Lock()
 	for i := int32(0); len(c.sims.pending) > 0 && int(i) < c.sims.len(); i++ {
 		if p := c.sims.pending[c.sims.at(i).sid]; p != nil {
-			c.armSimTimer(c.sims.at(i).sid.sid("HS"), p.Due)
+			c.armSimTimer(i, p.Due)
 		}
 	}
 	for _, p := range c.esims.all() {
@@ -337,14 +338,15 @@ func (c *Control) applyRecord(r Record, live bool) error {
 		if err = json.Unmarshal(r.Data, s); err == nil && s.Sid != r.ID {
 			err = fmt.Errorf("the record holds Sim %s", s.Sid)
 		}
+		var i int32
 		if err == nil {
 			c.unindexSim(s.Sid)
-			err = c.setSim(s, true)
+			i, err = c.setSim(s, true)
 		}
 		if err == nil {
 			c.index("sim", s.AccountSid, s.UniqueName, s.Sid)
 			if live && s.Pending != nil {
-				c.armSimTimer(s.Sid, s.Pending.Due)
+				c.armSimTimer(i, s.Pending.Due)
 			}
 		}
 	case "fleet":
@@ -570,13 +572,25 @@ func (c *Control) finish(t *txn) {
 }
 
 func (c *Control) putSim(t *txn, s *Sim) {
-	t.put("sim", s.Sid, s, func() {
-		c.unindexSim(s.Sid)
-		if err := c.setSim(s, false); err != nil {
-			panic(fmt.Sprintf("sim: keeping Sim %s: %v", s.Sid, err))
-		}
-		c.index("sim", s.AccountSid, s.UniqueName, s.Sid)
-	})
+	t.put("sim", s.Sid, s, func() { c.keepSim(s) })
+}
+
+// putSimPending is putSim for a Sim whose update it schedules: the update
+// completes at s.Pending.Due.
+func (c *Control) putSimPending(t *txn, s *Sim) {
+	t.put("sim", s.Sid, s, func() { c.armSimTimer(c.keepSim(s), s.Pending.Due) })
+}
+
+// keepSim is putSim's change in memory; it returns the index of the
+// Sim's record.
+func (c *Control) keepSim(s *Sim) int32 {
+	c.unindexSim(s.Sid)
+	i, err := c.setSim(s, false)
+	if err != nil {
+		panic(fmt.Sprintf("sim: keeping Sim %s: %v", s.Sid, err))
+	}
+	c.index("sim", s.AccountSid, s.UniqueName, s.Sid)
+	return i
 }
 
 // unindexSim forgets the unique name of the Sim's stored version.

@@ -268,14 +268,13 @@ func (c *Control) UpdateSim(ctx context.Context, acct *Account, ref string, p Si
 			if statusChange {
 				to = target
 			}
-			s.Pending = &SimUpdate{
+			s.Pending = c.shareUpdate(SimUpdate{
 				Status: to, SetFleet: fleetChange, FleetSid: fleetSid,
 				Due:         now.Add(c.cfg.updateDelay),
 				CallbackURL: p.CallbackURL, CallbackMethod: method,
-			}
+			})
 			accepted = true
-			c.putSim(t, s)
-			t.apply = append(t.apply, func() { c.armSimTimer(s.Sid, s.Pending.Due) })
+			c.putSimPending(t, s)
 		} else {
 			s.FleetSid = fleetSid
 			c.putSim(t, s)
@@ -285,6 +284,18 @@ func (c *Control) UpdateSim(ctx context.Context, acct *Account, ref string, p Si
 		return nil
 	})
 	return sim, accepted, err
+}
+
+// shareUpdate returns a pending update equal to u: the one made last if
+// it is, so that the updates of a whole fleet set up at one instant (same
+// status, Fleet and due time) are one object. A SimUpdate is never
+// modified once made. Callers hold c.mu.
+func (c *Control) shareUpdate(u SimUpdate) *SimUpdate {
+	if l := c.lastUpdate; l != nil && *l == u {
+		return l
+	}
+	c.lastUpdate = &u
+	return c.lastUpdate
 }
 
 // checkMove applies the seed's rules for moving a Sim to another account.
@@ -320,24 +331,56 @@ func transitionAllowed(from, to SimStatus) bool {
 	return false
 }
 
-func (c *Control) armSimTimer(sid string, due time.Time) {
+// armSimTimer makes the pending update of Sim record i complete at due.
+// On a Scheduler clock (a simulation's) that is an event of the clock's
+// and nothing else: no timer, closure or map entry per Sim while a whole
+// fleet's first updates are pending. An event cannot be stopped: when it
+// fires, simDue completes the update only if it is still pending and due
+// (a record re-armed later has a later event of its own). On another
+// clock it is a timer, which a new one replaces. Callers hold c.mu.
+func (c *Control) armSimTimer(i int32, due time.Time) {
 	if c.closed {
 		return
 	}
+	d := max(0, due.Sub(c.Now()))
+	if s, ok := c.cfg.clock.(Scheduler); ok {
+		s.Schedule(d, (*simDue)(c), uint64(i))
+		return
+	}
+	sid := c.sims.at(i).sid.sid("HS")
 	if t, ok := c.timers[sid]; ok {
 		t.Stop()
 	}
-	c.timers[sid] = c.cfg.clock.AfterFunc(max(0, due.Sub(c.Now())), func() { c.completeSimUpdate(sid) })
+	c.timers[sid] = c.cfg.clock.AfterFunc(d, func() { c.completeSimUpdate(i, true) })
 }
 
-// completeSimUpdate finishes a scheduled update and calls its callback.
-func (c *Control) completeSimUpdate(sid string) {
+// simDue is the Handler of the events armSimTimer schedules: the word is
+// the index of the Sim's record.
+type simDue Control
+
+func (h *simDue) Fire(arg uint64) {
+	c, i := (*Control)(h), int32(arg)
+	c.mu.RLock()
+	p := c.sims.pending[c.sims.at(i).sid]
+	due := !c.closed && p != nil && !p.Due.After(c.Now())
+	c.mu.RUnlock()
+	if due {
+		c.completeSimUpdate(i, false)
+	}
+}
+
+// completeSimUpdate finishes the scheduled update of Sim record i and
+// calls its callback; timed: it forgets the update's timer.
+func (c *Control) completeSimUpdate(i int32, timed bool) {
 	err := c.write(context.Background(), func(t *txn) error {
-		c.untime(sid)
-		cur := c.getSim(sid)
-		if cur == nil || cur.Pending == nil {
+		r := c.sims.at(i)
+		if timed {
+			c.untime(r.sid.sid("HS"))
+		}
+		if c.sims.pending[r.sid] == nil {
 			return nil
 		}
+		cur := c.simOf(i)
 		now := c.Now()
 		s := clone(c.view(cur, now))
 		p := s.Pending
@@ -363,6 +406,9 @@ func (c *Control) completeSimUpdate(sid string) {
 		return nil
 	})
 	if err != nil {
+		c.mu.RLock()
+		sid := c.sims.at(i).sid.sid("HS")
+		c.mu.RUnlock()
 		c.cfg.logger.Error("completing Sim update", "sim", sid, "err", err)
 	}
 }
