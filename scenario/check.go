@@ -409,14 +409,14 @@ func (r *runner) simsWithStatus(api *apiclient.Client, groupName, status string)
 }
 
 func (r *runner) memberSids(groupName string) map[string]bool {
-	first, n := 0, len(r.sids)
+	first, n := 0, r.sids.len()
 	if g := r.group(groupName); g != nil {
 		first, n = g.First, g.Count
 	}
 	in := make(map[string]bool, n)
-	for i, sid := range r.sids[first : first+n] {
-		if r.owns(first + i) {
-			in[sid] = true
+	for i := first; i < first+n; i++ {
+		if r.owns(i) {
+			in[r.sids.get(i)] = true
 		}
 	}
 	return in
@@ -450,7 +450,7 @@ func (r *runner) expand(s string) (string, error) {
 			name, idx, _ := strings.Cut(p[2], "/")
 			i, convErr := strconv.Atoi(idx)
 			if g := r.group(name); g != nil && convErr == nil && i >= 0 && i < g.Count {
-				return r.sids[g.First+i]
+				return r.sids.get(g.First + i)
 			}
 		}
 		err = fmt.Errorf("%s names nothing in the scenario", m)

@@ -28,11 +28,11 @@ func (r *runner) sendCommands(i int) bool {
 	switch {
 	case e.SMS != nil:
 		for _, d := range r.targets(e.SMS.Targets) {
-			r.apiAction(i, http.MethodPost, "/v1/SmsCommands", url.Values{"Sim": {r.sids[d.Index]}, "Payload": {e.SMS.Text}}, 0)
+			r.apiAction(i, http.MethodPost, "/v1/SmsCommands", url.Values{"Sim": {r.sids.get(int(d.Index))}, "Payload": {e.SMS.Text}}, 0)
 		}
 	case e.IP != nil:
 		for _, d := range r.targets(e.IP.Targets) {
-			p := url.Values{"Sim": {r.sids[d.Index]}, "Payload": {e.IP.Text}, "DevicePort": {strconv.Itoa(e.IP.Port)}}
+			p := url.Values{"Sim": {r.sids.get(int(d.Index))}, "Payload": {e.IP.Text}, "DevicePort": {strconv.Itoa(e.IP.Port)}}
 			r.apiAction(i, http.MethodPost, "/v1/IpCommands", p, 0)
 		}
 	default:

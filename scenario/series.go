@@ -389,11 +389,13 @@ func (r *runner) usageDistribution(g *firmware.Group, usage map[string]float64) 
 	if usage != nil {
 		vals := make([]float64, 0, g.Count)
 		peak := float64(max(u.LimitMB, u.FinalLimitMB))
+		var buf []byte
 		for i := g.First; i < g.First+g.Count; i++ {
 			if !r.owns(i) {
 				continue
 			}
-			mb := usage[r.sids[i]] / sim.MB
+			buf = r.sids.append(buf[:0], i)
+			mb := usage[string(buf)] / sim.MB
 			vals = append(vals, mb)
 			if u.LimitMB > 0 && mb >= float64(u.LimitMB) {
 				u.AtLimit++
@@ -412,7 +414,7 @@ func (r *runner) usageDistribution(g *firmware.Group, usage map[string]float64) 
 	slices.SortStableFunc(ids, func(a, b int) int { return cmp.Compare(rec.blockedN[b], rec.blockedN[a]) })
 	for _, i := range ids[:min(len(ids), topBlocked)] {
 		u.Longest = append(u.Longest, report.BlockedSIM{
-			Index: i - g.First, Sim: r.sids[i],
+			Index: i - g.First, Sim: r.sids.get(i),
 			BlockedSeconds: float64(rec.blockedN[i]) * rec.step.Seconds(),
 			First:          rec.times[rec.blockedFirst[i]-1], Last: rec.times[rec.blockedLast[i]-1],
 		})
@@ -440,7 +442,7 @@ func (r *runner) finalUsage() (map[string]float64, error) {
 	if r.ctl == nil {
 		return r.usageBySim()
 	}
-	used := make(map[string]float64, len(r.sids))
+	used := make(map[string]float64, r.sids.len())
 	start := r.s.Start.Time.Truncate(time.Hour)
 	end := r.Clock.Now().Truncate(time.Hour).Add(time.Hour)
 	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
@@ -461,7 +463,7 @@ func (r *runner) finalUsage() (map[string]float64, error) {
 
 // usageBySim reads every SIM's data use (bytes) from UsageRecords.
 func (r *runner) usageBySim() (map[string]float64, error) {
-	used := make(map[string]float64, len(r.sids))
+	used := make(map[string]float64, r.sids.len())
 	start := r.s.Start.Time.Truncate(time.Hour)
 	end := r.Clock.Now().Truncate(time.Hour).Add(time.Hour)
 	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {

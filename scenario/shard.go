@@ -117,12 +117,14 @@ func RunShard(ctx context.Context, s *spec.Scenario, source []byte, sh Shard, op
 		p.Data.Points = [][]report.GroupTally{}
 	}
 	p.Data.UsageBytes, p.Data.UsageUnread = []float64{}, r.shard.usageErr
+	var buf []byte
 	for i := sh.Index; i < total; i += sh.Of {
 		d := &r.devices[i]
 		p.Data.PoweredAt = append(p.Data.PoweredAt, int64(d.PoweredAt))
 		p.Data.FirstReg = append(p.Data.FirstReg, int64(d.FirstReg))
 		if !r.shard.usageErr {
-			p.Data.UsageBytes = append(p.Data.UsageBytes, r.shard.usage[r.sids[i]])
+			buf = r.sids.append(buf[:0], i)
+			p.Data.UsageBytes = append(p.Data.UsageBytes, r.shard.usage[string(buf)])
 		}
 	}
 	for _, c := range r.checks {
@@ -168,13 +170,14 @@ func (r *runner) listItem(sid string) {
 // deviceOf is the index of the device whose SIM has this SID, or -1.
 func (r *runner) deviceOf(sid string) int {
 	if r.shard.bySid == nil {
-		r.shard.bySid = make([]int32, len(r.sids))
+		r.shard.bySid = make([]int32, r.sids.len())
 		for i := range r.shard.bySid {
 			r.shard.bySid[i] = int32(i)
 		}
-		slices.SortFunc(r.shard.bySid, func(a, b int32) int { return strings.Compare(r.sids[a], r.sids[b]) })
+		slices.SortFunc(r.shard.bySid, func(a, b int32) int { return r.sids.compare(int(a), int(b)) })
 	}
-	k, ok := slices.BinarySearchFunc(r.shard.bySid, sid, func(i int32, sid string) int { return strings.Compare(r.sids[i], sid) })
+	b, compact := parseSimSid(sid)
+	k, ok := slices.BinarySearchFunc(r.shard.bySid, sid, func(i int32, sid string) int { return r.sids.compareTo(int(i), sid, b, compact) })
 	if !ok {
 		return -1
 	}

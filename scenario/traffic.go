@@ -22,7 +22,7 @@ import (
 // usageByDirection reads each SIM's upload, download and total data use
 // in bytes from UsageRecords, over the run so far.
 func (r *runner) usageByDirection(api *apiclient.Client) (map[string][3]float64, error) {
-	used := make(map[string][3]float64, len(r.sids))
+	used := make(map[string][3]float64, r.sids.len())
 	start := r.s.Start.Time.Truncate(time.Hour)
 	end := r.Clock.Now().Truncate(time.Hour).Add(time.Hour)
 	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
