@@ -38,7 +38,8 @@ type sampler struct {
 	groups []*groupRec
 
 	// Per device: samples blocked, first and last blocked sample (index+1,
-	// 0 for never): 12 bytes a device, a million devices 12 MB.
+	// 0 for never): 12 bytes a device, a million devices 12 MB, made with
+	// the first blocked sample (nil while no device has been blocked).
 	blockedN, blockedFirst, blockedLast []uint32
 
 	events  []report.TimelineEvent
@@ -78,8 +79,6 @@ func (r *runner) startRecording() {
 	for _, g := range r.groups {
 		rec.groups = append(rec.groups, &groupRec{g: g})
 	}
-	n := len(r.devices)
-	rec.blockedN, rec.blockedFirst, rec.blockedLast = make([]uint32, n), make([]uint32, n), make([]uint32, n)
 	if r.ctl != nil {
 		rec.unsub = r.ctl.Subscribe(func(e sim.Event) {
 			switch e.Kind {
@@ -136,6 +135,10 @@ func (r *runner) record() {
 			}
 			if d.Blocked {
 				blocked++
+				if rec.blockedN == nil {
+					n := len(r.devices)
+					rec.blockedN, rec.blockedFirst, rec.blockedLast = make([]uint32, n), make([]uint32, n), make([]uint32, n)
+				}
 				rec.blockedN[i]++
 				if rec.blockedFirst[i] == 0 {
 					rec.blockedFirst[i] = k
@@ -405,7 +408,7 @@ func (r *runner) usageDistribution(g *firmware.Group, usage map[string]float64) 
 	}
 	rec := r.rec
 	var ids []int
-	for i := g.First; i < g.First+g.Count; i++ {
+	for i := g.First; i < g.First+g.Count && rec.blockedN != nil; i++ {
 		if rec.blockedN[i] > 0 {
 			u.EverBlocked++
 			ids = append(ids, i)
