@@ -506,6 +506,27 @@ type txn struct {
 	after   []func() // run after the lock is released: callbacks
 }
 
+// txns are write's transactions, kept for reuse with the capacity of
+// their lists: a set-up makes millions of writes of one or two changes,
+// and each made a transaction and its lists (about 200 bytes) to throw
+// away.
+var txns = sync.Pool{New: func() any { return new(txn) }}
+
+// release empties t and keeps it for another write. Records go with their
+// batch to the committer: their list is never reused; nor are lists grown
+// past a few entries by a large change.
+func (t *txn) release() {
+	const keep = 16
+	clear(t.apply)
+	clear(t.events)
+	clear(t.after)
+	*t = txn{apply: t.apply[:0], events: t.events[:0], after: t.after[:0]}
+	if cap(t.apply) > keep || cap(t.events) > keep || cap(t.after) > keep {
+		*t = txn{}
+	}
+	txns.Put(t)
+}
+
 // event raises e once the change is durable.
 func (t *txn) event(e Event) { t.events = append(t.events, e) }
 
@@ -538,8 +559,10 @@ func (c *Control) write(ctx context.Context, fn func(t *txn) error) error {
 		c.mu.Unlock()
 		return e
 	}
-	t := txn{discard: c.discard}
-	if err := fn(&t); err != nil {
+	t := txns.Get().(*txn)
+	defer t.release()
+	t.discard = c.discard
+	if err := fn(t); err != nil {
 		c.mu.Unlock()
 		return err
 	}
@@ -557,7 +580,7 @@ func (c *Control) write(ctx context.Context, fn func(t *txn) error) error {
 			return b.err
 		}
 	}
-	c.finish(&t)
+	c.finish(t)
 	return nil
 }
 

@@ -94,7 +94,8 @@ func (c *Control) Sim(acct *Account, ref string) (*Sim, error) {
 	return c.view(s, c.Now()), nil
 }
 
-// findSim resolves a Sim reference. Callers hold c.mu.
+// findSim resolves a Sim reference. The Sim is made for the caller (see
+// simOf), which may change it. Callers hold c.mu.
 func (c *Control) findSim(acct *Account, ref string) (*Sim, error) {
 	s := c.getSim(ref)
 	if s == nil {
@@ -201,7 +202,7 @@ func (c *Control) UpdateSim(ctx context.Context, acct *Account, ref string, p Si
 			return err
 		}
 		now := c.Now()
-		s := clone(c.view(cur, now))
+		s := c.view(cur, now) // cur is ours: no copy to change
 		owner := s.AccountSid
 		if p.AccountSid != nil && *p.AccountSid != s.AccountSid {
 			if err := c.checkMove(acct, s, *p.AccountSid, p.Fleet != nil); err != nil {
@@ -380,9 +381,8 @@ func (c *Control) completeSimUpdate(i int32, timed bool) {
 		if c.sims.pending[r.sid] == nil {
 			return nil
 		}
-		cur := c.simOf(i)
 		now := c.Now()
-		s := clone(c.view(cur, now))
+		s := c.view(c.simOf(i), now) // simOf's Sim is ours: no copy to change
 		p := s.Pending
 		s.Pending = nil
 		if p.SetFleet {

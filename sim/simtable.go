@@ -205,7 +205,8 @@ func (c *Control) intern(sid string) uint32 {
 	return i
 }
 
-// simOf makes the Sim of record i. Callers hold c.mu.
+// simOf makes the Sim of record i, a new one that the caller may change.
+// Callers hold c.mu.
 func (c *Control) simOf(i int32) *Sim {
 	r := c.sims.at(i)
 	s := &Sim{
