@@ -63,14 +63,14 @@ func (r *runner) observeCommands(group, what string, c *spec.CommandCheck) (text
 	if c.Direction != "" {
 		q.Set("Direction", c.Direction)
 	}
-	in := r.memberSids(group)
+	in := r.simsOf(group)
 	var all, with []command
 	err = r.api.ListAll(r.Ctx, path, q, key, func(raw json.RawMessage) error {
 		var m command
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return err
 		}
-		if in[m.SimSid] {
+		if in.has(m.SimSid) {
 			all = append(all, m)
 			if m.Status == c.Status {
 				with = append(with, m)

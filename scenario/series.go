@@ -373,7 +373,7 @@ func (r *runner) limitMB(fleet string) int {
 
 // usageDistribution is a group's data use per SIM against its Fleet's
 // limit, with its most blocked SIMs.
-func (r *runner) usageDistribution(g *firmware.Group, usage map[string]float64) report.UsageDistribution {
+func (r *runner) usageDistribution(g *firmware.Group, usage []float64) report.UsageDistribution {
 	u := report.UsageDistribution{Group: g.Spec.Name, Fleet: g.Spec.Fleet, LimitMB: r.limitMB(g.Spec.Fleet), LimitChanges: []report.LimitChange{}, Longest: []report.BlockedSIM{}}
 	for i := range r.s.Timeline {
 		if e := &r.s.Timeline[i]; e.Fleet != nil && e.Fleet.Name == g.Spec.Fleet && e.Fleet.DataLimitMB != nil {
@@ -392,13 +392,11 @@ func (r *runner) usageDistribution(g *firmware.Group, usage map[string]float64) 
 	if usage != nil {
 		vals := make([]float64, 0, g.Count)
 		peak := float64(max(u.LimitMB, u.FinalLimitMB))
-		var buf []byte
 		for i := g.First; i < g.First+g.Count; i++ {
 			if !r.owns(i) {
 				continue
 			}
-			buf = r.sids.append(buf[:0], i)
-			mb := usage[string(buf)] / sim.MB
+			mb := usage[i] / sim.MB
 			vals = append(vals, mb)
 			if u.LimitMB > 0 && mb >= float64(u.LimitMB) {
 				u.AtLimit++
@@ -438,14 +436,16 @@ func perSIMHistogram(vals []float64, limitMB int, peak float64) report.Histogram
 	return report.LinearHistogram(vals, report.NiceCeil(top), 20, "MB")
 }
 
-// finalUsage is every SIM's data use (bytes) at the end, for the report:
-// from the embedded control plane directly when there is one (one pass over
-// the records, where paging through the API recomputes them per page).
-func (r *runner) finalUsage() (map[string]float64, error) {
+// finalUsage is every device's SIM's data use (bytes) at the end, for the
+// report, by device: from the embedded control plane directly when there
+// is one (one pass over the records a page at a time, where paging through
+// the API recomputes them per page, and the whole list at once would hold
+// a record per SIM).
+func (r *runner) finalUsage() ([]float64, error) {
 	if r.ctl == nil {
 		return r.usageBySim()
 	}
-	used := make(map[string]float64, r.sids.len())
+	used := make([]float64, r.sids.len())
 	start := r.s.Start.Time.Truncate(time.Hour)
 	end := r.Clock.Now().Truncate(time.Hour).Add(time.Hour)
 	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
@@ -453,20 +453,31 @@ func (r *runner) finalUsage() (map[string]float64, error) {
 		if to.After(end) {
 			to = end
 		}
-		recs, err := r.ctl.UsageRecords(r.ctl.MainAccount(), sim.UsageQuery{Group: "sim", Granularity: "all", Start: &from, End: &to})
+		l, err := r.ctl.UsagePages(r.ctl.MainAccount(), sim.UsageQuery{Group: "sim", Granularity: "all", Start: &from, End: &to})
 		if err != nil {
 			return nil, err
 		}
-		for _, u := range recs {
-			used[u.SimSid] += float64(u.Upload + u.Download)
+		const page = 1024
+		for pos := int64(-1); ; {
+			recs, ps := l.After(pos, page)
+			for _, u := range recs {
+				if i := r.deviceOf(u.SimSid); i >= 0 {
+					used[i] += float64(u.Upload + u.Download)
+				}
+			}
+			if len(recs) < page {
+				break
+			}
+			pos = ps[len(ps)-1]
 		}
 	}
 	return used, nil
 }
 
-// usageBySim reads every SIM's data use (bytes) from UsageRecords.
-func (r *runner) usageBySim() (map[string]float64, error) {
-	used := make(map[string]float64, r.sids.len())
+// usageBySim reads every device's SIM's data use (bytes) from
+// UsageRecords, by device.
+func (r *runner) usageBySim() ([]float64, error) {
+	used := make([]float64, r.sids.len())
 	start := r.s.Start.Time.Truncate(time.Hour)
 	end := r.Clock.Now().Truncate(time.Hour).Add(time.Hour)
 	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
@@ -483,7 +494,9 @@ func (r *runner) usageBySim() (map[string]float64, error) {
 			if err := json.Unmarshal(raw, &u); err != nil {
 				return err
 			}
-			used[u.SimSid] += u.DataTotal
+			if i := r.deviceOf(u.SimSid); i >= 0 {
+				used[i] += u.DataTotal
+			}
 			return nil
 		})
 		if err != nil {

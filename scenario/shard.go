@@ -34,7 +34,7 @@ func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Of) }
 type shardState struct {
 	index, of int // of 0: not sharded; index -1: no device (the baseline pass)
 	points    [][]report.GroupTally
-	usage     map[string]float64 // every SIM's data use at the end
+	usage     []float64 // every device's SIM's data use at the end, by device
 	usageErr  bool
 	listing   *[]report.ListCount // the lists the check being made reads
 	bySid     []int32             // device indexes in the order of their SIM's SID
@@ -117,14 +117,12 @@ func RunShard(ctx context.Context, s *spec.Scenario, source []byte, sh Shard, op
 		p.Data.Points = [][]report.GroupTally{}
 	}
 	p.Data.UsageBytes, p.Data.UsageUnread = []float64{}, r.shard.usageErr
-	var buf []byte
 	for i := sh.Index; i < total; i += sh.Of {
 		d := &r.devices[i]
 		p.Data.PoweredAt = append(p.Data.PoweredAt, int64(d.PoweredAt))
 		p.Data.FirstReg = append(p.Data.FirstReg, int64(d.FirstReg))
 		if !r.shard.usageErr {
-			buf = r.sids.append(buf[:0], i)
-			p.Data.UsageBytes = append(p.Data.UsageBytes, r.shard.usage[string(buf)])
+			p.Data.UsageBytes = append(p.Data.UsageBytes, r.shard.usage[i])
 		}
 	}
 	for _, c := range r.checks {
