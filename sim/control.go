@@ -475,11 +475,17 @@ func (c *Control) nextSeq() int64 {
 
 // newSid returns prefix followed by 32 lower-case hex digits. Callers hold c.mu.
 func (c *Control) newSid(prefix string) string {
-	var b [16]byte
+	b := c.newSid16()
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// newSid16 draws the 16 bytes of a new SID, as newSid does. Callers hold c.mu.
+func (c *Control) newSid16() sid16 {
+	var b sid16
 	if _, err := io.ReadFull(c.cfg.rand, b[:]); err != nil {
 		panic(fmt.Sprintf("sim: random source failed: %v", err))
 	}
-	return prefix + hex.EncodeToString(b[:])
+	return b
 }
 
 func nameKey(kind, account, name string) string { return kind + "|" + account + "|" + name }

@@ -1,6 +1,9 @@
 package sim_test
 
 import (
+	"context"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -8,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fleetsim/fleetsim/sim"
+	"github.com/fleetsim/fleetsim/sim/vclock"
 )
 
 // On a virtual clock a pending Sim update is an event of the clock's, not
@@ -55,4 +59,36 @@ func TestClosedControlCompletesNoPendingUpdate(t *testing.T) {
 	require.NoError(t, f.ctl.Close())
 	f.clock.Advance(updateDelay + time.Second)
 	assert.Zero(t, events)
+}
+
+// A control plane whose store keeps nothing keeps a Sim's first settings
+// update as its SID and Seq only: it must read as the one a store keeps.
+func TestFirstSettingsUpdateIsTheSameWhateverTheStore(t *testing.T) {
+	read := func(store sim.Store) ([]*sim.Sim, [][]*sim.SettingsUpdate) {
+		clock := vclock.New(epoch)
+		ctl, err := sim.New(context.Background(), store, sim.WithClock(clock), sim.WithCards("test", 3),
+			sim.WithRand(rand.NewChaCha8([32]byte{7})), sim.WithMainAccount("AC"+strings.Repeat("1", 32), strings.Repeat("2", 32)))
+		require.NoError(t, err)
+		defer ctl.Close()
+		var sims []*sim.Sim
+		var updates [][]*sim.SettingsUpdate
+		for _, c := range ctl.Cards() {
+			s, err := ctl.RegisterSim(context.Background(), ctl.MainAccount(), c.ICCID, c.RegistrationCode)
+			require.NoError(t, err)
+			clock.Advance(time.Second)
+			got, err := ctl.Sim(ctl.MainAccount(), s.Sid)
+			require.NoError(t, err)
+			sims = append(sims, got)
+			u, err := ctl.ListSettingsUpdates(ctl.MainAccount(), s.Sid, "")
+			require.NoError(t, err)
+			updates = append(updates, u)
+		}
+		return sims, updates
+	}
+	wantSims, wantUpdates := read(sim.NewMemStore())
+	gotSims, gotUpdates := read(sim.DiscardStore{})
+	assert.Equal(t, wantSims, gotSims)
+	assert.Equal(t, wantUpdates, gotUpdates)
+	require.Len(t, gotUpdates[0], 1)
+	assert.Equal(t, "base-settings", gotUpdates[0][0].Packages[0].Name)
 }
