@@ -403,14 +403,14 @@ func (c *Control) completeSimUpdate(i int32, timed bool) {
 		c.putSim(t, s)
 		acct := c.accounts.get(s.AccountSid)
 		t.event(Event{Kind: EventSim, Sid: s.Sid, ICCID: s.ICCID})
-		t.after = append(t.after, func() {
-			if p.CallbackURL != "" {
+		if p.CallbackURL != "" {
+			t.after = append(t.after, func() {
 				c.hooks.sendEvent(WebhookSimUpdate, acct.AuthToken, p.CallbackURL, p.CallbackMethod, url.Values{
 					"SimSid": {s.Sid}, "SimUniqueName": {s.UniqueName},
 					"SimStatus": {s.Status.String()}, "AccountSid": {s.AccountSid},
 				})
-			}
-		})
+			})
+		}
 		return nil
 	})
 	if err != nil {
