@@ -64,7 +64,7 @@ type Control struct {
 	timers     map[string]Timer  // pending Sim update and eSIM timers by sid
 	lastUpdate *SimUpdate        // see shareUpdate
 	subs       map[int]func(Event)
-	sessions   sessionSet        // the cards with a data session: network state, never stored
+	sessions   sessionSet // the cards with a data session: network state, never stored
 	nextSub    int
 
 	loading     bool              // in load: see putSettings
