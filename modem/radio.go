@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -290,27 +291,65 @@ func (m *Modem) endSelection(sel *selection, err error) {
 	}
 }
 
+// cands are the networks a selection tries, best first: the cells the
+// modem saw at the end of its scan (the world's shared slice, not a copy:
+// a fleet that selects at once would otherwise hold a copy each) and
+// which of them are candidates, one bit per cell. A country with more
+// cells than bits has its candidates copied instead.
+type cands struct {
+	cells []Cell
+	set   uint64 // bit i: cells[i] is a candidate
+}
+
+// empty reports whether no candidate is left.
+func (c cands) empty() bool { return c.set == 0 }
+
+// first is the best candidate left; c is not empty.
+func (c cands) first() Cell { return c.cells[bits.TrailingZeros64(c.set)] }
+
+// rest is c without its first candidate.
+func (c cands) rest() cands { c.set &= c.set - 1; return c }
+
+// candidatesOf are the cells of cells for which keep holds, as cands.
+func candidatesOf(cells []Cell, keep func(Cell) bool) cands {
+	if len(cells) > 64 {
+		var own []Cell
+		for _, c := range cells {
+			if keep(c) {
+				own = append(own, c)
+			}
+		}
+		return candidatesOf(own, func(Cell) bool { return true })
+	}
+	c := cands{cells: cells}
+	for i := range cells {
+		if keep(cells[i]) {
+			c.set |= 1 << i
+		}
+	}
+	return c
+}
+
 // candidates are the networks to try, best first. Callers hold m.mu.
-func (m *Modem) candidates() []Cell {
+func (m *Modem) candidates() cands {
 	if m.st.copsMode == 1 || m.st.copsMode == 4 {
-		if c, ok := m.cellFor(m.st.manualPLMN()); ok {
-			return []Cell{c}
-		}
-		return nil
+		manual := m.st.manualPLMN()
+		found := false
+		return candidatesOf(m.cells(), func(c Cell) bool {
+			if found || c.PLMN != manual {
+				return false
+			}
+			found = true // the first cell of the network, as cellFor finds
+			return true
+		})
 	}
-	var out []Cell
-	for _, c := range m.cells() {
-		if !m.st.isForbidden(c.PLMN) {
-			out = append(out, c)
-		}
-	}
-	return out
+	return candidatesOf(m.cells(), func(c Cell) bool { return !m.st.isForbidden(c.PLMN) })
 }
 
 // attachNext tries the first candidate and, in automatic mode, the next
 // ones after a rejection. Callers hold m.mu.
-func (m *Modem) attachNext(g uint32, cands []Cell, sel *selection) {
-	if len(cands) == 0 {
+func (m *Modem) attachNext(g uint32, cands cands, sel *selection) {
+	if cands.empty() {
 		if m.st.copsMode == 4 {
 			m.st.copsMode = 0 // manual/automatic falls back to automatic
 			m.after(timerReg, m.env.timing.Scan, func() {
@@ -324,7 +363,7 @@ func (m *Modem) attachNext(g uint32, cands []Cell, sel *selection) {
 		// up, the modem moved) are tried too; every network rejected is
 		// forbidden by now, so this ends.
 		if m.st.copsMode == 0 {
-			if fresh := m.candidates(); len(fresh) > 0 {
+			if fresh := m.candidates(); !fresh.empty() {
 				m.attachNext(g, fresh, sel)
 				return
 			}
@@ -338,7 +377,7 @@ func (m *Modem) attachNext(g uint32, cands []Cell, sel *selection) {
 		}
 		return
 	}
-	plmn := cands[0].PLMN
+	plmn := cands.first().PLMN
 	m.after(timerReg, m.env.timing.Attach, func() {
 		if g != m.gen {
 			return
@@ -348,7 +387,7 @@ func (m *Modem) attachNext(g uint32, cands []Cell, sel *selection) {
 		// cannot be attached to.
 		c, ok := m.cellFor(plmn)
 		if !ok {
-			m.attachNext(g, cands[1:], sel)
+			m.attachNext(g, cands.rest(), sel)
 			return
 		}
 		_, err := m.env.core.AuthorizeAttach(m.card.ICCID, c.PLMN)
@@ -376,7 +415,7 @@ func (m *Modem) attachNext(g uint32, cands []Cell, sel *selection) {
 				m.endSelection(sel, cme(CMEPLMNNotAllowed))
 				return
 			}
-			m.attachNext(g, cands[1:], sel)
+			m.attachNext(g, cands.rest(), sel)
 		default: // the SIM is new or inactive: no subscription to attach with
 			m.st.cause = CauseEPSNonEPSNotAllowed
 			m.env.stats.rejected(CauseEPSNonEPSNotAllowed)
