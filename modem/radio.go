@@ -295,31 +295,49 @@ func (m *Modem) endSelection(sel *selection, err error) {
 // modem saw at the end of its scan (the world's shared slice, not a copy:
 // a fleet that selects at once would otherwise hold a copy each) and
 // which of them are candidates, one bit per cell. A country with more
-// cells than bits has its candidates copied instead.
+// cells than bits has its candidates copied instead (own).
 type cands struct {
 	cells []Cell
 	set   uint64 // bit i: cells[i] is a candidate
+	own   bool   // cells are a copy, all of them candidates: set is unused
 }
 
 // empty reports whether no candidate is left.
-func (c cands) empty() bool { return c.set == 0 }
+func (c cands) empty() bool {
+	if c.own {
+		return len(c.cells) == 0
+	}
+	return c.set == 0
+}
 
 // first is the best candidate left; c is not empty.
-func (c cands) first() Cell { return c.cells[bits.TrailingZeros64(c.set)] }
+func (c cands) first() Cell {
+	if c.own {
+		return c.cells[0]
+	}
+	return c.cells[bits.TrailingZeros64(c.set)]
+}
 
 // rest is c without its first candidate.
-func (c cands) rest() cands { c.set &= c.set - 1; return c }
+func (c cands) rest() cands {
+	if c.own {
+		c.cells = c.cells[1:]
+	} else {
+		c.set &= c.set - 1
+	}
+	return c
+}
 
-// candidatesOf are the cells of cells for which keep holds, as cands.
+// candidatesOf are the cells of cells for which keep holds, in order.
 func candidatesOf(cells []Cell, keep func(Cell) bool) cands {
 	if len(cells) > 64 {
-		var own []Cell
-		for _, c := range cells {
-			if keep(c) {
-				own = append(own, c)
+		c := cands{own: true}
+		for _, cell := range cells {
+			if keep(cell) {
+				c.cells = append(c.cells, cell)
 			}
 		}
-		return candidatesOf(own, func(Cell) bool { return true })
+		return c
 	}
 	c := cands{cells: cells}
 	for i := range cells {
