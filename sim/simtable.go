@@ -44,6 +44,14 @@ const (
 	activePeriod
 )
 
+// periodType is the type of the record's billing period, if it has one.
+func (r *simRec) periodType() PeriodType {
+	if r.period == activePeriod {
+		return PeriodActive
+	}
+	return PeriodReady
+}
+
 type recFlags uint8
 
 const (
@@ -216,10 +224,7 @@ func (c *Control) simOf(i int32) *Sim {
 		ReadyData: int64(r.readyData), ReadySMS: int(r.readySMS),
 	}
 	if r.period != noPeriod {
-		typ := PeriodReady
-		if r.period == activePeriod {
-			typ = PeriodActive
-		}
+		typ := r.periodType()
 		start := fromUnixNano(r.periodStart)
 		s.Period = newPeriod(s.Sid, c.ids[r.periodAcct], typ, start, addMonths(start, periodMonths(typ)))
 		if r.flags&recUsageCurrent != 0 {

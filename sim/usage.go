@@ -3,6 +3,7 @@ package sim
 import (
 	"cmp"
 	"context"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -150,6 +151,9 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 	if !ok {
 		return notFound("no catalog network has PLMN %s", r.PLMN)
 	}
+	if c.discard && c.shared == nil {
+		return c.recordUsageInPlace(r)
+	}
 	return c.write(ctx, func(t *txn) error {
 		key, ok := c.simIndex(r.ICCID)
 		if !ok {
@@ -195,6 +199,68 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 		})
 		return nil
 	})
+}
+
+// recordUsageInPlace is RecordUsage when the store keeps nothing and no
+// replica shares the state: the write updates the Sim's record in place,
+// as putSim would store the Sim RecordUsage makes, without making it.
+func (c *Control) recordUsageInPlace(r UsageReport) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return errorf(20503, http.StatusServiceUnavailable, "the control plane is shutting down")
+	}
+	if e := c.fault.Load(); e != nil {
+		return e
+	}
+	key, ok := c.simIndex(r.ICCID)
+	if !ok {
+		return notFound("no Sim is registered for ICCID %s", r.ICCID)
+	}
+	now := c.Now()
+	rec := c.sims.at(key)
+	v := c.recView(*rec, now)
+	bytes := r.Upload + r.Download
+	v.dataUsed += bytes
+	if v.status == StatusReady {
+		readyData, readySMS := int64(v.readyData)+bytes, int(v.readySMS)+r.SMS
+		if readyData >= ReadyDataThreshold || readySMS >= ReadySMSThreshold {
+			v.status, v.period, v.periodStart, v.periodAcct = StatusActive, activePeriod, unixNano(now), v.account
+			v.dataUsed, v.flags = 0, v.flags|recUsageCurrent
+			v.updated = unixNano(now)
+		}
+		v.readyData = uint32(min(max(readyData, 0), math.MaxUint32))
+		v.readySMS = uint8(min(max(readySMS, 0), math.MaxUint8))
+	}
+	*rec = v
+	c.usage.add(key, int32(now.Unix()/3600), c.usage.attr(c.ids[v.account], c.ids[v.fleet]), uint16(c.catalog.byPLMN[r.PLMN]), r.Upload, r.Download, r.SMS, now)
+	return nil
+}
+
+// recView is the record of view(simOf(r), now), made from the record.
+func (c *Control) recView(r simRec, now time.Time) simRec {
+	if r.period == noPeriod {
+		return r
+	}
+	start := fromUnixNano(r.periodStart)
+	usageStart := int64(noTime)
+	if r.flags&recUsageCurrent != 0 {
+		usageStart = r.periodStart
+	}
+	end := addMonths(start, periodMonths(r.periodType()))
+	if r.status == StatusReady && !now.Before(end) {
+		r.status, r.period, r.periodAcct = StatusActive, activePeriod, r.account
+		r.periodStart, r.updated = unixNano(end), unixNano(end)
+		start, end = end, addMonths(end, 1)
+	}
+	for r.status == StatusActive && !now.Before(end) {
+		r.period, r.periodAcct, r.periodStart = activePeriod, r.account, unixNano(end)
+		start, end = end, addMonths(end, 1)
+	}
+	if usageStart != unixNano(start) {
+		r.dataUsed, r.flags = 0, r.flags|recUsageCurrent
+	}
+	return r
 }
 
 // loadUsage adds a Usage record read from the store.
