@@ -150,10 +150,14 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 		case b.span == spanDay && b.at < dayCut:
 			b.span = spanMonth
 		}
+		if b.span == spanHour { // hours are never merged
+			out = append(out, b)
+			continue
+		}
 		merged := false
 		for j := range out {
 			o := &out[j]
-			if o.span == b.span && o.span != spanHour && o.attr == b.attr && o.net == b.net && o.period() == b.period() {
+			if o.span == b.span && o.attr == b.attr && o.net == b.net && o.period() == b.period() {
 				o.up += b.up
 				o.down += b.down
 				o.sms += b.sms
@@ -166,7 +170,10 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 			out = append(out, b)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b usageBucket) int { return int(a.at) - int(b.at) })
+	byHour := func(a, b usageBucket) int { return int(a.at) - int(b.at) }
+	if !slices.IsSortedFunc(out, byHour) {
+		slices.SortStableFunc(out, byHour)
+	}
 	return out
 }
 
