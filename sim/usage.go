@@ -84,6 +84,11 @@ func (c *Control) AuthorizeData(iccid string) error {
 func (c *Control) DataAllowance(iccid string) (int64, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	return c.allowance(iccid)
+}
+
+// allowance is DataAllowance. Callers hold c.mu.
+func (c *Control) allowance(iccid string) (int64, error) {
 	r, used, err := c.serving(iccid)
 	if err != nil {
 		return 0, err
@@ -144,12 +149,9 @@ func (c *Control) serving(iccid string) (*simRec, int64, error) {
 // RecordUsage adds traffic to a SIM's usage records, its data limit counter
 // and its progress toward the automatic ready→active move.
 func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
-	if r.Upload < 0 || r.Download < 0 || r.SMS < 0 {
-		return invalidParam("usage must not be negative")
-	}
-	nw, ok := c.catalog.ByPLMN(r.PLMN)
-	if !ok {
-		return notFound("no catalog network has PLMN %s", r.PLMN)
+	nw, err := c.checkUsage(r)
+	if err != nil {
+		return err
 	}
 	if c.discard && c.shared == nil {
 		return c.recordUsageInPlace(r)
@@ -201,12 +203,67 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 	})
 }
 
+// ChargeData is what the network does with data a SIM moves: it lets
+// through what DataAllowance allows of r's upload, then of its download,
+// records that as RecordUsage does, and reports whether all of it fit. A
+// SIM the network does not serve moves nothing. The error is
+// RecordUsage's.
+func (c *Control) ChargeData(ctx context.Context, r UsageReport) (fits bool, err error) {
+	if !c.discard || c.shared != nil {
+		left, err := c.DataAllowance(r.ICCID)
+		r, fits = chargeable(r, left, err)
+		if r.Upload+r.Download > 0 {
+			return fits, c.RecordUsage(ctx, r)
+		}
+		return fits, nil
+	}
+	// One write holds what DataAllowance and RecordUsage would do apart.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	left, err := c.allowance(r.ICCID)
+	r, fits = chargeable(r, left, err)
+	if r.Upload+r.Download == 0 {
+		return fits, nil
+	}
+	if _, err := c.checkUsage(r); err != nil {
+		return fits, err
+	}
+	return fits, c.recordUsageLocked(r)
+}
+
+// checkUsage returns the network of a usage report, or why it is not one.
+func (c *Control) checkUsage(r UsageReport) (Network, error) {
+	if r.Upload < 0 || r.Download < 0 || r.SMS < 0 {
+		return Network{}, invalidParam("usage must not be negative")
+	}
+	nw, ok := c.catalog.ByPLMN(r.PLMN)
+	if !ok {
+		return Network{}, notFound("no catalog network has PLMN %s", r.PLMN)
+	}
+	return nw, nil
+}
+
+// chargeable is the part of r that fits in the allowance left (err: none).
+func chargeable(r UsageReport, left int64, err error) (UsageReport, bool) {
+	fits := err == nil && r.Upload+r.Download <= left
+	if !fits {
+		r.Upload = min(r.Upload, left)
+		r.Download = min(r.Download, left-r.Upload)
+	}
+	return r, fits
+}
+
 // recordUsageInPlace is RecordUsage when the store keeps nothing and no
 // replica shares the state: the write updates the Sim's record in place,
 // as putSim would store the Sim RecordUsage makes, without making it.
 func (c *Control) recordUsageInPlace(r UsageReport) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.recordUsageLocked(r)
+}
+
+// recordUsageLocked is recordUsageInPlace. Callers hold c.mu for writing.
+func (c *Control) recordUsageLocked(r UsageReport) error {
 	if c.closed {
 		return errorf(20503, http.StatusServiceUnavailable, "the control plane is shutting down")
 	}

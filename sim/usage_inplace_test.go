@@ -12,11 +12,11 @@ import (
 	"github.com/fleetsim/fleetsim/sim/vclock"
 )
 
-// TestRecordUsageInPlace checks that RecordUsage with a discarding store,
-// which updates a Sim's record in place, leaves the Sims, their billing
+// TestRecordUsageInPlace checks that RecordUsage and ChargeData with a
+// discarding store, which update a Sim's record in place, leave the Sims, their billing
 // periods and the usage records as a store that keeps them does: ready
 // SIMs that turn active on data or SMS, ready periods that run out, active
-// periods that roll, SIMs made inactive, over more than a year.
+// periods that roll, SIMs made inactive, a Fleet's data limit reached, over more than a year.
 func TestRecordUsageInPlace(t *testing.T) {
 	ctx := context.Background()
 	type side struct {
@@ -39,7 +39,8 @@ func TestRecordUsageInPlace(t *testing.T) {
 		acct := s.ctl.MainAccount()
 		nap, err := s.ctl.CreateNAP(ctx, acct, nil, []string{nw.Sid})
 		require.NoError(t, err)
-		fleet, err := s.ctl.CreateFleet(ctx, acct, sim.FleetParams{NetworkAccessProfile: &nap.Sid})
+		limit := 20 // MB a month
+		fleet, err := s.ctl.CreateFleet(ctx, acct, sim.FleetParams{NetworkAccessProfile: &nap.Sid, DataLimit: &limit})
 		require.NoError(t, err)
 		var sids []string
 		for i, c := range s.ctl.Cards()[:7] {
@@ -61,26 +62,42 @@ func TestRecordUsageInPlace(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	cards := sides[0].ctl.Cards()
+	fitted, cut := 0, 0
 	for step := range 3000 {
 		k := rng.IntN(len(cards))
 		if k == 4 && step < 2000 {
 			k = 5 // card 4 stays ready until its ready period ran out
 		}
 		card := cards[k]
-		rep := sim.UsageReport{ICCID: card.ICCID, PLMN: plmn, Upload: rng.Int64N(40_000), Download: rng.Int64N(20_000)}
-		if rng.IntN(8) == 0 {
+		rep := sim.UsageReport{ICCID: card.ICCID, PLMN: plmn, Upload: rng.Int64N(400_000), Download: rng.Int64N(200_000)}
+		charge := rng.IntN(2) == 0
+		if !charge && rng.IntN(8) == 0 {
 			rep.SMS = 1
 		}
 		d := time.Duration(rng.Int64N(int64(7 * time.Hour)))
 		var errs [2]error
+		var fits [2]bool
 		for k, s := range sides {
 			s.clock.Advance(d)
-			errs[k] = s.ctl.RecordUsage(ctx, rep)
+			if charge {
+				fits[k], errs[k] = s.ctl.ChargeData(ctx, rep)
+			} else {
+				errs[k] = s.ctl.RecordUsage(ctx, rep)
+			}
 		}
 		require.Equal(t, errs[1], errs[0], "step %d", step)
+		require.Equal(t, fits[1], fits[0], "step %d", step)
+		if fits[0] {
+			fitted++
+		} else if charge {
+			cut++
+		}
 		if step%300 == 0 || step == 2999 {
 			compareControls(t, sides[0].ctl, sides[1].ctl)
 		}
+	}
+	if fitted == 0 || cut == 0 {
+		t.Errorf("ChargeData fitted %d and cut %d times: the limit is not exercised", fitted, cut)
 	}
 }
 
