@@ -128,31 +128,29 @@ func (u *usageStore) add(sim int32, at int32, attr uint32, net uint16, up, down 
 
 // rollUp moves the hourly buckets older than the hourly retention into day
 // buckets, and the day buckets older than the daily retention into month
-// buckets.
+// buckets. bs is in the order of the buckets' first hours, as add and
+// rollUp keep it, so only the buckets before hourCut can change: those
+// after it are hourly buckets of the retention, which stay as they are.
 func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 	hourCut := int32(now.Add(-u.hourly).Unix() / 3600)
 	dayCut := int32(now.Add(-u.daily).Unix() / 3600)
 	rolled := false
-	for i := range bs {
-		if bs[i].span == spanHour && bs[i].at < hourCut || bs[i].span == spanDay && bs[i].at < dayCut {
+	k := 0 // bs[:k] is before hourCut
+	for ; k < len(bs) && bs[k].at < hourCut; k++ {
+		if bs[k].span == spanHour || bs[k].span == spanDay && bs[k].at < dayCut {
 			rolled = true
-			break
 		}
 	}
 	if !rolled {
 		return bs
 	}
 	out := bs[:0]
-	for _, b := range bs {
+	for _, b := range bs[:k] {
 		switch {
-		case b.span == spanHour && b.at < hourCut:
+		case b.span == spanHour:
 			b.span = spanDay
 		case b.span == spanDay && b.at < dayCut:
 			b.span = spanMonth
-		}
-		if b.span == spanHour { // hours are never merged
-			out = append(out, b)
-			continue
 		}
 		merged := false
 		for j := range out {
@@ -174,7 +172,7 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 	if !slices.IsSortedFunc(out, byHour) {
 		slices.SortStableFunc(out, byHour)
 	}
-	return out
+	return append(out, bs[k:]...) // out ends at or before bs[k]: a forward copy
 }
 
 // sorted returns the SIMs with usage in the order of their SIDs (sids
