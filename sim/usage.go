@@ -89,7 +89,14 @@ func (c *Control) DataAllowance(iccid string) (int64, error) {
 
 // allowance is DataAllowance. Callers hold c.mu.
 func (c *Control) allowance(iccid string) (int64, error) {
-	r, used, err := c.serving(iccid)
+	i, ok := c.simIndex(iccid)
+	return c.allowanceAt(i, ok, iccid)
+}
+
+// allowanceAt is allowance of the card's Sim record i, if ok (see
+// simIndex). Callers hold c.mu.
+func (c *Control) allowanceAt(i int32, ok bool, iccid string) (int64, error) {
+	r, used, err := c.servingAt(i, ok)
 	if err != nil {
 		return 0, err
 	}
@@ -132,6 +139,12 @@ func (c *Control) inService(iccid string) (*Sim, error) {
 // Sim, if any, and its data counter now. Callers hold c.mu.
 func (c *Control) serving(iccid string) (*simRec, int64, error) {
 	i, ok := c.simIndex(iccid)
+	return c.servingAt(i, ok)
+}
+
+// servingAt is serving of the card's Sim record i, if ok (see simIndex).
+// Callers hold c.mu.
+func (c *Control) servingAt(i int32, ok bool) (*simRec, int64, error) {
 	if !ok {
 		return nil, 0, ErrSimNew
 	}
@@ -220,7 +233,8 @@ func (c *Control) ChargeData(ctx context.Context, r UsageReport) (fits bool, err
 	// One write holds what DataAllowance and RecordUsage would do apart.
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	left, err := c.allowance(r.ICCID)
+	key, ok := c.simIndex(r.ICCID)
+	left, err := c.allowanceAt(key, ok, r.ICCID)
 	r, fits = chargeable(r, left, err)
 	if r.Upload+r.Download == 0 {
 		return fits, nil
@@ -228,7 +242,7 @@ func (c *Control) ChargeData(ctx context.Context, r UsageReport) (fits bool, err
 	if _, err := c.checkUsage(r); err != nil {
 		return fits, err
 	}
-	return fits, c.recordUsageLocked(r)
+	return fits, c.recordUsageAt(key, ok, r)
 }
 
 // checkUsage returns the network of a usage report, or why it is not one.
@@ -259,18 +273,19 @@ func chargeable(r UsageReport, left int64, err error) (UsageReport, bool) {
 func (c *Control) recordUsageInPlace(r UsageReport) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.recordUsageLocked(r)
+	key, ok := c.simIndex(r.ICCID)
+	return c.recordUsageAt(key, ok, r)
 }
 
-// recordUsageLocked is recordUsageInPlace. Callers hold c.mu for writing.
-func (c *Control) recordUsageLocked(r UsageReport) error {
+// recordUsageAt is recordUsageInPlace of the card's Sim record key, if ok
+// (see simIndex). Callers hold c.mu for writing.
+func (c *Control) recordUsageAt(key int32, ok bool, r UsageReport) error {
 	if c.closed {
 		return errorf(20503, http.StatusServiceUnavailable, "the control plane is shutting down")
 	}
 	if e := c.fault.Load(); e != nil {
 		return e
 	}
-	key, ok := c.simIndex(r.ICCID)
 	if !ok {
 		return notFound("no Sim is registered for ICCID %s", r.ICCID)
 	}
@@ -290,7 +305,7 @@ func (c *Control) recordUsageLocked(r UsageReport) error {
 		v.readySMS = uint8(min(max(readySMS, 0), math.MaxUint8))
 	}
 	*rec = v
-	c.usage.add(key, int32(now.Unix()/3600), c.usage.attr(c.ids[v.account], c.ids[v.fleet]), uint16(c.catalog.byPLMN[r.PLMN]), r.Upload, r.Download, r.SMS, now)
+	c.usage.add(key, int32(now.Unix()/3600), c.usage.attrOf(v.account, v.fleet, c.ids), uint16(c.catalog.byPLMN[r.PLMN]), r.Upload, r.Download, r.SMS, now)
 	return nil
 }
 

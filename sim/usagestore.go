@@ -72,6 +72,11 @@ type usageStore struct {
 	attrIdx       map[usageAttr]uint32
 	sims          []int32 // the Sims with usage, in the order of their SIDs; rebuilt when stale
 	stale         bool
+	// The last attribution attrOf looked up, by the interned SIDs
+	// (Control.ids): a fleet's SIMs ask for the same one over and over.
+	lastIDs  [2]uint32
+	lastAttr uint32
+	hasLast  bool
 }
 
 func newUsageStore(hourly, daily time.Duration) *usageStore {
@@ -88,6 +93,15 @@ func (u *usageStore) attr(account, fleet string) uint32 {
 	u.attrs = append(u.attrs, k)
 	u.attrIdx[k] = i
 	return i
+}
+
+// attrOf is attr of an account and Fleet SID interned at these indexes.
+func (u *usageStore) attrOf(account, fleet uint32, ids []string) uint32 {
+	k := [2]uint32{account, fleet}
+	if !u.hasLast || u.lastIDs != k {
+		u.lastIDs, u.lastAttr, u.hasLast = k, u.attr(ids[account], ids[fleet]), true
+	}
+	return u.lastAttr
 }
 
 // add adds usage in the hour at (hours since the epoch) and returns the
