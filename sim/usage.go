@@ -314,6 +314,12 @@ func (c *Control) recView(r simRec, now time.Time) simRec {
 	if r.period == noPeriod {
 		return r
 	}
+	if r.inPeriod(now) { // nothing rolls: only the data counter may start
+		if r.flags&recUsageCurrent == 0 {
+			r.dataUsed, r.flags = 0, r.flags|recUsageCurrent
+		}
+		return r
+	}
 	start := fromUnixNano(r.periodStart)
 	usageStart := int64(noTime)
 	if r.flags&recUsageCurrent != 0 {
