@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,6 +94,7 @@ type Env struct {
 	silentBoot bool            // the UART reads nothing while booting (u-blox)
 	portNames  []string        // the profile's ports, the main port first
 	urcName    string          // the port indications go to at first
+	urcIndex   int             // urcName's index in portNames, or -1
 }
 
 // NewEnv returns the shared part of cfg, with the defaults New gives;
@@ -118,6 +120,7 @@ func NewEnv(cfg Config) *Env {
 		e.logger = discardLogger
 	}
 	e.portNames, e.urcName = portNames(e.profile)
+	e.urcIndex = slices.Index(e.portNames, e.urcName)
 	e.defaults, _ = e.profile.(profileDefaults)
 	_, e.silentBoot = e.profile.(silentBooter)
 	return e

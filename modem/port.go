@@ -120,7 +120,10 @@ func (m *Modem) makePort(name string) *port {
 // (on a real module they would be lost on a port nobody opened). Nil while
 // no host is connected. Callers hold m.mu.
 func (m *Modem) urcPort() *port {
-	chosen := m.portNamed(m.urcName())
+	var chosen *port // portNamed(m.urcName()), by index: names are unique
+	if i := m.urcIndex(); i >= 0 {
+		chosen = m.ports[i]
+	}
 	if chosen != nil && chosen.sess != nil && chosen.used {
 		return chosen
 	}
@@ -262,6 +265,15 @@ var quectelURCPorts = [...]struct{ quectel, port string }{
 type urcChoice uint8
 
 const urcDefault urcChoice = 0
+
+// urcIndex is the index of the port called urcName in the profile's ports,
+// or -1 if it has none. Callers hold m.mu.
+func (m *Modem) urcIndex() int {
+	if m.urcTo == urcDefault {
+		return m.env.urcIndex
+	}
+	return slices.Index(m.env.portNames, quectelURCPorts[m.urcTo-1].port)
+}
 
 // urcName is the name of the port indications go to. Callers hold m.mu.
 func (m *Modem) urcName() string {
