@@ -249,7 +249,7 @@ func parseDial(v string) (cid int, ok bool) {
 // the command came from.
 func (m *Modem) enterData(cid int) error {
 	m.mu.Lock()
-	p := m.cur
+	cur := m.cur
 	m.mu.Unlock()
 	return m.later(m.env.timing.Data, func() ([]string, error) {
 		m.mu.Lock()
@@ -257,6 +257,7 @@ func (m *Modem) enterData(cid int) error {
 		if err := m.activate(cid); err != nil {
 			return nil, errNoCarrier
 		}
+		p := cur // not assigned to: the closure holds it, not a variable of its own
 		if p == nil {
 			p = m.ports[0]
 		}
