@@ -239,22 +239,32 @@ func (c *Control) ChargeData(ctx context.Context, r UsageReport) (fits bool, err
 	if r.Upload+r.Download == 0 {
 		return fits, nil
 	}
-	if _, err := c.checkUsage(r); err != nil {
+	net, err := c.checkUsageNet(r)
+	if err != nil {
 		return fits, err
 	}
-	return fits, c.recordUsageAt(key, ok, r)
+	return fits, c.recordUsageAt(key, ok, r, net)
 }
 
 // checkUsage returns the network of a usage report, or why it is not one.
 func (c *Control) checkUsage(r UsageReport) (Network, error) {
+	i, err := c.checkUsageNet(r)
+	if err != nil {
+		return Network{}, err
+	}
+	return c.catalog.nets[i], nil
+}
+
+// checkUsageNet is checkUsage with the network's index in the catalog.
+func (c *Control) checkUsageNet(r UsageReport) (int, error) {
 	if r.Upload < 0 || r.Download < 0 || r.SMS < 0 {
-		return Network{}, invalidParam("usage must not be negative")
+		return 0, invalidParam("usage must not be negative")
 	}
-	nw, ok := c.catalog.ByPLMN(r.PLMN)
+	i, ok := c.catalog.byPLMN[r.PLMN]
 	if !ok {
-		return Network{}, notFound("no catalog network has PLMN %s", r.PLMN)
+		return 0, notFound("no catalog network has PLMN %s", r.PLMN)
 	}
-	return nw, nil
+	return i, nil
 }
 
 // chargeable is the part of r that fits in the allowance left (err: none).
@@ -274,12 +284,13 @@ func (c *Control) recordUsageInPlace(r UsageReport) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key, ok := c.simIndex(r.ICCID)
-	return c.recordUsageAt(key, ok, r)
+	return c.recordUsageAt(key, ok, r, c.catalog.byPLMN[r.PLMN])
 }
 
 // recordUsageAt is recordUsageInPlace of the card's Sim record key, if ok
-// (see simIndex). Callers hold c.mu for writing.
-func (c *Control) recordUsageAt(key int32, ok bool, r UsageReport) error {
+// (see simIndex), on the catalog's network net. Callers hold c.mu for
+// writing.
+func (c *Control) recordUsageAt(key int32, ok bool, r UsageReport, net int) error {
 	if c.closed {
 		return errorf(20503, http.StatusServiceUnavailable, "the control plane is shutting down")
 	}
@@ -305,7 +316,7 @@ func (c *Control) recordUsageAt(key int32, ok bool, r UsageReport) error {
 		v.readySMS = uint8(min(max(readySMS, 0), math.MaxUint8))
 	}
 	*rec = v
-	c.usage.add(key, int32(now.Unix()/3600), c.usage.attrOf(v.account, v.fleet, c.ids), uint16(c.catalog.byPLMN[r.PLMN]), r.Upload, r.Download, r.SMS, now)
+	c.usage.add(key, int32(now.Unix()/3600), c.usage.attrOf(v.account, v.fleet, c.ids), uint16(net), r.Upload, r.Download, r.SMS, now)
 	return nil
 }
 
