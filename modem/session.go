@@ -28,9 +28,6 @@ type session struct {
 	// not the first byte of what a prompt reads.
 	endedCR bool
 	closed  bool
-	// fin numbers the finishers handed out: only the latest one's first
-	// call finishes (a session runs one pending command at a time).
-	fin uint32
 
 	// The session's working state, held from the input that starts a
 	// command line until the session is idle again (see release): an idle
@@ -335,56 +332,47 @@ func isCMS(err error) bool {
 
 // finisher returns the function a pending command calls with its outcome:
 // the line goes on, then the input that waited. It runs at most once.
-// Callers hold s.mu.
 func (s *session) finisher() func([]string, error) {
-	s.fin++
-	fin := s.fin
+	var once sync.Once
 	return func(lines []string, err error) {
-		s.finish(fin, lines, err)
-	}
-}
-
-// finish is the finisher numbered fin.
-func (s *session) finish(fin uint32, lines []string, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fin != fin {
-		return // it ran, or it is not the latest one
-	}
-	s.fin++
-	if s.closed {
-		return
-	}
-	defer s.release()
-	s.busy, s.prompt = false, nil
-	m := s.m
-	// What the command's completion raised about itself (+CASEND
-	// after its OK) is its own: a handler's is taken as it returns,
-	// on the command processor, so none of another port's is left.
-	m.enter(s.p)
-	m.mu.Lock()
-	lost := m.boots != s.boot
-	s.after = append(s.after, m.st.takeAfter()...)
-	m.mu.Unlock()
-	m.leave()
-	switch {
-	case lost: // the modem lost power meanwhile: so did the command
-		s.cmds, s.after = s.cmds[:0], nil
-		s.out = s.out[:0]
-	case s.result(lines, err):
-		s.resume()
-	}
-	if s.busy && s.prompt != nil && len(s.queued) > 0 {
-		// The line went on to a command that prompts: what waited
-		// is its input.
-		q := s.queued
-		s.queued = nil
-		s.queue(q)
-	}
-	for !s.busy && len(s.queued) > 0 && !s.closed {
-		q := s.queued
-		s.queued = nil
-		s.feed(q)
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.closed {
+				return
+			}
+			defer s.release()
+			s.busy, s.prompt = false, nil
+			m := s.m
+			// What the command's completion raised about itself (+CASEND
+			// after its OK) is its own: a handler's is taken as it returns,
+			// on the command processor, so none of another port's is left.
+			m.enter(s.p)
+			m.mu.Lock()
+			lost := m.boots != s.boot
+			s.after = append(s.after, m.st.takeAfter()...)
+			m.mu.Unlock()
+			m.leave()
+			switch {
+			case lost: // the modem lost power meanwhile: so did the command
+				s.cmds, s.after = s.cmds[:0], nil
+				s.out = s.out[:0]
+			case s.result(lines, err):
+				s.resume()
+			}
+			if s.busy && s.prompt != nil && len(s.queued) > 0 {
+				// The line went on to a command that prompts: what waited
+				// is its input.
+				q := s.queued
+				s.queued = nil
+				s.queue(q)
+			}
+			for !s.busy && len(s.queued) > 0 && !s.closed {
+				q := s.queued
+				s.queued = nil
+				s.feed(q)
+			}
+		})
 	}
 }
 
