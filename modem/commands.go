@@ -61,7 +61,7 @@ func init() {
 		"+GMR":   info(func(m *Modem) string { return m.env.profile.Revision() }),
 		"+CGSN":  info(func(m *Modem) string { return m.imeiOf() }),
 		"+GSN":   info(func(m *Modem) string { return m.imeiOf() }),
-		"+CIMI":  info(func(m *Modem) string { return m.card.IMSI }),
+		"+CIMI":  info(func(m *Modem) string { return m.imsi() }),
 		"+GCAP":  info(func(*Modem) string { return "+GCAP: +CGSM" }),
 		"+CCID":  info(func(m *Modem) string { return "+CCID: " + m.card.ICCID }),
 		"+ICCID": info(func(m *Modem) string { return "+ICCID: " + m.card.ICCID }),
@@ -249,7 +249,7 @@ func parseDial(v string) (cid int, ok bool) {
 // the command came from.
 func (m *Modem) enterData(cid int) error {
 	m.mu.Lock()
-	cur := m.cur
+	cur := m.running()
 	m.mu.Unlock()
 	return m.later(m.env.timing.Data, func() ([]string, error) {
 		m.mu.Lock()
@@ -271,7 +271,7 @@ func hangUp(_ context.Context, m *Modem, c Command) ([]string, error) {
 	defer m.mu.Unlock()
 	m.st.dataMode = false
 	if ctxt := m.st.contexts.get(int(m.st.dataCID)); ctxt != nil {
-		ctxt.active, ctxt.addr = false, ""
+		ctxt.active, ctxt.addr = false, 0
 	}
 	return nil, nil
 }
@@ -389,7 +389,7 @@ func (m *Modem) radioOff() {
 	m.st.camped = false
 	m.abandonSelection()
 	m.stopTimer(timerReg)
-	m.stopTimer(timerAuth)
+	m.stopAuth()
 	m.detachData()
 	m.st.serving = nil
 	m.setReg(RegNotRegistered, nil, 0)
@@ -481,7 +481,7 @@ func cops(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		m.mu.Unlock()
 		return nil, cme(CMENoNetwork)
 	}
-	m.st.copsMode, m.st.manual = uint8(mode), &plmn
+	m.st.copsMode, m.st.moreOf().manual = uint8(mode), &plmn
 	m.st.cause = 0 // the outcome is this selection's, not an earlier rejection's
 	defer m.mu.Unlock()
 	return nil, m.await(m.startSelection())
@@ -687,8 +687,6 @@ func cedrxs(_ context.Context, m *Modem, c Command) ([]string, error) {
 	return nil, cme(CMEIncorrectParameters)
 }
 
-var pdpTypes = map[string]bool{"IP": true, "IPV6": true, "IPV4V6": true, "NON-IP": true}
-
 func cgdcont(_ context.Context, m *Modem, c Command) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -697,11 +695,7 @@ func cgdcont(_ context.Context, m *Modem, c Command) ([]string, error) {
 		var lines []string
 		for cid := 1; cid <= 15; cid++ {
 			if p := m.st.contexts.get(cid); p != nil {
-				addr := p.addr
-				if addr == "" {
-					addr = "0.0.0.0"
-				}
-				lines = append(lines, fmt.Sprintf("+CGDCONT: %d,%s,%s,%s,0,0", cid, quote(p.pdpType), quote(p.apn), quote(addr)))
+				lines = append(lines, fmt.Sprintf("+CGDCONT: %d,%s,%s,%s,0,0", cid, quote(p.pdpType.String()), quote(p.apnName()), quote(p.addr.String())))
 			}
 		}
 		return lines, nil
@@ -719,8 +713,8 @@ func cgdcont(_ context.Context, m *Modem, c Command) ([]string, error) {
 			m.st.contexts.del(cid)
 			return nil, nil
 		}
-		typ := strings.ToUpper(c.Args[1].Value)
-		if !pdpTypes[typ] {
+		typ, ok := parsePDPType(c.Args[1].Value)
+		if !ok {
 			return nil, cme(CMEIncorrectParameters)
 		}
 		return nil, m.defineContext(cid, typ, c.Args[2:])
@@ -730,7 +724,7 @@ func cgdcont(_ context.Context, m *Modem, c Command) ([]string, error) {
 
 // defineContext (re)defines a PDP context with an optional APN parameter;
 // an active context cannot change. Callers hold m.mu.
-func (m *Modem) defineContext(cid int, typ string, apnArg []Arg) error {
+func (m *Modem) defineContext(cid int, typ pdpType, apnArg []Arg) error {
 	apn := ""
 	if len(apnArg) > 0 {
 		apn = apnArg[0].Value
@@ -738,7 +732,11 @@ func (m *Modem) defineContext(cid int, typ string, apnArg []Arg) error {
 	if p := m.st.contexts.get(cid); p != nil && p.active {
 		return cme(CMENotAllowed)
 	}
-	m.st.contexts.set(cid, &pdpContext{pdpType: typ, apn: apn})
+	p := &pdpContext{pdpType: typ}
+	if apn != "" {
+		p.apn = &apn
+	}
+	m.st.contexts.set(cid, p)
 	return nil
 }
 
@@ -833,7 +831,7 @@ func cgact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 					m.deactivate(cid)
 					continue
 				}
-				if p.apn != "" && !strings.EqualFold(p.apn, "super") {
+				if apn := p.apnName(); apn != "" && !strings.EqualFold(apn, "super") {
 					return nil, cme(127) // missing or unknown APN
 				}
 				if err := m.activate(cid); err != nil {
@@ -878,7 +876,7 @@ func cgpaddr(_ context.Context, m *Modem, c Command) ([]string, error) {
 			return nil, cme(CMEIncorrectParameters)
 		}
 		if p.active {
-			lines = append(lines, fmt.Sprintf("+CGPADDR: %d,%s", cid, quote(p.addr)))
+			lines = append(lines, fmt.Sprintf("+CGPADDR: %d,%s", cid, quote(p.addr.String())))
 		} else {
 			lines = append(lines, fmt.Sprintf("+CGPADDR: %d", cid))
 		}

@@ -17,11 +17,11 @@ func (m *Modem) PowerCycle() {
 func (m *Modem) powerUp() {
 	m.boots++
 	m.stopTimers()
-	country, rssi, ublox := m.st.country, m.st.rssi, m.st.ublox
+	country, rssi, vendor := m.st.country, m.st.rssi, m.st.vendor
 	m.st = initialState(country)
 	m.st.rssi = int8(min(max(rssi, -1), 127)) // the +CSQ scale's 0..31, or -1
-	if ublox != nil {                         // a module's NVM outlives the power-up
-		m.st.ublox = ublox.afterReset()
+	if vendor != nil && vendor.ublox != nil { // a module's NVM outlives the power-up
+		m.st.vendorOf().ublox = vendor.ublox.afterReset()
 	}
 	for _, p := range m.ports { // every port starts afresh, as the profile has it
 		if p == nil { // not made yet: it will be at its defaults
@@ -139,7 +139,7 @@ func (m *Modem) Status() Status {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := Status{
-		ICCID: m.card.ICCID, IMSI: m.card.IMSI, IMEI: m.imeiOf(), Profile: m.env.profile.Name(),
+		ICCID: m.card.ICCID, IMSI: m.imsi(), IMEI: m.imeiOf(), Profile: m.env.profile.Name(),
 		Country: m.st.country, Signal: m.signal(), Functional: int(m.st.cfun),
 		Reg: int(m.st.reg), RegName: regNames[m.st.reg], Cause: int(m.st.cause), Forbidden: []string{},
 	}
@@ -157,9 +157,9 @@ func (m *Modem) Status() Status {
 	for _, p := range m.st.forbiddenList() {
 		s.Forbidden = append(s.Forbidden, p.String())
 	}
-	for _, p := range m.st.contexts.list { // a profile's own contexts too (SIMCom's app network)
+	for p := range m.st.contexts.all { // a profile's own contexts too (SIMCom's app network)
 		if p.active {
-			s.DataActive, s.IP = true, p.addr
+			s.DataActive, s.IP = true, p.addr.String()
 			break
 		}
 	}

@@ -80,6 +80,7 @@ type harnessConfig struct {
 	ctlOpts   []sim.Option
 	authCache time.Duration
 	link      bool
+	hub       bool
 }
 
 // harnessOption configures newHarness.
@@ -110,6 +111,10 @@ func withControl(opts ...sim.Option) harnessOption {
 // withLink connects the host in process (Modem.Connect) instead of
 // serving the modem over net.Pipe: no Serve, no session goroutine.
 func withLink() harnessOption { return func(c *harnessConfig) { c.link = true } }
+
+// withHub delivers the control plane's events through a Hub, as a fleet
+// does, instead of the modem's own subscription.
+func withHub() harnessOption { return func(c *harnessConfig) { c.hub = true } }
 
 // withAuthCache sets Config.AuthCache.
 func withAuthCache(d time.Duration) harnessOption { return func(c *harnessConfig) { c.authCache = d } }
@@ -183,9 +188,14 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	if h.clock != nil {
 		clock = h.clock
 	}
+	var hub *Hub
+	if cfg.hub {
+		hub = NewHub(ctl)
+		t.Cleanup(hub.Close) // after the modem's Close: cleanups run last first
+	}
 	h.m = New(Config{
 		Card: h.card, IMEI: IMEI(0), Core: ctl, World: NewWorld(ctl.Catalog()), Clock: clock,
-		Country: "GB", Profile: profile, Timing: h.timing, AuthCache: cfg.authCache,
+		Country: "GB", Profile: profile, Timing: h.timing, AuthCache: cfg.authCache, Hub: hub,
 	})
 	if cfg.link {
 		h.link = h.m.Connect(h.output)

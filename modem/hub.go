@@ -1,6 +1,7 @@
 package modem
 
 import (
+	"hash/maphash"
 	"slices"
 	"sync"
 
@@ -16,20 +17,16 @@ import (
 type Hub struct {
 	unsub func()
 
-	mu sync.RWMutex
-	// byICCID holds the modems whose ICCID is 19 digits under its
-	// number (iccidKey): a key of one word, not a string's two. The rest
-	// are in byText.
-	byICCID map[uint64]*Modem
-	byText  map[string]*Modem
-	all     []*Modem // in joining order; nil where a modem left
-	holes   int
-	closed  bool
+	mu     sync.RWMutex
+	all    []*Modem // in joining order; nil where a modem left
+	index  hubIndex // all by ICCID
+	holes  int
+	closed bool
 }
 
 // NewHub subscribes to core's events.
 func NewHub(core Core) *Hub {
-	h := &Hub{byICCID: make(map[uint64]*Modem)}
+	h := &Hub{index: hubIndex{seed: maphash.MakeSeed()}}
 	h.unsub = core.Subscribe(h.deliver)
 	return h
 }
@@ -40,26 +37,20 @@ func (h *Hub) Close() {
 	h.unsub()
 	h.mu.Lock()
 	h.closed = true
-	h.all, h.byICCID, h.byText = nil, nil, nil
+	h.all, h.index.slots = nil, nil
 	h.mu.Unlock()
 }
 
-// join makes m hear the hub's events until it leaves.
+// join makes m hear the hub's events until it leaves; a modem that joins
+// with the ICCID of one still there takes its SIM's events from it.
 func (h *Hub) join(m *Modem) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return
 	}
-	if k, ok := iccidKey(m.card.ICCID); ok {
-		h.byICCID[k] = m
-	} else {
-		if h.byText == nil {
-			h.byText = make(map[string]*Modem)
-		}
-		h.byText[m.card.ICCID] = m
-	}
 	h.all = append(h.all, m)
+	h.index.put(h.all, int32(len(h.all)-1))
 }
 
 func (h *Hub) leave(m *Modem) {
@@ -72,14 +63,7 @@ func (h *Hub) leave(m *Modem) {
 	if i < 0 {
 		return
 	}
-	if k, ok := iccidKey(m.card.ICCID); ok {
-		if h.byICCID[k] == m {
-			delete(h.byICCID, k)
-		}
-	} else if h.byText[m.card.ICCID] == m {
-		delete(h.byText, m.card.ICCID)
-	}
-	h.all[i] = nil
+	h.all[i] = nil // its slot in the index finds nothing now
 	h.holes++
 	if h.holes > len(h.all)/2 { // compact, keeping the order
 		kept := h.all[:0]
@@ -90,6 +74,7 @@ func (h *Hub) leave(m *Modem) {
 		}
 		clear(h.all[len(kept):])
 		h.all, h.holes = kept, 0
+		h.index.rebuild(h.all)
 	}
 }
 
@@ -115,26 +100,80 @@ func (h *Hub) deliver(e sim.Event) {
 
 // modemOf returns the modem with this ICCID, or nil. Callers hold h.mu.
 func (h *Hub) modemOf(iccid string) *Modem {
-	if k, ok := iccidKey(iccid); ok {
-		return h.byICCID[k]
+	if i, ok := h.index.find(h.all, iccid); ok {
+		return h.all[i]
 	}
-	return h.byText[iccid]
+	return nil
 }
 
-// iccidKey is the number a 19-digit ICCID (what the control plane
-// issues) spells; it fits in 64 bits, and one length means no two ICCIDs
-// share a number.
-func iccidKey(iccid string) (uint64, bool) {
-	if len(iccid) != 19 {
+// hubIndex finds a hub's modems by ICCID: an open-addressing hash table of
+// their places in Hub.all, 4 bytes a slot where a map kept a modem in
+// some 30. A slot whose modem left (nil in all) matches nothing; the
+// table is rebuilt when all is compacted.
+type hubIndex struct {
+	seed  maphash.Seed
+	slots []int32 // place+1 in all; 0 is free
+	used  int     // slots not free
+}
+
+// find returns the place in all of the modem with this ICCID.
+func (x *hubIndex) find(all []*Modem, iccid string) (int32, bool) {
+	if len(x.slots) == 0 {
 		return 0, false
 	}
-	var k uint64
-	for i := 0; i < len(iccid); i++ {
-		c := iccid[i]
-		if c < '0' || c > '9' {
+	mask := uint64(len(x.slots) - 1)
+	for s := maphash.String(x.seed, iccid) & mask; ; s = (s + 1) & mask {
+		v := x.slots[s]
+		if v == 0 {
 			return 0, false
 		}
-		k = k*10 + uint64(c-'0')
+		if m := all[v-1]; m != nil && m.card.ICCID == iccid {
+			return v - 1, true
+		}
 	}
-	return k, true
+}
+
+// put indexes all[i], in place of a modem with its ICCID if one is there.
+func (x *hubIndex) put(all []*Modem, i int32) {
+	if 4*(x.used+1) > 3*len(x.slots) {
+		x.grow(all)
+	}
+	iccid := all[i].card.ICCID
+	mask := uint64(len(x.slots) - 1)
+	for s := maphash.String(x.seed, iccid) & mask; ; s = (s + 1) & mask {
+		v := x.slots[s]
+		if v == 0 {
+			x.slots[s] = i + 1
+			x.used++
+			return
+		}
+		if m := all[v-1]; m != nil && m.card.ICCID == iccid {
+			x.slots[s] = i + 1
+			return
+		}
+	}
+}
+
+// grow doubles the table (or makes it), leaving out the slots of modems
+// that left.
+func (x *hubIndex) grow(all []*Modem) {
+	old := x.slots
+	x.slots, x.used = make([]int32, max(16, 2*len(old))), 0
+	for _, v := range old {
+		if v != 0 && all[v-1] != nil {
+			x.put(all, v-1)
+		}
+	}
+}
+
+// rebuild indexes all anew (after it was compacted).
+func (x *hubIndex) rebuild(all []*Modem) {
+	n := 16
+	for 3*n < 4*len(all) {
+		n *= 2
+	}
+	x.slots, x.used = make([]int32, n), 0
+	for i := range all {
+		x.put(all, int32(i))
+	}
 }

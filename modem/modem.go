@@ -75,7 +75,7 @@ type Config struct {
 // Env is what the modems of a fleet share: the core, the world, the
 // clock, the profile and the settings of Config other than Card, IMEI and
 // Country. Every modem points at one instead of keeping a copy: a fleet
-// keeps a million modems. Never changed once made.
+// keeps a million modems. Never changed once made, but for auth.
 type Env struct {
 	profile   Profile
 	core      Core
@@ -91,10 +91,13 @@ type Env struct {
 	// has none. The core's are asked for where they are used (ipCore,
 	// smsCore).
 	defaults   profileDefaults // power-up settings other than the engine's (SIMCom)
+	cmeTexts   map[int]string  // the profile's own +CME ERROR texts, over 27.007's (at3gpp.CMEText)
 	silentBoot bool            // the UART reads nothing while booting (u-blox)
 	portNames  []string        // the profile's ports, the main port first
 	urcName    string          // the port indications go to at first
 	urcIndex   int             // urcName's index in portNames, or -1
+
+	auth authQueue // the modems' cached authorisations (the one mutable part)
 }
 
 // NewEnv returns the shared part of cfg, with the defaults New gives;
@@ -122,6 +125,9 @@ func NewEnv(cfg Config) *Env {
 	e.portNames, e.urcName = portNames(e.profile)
 	e.urcIndex = slices.Index(e.portNames, e.urcName)
 	e.defaults, _ = e.profile.(profileDefaults)
+	if t, ok := e.profile.(interface{ cmeTexts() map[int]string }); ok {
+		e.cmeTexts = t.cmeTexts()
+	}
 	_, e.silentBoot = e.profile.(silentBooter)
 	return e
 }
@@ -138,14 +144,13 @@ type Modem struct {
 	mu     sync.Mutex
 	st     state
 	ports  []*port                    // the profile's ports, the main port first
-	cur    *port                      // the port a command runs for, while one runs
-	out    *writer                    // the indication port's writer; nil while no host is connected
 	boots  uint32                     // power-ups so far (a wrap after 4G power cycles harms nothing)
 	gen    uint32                     // the registration procedure in progress; bumping it cancels
 	sel    *selection                 // the procedure's outcome, which a command may be waiting for
 	timers [numCommonTimers]sim.Timer // the rarer kinds are in rare
-	authAt int64                      // when timerAuth fires, in Unix nanoseconds
+	authAt atomic.Int64               // when the cached authorisation expires, in Unix nanoseconds; 0: none (see authQueue)
 	closed bool
+	cur    uint8 // the port a command runs for while one runs, as its index+1; 0 otherwise (see running)
 	imei   imeiKind
 	urcTo  urcChoice           // the port indications go to (AT+QURCCFG="urcport")
 	index  int32               // the card's index, for IMEI(index) (imeiIndex)
@@ -156,9 +161,57 @@ type Modem struct {
 }
 
 // card is what a modem reads of its SIM card (sim.Card without what only
-// the control plane reads; its index is Modem.index).
+// the control plane reads; its index is Modem.index). The ICCID is read
+// for every request to the core; the IMSI seldom, so it is kept in a word
+// and formatted when read (see Modem.imsi).
 type card struct {
-	ICCID, IMSI string
+	ICCID string
+	imsi  imsiWord
+}
+
+// imsiWord is an IMSI of up to 16 digits: their value, and their count in
+// the top byte; imsiKept for one that is not digits alone, which the
+// modem keeps as it is in rare.imsi.
+type imsiWord uint64
+
+const imsiKept imsiWord = 1 << 63
+
+// packIMSI packs s if it is up to 16 digits (an IMSI has 15 at most).
+func packIMSI(s string) (imsiWord, bool) {
+	if len(s) > 16 {
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(s[i]-'0')
+	}
+	return imsiWord(v) | imsiWord(len(s))<<56, true
+}
+
+// String is the IMSI w packs.
+func (w imsiWord) String() string {
+	n := int(w >> 56)
+	if n == 0 {
+		return ""
+	}
+	var b [16]byte
+	v := uint64(w & (1<<56 - 1))
+	for i := n - 1; i >= 0; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return string(b[:n])
+}
+
+// imsi is the IMSI of the modem's SIM.
+func (m *Modem) imsi() string {
+	if m.card.imsi == imsiKept {
+		return m.rare.imsi // made in New, never replaced
+	}
+	return m.card.imsi.String()
 }
 
 // modemRare is what few modems of a fleet need.
@@ -166,10 +219,17 @@ type modemRare struct {
 	// imei is the modem's IMEI when it is not IMEI(index), the one
 	// most modems have and need not keep (see imeiOf).
 	imei    string
+	imsi    string // the SIM's IMSI when it does not pack (see imsiWord)
 	unsub   func() // ends the core subscription of a modem without a hub
 	limitAt int64  // when timerLimit fires, in Unix nanoseconds
 	// timers are the running timers of the kinds from numCommonTimers on.
 	timers [numTimers - numCommonTimers]sim.Timer
+}
+
+// unused reports whether r holds nothing: no IMEI or IMSI, no subscription, no
+// timer running (limitAt means something only while timerLimit runs).
+func (r *modemRare) unused() bool {
+	return r.imei == "" && r.imsi == "" && r.unsub == nil && r.timers == [len(r.timers)]sim.Timer{}
 }
 
 // rareOf returns m.rare, made now if it was not yet. Callers hold m.mu
@@ -220,7 +280,12 @@ func New(cfg Config) *Modem {
 // New returns a powered-off modem of the environment e with its own SIM
 // card, IMEI and starting country (see Config).
 func (e *Env) New(c sim.Card, imei, country string) *Modem {
-	m := &Modem{env: e, card: card{ICCID: c.ICCID, IMSI: c.IMSI}}
+	m := &Modem{env: e, card: card{ICCID: c.ICCID}}
+	if w, ok := packIMSI(c.IMSI); ok {
+		m.card.imsi = w
+	} else {
+		m.card.imsi, m.rareOf().imsi = imsiKept, c.IMSI
+	}
 	switch {
 	case imei == "":
 	case imei == IMEI(c.Index) && c.Index == int(int32(c.Index)):
@@ -235,10 +300,9 @@ func (e *Env) New(c sim.Card, imei, country string) *Modem {
 	case e.hub != nil:
 		e.hub.join(m) // Close leaves it
 	case e.core != nil:
-		r := m.rareOf() // before the subscription: its events may come at once
 		unsub := e.core.Subscribe(m.onEvent)
-		m.mu.Lock()
-		r.unsub = unsub
+		m.mu.Lock() // its events may have come already
+		m.rareOf().unsub = unsub
 		m.mu.Unlock()
 	}
 	return m
@@ -261,11 +325,10 @@ func (m *Modem) Serve(ctx context.Context, rw io.ReadWriter) error {
 func (m *Modem) serve(ctx context.Context, p *port, rw io.ReadWriter, on bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w := newWriter(rw)
+	s := m.connect(p, rw, &served{ctx: ctx, wake: make(chan struct{}, 1)})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); w.run(ctx) }()
-	s := m.connect(ctx, p, w)
+	go func() { defer wg.Done(); s.wr.run(ctx) }()
 	if on {
 		m.PowerCycle()
 	}
@@ -291,13 +354,15 @@ func (m *Modem) serve(ctx context.Context, p *port, rw io.ReadWriter, on bool) e
 	return err
 }
 
-// connect makes w port p's output and starts a session reading for it,
-// ending the port's previous session.
-func (m *Modem) connect(ctx context.Context, p *port, w *writer) *session {
-	s := newSession(ctx, m, p, w)
+// connect starts a session reading for port p, its output written to w,
+// ending the port's previous session. srv is what a served port's writer
+// goroutine needs (Modem.serve); nil for a link's host, which takes
+// everything at once.
+func (m *Modem) connect(p *port, w io.Writer, srv *served) *session {
+	s := newSession(m, p, w, srv)
 	m.mu.Lock()
 	old := p.sess
-	p.sess, p.out, p.used, p.held = s, w, false, nil
+	p.sess, p.out, p.used, p.held = s, &s.wr, false, nil
 	m.repoint()
 	m.mu.Unlock()
 	if old != nil {
@@ -336,7 +401,7 @@ type Link session
 // is kept. A response comes in one call, its final result last.
 // ConnectPort links the modem's other ports.
 func (m *Modem) Connect(out func([]byte)) *Link {
-	return (*Link)(m.connect(context.Background(), m.ports[0], newLinkWriter(funcWriter(out))))
+	return (*Link)(m.connect(m.ports[0], funcWriter(out), nil))
 }
 
 // ConnectWriter is Connect with a writer in place of the function: its
@@ -344,7 +409,7 @@ func (m *Modem) Connect(out func([]byte)) *Link {
 // it. A host that is a pointer already (a simulated device) links without
 // a function value to keep.
 func (m *Modem) ConnectWriter(w io.Writer) *Link {
-	return (*Link)(m.connect(context.Background(), m.ports[0], newLinkWriter(w)))
+	return (*Link)(m.connect(m.ports[0], w, nil))
 }
 
 // Write sends b to the modem as if over its UART. The modem does not keep
@@ -393,7 +458,6 @@ type timerKind uint8
 const (
 	timerBoot   timerKind = iota // power-up to RDY
 	timerReg                     // the registration procedure's next step
-	timerAuth                    // the visited network's cached authorisation
 	timerEscape                  // the guard time after "+++"
 	timerLimit                   // a new data limit reaches the SIM (a spread propagation)
 	numTimers
@@ -420,8 +484,13 @@ func (m *Modem) setTimer(k timerKind, t sim.Timer) {
 	switch {
 	case k < numCommonTimers:
 		m.timers[k] = t
-	case t != nil || m.rare != nil:
+	case t != nil:
 		m.rareOf().timers[k-numCommonTimers] = t
+	case m.rare != nil:
+		m.rare.timers[k-numCommonTimers] = nil
+		if m.rare.unused() { // it held only the timer: an escape's guard time
+			m.rare = nil
+		}
 	}
 }
 
@@ -429,6 +498,7 @@ func (m *Modem) stopTimers() {
 	for k := range numTimers {
 		m.stopTimer(timerKind(k))
 	}
+	m.stopAuth()
 	m.gen++
 	m.abandonSelection()
 }
@@ -497,7 +567,7 @@ func (m *Modem) urcIf(line string) {
 // echo) goes to the command's port, anything else to the indication port.
 // Callers hold m.mu.
 func (m *Modem) raw(s string) {
-	p := m.cur
+	p := m.running()
 	if p == nil {
 		p = m.urcPort()
 	}
@@ -508,20 +578,31 @@ func (m *Modem) raw(s string) {
 // in the order it is sent; when nothing is queued or being written and the
 // transport can write without blocking, send writes at once instead of
 // waking the writer's goroutine, and queues only what did not fit.
+//
+// A link's host takes everything at once: its writer never queues and
+// needs no goroutine, so it is a few words in its session (the part a
+// goroutine needs, served, is a served port's alone).
 type writer struct {
 	w    io.Writer
-	wake chan struct{} // holds a token while the queue may be non-empty
-
 	mu   sync.Mutex
-	q    *outQueue // output waiting for the transport, made when some first waits
-	nb   bool      // w is a nonBlockingWriter (asked again when used: an interface less to keep), or all
-	all  bool      // w takes everything at once (a link's host): nothing queues
-	busy bool      // run is writing
-	done bool      // run has stopped: nothing more is written
+	srv  *served // nil for a link's host
+	nb   bool    // w is a nonBlockingWriter (asked again when used: an interface less to keep), or all
+	all  bool    // w takes everything at once (a link's host): nothing queues
+	busy bool    // run is writing
+	done bool    // run has stopped: nothing more is written
+}
+
+// served is what the writer of a served port (Modem.serve) has beside
+// the transport: the output waiting for it and its goroutine's wake-up,
+// and the context the port's commands run in.
+type served struct {
+	ctx  context.Context
+	wake chan struct{} // holds a token while the queue may be non-empty
+	q    outQueue      // guarded by writer.mu
 }
 
 // outQueue is a ring of output waiting for a writer's transport, grown on
-// demand. A link's writer never makes one.
+// demand.
 type outQueue struct {
 	q       [][]byte
 	head, n int
@@ -529,10 +610,10 @@ type outQueue struct {
 
 // queued is how many chunks of output wait. Callers hold w.mu.
 func (w *writer) queued() int {
-	if w.q == nil {
+	if w.srv == nil {
 		return 0
 	}
-	return w.q.n
+	return w.srv.q.n
 }
 
 // writerQueue bounds what waits for a host that does not read; past it the
@@ -551,16 +632,16 @@ type nonBlockingWriter interface {
 
 var errWouldBlock = errors.New("write would block")
 
-func newWriter(w io.Writer) *writer {
-	wr := &writer{w: w}
+// init makes wr the writer of transport w: a served port's with srv, a
+// link's host's (nil srv), which takes everything at once.
+func (wr *writer) init(w io.Writer, srv *served) {
+	wr.w, wr.srv = w, srv
+	if srv == nil {
+		wr.nb, wr.all = true, true
+		return
+	}
 	_, wr.nb = w.(nonBlockingWriter)
-	wr.wake = make(chan struct{}, 1)
-	return wr
 }
-
-// newLinkWriter returns the writer of a link's host, which takes
-// everything at once: it never queues and needs no goroutine.
-func newLinkWriter(w io.Writer) *writer { return &writer{w: w, nb: true, all: true} }
 
 // tryWrite writes b without blocking (w.nb): a link's function directly,
 // a link's writer whole, any other through nonBlockingWriter.
@@ -594,14 +675,15 @@ func (w *writer) send(b []byte) {
 		}
 		b = b[n:]
 	}
+	if w.srv == nil { // a link's host that did not take it all: lost
+		w.mu.Unlock()
+		return
+	}
 	// Small output joins the newest queued output: echo of input read a
 	// byte at a time would otherwise fill the queue one byte per entry
 	// while the host is still reading. The caller keeps b: what is queued
 	// is a copy.
-	if w.q == nil {
-		w.q = new(outQueue)
-	}
-	oq := w.q
+	oq := &w.srv.q
 	if oq.n > 0 {
 		if t := (oq.head + oq.n - 1) % len(oq.q); len(oq.q[t])+len(b) <= writerChunk {
 			oq.q[t] = append(oq.q[t], b...)
@@ -624,7 +706,7 @@ func (w *writer) send(b []byte) {
 	oq.n++
 	w.mu.Unlock()
 	select {
-	case w.wake <- struct{}{}:
+	case w.srv.wake <- struct{}{}:
 	default:
 	}
 }
@@ -638,7 +720,7 @@ func (w *writer) next() []byte {
 		w.busy = false
 		return nil
 	}
-	oq := w.q
+	oq := &w.srv.q
 	b := oq.q[oq.head]
 	oq.q[oq.head] = nil
 	oq.head = (oq.head + 1) % len(oq.q)
@@ -659,7 +741,7 @@ func (w *writer) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-w.wake:
+		case <-w.srv.wake:
 		}
 		for b := w.next(); b != nil; b = w.next() {
 			if ctx.Err() != nil {

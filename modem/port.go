@@ -128,22 +128,26 @@ func (m *Modem) urcPort() *port {
 }
 
 // repoint makes m.st's port settings those of the port a command runs for,
-// or of the indication port when none runs, and m.out the indication
-// port's writer. Callers hold m.mu.
+// or of the indication port when none runs. Callers hold m.mu.
 func (m *Modem) repoint() {
 	u := m.urcPort()
-	m.out = nil
-	if u != nil {
-		m.out = u.out
-	}
 	switch {
-	case m.cur != nil:
-		m.st.portState = &m.cur.st
+	case m.cur != 0:
+		m.st.portState = &m.running().st
 	case u != nil:
 		m.st.portState = &u.st
 	default:
 		m.st.portState = &m.ports[0].st
 	}
+}
+
+// running is the port a command runs for, or nil while none runs.
+// Callers hold m.mu.
+func (m *Modem) running() *port {
+	if m.cur == 0 {
+		return nil
+	}
+	return m.ports[m.cur-1]
 }
 
 // enter starts running something for port p (a command, its prompt's
@@ -152,14 +156,14 @@ func (m *Modem) repoint() {
 func (m *Modem) enter(p *port) {
 	m.exec.Lock()
 	m.mu.Lock()
-	m.cur = p
+	m.cur = p.i + 1
 	m.repoint()
 	m.mu.Unlock()
 }
 
 func (m *Modem) leave() {
 	m.mu.Lock()
-	m.cur = nil
+	m.cur = 0
 	m.repoint()
 	m.mu.Unlock()
 	m.exec.Unlock()
@@ -242,7 +246,7 @@ func (m *Modem) ConnectPort(name string, out func([]byte)) (*Link, error) {
 	if p == nil {
 		return nil, fmt.Errorf("modem: no port %q (the %s has %s)", name, m.env.profile.Name(), strings.Join(m.Ports(), ", "))
 	}
-	return (*Link)(m.connect(context.Background(), p, newLinkWriter(funcWriter(out)))), nil
+	return (*Link)(m.connect(p, funcWriter(out), nil)), nil
 }
 
 // URC port names in Quectel's AT+QURCCFG="urcport" and the fleetsim ports

@@ -194,7 +194,7 @@ func qcfg(_ context.Context, m *Modem, c Command) ([]string, error) {
 		if len(v)%2 != 0 || len(v) == 0 || strings.Trim(v, "0123") != "" {
 			return nil, cme(CMEIncorrectParameters)
 		}
-		m.st.scanseq = &v
+		m.st.moreOf().scanseq = &v
 	case "nwscanmode":
 		if len(args) == 0 {
 			return []string{fmt.Sprintf(`+QCFG: "nwscanmode",%d`, m.st.scanmode)}, nil
@@ -250,10 +250,17 @@ func qicsgp(_ context.Context, m *Modem, c Command) ([]string, error) {
 			if p == nil {
 				return []string{`+QICSGP: 0,"","","",0`}, nil
 			}
-			return []string{fmt.Sprintf(`+QICSGP: 1,%s,"","",0`, quote(p.apn))}, nil
+			return []string{fmt.Sprintf(`+QICSGP: 1,%s,"","",0`, quote(p.apnName()))}, nil
 		}
-		typ := map[string]string{"1": "IP", "2": "IPV6", "3": "IPV4V6"}[c.Args[1].Value]
-		if typ == "" {
+		var typ pdpType
+		switch c.Args[1].Value {
+		case "1":
+			typ = pdpIP
+		case "2":
+			typ = pdpIPv6
+		case "3":
+			typ = pdpIPv4v6
+		default:
 			return nil, cme(CMEIncorrectParameters)
 		}
 		return nil, m.defineContext(cid, typ, c.Args[2:])
@@ -271,7 +278,7 @@ func qiact(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		var lines []string
 		for cid := 1; cid <= 16; cid++ {
 			if p := m.st.contexts.get(cid); p != nil && p.active {
-				lines = append(lines, fmt.Sprintf("+QIACT: %d,1,1,%s", cid, quote(p.addr)))
+				lines = append(lines, fmt.Sprintf("+QIACT: %d,1,1,%s", cid, quote(p.addr.String())))
 			}
 		}
 		return lines, nil

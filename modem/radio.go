@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -252,7 +253,7 @@ func (m *Modem) selectAfter(scan time.Duration) *selection {
 		return sel
 	case m.st.copsMode == 2:
 		// Deregistered: no serving cell, no PDP context, no cached authorisation.
-		m.stopTimer(timerAuth)
+		m.stopAuth()
 		m.detachData()
 		m.st.serving = nil
 		m.setReg(RegNotRegistered, nil, 0)
@@ -385,41 +386,6 @@ func (m *Modem) attachNext(g uint32, cands []Cell, sel *selection) {
 	})
 }
 
-// armAuthCache re-checks, when the visited network's cached authorisation
-// expires, that the SIM may still use it. Callers hold m.mu.
-//
-// Every registered modem has this timer running, so it is armed without
-// the closures of after: the timer calls a method value, and a firing that
-// was stopped or replaced meanwhile (on a wall clock) is told by the
-// deadline.
-func (m *Modem) armAuthCache() {
-	if m.closed {
-		return
-	}
-	m.stopTimer(timerAuth)
-	m.authAt = m.env.clock.Now().Add(m.env.authCache).UnixNano()
-	m.setTimer(timerAuth, m.env.clock.AfterFunc(m.env.authCache, m.authExpired))
-}
-
-// authExpired is the visited network's cached authorisation expiring.
-func (m *Modem) authExpired() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.timer(timerAuth) == nil || m.env.clock.Now().UnixNano() < m.authAt {
-		return // stopped, or replaced by a later one
-	}
-	m.setTimer(timerAuth, nil)
-	s := m.st.serving
-	if s == nil {
-		return
-	}
-	if _, err := m.env.core.AuthorizeAttach(m.card.ICCID, s.PLMN); err != nil {
-		m.networkDetach(err)
-		return
-	}
-	m.armAuthCache()
-}
-
 // networkDetach is the network dropping the modem for reason err. Callers hold m.mu.
 func (m *Modem) networkDetach(err error) {
 	cause := CauseEPSNonEPSNotAllowed
@@ -436,7 +402,7 @@ func (m *Modem) networkDetach(err error) {
 	m.st.serving = nil
 	m.st.cause = uint8(cause)
 	m.env.stats.detached(cause)
-	m.stopTimer(timerAuth)
+	m.stopAuth()
 	m.setReg(RegDenied, nil, cause)
 	if cause == CausePLMNNotAllowed && m.st.copsMode == 0 {
 		m.startSelection()
@@ -465,7 +431,7 @@ func (m *Modem) onEvent(e sim.Event) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed || m.out == nil {
+	if m.closed || m.urcPort() == nil { // no host to tell
 		return
 	}
 	m.reevaluate()
@@ -484,8 +450,8 @@ func (m *Modem) limitLater(at time.Time) {
 	if d <= 0 || (m.timer(timerLimit) != nil && at.UnixNano() >= m.rareOf().limitAt) {
 		return
 	}
-	m.rareOf().limitAt = at.UnixNano()
 	m.after(timerLimit, d, m.reevaluate)
+	m.rareOf().limitAt = at.UnixNano() // after: stopping the previous timer may drop rare
 }
 
 // reevaluate re-checks registration and data with the core. Callers hold m.mu.
@@ -640,16 +606,16 @@ func (m *Modem) activate(cid int) error {
 // session address from the core's pool, shared by all its contexts, or,
 // with a core that assigns none, a stable one of the CGNAT range.
 // Callers hold m.mu.
-func (m *Modem) sessionAddress(cid int) string {
-	if addr, _ := m.sessionAddr(); addr != "" {
+func (m *Modem) sessionAddress(cid int) ipv4 {
+	if addr, _ := m.sessionAddr(); addr != 0 {
 		return addr
 	}
 	if ipc := m.ipCore(); ipc != nil {
-		if addr, err := ipc.AssignAddress(m.card.ICCID); err == nil {
-			return addr
+		if addr, err := ipc.AssignAddress(m.card.ICCID); err == nil && addr.Is4() {
+			return ipv4From(addr)
 		}
 	}
-	return cgnatAddr(m.card.IMSI, cid)
+	return cgnatAddr(m.imsi(), cid)
 }
 
 // deactivate takes a context down, with the sockets on it; the SIM's data
@@ -667,7 +633,7 @@ func (m *Modem) deactivate(cid int) {
 		}
 		delete(m.sock.owned, cid)
 	}
-	p.active, p.addr = false, ""
+	p.active, p.addr = false, 0
 	m.contextDown(cid) // a port carrying it (another port deactivated it) loses it
 	if m.activeContexts() == 0 {
 		if ipc := m.ipCore(); ipc != nil {
@@ -678,7 +644,7 @@ func (m *Modem) deactivate(cid int) {
 
 func (m *Modem) activeContexts() int {
 	n := 0
-	for _, c := range m.st.contexts.list {
+	for c := range m.st.contexts.all {
 		if c.active {
 			n++
 		}
@@ -690,8 +656,8 @@ func (m *Modem) activeContexts() int {
 // Callers hold m.mu.
 func (m *Modem) detachData() {
 	m.dataLost() // sockets close with the data session
-	for _, c := range m.st.contexts.list {
-		c.active, c.addr = false, ""
+	for c := range m.st.contexts.all {
+		c.active, c.addr = false, 0
 	}
 	m.endAllData(resNoCarrier)
 }
@@ -699,10 +665,10 @@ func (m *Modem) detachData() {
 // dropData is the network deactivating the data session. Callers hold m.mu.
 func (m *Modem) dropData() {
 	m.dataLost() // sockets close with the data session: +QIURC: "pdpdeact"
-	for _, c := range m.st.contexts.list {
+	for c := range m.st.contexts.all {
 		cid := c.cid
 		if c.active {
-			c.active, c.addr = false, ""
+			c.active, c.addr = false, 0
 			if m.st.cgerep {
 				m.urc(fmt.Sprintf("+CGEV: NW PDN DEACT %d", cid))
 			}
@@ -712,9 +678,9 @@ func (m *Modem) dropData() {
 }
 
 // cgnatAddr is the carrier-grade NAT address of a context, stable per IMSI.
-func cgnatAddr(imsi string, cid int) string {
+func cgnatAddr(imsi string, cid int) ipv4 {
 	h := sha256.Sum256([]byte(fmt.Sprintf("fleetsim/ip/%s/%d", imsi, cid)))
-	return fmt.Sprintf("100.%d.%d.%d", 64+h[0]%64, h[1], 1+h[2]%254)
+	return ipv4From(netip.AddrFrom4([4]byte{100, 64 + h[0]%64, h[1], 1 + h[2]%254}))
 }
 
 // UseData moves up and down bytes over the modem's data session, as a

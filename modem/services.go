@@ -204,7 +204,7 @@ func crsm(_ context.Context, m *Modem, c Command) ([]string, error) {
 	case efICCID:
 		return []string{fmt.Sprintf("+CRSM: %s,%q", swOK, swappedBCD(m.card.ICCID))}, nil
 	case efAD:
-		return []string{fmt.Sprintf("+CRSM: %s,\"000000%02d\"", swOK, mncLength(m.card.IMSI))}, nil
+		return []string{fmt.Sprintf("+CRSM: %s,\"000000%02d\"", swOK, mncLength(m.imsi()))}, nil
 	}
 	return []string{"+CRSM: " + swFileNotFound}, nil
 }

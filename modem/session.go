@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"sync"
 	"time"
+
+	"github.com/fleetsim/fleetsim/sim"
 )
 
 // session reads one port's transport: command lines in command state, raw
@@ -16,10 +19,8 @@ import (
 // So a modem needs no goroutine of its own: on a virtual clock, a whole
 // fleet runs in one.
 type session struct {
-	m   *Modem
-	p   *port   // the port it serves
-	w   *writer // the port's writer
-	ctx context.Context
+	m *Modem
+	p *port // the port it serves
 
 	mu   sync.Mutex // input and resumption may come from different goroutines
 	last string     // the last command line, for A/
@@ -33,6 +34,8 @@ type session struct {
 	// command line until the session is idle again (see release): an idle
 	// session keeps none, so an idle modem does not pay for buffers.
 	*sessionWork
+
+	wr writer // the port's writer
 }
 
 // sessionWork is what a session needs only while it works: the line being
@@ -101,8 +104,19 @@ const maxQueued = 4 * MaxLine
 // escapeGuard is the silence around "+++" (S12 = 50 × 20 ms).
 const escapeGuard = time.Second
 
-func newSession(ctx context.Context, m *Modem, p *port, w *writer) *session {
-	return &session{m: m, p: p, w: w, ctx: ctx}
+func newSession(m *Modem, p *port, w io.Writer, srv *served) *session {
+	s := &session{m: m, p: p}
+	s.wr.init(w, srv)
+	return s
+}
+
+// ctx is the context the session's commands run in: the serving one's,
+// or none for a link's host.
+func (s *session) ctx() context.Context {
+	if s.wr.srv != nil {
+		return s.wr.srv.ctx
+	}
+	return context.Background()
 }
 
 // input handles bytes as they arrive; how they are split does not matter.
@@ -169,7 +183,7 @@ func (s *session) feed(b []byte) {
 	echo := s.echo[:0] // reused: send copies what it keeps
 	flush := func() {
 		if len(echo) > 0 {
-			s.w.send(echo)
+			s.wr.send(echo)
 			echo = echo[:0]
 		}
 	}
@@ -212,7 +226,7 @@ func (s *session) feed(b []byte) {
 			res := ps.result(resError)
 			m.mu.Unlock()
 			m.tapOut(s.p, res)
-			s.w.send([]byte(res))
+			s.wr.send([]byte(res))
 		}
 		if s.busy {
 			s.queue(b[i+1:])
@@ -257,7 +271,7 @@ func (s *session) resume() {
 		err := ErrError
 		m.enter(s.p)
 		if h != nil {
-			lines, err = h(s.ctx, m, c)
+			lines, err = h(s.ctx(), m, c)
 		}
 		p, ok := err.(*pending)
 		m.mu.Lock()
@@ -304,7 +318,7 @@ func (s *session) result(lines []string, err error) bool {
 		case isCMS(err): // 27.005's +CMS ERROR, as +CMEE says
 			res = m.st.cmsResult(err)
 		default:
-			res = m.st.errorResult(err)
+			res = m.st.errorResult(err, m.env.cmeTexts)
 		}
 	}
 	m.repoint()
@@ -386,7 +400,7 @@ func (s *session) final(res string) {
 	// moment the host reads the OK comes after the +QIOPEN it follows).
 	m.mu.Lock()
 	m.tapOutBytes(s.p, s.out)
-	s.w.send(s.out)
+	s.wr.send(s.out)
 	m.urc(s.after...)
 	m.mu.Unlock()
 	s.out = s.out[:0]
@@ -460,8 +474,7 @@ func (s *session) data(b []byte) int {
 			if s.plus == 3 {
 				s.plus = 0
 				m.mu.Lock()
-				p := s.p
-				m.after(timerEscape, escapeGuard, func() { m.endData(p, resOK) })
+				s.armEscape()
 				m.mu.Unlock()
 				return n
 			}
@@ -477,10 +490,41 @@ func (s *session) data(b []byte) int {
 	if serving == nil {
 		return n
 	}
-	if !m.charge(s.ctx, serving.PLMN, int64(n), 0) { // cut where the Fleet's limit is reached
+	if !m.charge(s.ctx(), serving.PLMN, int64(n), 0) { // cut where the Fleet's limit is reached
 		m.mu.Lock()
 		m.dropData()
 		m.mu.Unlock()
 	}
 	return n
+}
+
+// armEscape arms the guard time after "+++": once it passes in silence,
+// the port leaves data state with OK. Callers hold s.mu and m.mu.
+func (s *session) armEscape() {
+	m := s.m
+	if m.closed {
+		return
+	}
+	m.stopTimer(timerEscape)
+	var t sim.Timer
+	t = m.env.clock.AfterFunc(escapeGuard, func() { s.escaped(&t) })
+	m.setTimer(timerEscape, t)
+}
+
+// escaped is the guard time after "+++" passing: the port is back in
+// command state, and its session, idle now, gives back its working state
+// (no input comes to do it: the host waits for the OK), so that an idle
+// port between data sessions keeps none. Unless the timer t was stopped
+// or replaced meanwhile (*t is read with m.mu held, as it was set).
+func (s *session) escaped(t *sim.Timer) {
+	m := s.m
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m.mu.Lock()
+	if m.timer(timerEscape) == *t {
+		m.setTimer(timerEscape, nil)
+		m.endData(s.p, resOK)
+	}
+	m.mu.Unlock()
+	s.release()
 }

@@ -48,11 +48,13 @@ func (p SIMCom) Commands() map[string]Handler {
 }
 
 // defaults are the SIMCom power-up settings that differ from the engine's:
-// +CMEE is 0 (S80 §3.2.8), and +CME ERROR texts are SIMCom's (S80 §22.1).
+// +CMEE is 0 (S80 §3.2.8).
 func (SIMCom) defaults(st *state) {
 	st.cmee = 0
-	st.cmeTexts = simcomCMETexts
 }
+
+// cmeTexts are SIMCom's +CME ERROR texts (S80 §22.1).
+func (SIMCom) cmeTexts() map[int]string { return simcomCMETexts }
 
 // SIMCom's own +CME ERROR codes and the 27.007 texts it words otherwise
 // (S80 §22.1, S70 §20.1).
@@ -135,13 +137,14 @@ type appConfig struct {
 
 // simcom returns the SIMCom state, made on first use. Callers hold m.mu.
 func (m *Modem) simcom() *simcomState {
-	if m.st.simcom == nil {
-		m.st.simcom = &simcomState{cnmp: 2, cmnb: 3, cacid: -1, ciprxget: 0}
-		for i := range m.st.simcom.app {
-			m.st.simcom.app[i].ipType = 1
+	v := m.st.vendorOf()
+	if v.simcom == nil {
+		v.simcom = &simcomState{cnmp: 2, cmnb: 3, cacid: -1, ciprxget: 0}
+		for i := range v.simcom.app {
+			v.simcom.app[i].ipType = 1
 		}
 	}
-	return m.st.simcom
+	return v.simcom
 }
 
 func (m *Modem) simcomProfile() SIMCom {
@@ -608,8 +611,8 @@ func cnact7080(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		lines := make([]string, 4)
 		for i := range lines {
 			addr, stat := "0.0.0.0", 0
-			if a := m.pdpAddr(appCID + i); a != "" {
-				addr, stat = a, 1
+			if a := m.pdpAddr(appCID + i); a != 0 {
+				addr, stat = a.String(), 1
 			}
 			lines[i] = fmt.Sprintf("+CNACT: %d,%d,%s", i, stat, quote(addr))
 		}
@@ -647,8 +650,8 @@ func cnact7000(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	case KindRead:
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		if a := m.pdpAddr(appCID); a != "" {
-			return []string{fmt.Sprintf("+CNACT: 1,%s", quote(a))}, nil
+		if a := m.pdpAddr(appCID); a != 0 {
+			return []string{fmt.Sprintf("+CNACT: 1,%s", quote(a.String()))}, nil
 		}
 		return []string{`+CNACT: 0,"0.0.0.0"`}, nil
 	}
@@ -685,7 +688,7 @@ func (m *Modem) appNetwork(cid int, up bool, apn string, report func(bool) strin
 			m.mu.Lock()
 			boot := m.boots
 			if !up {
-				if m.pdpAddr(cid) != "" {
+				if m.pdpAddr(cid) != 0 {
 					m.deactivate(cid)
 					m.urc(report(false))
 				}
@@ -713,7 +716,7 @@ func (m *Modem) bringUp(cid int, apn, lost string) error {
 		return cme(127) // missing or unknown APN
 	}
 	if p := m.st.contexts.get(cid); p == nil || !p.active {
-		m.st.contexts.set(cid, &pdpContext{pdpType: "IP", apn: "super"})
+		m.st.contexts.set(cid, &pdpContext{pdpType: pdpIP, apn: &superAPN})
 	}
 	if err := m.activate(cid); err != nil {
 		m.st.contexts.del(cid)

@@ -319,7 +319,7 @@ func caopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 		return nil, cme(simcomOperationFail)
 	}
 	cid := appCID + pdp
-	if m.pdpAddr(cid) == "" {
+	if m.pdpAddr(cid) == 0 {
 		return result(21), nil // network not active
 	}
 	ind := &simcomSock{m: m, stack: stackCA, sim7000: p.sim7000, opening: true}
@@ -626,7 +626,7 @@ func cipSetting(name string, field func(*simcomState) *int, initialOnly bool) Ha
 // gone. Callers hold m.mu.
 func (m *Modem) cipState() cipState {
 	sc := m.simcom()
-	if sc.cip >= cipGPRSAct && m.pdpAddr(cipCID) == "" {
+	if sc.cip >= cipGPRSAct && m.pdpAddr(cipCID) == 0 {
 		return cipInitial
 	}
 	return sc.cip
@@ -635,7 +635,7 @@ func (m *Modem) cipState() cipState {
 // cipStateName is the STATE: line of AT+CIPSTATUS. Callers hold m.mu.
 func (m *Modem) cipStateName() string {
 	sc := m.simcom()
-	if sc.cip >= cipGPRSAct && m.pdpAddr(cipCID) == "" {
+	if sc.cip >= cipGPRSAct && m.pdpAddr(cipCID) == 0 {
 		return "PDP DEACT"
 	}
 	switch sc.cip {
@@ -718,7 +718,7 @@ func cifsr(_ context.Context, m *Modem, c Command) ([]string, error) {
 		return nil, ErrError
 	}
 	m.simcom().cip = cipStatus
-	return []string{m.pdpAddr(cipCID)}, nil
+	return []string{m.pdpAddr(cipCID).String()}, nil
 }
 
 // cipArgs splits a CIP command's parameters into the connection number
@@ -1051,13 +1051,13 @@ func sapbr(_ context.Context, m *Modem, c Command) ([]string, error) {
 	defer m.mu.Unlock()
 	switch cmd {
 	case 0:
-		if m.pdpAddr(sapbrCID) == "" {
+		if m.pdpAddr(sapbrCID) == 0 {
 			return nil, ErrError
 		}
 		m.deactivate(sapbrCID)
 		return nil, nil
 	case 1:
-		if m.pdpAddr(sapbrCID) != "" {
+		if m.pdpAddr(sapbrCID) != 0 {
 			return nil, ErrError
 		}
 		return nil, m.later(m.env.timing.Data, func() ([]string, error) {
@@ -1069,8 +1069,8 @@ func sapbr(_ context.Context, m *Modem, c Command) ([]string, error) {
 			return nil, nil
 		})
 	case 2:
-		if a := m.pdpAddr(sapbrCID); a != "" {
-			return []string{fmt.Sprintf("+SAPBR: %d,1,%s", bearer, quote(a))}, nil
+		if a := m.pdpAddr(sapbrCID); a != 0 {
+			return []string{fmt.Sprintf("+SAPBR: %d,1,%s", bearer, quote(a.String()))}, nil
 		}
 		return []string{fmt.Sprintf(`+SAPBR: %d,3,"0.0.0.0"`, bearer)}, nil
 	case 3:

@@ -707,7 +707,7 @@ func (m *Modem) smsEvent(e sim.Event) {
 // smsReachable reports whether the network can deliver an SMS to the
 // modem now: it is on and registered. Callers hold m.mu.
 func (m *Modem) smsReachable() (sim.PLMN, bool) {
-	if m.closed || m.out == nil || m.st.cfun != 1 || !m.st.reg.Registered() || m.st.serving == nil {
+	if m.closed || m.urcPort() == nil || m.st.cfun != 1 || !m.st.reg.Registered() || m.st.serving == nil {
 		return sim.PLMN{}, false
 	}
 	return m.st.serving.PLMN, true

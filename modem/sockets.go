@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,7 +34,7 @@ import (
 // address and datagrams for the gateway are dropped.
 type IPCore interface {
 	// AssignAddress is the PDP address of the SIM's data session.
-	AssignAddress(iccid string) (string, error)
+	AssignAddress(iccid string) (netip.Addr, error)
 	// ReleaseAddress ends the SIM's data session.
 	ReleaseAddress(iccid string)
 	// IPCommandPayload is the device port and the datagram of a queued
@@ -379,13 +380,13 @@ func qiactSock(ctx context.Context, m *Modem, c Command) ([]string, error) {
 // Callers hold m.mu.
 func (m *Modem) dataLost() {
 	active := false
-	for _, p := range m.st.contexts.list {
+	for p := range m.st.contexts.all {
 		if !p.active {
 			continue
 		}
 		active = true
-		if m.sock != nil && m.sock.owned[p.cid] != "" {
-			m.urc(m.sock.owned[p.cid])
+		if m.sock != nil && m.sock.owned[int(p.cid)] != "" {
+			m.urc(m.sock.owned[int(p.cid)])
 		}
 	}
 	if active {
@@ -437,21 +438,21 @@ func (m *Modem) socketAt(id int) *socket {
 }
 
 // pdpAddr is the address of an active context. Callers hold m.mu.
-func (m *Modem) pdpAddr(cid int) string {
+func (m *Modem) pdpAddr(cid int) ipv4 {
 	if p := m.st.contexts.get(cid); p != nil && p.active {
 		return p.addr
 	}
-	return ""
+	return 0
 }
 
 // sessionAddr is the address of the first active context. Callers hold m.mu.
-func (m *Modem) sessionAddr() (string, int) {
-	for _, p := range m.st.contexts.list {
+func (m *Modem) sessionAddr() (ipv4, int) {
+	for p := range m.st.contexts.all {
 		if p.active {
-			return p.addr, p.cid
+			return p.addr, int(p.cid)
 		}
 	}
-	return "", 0
+	return 0, 0
 }
 
 func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
@@ -511,7 +512,7 @@ func qiopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	m.sockSt().socks[id] = s
 	m.sockSt().lastErr = qiErrNone
-	if m.pdpAddr(cid) == "" {
+	if m.pdpAddr(cid) == 0 {
 		m.sockSt().socks[id] = nil
 		m.st.addAfter(s.ind.opened(s, qiErrPDPOpen))
 		return nil, nil
@@ -1099,7 +1100,7 @@ func (m *Modem) completeSend(ctx context.Context, s *socket, to string, toPort i
 	case to == GatewayAddr:
 		if toPort == GatewayPort {
 			if ipc := m.ipCore(); ipc != nil {
-				_, err = ipc.ReceiveIPCommand(ctx, m.card.ICCID, addr, s.lport, data)
+				_, err = ipc.ReceiveIPCommand(ctx, m.card.ICCID, addr.String(), s.lport, data)
 			}
 		} // other ports of the gateway take nothing: the datagram is lost
 	default:
@@ -1304,7 +1305,7 @@ func (m *Modem) ipEvent(e sim.Event) {
 	addr, _ := m.sessionAddr()
 	registered := m.st.serving != nil && m.st.reg.Registered() && !m.closed
 	m.mu.Unlock()
-	if addr == "" || !registered || !m.dataAllowed() {
+	if addr == 0 || !registered || !m.dataAllowed() {
 		_ = ipc.IPCommandDone(ctx, e.Sid, "", false)
 		return
 	}
@@ -1318,5 +1319,5 @@ func (m *Modem) ipEvent(e sim.Event) {
 		}
 	}
 	m.mu.Unlock()
-	_ = ipc.IPCommandDone(ctx, e.Sid, addr, true)
+	_ = ipc.IPCommandDone(ctx, e.Sid, addr.String(), true)
 }

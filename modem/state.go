@@ -1,6 +1,9 @@
 package modem
 
 import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,22 +24,17 @@ type state struct {
 
 	// 27.007 settings. The numeric ones are small and packed together
 	// (below): a fleet keeps a million modems.
-	manual *sim.PLMN    // AT+COPS=1's network, once a host chose one
-	ps     *powerSaving // PSM and eDRX, made when first set: most hosts never do
-
-	// Vendor settings (Quectel).
-	scanseq *string     // AT+QCFG="nwscanseq" once set; nil for the power-up "020301"
-	ublox   *ubloxState // u-blox's, allocated on first use
-	// SIMCom's settings and CIP stack state, made on first use (simcom.go).
-	simcom *simcomState
-	// cmeTexts are the profile's own +CME ERROR texts, over 27.007's
-	// (at3gpp.CMEText).
-	cmeTexts map[int]string
+	more   *stateMore   // settings most hosts never make, made when one first is
+	vendor *vendorState // u-blox's or SIMCom's own, made on first use
 
 	// The radio.
-	country   string
-	serving   *Cell
-	forbidden *[]sim.PLMN // PLMNs rejected with #11, until power-off: a few at most; nil for none
+	country string
+	serving *Cell
+	// The PLMNs rejected with #11, until power-off, oldest first: a few
+	// at most. The first two are in fplmn, as codes (0 for none), the
+	// rest in forbidden (nil for none); see forbiddenList.
+	fplmn     [2]plmnCode
+	forbidden *[]sim.PLMN
 	contexts  pdpContexts
 
 	afterResult *[]string // indications to print right after the current command's result; nil for none
@@ -65,19 +63,100 @@ type state struct {
 	camped bool
 }
 
+// pdpContext is a defined PDP context, in 16 bytes: a modem keeps its
+// power-up one in place (pdpContexts.first).
 type pdpContext struct {
-	cid          int
-	pdpType, apn string
-	active       bool
-	addr         string
+	apn     *string // nil for none
+	addr    ipv4    // while active
+	cid     uint8
+	pdpType pdpType
+	active  bool
+}
+
+// apnName is the context's APN, "" for none.
+func (p *pdpContext) apnName() string {
+	if p.apn == nil {
+		return ""
+	}
+	return *p.apn
+}
+
+// pdpType is a PDP context's type, as AT+CGDCONT names it.
+type pdpType uint8
+
+const (
+	pdpIP pdpType = iota
+	pdpIPv6
+	pdpIPv4v6
+	pdpNonIP
+)
+
+var pdpTypeNames = [...]string{pdpIP: "IP", pdpIPv6: "IPV6", pdpIPv4v6: "IPV4V6", pdpNonIP: "NON-IP"}
+
+func (t pdpType) String() string { return pdpTypeNames[t] }
+
+// parsePDPType is the type AT+CGDCONT names, in any case.
+func parsePDPType(s string) (pdpType, bool) {
+	for t, name := range pdpTypeNames {
+		if strings.EqualFold(s, name) {
+			return pdpType(t), true
+		}
+	}
+	return 0, false
+}
+
+// ipv4 is an IPv4 address kept in four bytes and formatted when read; 0,
+// 0.0.0.0, is none.
+type ipv4 uint32
+
+func ipv4From(a netip.Addr) ipv4 {
+	b := a.As4()
+	return ipv4(binary.BigEndian.Uint32(b[:]))
+}
+
+func (a ipv4) String() string {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(a))
+	return netip.AddrFrom4(b).String()
+}
+
+// stateMore is the settings most hosts never make: a word in the state
+// for the three.
+type stateMore struct {
+	manual  *sim.PLMN    // AT+COPS=1's network, once a host chose one
+	ps      *powerSaving // PSM and eDRX
+	scanseq *string      // Quectel's AT+QCFG="nwscanseq" once set; nil for the power-up "020301"
+}
+
+// moreOf returns st.more, made now if it was not yet.
+func (st *state) moreOf() *stateMore {
+	if st.more == nil {
+		st.more = new(stateMore)
+	}
+	return st.more
+}
+
+// vendorState is a vendor's own state, of the one vendor a modem's
+// profile is: a word in the state for both.
+type vendorState struct {
+	ublox  *ubloxState  // u-blox's (ublox.go)
+	simcom *simcomState // SIMCom's settings and CIP stack state (simcom.go)
+}
+
+// vendorOf returns st.vendor, made now if it was not yet.
+func (st *state) vendorOf() *vendorState {
+	if st.vendor == nil {
+		st.vendor = new(vendorState)
+	}
+	return st.vendor
 }
 
 // manualPLMN is the network of manual selection.
 func (st *state) manualPLMN() sim.PLMN {
-	if st.manual == nil {
+	if st.more == nil || st.more.manual == nil {
 		return sim.PLMN{}
 	}
-	return *st.manual
+	return *st.more.manual
 }
 
 // powerSaving is what a host set of PSM (AT+CPSMS) and eDRX (AT+CEDRXS).
@@ -88,26 +167,27 @@ type powerSaving struct {
 
 // psm is the PSM settings.
 func (st *state) psm() psmSettings {
-	if st.ps == nil {
+	if st.more == nil || st.more.ps == nil {
 		return psmSettings{}
 	}
-	return st.ps.psm
+	return st.more.ps.psm
 }
 
 // edrx is the eDRX settings.
 func (st *state) edrx() edrxSettings {
-	if st.ps == nil {
+	if st.more == nil || st.more.ps == nil {
 		return edrxSettings{}
 	}
-	return st.ps.edrx
+	return st.more.ps.edrx
 }
 
 // power is the power saving settings, for a command to set them.
 func (st *state) power() *powerSaving {
-	if st.ps == nil {
-		st.ps = new(powerSaving)
+	m := st.moreOf()
+	if m.ps == nil {
+		m.ps = new(powerSaving)
 	}
-	return st.ps
+	return m.ps
 }
 
 type psmSettings struct {
@@ -166,11 +246,16 @@ func (st *state) resetRadio() {
 	st.cfun = 1
 	st.copsMode, st.copsFormat = 0, 0
 	st.reg, st.cause, st.serving = RegNotRegistered, 0, nil
-	st.forbidden = nil
+	st.fplmn, st.forbidden = [2]plmnCode{}, nil
 	st.contexts = pdpContexts{}
 	st.detached, st.camped = false, false
-	st.scanseq, st.iotopmode, st.scanmode = nil, 0, 0
-	st.ps = nil
+	st.iotopmode, st.scanmode = 0, 0
+	if m := st.more; m != nil {
+		m.scanseq, m.ps = nil, nil
+		if m.manual == nil {
+			st.more = nil
+		}
+	}
 	st.ctzu, st.ctzr, st.cusd = 0, 0, 0
 	st.crc, st.ccwa, st.ifc = 0, 0, [2]uint8{}
 }
@@ -183,33 +268,98 @@ func (ps *portState) s5() byte { return byte(ps.sreg.get(5)) }
 
 // forbid adds a PLMN to the forbidden list.
 func (st *state) forbid(p sim.PLMN) {
-	switch {
-	case st.forbidden == nil:
-		st.forbidden = &[]sim.PLMN{p}
-	case !st.isForbidden(p):
-		*st.forbidden = append(*st.forbidden, p)
+	if !st.isForbidden(p) {
+		st.setForbidden(append(st.forbiddenList(), p))
 	}
 }
 
 // forbiddenList is the forbidden list, oldest first.
 func (st *state) forbiddenList() []sim.PLMN {
-	if st.forbidden == nil {
-		return nil
+	var l []sim.PLMN
+	for _, c := range st.fplmn {
+		if c != 0 {
+			l = append(l, c.plmn())
+		}
 	}
-	return *st.forbidden
+	if st.forbidden != nil {
+		l = append(l, *st.forbidden...)
+	}
+	return l
+}
+
+// setForbidden makes l the forbidden list: as many of its first PLMNs as
+// fplmn holds there, the rest in forbidden.
+func (st *state) setForbidden(l []sim.PLMN) {
+	st.fplmn, st.forbidden = [2]plmnCode{}, nil
+	i := 0
+	for ; i < len(l) && i < len(st.fplmn); i++ {
+		c, ok := plmnCodeOf(l[i])
+		if !ok {
+			break
+		}
+		st.fplmn[i] = c
+	}
+	if rest := l[i:]; len(rest) > 0 {
+		st.forbidden = &rest
+	}
 }
 
 // isForbidden reports whether p is on the forbidden list.
-func (st *state) isForbidden(p sim.PLMN) bool { return slices.Contains(st.forbiddenList(), p) }
+func (st *state) isForbidden(p sim.PLMN) bool {
+	if c, ok := plmnCodeOf(p); ok && (st.fplmn[0] == c || st.fplmn[1] == c) {
+		return true
+	}
+	return st.forbidden != nil && slices.Contains(*st.forbidden, p)
+}
 
 // allow takes p off the forbidden list.
 func (st *state) allow(p sim.PLMN) {
-	if st.forbidden == nil {
-		return
+	if st.isForbidden(p) {
+		st.setForbidden(slices.DeleteFunc(st.forbiddenList(), func(q sim.PLMN) bool { return q == p }))
 	}
-	if *st.forbidden = slices.DeleteFunc(*st.forbidden, func(q sim.PLMN) bool { return q == p }); len(*st.forbidden) == 0 {
-		st.forbidden = nil
+}
+
+// plmnCode is a PLMN of a 3-digit MCC and a 2- or 3-digit MNC in a word:
+// bit 31 set, bit 30 for a 3-digit MNC, the MCC from bit 10, the MNC
+// below. 0 is none.
+type plmnCode uint32
+
+// plmnCodeOf is p's code, if it has one.
+func plmnCodeOf(p sim.PLMN) (plmnCode, bool) {
+	mcc, ok1 := decimal(p.MCC)
+	mnc, ok2 := decimal(p.MNC)
+	if !ok1 || !ok2 || len(p.MCC) != 3 || len(p.MNC) < 2 || len(p.MNC) > 3 {
+		return 0, false
 	}
+	c := 1<<31 | plmnCode(mcc)<<10 | plmnCode(mnc)
+	if len(p.MNC) == 3 {
+		c |= 1 << 30
+	}
+	return c, true
+}
+
+// decimal is the value of up to 9 decimal digits.
+func decimal(s string) (uint32, bool) {
+	if len(s) > 9 {
+		return 0, false
+	}
+	var v uint32
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		v = v*10 + uint32(s[i]-'0')
+	}
+	return v, true
+}
+
+// plmn is the PLMN c codes.
+func (c plmnCode) plmn() sim.PLMN {
+	mnc := fmt.Sprintf("%02d", c&0x3ff)
+	if c&(1<<30) != 0 {
+		mnc = fmt.Sprintf("%03d", c&0x3ff)
+	}
+	return sim.PLMN{MCC: fmt.Sprintf("%03d", c>>10&0x3ff), MNC: mnc}
 }
 
 // addAfter queues indications to print right after the current command's
@@ -232,8 +382,9 @@ func (st *state) takeAfter() []string {
 }
 
 // sregisters holds the S-registers that differ from their defaults: a
-// modem that never changes one carries none.
-type sregisters struct{ changed []sregister }
+// modem that never changes one carries none, and a word for the list it
+// would make (a port is in the 48-byte class, not 64).
+type sregisters struct{ changed *[]sregister }
 
 type sregister struct{ n, v uint8 }
 
@@ -242,9 +393,11 @@ type sregister struct{ n, v uint8 }
 var sregDefaults = [...]uint8{0: 0, 3: 13, 4: 10, 5: 8, 6: 2, 7: 50, 8: 2, 10: 2, 12: 50}
 
 func (r *sregisters) get(n int) int {
-	for _, s := range r.changed {
-		if int(s.n) == n {
-			return int(s.v)
+	if r.changed != nil {
+		for _, s := range *r.changed {
+			if int(s.n) == n {
+				return int(s.v)
+			}
 		}
 	}
 	if n >= 0 && n < len(sregDefaults) {
@@ -254,13 +407,17 @@ func (r *sregisters) get(n int) int {
 }
 
 func (r *sregisters) set(n, v int) {
-	for i, s := range r.changed {
+	if r.changed == nil {
+		r.changed = new([]sregister)
+	}
+	l := *r.changed
+	for i, s := range l {
 		if int(s.n) == n {
-			r.changed[i].v = uint8(v)
+			l[i].v = uint8(v)
 			return
 		}
 	}
-	r.changed = append(r.changed, sregister{n: uint8(n), v: uint8(v)})
+	*r.changed = append(l, sregister{n: uint8(n), v: uint8(v)})
 }
 
 // frame frames an information line: <S3><S4>text<S3><S4> in verbose mode,
@@ -320,8 +477,8 @@ func (ps *portState) appendResult(b []byte, r resultCode) []byte {
 }
 
 // errorResult formats an error as the port's +CMEE asks, in the
-// profile's words.
-func (st *state) errorResult(err error) string {
+// profile's words (texts, over 27.007's).
+func (st *state) errorResult(err error, texts map[int]string) string {
 	cmeErr, ok := err.(*CMEError)
 	if !ok || st.cmee == 0 {
 		return st.result(resError)
@@ -330,7 +487,7 @@ func (st *state) errorResult(err error) string {
 		return ""
 	}
 	if st.cmee == 2 {
-		text, ok := st.cmeTexts[cmeErr.Code]
+		text, ok := texts[cmeErr.Code]
 		if !ok {
 			text = cmeErr.Verbose()
 		}
@@ -343,27 +500,50 @@ func (st *state) errorResult(err error) string {
 // two, so a short list beats a map.
 //
 // A modem powers up with context 1 defined ("IP", APN "super") and
-// inactive; it is made when first asked for (get, set, del, cids): an
-// inactive context is nothing to the loops over list, which look for
-// active ones.
+// inactive. Until a definition changes (set, del), that context is the
+// only one and lives in place (first), its session state too: a modem
+// that activates it and nothing else allocates nothing for its contexts.
 type pdpContexts struct {
-	// list is nil while context 1 as a power-up defines it is not made
-	// yet; once made, never nil again (empty when every context is
-	// deleted).
-	list []*pdpContext
+	// first is context 1 as power-up defines it while list is nil (its
+	// fields are set by get: the zero value is a power-up's).
+	first pdpContext
+	// list is the defined contexts once a definition changed; it may hold
+	// &first. Empty when every context is deleted.
+	list *[]*pdpContext
 }
 
-// own makes the power-up context if it was not yet.
+// superAPN is the APN of the power-up context. Never changed.
+var superAPN = "super"
+
+// power is first as power-up defines it. Callers hold m.mu.
+func (c *pdpContexts) power() *pdpContext {
+	c.first.cid, c.first.pdpType, c.first.apn = 1, pdpIP, &superAPN
+	return &c.first
+}
+
+// own makes the list of contexts, of the power-up context, if it was not yet.
 func (c *pdpContexts) own() {
 	if c.list == nil {
-		c.list = []*pdpContext{{cid: 1, pdpType: "IP", apn: "super"}}
+		c.list = &[]*pdpContext{c.power()}
+	}
+}
+
+// all yields the defined contexts in cid order.
+func (c *pdpContexts) all(yield func(*pdpContext) bool) {
+	if c.list == nil {
+		yield(c.power())
+		return
+	}
+	for _, p := range *c.list {
+		if !yield(p) {
+			return
+		}
 	}
 }
 
 func (c *pdpContexts) get(cid int) *pdpContext {
-	c.own()
-	for _, p := range c.list {
-		if p.cid == cid {
+	for p := range c.all {
+		if int(p.cid) == cid {
 			return p
 		}
 	}
@@ -372,30 +552,30 @@ func (c *pdpContexts) get(cid int) *pdpContext {
 
 func (c *pdpContexts) set(cid int, p *pdpContext) {
 	c.own()
-	p.cid = cid
-	for i, q := range c.list {
+	p.cid = uint8(cid)
+	l := *c.list
+	for i, q := range l {
 		switch {
-		case q.cid == cid:
-			c.list[i] = p
+		case int(q.cid) == cid:
+			l[i] = p
 			return
-		case q.cid > cid:
-			c.list = slices.Insert(c.list, i, p)
+		case int(q.cid) > cid:
+			*c.list = slices.Insert(l, i, p)
 			return
 		}
 	}
-	c.list = append(c.list, p)
+	*c.list = append(l, p)
 }
 
 func (c *pdpContexts) del(cid int) {
 	c.own()
-	c.list = slices.DeleteFunc(c.list, func(p *pdpContext) bool { return p.cid == cid })
+	*c.list = slices.DeleteFunc(*c.list, func(p *pdpContext) bool { return int(p.cid) == cid })
 }
 
 func (c *pdpContexts) cids() []int {
-	c.own()
-	out := make([]int, len(c.list))
-	for i, p := range c.list {
-		out[i] = p.cid
+	var out []int
+	for p := range c.all {
+		out = append(out, int(p.cid))
 	}
 	return out
 }
@@ -408,8 +588,8 @@ func (st *state) charset() string { return charsets[st.cscs] }
 
 // scanSeq is the AT+QCFG="nwscanseq" search order.
 func (st *state) scanSeq() string {
-	if st.scanseq == nil {
+	if st.more == nil || st.more.scanseq == nil {
 		return "020301"
 	}
-	return *st.scanseq
+	return *st.more.scanseq
 }

@@ -79,10 +79,11 @@ const ubloxDefaultBands = 168761503
 
 // ubloxSt returns the u-blox settings, made on first use. Callers hold m.mu.
 func (m *Modem) ubloxSt() *ubloxState {
-	if m.st.ublox == nil {
-		m.st.ublox = &ubloxState{mnoprof: 1, urat: []int{7}, bands: [2]uint64{ubloxDefaultBands, ubloxDefaultBands}}
+	v := m.st.vendorOf()
+	if v.ublox == nil {
+		v.ublox = &ubloxState{mnoprof: 1, urat: []int{7}, bands: [2]uint64{ubloxDefaultBands, ubloxDefaultBands}}
 	}
-	return m.st.ublox
+	return v.ublox
 }
 
 // afterReset is what a power-up keeps: the NVM settings.

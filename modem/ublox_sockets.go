@@ -298,7 +298,7 @@ func usoco(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	if s.state != sockInitial {
 		return nil, m.usoFail(s, uErrIsConn, cme(CMENotAllowed))
 	}
-	if m.pdpAddr(s.cid) == "" {
+	if m.pdpAddr(s.cid) == 0 {
 		return nil, m.usoFail(s, uErrNotConn, cme(CMENotAllowed))
 	}
 	// Each attempt is a fresh socket in the same id: a failed one's

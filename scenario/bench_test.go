@@ -88,6 +88,10 @@ func fleetSizes() []int {
 //     fleet (the peak is reset before each, where Linux allows);
 //   - the same per CPU-second of the process (the collector's included),
 //     which the other users of a shared machine disturb less;
+//   - end-heap-B/device: the live heap after a collection at the end of
+//     the simulation, before the report, over the fleet: what the run
+//     holds once every device has lived through it (peak RSS is about
+//     twice the largest live heap with GOGC=100, plus the runtime's own);
 //   - s/run: the wall time of set-up, simulation and report.
 func BenchmarkScale(b *testing.B) {
 	type run struct {
@@ -123,6 +127,10 @@ func BenchmarkScale(b *testing.B) {
 				t1, c1 := time.Now(), cpuTime()
 				r.advance(context.Background(), nil)
 				sim, simCPU := time.Since(t1), cpuTime()-c1
+				runtime.GC()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				endHeap := float64(ms.HeapAlloc) / float64(rn.n)
 				rep := r.report()
 				r.close()
 				if !rep.Passed {
@@ -135,6 +143,7 @@ func BenchmarkScale(b *testing.B) {
 				b.ReportMetric(eps, "events/cpu-s")
 				b.ReportMetric(eps/baseline, "x-baseline")
 				b.ReportMetric(float64(rep.Events), "events")
+				b.ReportMetric(endHeap, "end-heap-B/device")
 			}
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/run")
 			b.ReportMetric(peakRSS()/float64(rn.n), "peak-RSS-B/device")

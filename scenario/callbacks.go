@@ -201,13 +201,10 @@ func (r *runner) checkCallbacks(e *spec.Expectation) (text string, ok bool, coun
 			return "", false, 0, err
 		}
 	}
-	var in map[string]bool
-	if e.Group != "" {
-		in = r.memberSids(e.Group)
-	}
+	in := r.simsOf(e.Group)
 	var got []received
 	for _, cb := range r.hooks.of(c.Kind) {
-		if in != nil && !in[cb.params.Get("SimSid")] {
+		if e.Group != "" && !in.has(cb.params.Get("SimSid")) {
 			continue
 		}
 		match := true

@@ -192,7 +192,7 @@ func (r *runner) gather(e *spec.Expectation) report.Tally {
 		}
 		t.SIMs = k
 	}
-	var used map[string][3]float64
+	var used [][3]float64
 	for _, u := range e.UsageChecks() {
 		if !u.Cond.Set() {
 			continue
@@ -396,30 +396,62 @@ func attachPercentile(lat []float64, p float64) (float64, string) {
 
 // simsWithStatus counts a group's SIMs with a status, as the API lists them.
 func (r *runner) simsWithStatus(api *apiclient.Client, groupName, status string) (int, error) {
-	in := r.memberSids(groupName)
+	in := r.simsOf(groupName)
 	k := 0
 	r.listStart()
 	err := api.ListSids(r.Ctx, status, func(sid string) {
 		r.listItem(sid)
-		if in[sid] {
+		if in.has(sid) {
 			k++
 		}
 	})
 	return k, err
 }
 
-func (r *runner) memberSids(groupName string) map[string]bool {
-	first, n := 0, len(r.sids)
+// simMembers is the SIMs of a group's devices (every device's for a name
+// that is no group's) that this shard simulates.
+type simMembers struct {
+	r        *runner
+	first, n int
+}
+
+func (r *runner) simsOf(groupName string) simMembers {
 	if g := r.group(groupName); g != nil {
-		first, n = g.First, g.Count
+		return simMembers{r, g.First, g.Count}
 	}
-	in := make(map[string]bool, n)
-	for i, sid := range r.sids[first : first+n] {
-		if r.owns(first + i) {
-			in[sid] = true
+	return simMembers{r, 0, r.sids.len()}
+}
+
+// has reports whether sid is the SIM of one of the devices.
+func (m simMembers) has(sid string) bool {
+	if sid == "" { // devices without a SIM (real modems') share it
+		for i := m.first; i < m.first+m.n; i++ {
+			if m.r.owns(i) && m.r.sids.get(i) == "" {
+				return true
+			}
 		}
+		return false
 	}
-	return in
+	i := m.r.deviceOf(sid)
+	return i >= m.first && i < m.first+m.n && m.r.owns(i)
+}
+
+// each calls f with each device's index, once per SIM: devices without
+// a SIM count once together.
+func (m simMembers) each(f func(i int)) {
+	none := false
+	for i := m.first; i < m.first+m.n; i++ {
+		if !m.r.owns(i) {
+			continue
+		}
+		if m.r.sids.get(i) == "" {
+			if none {
+				continue
+			}
+			none = true
+		}
+		f(i)
+	}
 }
 
 var placeholderRE = regexp.MustCompile(`\{(fleet|nap|sim|account|callback):([^}]*)\}`)
@@ -450,7 +482,7 @@ func (r *runner) expand(s string) (string, error) {
 			name, idx, _ := strings.Cut(p[2], "/")
 			i, convErr := strconv.Atoi(idx)
 			if g := r.group(name); g != nil && convErr == nil && i >= 0 && i < g.Count {
-				return r.sids[g.First+i]
+				return r.sids.get(g.First + i)
 			}
 		}
 		err = fmt.Errorf("%s names nothing in the scenario", m)

@@ -28,11 +28,11 @@ func (r *runner) sendCommands(i int) bool {
 	switch {
 	case e.SMS != nil:
 		for _, d := range r.targets(e.SMS.Targets) {
-			r.apiAction(i, http.MethodPost, "/v1/SmsCommands", url.Values{"Sim": {r.sids[d.Index]}, "Payload": {e.SMS.Text}}, 0)
+			r.apiAction(i, http.MethodPost, "/v1/SmsCommands", url.Values{"Sim": {r.sids.get(int(d.Index))}, "Payload": {e.SMS.Text}}, 0)
 		}
 	case e.IP != nil:
 		for _, d := range r.targets(e.IP.Targets) {
-			p := url.Values{"Sim": {r.sids[d.Index]}, "Payload": {e.IP.Text}, "DevicePort": {strconv.Itoa(e.IP.Port)}}
+			p := url.Values{"Sim": {r.sids.get(int(d.Index))}, "Payload": {e.IP.Text}, "DevicePort": {strconv.Itoa(e.IP.Port)}}
 			r.apiAction(i, http.MethodPost, "/v1/IpCommands", p, 0)
 		}
 	default:
@@ -63,14 +63,14 @@ func (r *runner) observeCommands(group, what string, c *spec.CommandCheck) (text
 	if c.Direction != "" {
 		q.Set("Direction", c.Direction)
 	}
-	in := r.memberSids(group)
+	in := r.simsOf(group)
 	var all, with []command
 	err = r.api.ListAll(r.Ctx, path, q, key, func(raw json.RawMessage) error {
 		var m command
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return err
 		}
-		if in[m.SimSid] {
+		if in.has(m.SimSid) {
 			all = append(all, m)
 			if m.Status == c.Status {
 				with = append(with, m)

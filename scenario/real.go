@@ -74,7 +74,7 @@ func (r *runner) openReal(ctx context.Context, d *firmware.Device, port string, 
 	if err != nil {
 		return fmt.Errorf("device %s (ICCID %s): %w", name, iccid, err)
 	}
-	r.sids[d.Index] = sid
+	r.sids.set(int(d.Index), sid)
 	if sid != "" {
 		if err := r.setupSim(ctx, d.Group, int(d.Index)); err != nil {
 			return fmt.Errorf("device %s (ICCID %s): %w", name, iccid, err)

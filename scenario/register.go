@@ -36,7 +36,7 @@ func (r *runner) registerSim(ctx context.Context, g *firmware.Group, i int, card
 		if err != nil {
 			return err
 		}
-		r.sids[i] = s.Sid
+		r.sids.set(i, s.Sid)
 		return r.setupSim(ctx, g, i)
 	}
 	c := r.client(g.Spec.Account)
@@ -49,7 +49,7 @@ func (r *runner) registerSim(ctx context.Context, g *firmware.Group, i int, card
 	if err != nil {
 		return apiError(http.MethodPost, "/v1/Sims", err)
 	}
-	r.sids[i] = s.Sid
+	r.sids.set(i, s.Sid)
 	var p sim.SimParams
 	if g.Spec.Fleet != "" {
 		fleet := r.fleets[g.Spec.Fleet]

@@ -75,7 +75,7 @@ type runner struct {
 
 	groups  []*firmware.Group
 	devices []firmware.Device
-	sids    []string          // Sim SID of each device
+	sids    simSids           // Sim SID of each device
 	naps    map[string]string // name → SID
 	fleets  map[string]string // name → SID
 
@@ -362,7 +362,7 @@ func (r *runner) setupDevices(ctx context.Context, bound map[int]string, opts Op
 		n += g.Count
 	}
 	r.devices = make([]firmware.Device, n)
-	r.sids = make([]string, n)
+	r.sids = newSimSids(n)
 	if r.ctl != nil {
 		r.hub = modem.NewHub(r.ctl)
 	}
@@ -424,7 +424,7 @@ func (r *runner) setupSim(ctx context.Context, g *firmware.Group, i int) error {
 		p.Set("Status", status)
 	}
 	if len(p) > 0 {
-		if _, err := r.client(g.Spec.Account).Call(ctx, http.MethodPost, "/v1/Sims/"+r.sids[i], p, nil); err != nil {
+		if _, err := r.client(g.Spec.Account).Call(ctx, http.MethodPost, "/v1/Sims/"+r.sids.get(i), p, nil); err != nil {
 			return err
 		}
 	}
@@ -438,7 +438,7 @@ func (r *runner) setupSim(ctx context.Context, g *firmware.Group, i int) error {
 func (r *runner) deactivateLater(g *firmware.Group, i int) {
 	if g.Spec.SimStatus == "inactive" && !r.settle {
 		r.Clock.AfterFunc(r.s.Settings.UpdateDelay.D(), func() {
-			r.apiAction(-1, http.MethodPost, "/v1/Sims/"+r.sids[i], url.Values{"Status": {"inactive"}}, 0)
+			r.apiAction(-1, http.MethodPost, "/v1/Sims/"+r.sids.get(i), url.Values{"Status": {"inactive"}}, 0)
 		})
 	}
 }
@@ -567,7 +567,7 @@ func (r *runner) act(i int) {
 		}
 		r.simChangeParams(e.SIMs, p)
 		for _, d := range r.targets(e.SIMs.Targets) {
-			r.apiAction(i, http.MethodPost, "/v1/Sims/"+r.sids[d.Index], p, 0)
+			r.apiAction(i, http.MethodPost, "/v1/Sims/"+r.sids.get(int(d.Index)), p, 0)
 		}
 	case e.Move != nil:
 		for _, d := range r.targets(e.Move.Targets) {

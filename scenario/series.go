@@ -38,7 +38,8 @@ type sampler struct {
 	groups []*groupRec
 
 	// Per device: samples blocked, first and last blocked sample (index+1,
-	// 0 for never): 12 bytes a device, a million devices 12 MB.
+	// 0 for never): 12 bytes a device, a million devices 12 MB, made with
+	// the first blocked sample (nil while no device has been blocked).
 	blockedN, blockedFirst, blockedLast []uint32
 
 	events  []report.TimelineEvent
@@ -78,8 +79,6 @@ func (r *runner) startRecording() {
 	for _, g := range r.groups {
 		rec.groups = append(rec.groups, &groupRec{g: g})
 	}
-	n := len(r.devices)
-	rec.blockedN, rec.blockedFirst, rec.blockedLast = make([]uint32, n), make([]uint32, n), make([]uint32, n)
 	if r.ctl != nil {
 		rec.unsub = r.ctl.Subscribe(func(e sim.Event) {
 			switch e.Kind {
@@ -136,6 +135,10 @@ func (r *runner) record() {
 			}
 			if d.Blocked {
 				blocked++
+				if rec.blockedN == nil {
+					n := len(r.devices)
+					rec.blockedN, rec.blockedFirst, rec.blockedLast = make([]uint32, n), make([]uint32, n), make([]uint32, n)
+				}
 				rec.blockedN[i]++
 				if rec.blockedFirst[i] == 0 {
 					rec.blockedFirst[i] = k
@@ -370,7 +373,7 @@ func (r *runner) limitMB(fleet string) int {
 
 // usageDistribution is a group's data use per SIM against its Fleet's
 // limit, with its most blocked SIMs.
-func (r *runner) usageDistribution(g *firmware.Group, usage map[string]float64) report.UsageDistribution {
+func (r *runner) usageDistribution(g *firmware.Group, usage []float64) report.UsageDistribution {
 	u := report.UsageDistribution{Group: g.Spec.Name, Fleet: g.Spec.Fleet, LimitMB: r.limitMB(g.Spec.Fleet), LimitChanges: []report.LimitChange{}, Longest: []report.BlockedSIM{}}
 	for i := range r.s.Timeline {
 		if e := &r.s.Timeline[i]; e.Fleet != nil && e.Fleet.Name == g.Spec.Fleet && e.Fleet.DataLimitMB != nil {
@@ -393,7 +396,7 @@ func (r *runner) usageDistribution(g *firmware.Group, usage map[string]float64) 
 			if !r.owns(i) {
 				continue
 			}
-			mb := usage[r.sids[i]] / sim.MB
+			mb := usage[i] / sim.MB
 			vals = append(vals, mb)
 			if u.LimitMB > 0 && mb >= float64(u.LimitMB) {
 				u.AtLimit++
@@ -403,7 +406,7 @@ func (r *runner) usageDistribution(g *firmware.Group, usage map[string]float64) 
 	}
 	rec := r.rec
 	var ids []int
-	for i := g.First; i < g.First+g.Count; i++ {
+	for i := g.First; i < g.First+g.Count && rec.blockedN != nil; i++ {
 		if rec.blockedN[i] > 0 {
 			u.EverBlocked++
 			ids = append(ids, i)
@@ -412,7 +415,7 @@ func (r *runner) usageDistribution(g *firmware.Group, usage map[string]float64) 
 	slices.SortStableFunc(ids, func(a, b int) int { return cmp.Compare(rec.blockedN[b], rec.blockedN[a]) })
 	for _, i := range ids[:min(len(ids), topBlocked)] {
 		u.Longest = append(u.Longest, report.BlockedSIM{
-			Index: i - g.First, Sim: r.sids[i],
+			Index: i - g.First, Sim: r.sids.get(i),
 			BlockedSeconds: float64(rec.blockedN[i]) * rec.step.Seconds(),
 			First:          rec.times[rec.blockedFirst[i]-1], Last: rec.times[rec.blockedLast[i]-1],
 		})
@@ -433,14 +436,16 @@ func perSIMHistogram(vals []float64, limitMB int, peak float64) report.Histogram
 	return report.LinearHistogram(vals, report.NiceCeil(top), 20, "MB")
 }
 
-// finalUsage is every SIM's data use (bytes) at the end, for the report:
-// from the embedded control plane directly when there is one (one pass over
-// the records, where paging through the API recomputes them per page).
-func (r *runner) finalUsage() (map[string]float64, error) {
+// finalUsage is every device's SIM's data use (bytes) at the end, for the
+// report, by device: from the embedded control plane directly when there
+// is one (one pass over the records a page at a time, where paging through
+// the API recomputes them per page, and the whole list at once would hold
+// a record per SIM).
+func (r *runner) finalUsage() ([]float64, error) {
 	if r.ctl == nil {
 		return r.usageBySim()
 	}
-	used := make(map[string]float64, len(r.sids))
+	used := make([]float64, r.sids.len())
 	start := r.s.Start.Time.Truncate(time.Hour)
 	end := r.Clock.Now().Truncate(time.Hour).Add(time.Hour)
 	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
@@ -448,20 +453,31 @@ func (r *runner) finalUsage() (map[string]float64, error) {
 		if to.After(end) {
 			to = end
 		}
-		recs, err := r.ctl.UsageRecords(r.ctl.MainAccount(), sim.UsageQuery{Group: "sim", Granularity: "all", Start: &from, End: &to})
+		l, err := r.ctl.UsagePages(r.ctl.MainAccount(), sim.UsageQuery{Group: "sim", Granularity: "all", Start: &from, End: &to})
 		if err != nil {
 			return nil, err
 		}
-		for _, u := range recs {
-			used[u.SimSid] += float64(u.Upload + u.Download)
+		const page = 1024
+		for pos := int64(-1); ; {
+			recs, ps := l.After(pos, page)
+			for _, u := range recs {
+				if i := r.deviceOf(u.SimSid); i >= 0 {
+					used[i] += float64(u.Upload + u.Download)
+				}
+			}
+			if len(recs) < page {
+				break
+			}
+			pos = ps[len(ps)-1]
 		}
 	}
 	return used, nil
 }
 
-// usageBySim reads every SIM's data use (bytes) from UsageRecords.
-func (r *runner) usageBySim() (map[string]float64, error) {
-	used := make(map[string]float64, len(r.sids))
+// usageBySim reads every device's SIM's data use (bytes) from
+// UsageRecords, by device.
+func (r *runner) usageBySim() ([]float64, error) {
+	used := make([]float64, r.sids.len())
 	start := r.s.Start.Time.Truncate(time.Hour)
 	end := r.Clock.Now().Truncate(time.Hour).Add(time.Hour)
 	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
@@ -478,7 +494,9 @@ func (r *runner) usageBySim() (map[string]float64, error) {
 			if err := json.Unmarshal(raw, &u); err != nil {
 				return err
 			}
-			used[u.SimSid] += u.DataTotal
+			if i := r.deviceOf(u.SimSid); i >= 0 {
+				used[i] += u.DataTotal
+			}
 			return nil
 		})
 		if err != nil {

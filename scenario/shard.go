@@ -34,7 +34,7 @@ func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Of) }
 type shardState struct {
 	index, of int // of 0: not sharded; index -1: no device (the baseline pass)
 	points    [][]report.GroupTally
-	usage     map[string]float64 // every SIM's data use at the end
+	usage     []float64 // every device's SIM's data use at the end, by device
 	usageErr  bool
 	listing   *[]report.ListCount // the lists the check being made reads
 	bySid     []int32             // device indexes in the order of their SIM's SID
@@ -122,7 +122,7 @@ func RunShard(ctx context.Context, s *spec.Scenario, source []byte, sh Shard, op
 		p.Data.PoweredAt = append(p.Data.PoweredAt, int64(d.PoweredAt))
 		p.Data.FirstReg = append(p.Data.FirstReg, int64(d.FirstReg))
 		if !r.shard.usageErr {
-			p.Data.UsageBytes = append(p.Data.UsageBytes, r.shard.usage[r.sids[i]])
+			p.Data.UsageBytes = append(p.Data.UsageBytes, r.shard.usage[i])
 		}
 	}
 	for _, c := range r.checks {
@@ -168,13 +168,14 @@ func (r *runner) listItem(sid string) {
 // deviceOf is the index of the device whose SIM has this SID, or -1.
 func (r *runner) deviceOf(sid string) int {
 	if r.shard.bySid == nil {
-		r.shard.bySid = make([]int32, len(r.sids))
+		r.shard.bySid = make([]int32, r.sids.len())
 		for i := range r.shard.bySid {
 			r.shard.bySid[i] = int32(i)
 		}
-		slices.SortFunc(r.shard.bySid, func(a, b int32) int { return strings.Compare(r.sids[a], r.sids[b]) })
+		slices.SortFunc(r.shard.bySid, func(a, b int32) int { return r.sids.compare(int(a), int(b)) })
 	}
-	k, ok := slices.BinarySearchFunc(r.shard.bySid, sid, func(i int32, sid string) int { return strings.Compare(r.sids[i], sid) })
+	b, compact := parseSimSid(sid)
+	k, ok := slices.BinarySearchFunc(r.shard.bySid, sid, func(i int32, sid string) int { return r.sids.compareTo(int(i), sid, b, compact) })
 	if !ok {
 		return -1
 	}

@@ -64,7 +64,7 @@ func (r *runner) settleStatuses(ctx context.Context) error {
 				return err
 			}
 			p := url.Values{"Status": {"inactive"}}
-			if _, err := r.api.Call(ctx, http.MethodPost, "/v1/Sims/"+r.sids[i], p, nil); err != nil {
+			if _, err := r.api.Call(ctx, http.MethodPost, "/v1/Sims/"+r.sids.get(i), p, nil); err != nil {
 				return err
 			}
 		}

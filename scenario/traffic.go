@@ -19,10 +19,10 @@ import (
 // This file holds download traffic, usage by direction, the spread of a
 // new data limit over the SIMs and the api expectation's checks.
 
-// usageByDirection reads each SIM's upload, download and total data use
-// in bytes from UsageRecords, over the run so far.
-func (r *runner) usageByDirection(api *apiclient.Client) (map[string][3]float64, error) {
-	used := make(map[string][3]float64, len(r.sids))
+// usageByDirection reads each device's SIM's upload, download and total
+// data use in bytes from UsageRecords, over the run so far, by device.
+func (r *runner) usageByDirection(api *apiclient.Client) ([][3]float64, error) {
+	used := make([][3]float64, r.sids.len())
 	start := r.s.Start.Time.Truncate(time.Hour)
 	end := r.Clock.Now().Truncate(time.Hour).Add(time.Hour)
 	for from := start; from.Before(end); from = from.Add(30 * 24 * time.Hour) {
@@ -43,11 +43,12 @@ func (r *runner) usageByDirection(api *apiclient.Client) (map[string][3]float64,
 				return err
 			}
 			r.listItem(u.SimSid)
-			v := used[u.SimSid]
-			v[spec.DirTotal] += u.DataTotal
-			v[spec.DirUpload] += u.DataUpload
-			v[spec.DirDownload] += u.DataDownload
-			used[u.SimSid] = v
+			if i := r.deviceOf(u.SimSid); i >= 0 {
+				v := &used[i]
+				v[spec.DirTotal] += u.DataTotal
+				v[spec.DirUpload] += u.DataUpload
+				v[spec.DirDownload] += u.DataDownload
+			}
 			return nil
 		})
 		if err != nil {
@@ -60,20 +61,20 @@ func (r *runner) usageByDirection(api *apiclient.Client) (map[string][3]float64,
 // usageIn counts the group's SIMs whose use in direction dir satisfies c,
 // with the smallest and largest use in MB.
 // any is false when the group has no SIM (in the shard).
-func (r *runner) usageIn(used map[string][3]float64, groupName string, dir spec.Direction, c spec.Condition) (lo, hi float64, good int, any bool) {
-	in := r.memberSids(groupName)
+func (r *runner) usageIn(used [][3]float64, groupName string, dir spec.Direction, c spec.Condition) (lo, hi float64, good int, any bool) {
 	lo = math.Inf(1)
-	for sid := range in {
-		mb := used[sid][dir] / sim.MB
+	r.simsOf(groupName).each(func(i int) {
+		mb := used[i][dir] / sim.MB
 		lo, hi = min(lo, mb), max(hi, mb)
 		if c.Holds(mb, 0) {
 			good++
 		}
-	}
-	if len(in) == 0 {
+		any = true
+	})
+	if !any {
 		lo = 0
 	}
-	return lo, hi, good, len(in) > 0
+	return lo, hi, good, any
 }
 
 // apiOutcome checks an api expectation: it GETs the path and compares the

@@ -86,9 +86,16 @@ func (c *Control) foldBase(u *SettingsUpdate) bool {
 	if !ok {
 		return false
 	}
-	r.base, r.flags = b, r.flags|recBase
-	c.sims.maxSeq = max(c.sims.maxSeq, u.Seq)
+	c.setBase(i, b, u.Seq)
 	return true
+}
+
+// setBase keeps in Sim record i its first settings update, whose SID is
+// b (prefix OB) and Seq seq. Callers hold c.mu.
+func (c *Control) setBase(i int32, b sid16, seq int64) {
+	r := c.sims.at(i)
+	r.base, r.flags = b, r.flags|recBase
+	c.sims.maxSeq = max(c.sims.maxSeq, seq)
 }
 
 // foldLoaded puts the first updates loaded before their Sims. Callers

@@ -39,32 +39,33 @@ type Control struct {
 	shared  *replica              // with a SharedStore
 	stats   stats                 // counters for Stats: atomic, outside mu
 
-	mu        sync.RWMutex
-	closed    bool
-	seq       int64
-	main      *Account
-	accounts  table[Account]
-	sims      simTable
-	fleets    table[Fleet]
-	naps      table[NAP]
-	sms       table[SmsCommand]
-	ips       table[IPCommand]
-	esims     table[ESimProfile]
-	settings  table[SettingsUpdate]
-	usage     *usageStore
-	inv       inventory
-	esimCards map[string]Card   // eSIM profiles' cards known to the network, by ICCID
-	ids       []string          // interned account and Fleet SIDs of the Sim records; ids[0] is ""
-	idIdx     map[string]uint32 // index in ids
-	cardSims  []int32           // by inventory card: index+1 of its Sim's record, or 0
-	extra     []string          // ICCIDs of Sims' cards outside the inventory
-	extraIdx  map[string]int32  // index in extra
-	extraSims []int32           // by extra card: index+1 of its Sim's record
-	names     map[string]string // kind|account|unique name → sid
-	timers    map[string]Timer  // pending Sim update and eSIM timers by sid
-	subs      map[int]func(Event)
-	sessions  map[string]string // ICCID → PDP address of its data session: network state, never stored
-	nextSub   int
+	mu         sync.RWMutex
+	closed     bool
+	seq        int64
+	main       *Account
+	accounts   table[Account]
+	sims       simTable
+	fleets     table[Fleet]
+	naps       table[NAP]
+	sms        table[SmsCommand]
+	ips        table[IPCommand]
+	esims      table[ESimProfile]
+	settings   table[SettingsUpdate]
+	usage      *usageStore
+	inv        inventory
+	esimCards  map[string]Card   // eSIM profiles' cards known to the network, by ICCID
+	ids        []string          // interned account and Fleet SIDs of the Sim records; ids[0] is ""
+	idIdx      map[string]uint32 // index in ids
+	cardSims   []int32           // by inventory card: index+1 of its Sim's record, or 0
+	extra      []string          // ICCIDs of Sims' cards outside the inventory
+	extraIdx   map[string]int32  // index in extra
+	extraSims  []int32           // by extra card: index+1 of its Sim's record
+	names      map[string]string // kind|account|unique name → sid
+	timers     map[string]Timer  // pending Sim update and eSIM timers by sid
+	lastUpdate *SimUpdate        // see shareUpdate
+	subs       map[int]func(Event)
+	sessions   sessionSet // the cards with a data session: network state, never stored
+	nextSub    int
 
 	loading     bool              // in load: see putSettings
 	baseLoaded  []*SettingsUpdate // first settings updates loaded before their Sims
@@ -222,7 +223,7 @@ func New(ctx context.Context, store Store, opts ...Option) (*Control, error) {
 	c.mu.Lock()
 	for i := int32(0); len(c.sims.pending) > 0 && int(i) < c.sims.len(); i++ {
 		if p := c.sims.pending[c.sims.at(i).sid]; p != nil {
-			c.armSimTimer(c.sims.at(i).sid.sid("HS"), p.Due)
+			c.armSimTimer(i, p.Due)
 		}
 	}
 	for _, p := range c.esims.all() {
@@ -337,14 +338,15 @@ func (c *Control) applyRecord(r Record, live bool) error {
 		if err = json.Unmarshal(r.Data, s); err == nil && s.Sid != r.ID {
 			err = fmt.Errorf("the record holds Sim %s", s.Sid)
 		}
+		var i int32
 		if err == nil {
 			c.unindexSim(s.Sid)
-			err = c.setSim(s, true)
+			i, err = c.setSim(s, true)
 		}
 		if err == nil {
 			c.index("sim", s.AccountSid, s.UniqueName, s.Sid)
 			if live && s.Pending != nil {
-				c.armSimTimer(s.Sid, s.Pending.Due)
+				c.armSimTimer(i, s.Pending.Due)
 			}
 		}
 	case "fleet":
@@ -473,11 +475,17 @@ func (c *Control) nextSeq() int64 {
 
 // newSid returns prefix followed by 32 lower-case hex digits. Callers hold c.mu.
 func (c *Control) newSid(prefix string) string {
-	var b [16]byte
+	b := c.newSid16()
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// newSid16 draws the 16 bytes of a new SID, as newSid does. Callers hold c.mu.
+func (c *Control) newSid16() sid16 {
+	var b sid16
 	if _, err := io.ReadFull(c.cfg.rand, b[:]); err != nil {
 		panic(fmt.Sprintf("sim: random source failed: %v", err))
 	}
-	return prefix + hex.EncodeToString(b[:])
+	return b
 }
 
 func nameKey(kind, account, name string) string { return kind + "|" + account + "|" + name }
@@ -502,6 +510,27 @@ type txn struct {
 	apply   []func()
 	events  []Event  // published once durable, before after; replayed by other replicas
 	after   []func() // run after the lock is released: callbacks
+}
+
+// txns are write's transactions, kept for reuse with the capacity of
+// their lists: a set-up makes millions of writes of one or two changes,
+// and each made a transaction and its lists (about 200 bytes) to throw
+// away.
+var txns = sync.Pool{New: func() any { return new(txn) }}
+
+// release empties t and keeps it for another write. Records go with their
+// batch to the committer: their list is never reused; nor are lists grown
+// past a few entries by a large change.
+func (t *txn) release() {
+	const keep = 16
+	clear(t.apply)
+	clear(t.events)
+	clear(t.after)
+	*t = txn{apply: t.apply[:0], events: t.events[:0], after: t.after[:0]}
+	if cap(t.apply) > keep || cap(t.events) > keep || cap(t.after) > keep {
+		*t = txn{}
+	}
+	txns.Put(t)
 }
 
 // event raises e once the change is durable.
@@ -536,8 +565,10 @@ func (c *Control) write(ctx context.Context, fn func(t *txn) error) error {
 		c.mu.Unlock()
 		return e
 	}
-	t := txn{discard: c.discard}
-	if err := fn(&t); err != nil {
+	t := txns.Get().(*txn)
+	defer t.release()
+	t.discard = c.discard
+	if err := fn(t); err != nil {
 		c.mu.Unlock()
 		return err
 	}
@@ -555,7 +586,7 @@ func (c *Control) write(ctx context.Context, fn func(t *txn) error) error {
 			return b.err
 		}
 	}
-	c.finish(&t)
+	c.finish(t)
 	return nil
 }
 
@@ -570,13 +601,25 @@ func (c *Control) finish(t *txn) {
 }
 
 func (c *Control) putSim(t *txn, s *Sim) {
-	t.put("sim", s.Sid, s, func() {
-		c.unindexSim(s.Sid)
-		if err := c.setSim(s, false); err != nil {
-			panic(fmt.Sprintf("sim: keeping Sim %s: %v", s.Sid, err))
-		}
-		c.index("sim", s.AccountSid, s.UniqueName, s.Sid)
-	})
+	t.put("sim", s.Sid, s, func() { c.keepSim(s) })
+}
+
+// putSimPending is putSim for a Sim whose update it schedules: the update
+// completes at s.Pending.Due.
+func (c *Control) putSimPending(t *txn, s *Sim) {
+	t.put("sim", s.Sid, s, func() { c.armSimTimer(c.keepSim(s), s.Pending.Due) })
+}
+
+// keepSim is putSim's change in memory; it returns the index of the
+// Sim's record.
+func (c *Control) keepSim(s *Sim) int32 {
+	c.unindexSim(s.Sid)
+	i, err := c.setSim(s, false)
+	if err != nil {
+		panic(fmt.Sprintf("sim: keeping Sim %s: %v", s.Sid, err))
+	}
+	c.index("sim", s.AccountSid, s.UniqueName, s.Sid)
+	return i
 }
 
 // unindexSim forgets the unique name of the Sim's stored version.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"time"
@@ -251,8 +252,8 @@ func (c *Control) SimIPAddresses(acct *Account, simRef string) ([]string, error)
 	if err != nil {
 		return nil, err
 	}
-	if addr, ok := c.sessions[s.ICCID]; ok {
-		return []string{addr}, nil
+	if card, ok := c.cardByICCID(s.ICCID); ok && c.sessions.has(card.Index) {
+		return []string{sessionAddr(card.Index).String()}, nil
 	}
 	return nil, nil
 }
@@ -262,28 +263,63 @@ func (c *Control) SimIPAddresses(acct *Account, simRef string) ([]string, error)
 // clear of the gateways in 100.64.0.0/16.
 var sessionBase = binary.BigEndian.Uint32(net.IPv4(100, 65, 0, 0).To4())
 
+// sessionAddr is the data session address of the SIM of card i.
+func sessionAddr(i int) netip.Addr {
+	var a [4]byte
+	binary.BigEndian.PutUint32(a[:], sessionBase+1+uint32(i))
+	return netip.AddrFrom4(a)
+}
+
 // AssignAddress starts the data session of the SIM with this ICCID and
 // returns its PDP address: one per card, the same every session, so a
 // run replays identically.
-func (c *Control) AssignAddress(iccid string) (string, error) {
+func (c *Control) AssignAddress(iccid string) (netip.Addr, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	card, ok := c.cardByICCID(iccid)
 	if !ok || c.simForCard(iccid) == nil {
-		return "", notFound("no Sim is registered for ICCID %s", iccid)
+		return netip.Addr{}, notFound("no Sim is registered for ICCID %s", iccid)
 	}
-	ip := make(net.IP, 4)
-	binary.BigEndian.PutUint32(ip, sessionBase+1+uint32(card.Index))
-	if c.sessions == nil {
-		c.sessions = make(map[string]string)
-	}
-	c.sessions[iccid] = ip.String()
-	return ip.String(), nil
+	c.sessions.set(card.Index, true)
+	return sessionAddr(card.Index), nil
 }
 
 // ReleaseAddress ends the SIM's data session.
 func (c *Control) ReleaseAddress(iccid string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.sessions, iccid)
+	if card, ok := c.cardByICCID(iccid); ok {
+		c.sessions.set(card.Index, false)
+	}
+}
+
+// sessionSet is a set of cards by index, a bit each: the physical cards',
+// then the eSIM profiles' (from esimCardBase).
+type sessionSet [2][]uint64
+
+// bit is where card i's bit is: its set, word and mask.
+func (s *sessionSet) bit(i int) (int, int, uint64) {
+	k := 0
+	if i >= esimCardBase {
+		k, i = 1, i-esimCardBase
+	}
+	return k, i / 64, 1 << (i % 64)
+}
+
+func (s *sessionSet) has(i int) bool {
+	k, w, b := s.bit(i)
+	return w < len(s[k]) && s[k][w]&b != 0
+}
+
+func (s *sessionSet) set(i int, on bool) {
+	k, w, b := s.bit(i)
+	switch {
+	case on && w >= len(s[k]):
+		s[k] = append(s[k], make([]uint64, w+1-len(s[k]))...)
+		fallthrough
+	case on:
+		s[k][w] |= b
+	case w < len(s[k]):
+		s[k][w] &^= b
+	}
 }

@@ -65,17 +65,25 @@ func (c *Control) RegisterSim(ctx context.Context, acct *Account, iccid, code st
 			DateUpdated: now,
 			Seq:         c.nextSeq(),
 		}
-		c.putSim(t, s)
 		// The first settings update is kept in the Sim (see baseUpdate);
-		// the store has it as a settings record like any other.
+		// the store has it as a settings record like any other. A store
+		// that keeps nothing needs only its SID and Seq in the record
+		// (what putSettings would fold): a million registrations made
+		// the update, its SID text and a Sim to check it against each.
+		base, seq := c.newSid16(), c.nextSeq()
+		if t.discard {
+			t.apply = append(t.apply, func() { c.setBase(c.keepSim(s), base, seq) })
+			return nil
+		}
+		c.putSim(t, s)
 		u := &SettingsUpdate{
-			Sid:           c.newSid("OB"),
+			Sid:           base.sid("OB"),
 			ICCID:         iccid,
 			SimSid:        s.Sid,
 			Status:        SettingsSuccessful,
 			Packages:      baseSettings,
 			DateCompleted: now, DateCreated: now, DateUpdated: now,
-			Seq: c.nextSeq(),
+			Seq: seq,
 		}
 		t.put("settings", u.Sid, u, func() { c.putSettings(u) })
 		return nil
@@ -94,7 +102,8 @@ func (c *Control) Sim(acct *Account, ref string) (*Sim, error) {
 	return c.view(s, c.Now()), nil
 }
 
-// findSim resolves a Sim reference. Callers hold c.mu.
+// findSim resolves a Sim reference. The Sim is made for the caller (see
+// simOf), which may change it. Callers hold c.mu.
 func (c *Control) findSim(acct *Account, ref string) (*Sim, error) {
 	s := c.getSim(ref)
 	if s == nil {
@@ -201,7 +210,7 @@ func (c *Control) UpdateSim(ctx context.Context, acct *Account, ref string, p Si
 			return err
 		}
 		now := c.Now()
-		s := clone(c.view(cur, now))
+		s := c.view(cur, now) // cur is ours: no copy to change
 		owner := s.AccountSid
 		if p.AccountSid != nil && *p.AccountSid != s.AccountSid {
 			if err := c.checkMove(acct, s, *p.AccountSid, p.Fleet != nil); err != nil {
@@ -268,14 +277,13 @@ func (c *Control) UpdateSim(ctx context.Context, acct *Account, ref string, p Si
 			if statusChange {
 				to = target
 			}
-			s.Pending = &SimUpdate{
+			s.Pending = c.shareUpdate(SimUpdate{
 				Status: to, SetFleet: fleetChange, FleetSid: fleetSid,
 				Due:         now.Add(c.cfg.updateDelay),
 				CallbackURL: p.CallbackURL, CallbackMethod: method,
-			}
+			})
 			accepted = true
-			c.putSim(t, s)
-			t.apply = append(t.apply, func() { c.armSimTimer(s.Sid, s.Pending.Due) })
+			c.putSimPending(t, s)
 		} else {
 			s.FleetSid = fleetSid
 			c.putSim(t, s)
@@ -285,6 +293,18 @@ func (c *Control) UpdateSim(ctx context.Context, acct *Account, ref string, p Si
 		return nil
 	})
 	return sim, accepted, err
+}
+
+// shareUpdate returns a pending update equal to u: the one made last if
+// it is, so that the updates of a whole fleet set up at one instant (same
+// status, Fleet and due time) are one object. A SimUpdate is never
+// modified once made. Callers hold c.mu.
+func (c *Control) shareUpdate(u SimUpdate) *SimUpdate {
+	if l := c.lastUpdate; l != nil && *l == u {
+		return l
+	}
+	c.lastUpdate = &u
+	return c.lastUpdate
 }
 
 // checkMove applies the seed's rules for moving a Sim to another account.
@@ -320,26 +340,57 @@ func transitionAllowed(from, to SimStatus) bool {
 	return false
 }
 
-func (c *Control) armSimTimer(sid string, due time.Time) {
+// armSimTimer makes the pending update of Sim record i complete at due.
+// On a Scheduler clock (a simulation's) that is an event of the clock's
+// and nothing else: no timer, closure or map entry per Sim while a whole
+// fleet's first updates are pending. An event cannot be stopped: when it
+// fires, simDue completes the update only if it is still pending and due
+// (a record re-armed later has a later event of its own). On another
+// clock it is a timer, which a new one replaces. Callers hold c.mu.
+func (c *Control) armSimTimer(i int32, due time.Time) {
 	if c.closed {
 		return
 	}
+	d := max(0, due.Sub(c.Now()))
+	if s, ok := c.cfg.clock.(Scheduler); ok {
+		s.Schedule(d, (*simDue)(c), uint64(i))
+		return
+	}
+	sid := c.sims.at(i).sid.sid("HS")
 	if t, ok := c.timers[sid]; ok {
 		t.Stop()
 	}
-	c.timers[sid] = c.cfg.clock.AfterFunc(max(0, due.Sub(c.Now())), func() { c.completeSimUpdate(sid) })
+	c.timers[sid] = c.cfg.clock.AfterFunc(d, func() { c.completeSimUpdate(i, true) })
 }
 
-// completeSimUpdate finishes a scheduled update and calls its callback.
-func (c *Control) completeSimUpdate(sid string) {
+// simDue is the Handler of the events armSimTimer schedules: the word is
+// the index of the Sim's record.
+type simDue Control
+
+func (h *simDue) Fire(arg uint64) {
+	c, i := (*Control)(h), int32(arg)
+	c.mu.RLock()
+	p := c.sims.pending[c.sims.at(i).sid]
+	due := !c.closed && p != nil && !p.Due.After(c.Now())
+	c.mu.RUnlock()
+	if due {
+		c.completeSimUpdate(i, false)
+	}
+}
+
+// completeSimUpdate finishes the scheduled update of Sim record i and
+// calls its callback; timed: it forgets the update's timer.
+func (c *Control) completeSimUpdate(i int32, timed bool) {
 	err := c.write(context.Background(), func(t *txn) error {
-		c.untime(sid)
-		cur := c.getSim(sid)
-		if cur == nil || cur.Pending == nil {
+		r := c.sims.at(i)
+		if timed {
+			c.untime(r.sid.sid("HS"))
+		}
+		if c.sims.pending[r.sid] == nil {
 			return nil
 		}
 		now := c.Now()
-		s := clone(c.view(cur, now))
+		s := c.view(c.simOf(i), now) // simOf's Sim is ours: no copy to change
 		p := s.Pending
 		s.Pending = nil
 		if p.SetFleet {
@@ -352,17 +403,20 @@ func (c *Control) completeSimUpdate(sid string) {
 		c.putSim(t, s)
 		acct := c.accounts.get(s.AccountSid)
 		t.event(Event{Kind: EventSim, Sid: s.Sid, ICCID: s.ICCID})
-		t.after = append(t.after, func() {
-			if p.CallbackURL != "" {
+		if p.CallbackURL != "" {
+			t.after = append(t.after, func() {
 				c.hooks.sendEvent(WebhookSimUpdate, acct.AuthToken, p.CallbackURL, p.CallbackMethod, url.Values{
 					"SimSid": {s.Sid}, "SimUniqueName": {s.UniqueName},
 					"SimStatus": {s.Status.String()}, "AccountSid": {s.AccountSid},
 				})
-			}
-		})
+			})
+		}
 		return nil
 	})
 	if err != nil {
+		c.mu.RLock()
+		sid := c.sims.at(i).sid.sid("HS")
+		c.mu.RUnlock()
 		c.cfg.logger.Error("completing Sim update", "sim", sid, "err", err)
 	}
 }

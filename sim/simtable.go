@@ -221,7 +221,8 @@ func (c *Control) intern(sid string) uint32 {
 	return i
 }
 
-// simOf makes the Sim of record i. Callers hold c.mu.
+// simOf makes the Sim of record i, a new one that the caller may change.
+// Callers hold c.mu.
 func (c *Control) simOf(i int32) *Sim {
 	r := c.sims.at(i)
 	s := &Sim{
@@ -339,13 +340,13 @@ func (c *Control) simIndex(iccid string) (int32, bool) {
 	return i - 1, i > 0
 }
 
-// setSim stores s: a new Sim, or a new version of one. A new version
-// keeps the first settings update the record has (see foldBase). check: see recOf.
-// Callers hold c.mu.
-func (c *Control) setSim(s *Sim, check bool) error {
+// setSim stores s: a new Sim, or a new version of one, and returns the
+// index of its record. A new version keeps the first settings update the
+// record has (see foldBase). check: see recOf. Callers hold c.mu.
+func (c *Control) setSim(s *Sim, check bool) (int32, error) {
 	r, err := c.recOf(s, check)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	t := &c.sims
 	i, ok := t.find(r.sid)
@@ -364,7 +365,7 @@ func (c *Control) setSim(s *Sim, check bool) error {
 	}
 	setSide(&t.names, r.sid, s.UniqueName, s.UniqueName != "")
 	setSide(&t.pending, r.sid, s.Pending, s.Pending != nil)
-	return nil
+	return i, nil
 }
 
 // setSide sets or deletes k in a side map. A map that empties is

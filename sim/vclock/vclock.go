@@ -51,10 +51,9 @@ type entry struct {
 }
 
 // Handler receives the events of Schedule: Fire runs when one falls due,
-// with the word it was scheduled with, inside Advance.
-type Handler interface {
-	Fire(arg uint64)
-}
+// with the word it was scheduled with, inside Advance. It is sim's, so
+// that a Clock is a sim.Scheduler.
+type Handler = sim.Handler
 
 // timer is what AfterFunc hands out. It is kept to three words because a
 // simulation holds one per device.
@@ -64,7 +63,7 @@ type timer struct {
 	i int // index of the timer's entry in c.heap; -1 once it fired or was stopped
 }
 
-var _ sim.Clock = (*Clock)(nil)
+var _ sim.Scheduler = (*Clock)(nil)
 
 // Fire runs an AfterFunc timer's function (advanceTo calls it without the
 // clock's lock).
