@@ -208,27 +208,48 @@ func sRegister(_ context.Context, m *Modem, c Command) ([]string, error) {
 	return nil, nil
 }
 
-var dialRE = regexp.MustCompile(`^\*99(?:\*\*\*(\d+))?#$`)
-
 // dial enters data state on a packet data context: ATD*99# or ATD*99***<cid>#.
 func dial(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	// T (tone) and P (pulse) modifiers mean nothing to a packet call.
-	mt := dialRE.FindStringSubmatch(strings.TrimLeft(strings.ReplaceAll(c.Args[0].Value, " ", ""), "TPtp"))
-	if mt == nil {
+	cid, ok := parseDial(strings.TrimLeft(strings.ReplaceAll(c.Args[0].Value, " ", ""), "TPtp"))
+	if !ok {
 		return nil, errNoCarrier
 	}
-	cid := 1
-	if mt[1] != "" {
-		cid, _ = strconv.Atoi(mt[1])
-	}
 	return nil, m.enterData(cid)
+}
+
+// parseDial reads a packet data dial string, "*99#" or "*99***<cid>#",
+// and returns its context (1 when it names none).
+func parseDial(v string) (cid int, ok bool) {
+	rest, ok := strings.CutPrefix(v, "*99")
+	if !ok {
+		return 0, false
+	}
+	if rest == "#" {
+		return 1, true
+	}
+	rest, ok = strings.CutPrefix(rest, "***")
+	if !ok {
+		return 0, false
+	}
+	digits, ok := strings.CutSuffix(rest, "#")
+	if !ok || digits == "" {
+		return 0, false
+	}
+	for i := range len(digits) {
+		if !isDigit(digits[i]) {
+			return 0, false
+		}
+	}
+	cid, _ = strconv.Atoi(digits) // too many digits: as Atoi clamps them
+	return cid, true
 }
 
 // enterData activates a context and enters data state on it, on the port
 // the command came from.
 func (m *Modem) enterData(cid int) error {
 	m.mu.Lock()
-	p := m.running()
+	cur := m.running()
 	m.mu.Unlock()
 	return m.later(m.env.timing.Data, func() ([]string, error) {
 		m.mu.Lock()
@@ -236,6 +257,7 @@ func (m *Modem) enterData(cid int) error {
 		if err := m.activate(cid); err != nil {
 			return nil, errNoCarrier
 		}
+		p := cur // not assigned to: the closure holds it, not a variable of its own
 		if p == nil {
 			p = m.ports[0]
 		}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,6 +95,7 @@ type Env struct {
 	silentBoot bool            // the UART reads nothing while booting (u-blox)
 	portNames  []string        // the profile's ports, the main port first
 	urcName    string          // the port indications go to at first
+	urcIndex   int             // urcName's index in portNames, or -1
 
 	auth authQueue // the modems' cached authorisations (the one mutable part)
 }
@@ -121,6 +123,7 @@ func NewEnv(cfg Config) *Env {
 		e.logger = discardLogger
 	}
 	e.portNames, e.urcName = portNames(e.profile)
+	e.urcIndex = slices.Index(e.portNames, e.urcName)
 	e.defaults, _ = e.profile.(profileDefaults)
 	if t, ok := e.profile.(interface{ cmeTexts() map[int]string }); ok {
 		e.cmeTexts = t.cmeTexts()

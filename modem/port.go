@@ -86,17 +86,6 @@ func (m *Modem) newPorts() {
 // Ports returns the names of the modem's ports, the main port first.
 func (m *Modem) Ports() []string { return slices.Clone(m.env.portNames) }
 
-// portNamed returns the port called name, or nil where it has none or it
-// is not made yet (a port no host has connected to). Callers hold m.mu.
-func (m *Modem) portNamed(name string) *port {
-	for _, p := range m.ports {
-		if p != nil && m.nameOf(p) == name {
-			return p
-		}
-	}
-	return nil
-}
-
 // makePort returns the port called name, made now if it was not yet, or
 // nil where the modem has none.
 func (m *Modem) makePort(name string) *port {
@@ -120,7 +109,12 @@ func (m *Modem) makePort(name string) *port {
 // (on a real module they would be lost on a port nobody opened). Nil while
 // no host is connected. Callers hold m.mu.
 func (m *Modem) urcPort() *port {
-	chosen := m.portNamed(m.urcName())
+	// The port called urcName, if it is made (a host has connected to it):
+	// found by index, as port names are unique.
+	var chosen *port
+	if i := m.urcIndex(); i >= 0 {
+		chosen = m.ports[i]
+	}
 	if chosen != nil && chosen.sess != nil && chosen.used {
 		return chosen
 	}
@@ -266,6 +260,15 @@ var quectelURCPorts = [...]struct{ quectel, port string }{
 type urcChoice uint8
 
 const urcDefault urcChoice = 0
+
+// urcIndex is the index of the port called urcName in the profile's ports,
+// or -1 if it has none. Callers hold m.mu.
+func (m *Modem) urcIndex() int {
+	if m.urcTo == urcDefault {
+		return m.env.urcIndex
+	}
+	return slices.Index(m.env.portNames, quectelURCPorts[m.urcTo-1].port)
+}
 
 // urcName is the name of the port indications go to. Callers hold m.mu.
 func (m *Modem) urcName() string {

@@ -308,16 +308,14 @@ func (s *session) result(lines []string, err error) bool {
 	}
 	var res string
 	if err != nil {
-		var ft finalText
-		var cms *CMSError
 		switch {
 		case errors.Is(err, errConnect):
 			res = m.st.result(resConnect)
 		case errors.Is(err, errNoCarrier):
 			res = m.st.result(resNoCarrier)
-		case errors.As(err, &ft): // a command's own final result: SEND OK, SEND FAIL
+		case isFinalText(err): // a command's own final result: SEND OK, SEND FAIL
 			res = m.st.frame(err.Error())
-		case errors.As(err, &cms): // 27.005's +CMS ERROR, as +CMEE says
+		case isCMS(err): // 27.005's +CMS ERROR, as +CMEE says
 			res = m.st.cmsResult(err)
 		default:
 			res = m.st.errorResult(err, m.env.cmeTexts)
@@ -333,6 +331,17 @@ func (s *session) result(lines []string, err error) bool {
 	}
 	s.final(res)
 	return false
+}
+
+// isFinalText and isCMS are errors.As without a target on the heap.
+func isFinalText(err error) bool {
+	_, ok := errors.AsType[finalText](err)
+	return ok
+}
+
+func isCMS(err error) bool {
+	_, ok := errors.AsType[*CMSError](err)
+	return ok
 }
 
 // finisher returns the function a pending command calls with its outcome:

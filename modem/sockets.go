@@ -790,6 +790,10 @@ func (m *Modem) record(ctx context.Context, up, down int64) bool {
 // never passes, and charge reports false when some of it did not fit. The
 // caller cuts the session then (NO CARRIER, pdpdeact).
 func (m *Modem) charge(ctx context.Context, plmn sim.PLMN, up, down int64) bool {
+	if ch, ok := m.env.core.(dataCharger); ok {
+		fits, _ := ch.ChargeData(ctx, sim.UsageReport{ICCID: m.card.ICCID, PLMN: plmn, Upload: up, Download: down})
+		return fits
+	}
 	left, err := m.env.core.DataAllowance(m.card.ICCID)
 	fits := err == nil && up+down <= left
 	if !fits {
@@ -800,6 +804,12 @@ func (m *Modem) charge(ctx context.Context, plmn sim.PLMN, up, down int64) bool 
 		_ = m.env.core.RecordUsage(ctx, sim.UsageReport{ICCID: m.card.ICCID, PLMN: plmn, Upload: up, Download: down})
 	}
 	return fits
+}
+
+// dataCharger is a Core that charges data in one step: what its
+// DataAllowance lets through, recorded as RecordUsage does (*sim.Control).
+type dataCharger interface {
+	ChargeData(ctx context.Context, r sim.UsageReport) (fits bool, err error)
 }
 
 // dataAllowed asks the core whether the SIM may move data, and drops the

@@ -450,11 +450,20 @@ func (ps *portState) result(r resultCode) string {
 	if ps.quiet {
 		return ""
 	}
-	if ps.verbose && r == resOK && ps.s3() == '\r' && ps.s4() == '\n' {
-		return "\r\nOK\r\n" // the most common response of all, made once
+	if ps.verbose && int(r) < len(crlfResults) && ps.s3() == '\r' && ps.s4() == '\n' {
+		return crlfResults[r] // the common responses, made once
 	}
 	return string(ps.appendResult(nil, r))
 }
+
+// crlfResults are the verbose result codes framed with the default S3 and
+// S4: "\r\nOK\r\n".
+var crlfResults = func() (rs [at3gpp.ResultNoAnswer + 1]string) {
+	for i := range rs {
+		rs[i] = "\r\n" + resultCode(i).String() + "\r\n"
+	}
+	return rs
+}()
 
 // appendResult appends the final result code r, as result formats it, to b.
 func (ps *portState) appendResult(b []byte, r resultCode) []byte {

@@ -99,8 +99,21 @@ func (inv *inventory) find(iccid string) (int, bool) {
 	if i >= len(inv.draws) {
 		return 0, false
 	}
-	var buf [24]byte
-	return i, string(inv.draws[i].appendICCID(buf[:0], i)) == iccid
+	// The ICCID appendICCID makes, compared in place: the prefix, the 4
+	// seed digits, and the Luhn digit of what precedes it.
+	d := inv.draws[i]
+	if iccid[:7] != d.prefix() {
+		return 0, false
+	}
+	v := uint64(0)
+	for k := 7; k < 11; k++ {
+		c := iccid[k]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return i, v == d.iccidDigits() && int(iccid[18])-'0' == luhnDigit(iccid[:18])
 }
 
 // cardByICCID returns the inventory card, or the eSIM profile's card,

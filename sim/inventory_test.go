@@ -9,13 +9,27 @@ import (
 func TestInventoryIsGenerateCards(t *testing.T) {
 	for _, seed := range []string{"fleetsim", "perf", "", "a/b"} {
 		inv := newInventory(seed, 3000)
+		byICCID := map[string]int{}
 		for i := range inv.len() {
 			want := generateCard(seed, i)
+			byICCID[want.ICCID] = i
 			if got := inv.card(i); got != want {
 				t.Fatalf("seed %q card %d: %+v, want %+v", seed, i, got, want)
 			}
 			if j, ok := inv.find(want.ICCID); !ok || j != i {
 				t.Fatalf("seed %q: find(%s) = %d, %v; want %d", seed, want.ICCID, j, ok, i)
+			}
+		}
+		// Every one-digit change of an ICCID is another card's or none.
+		orig := generateCard(seed, 7).ICCID
+		for k := range len(orig) {
+			for c := byte('0'); c <= '9'; c++ {
+				b := []byte(orig)
+				b[k] = c
+				j, ok := inv.find(string(b))
+				if want, wok := byICCID[string(b)]; ok != wok || ok && j != want {
+					t.Errorf("seed %q: find(%s) = %d, %v", seed, b, j, ok)
+				}
 			}
 		}
 		for _, iccid := range []string{"", generateCard(seed, 3000).ICCID, generateCard(seed+"x", 5).ICCID, generateCard(seed, 7).ICCID[:18] + "x"} {

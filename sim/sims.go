@@ -488,9 +488,26 @@ func clone(s *Sim) *Sim {
 // addMonths adds n calendar months, clamping to the end of a shorter month.
 func addMonths(t time.Time, n int) time.Time {
 	y, m, d := t.Date()
+	if t.Location() == time.UTC {
+		// Without daylight saving, the steps below are one time.Date.
+		hh, mm, ss := t.Clock()
+		return time.Date(y, m+time.Month(n), min(d, daysIn(y, m+time.Month(n))), hh, mm, ss, t.Nanosecond(), time.UTC)
+	}
+	return addMonthsIn(t, n)
+}
+
+// addMonthsIn is addMonths in any location.
+func addMonthsIn(t time.Time, n int) time.Time {
+	y, m, d := t.Date()
 	first := time.Date(y, m+time.Month(n), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
 	last := first.AddDate(0, 1, -1).Day()
 	return first.AddDate(0, 0, min(d, last)-1)
+}
+
+// daysIn is the number of days of month m of year y (m may be out of
+// 1..12: time.Date's normalisation).
+func daysIn(y int, m time.Month) int {
+	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 func checkUniqueName(name string) error {

@@ -44,6 +44,22 @@ const (
 	activePeriod
 )
 
+// inPeriod reports, without calendar arithmetic, that now is surely
+// before the end of the record's billing period, which it has: a calendar
+// month lasts 27 days at the least, even across a daylight saving change.
+func (r *simRec) inPeriod(now time.Time) bool {
+	bound := int64(periodMonths(r.periodType())) * 27 * 24 * int64(time.Hour)
+	return r.periodStart != noTime && r.periodStart <= math.MaxInt64-bound && now.UnixNano() < r.periodStart+bound
+}
+
+// periodType is the type of the record's billing period, if it has one.
+func (r *simRec) periodType() PeriodType {
+	if r.period == activePeriod {
+		return PeriodActive
+	}
+	return PeriodReady
+}
+
 type recFlags uint8
 
 const (
@@ -217,10 +233,7 @@ func (c *Control) simOf(i int32) *Sim {
 		ReadyData: int64(r.readyData), ReadySMS: int(r.readySMS),
 	}
 	if r.period != noPeriod {
-		typ := PeriodReady
-		if r.period == activePeriod {
-			typ = PeriodActive
-		}
+		typ := r.periodType()
 		start := fromUnixNano(r.periodStart)
 		s.Period = newPeriod(s.Sid, c.ids[r.periodAcct], typ, start, addMonths(start, periodMonths(typ)))
 		if r.flags&recUsageCurrent != 0 {
@@ -275,6 +288,12 @@ func (c *Control) recOf(s *Sim, check bool) (simRec, error) {
 // them, without making the Sim.
 func (c *Control) recState(r *simRec, now time.Time) (SimStatus, int64) {
 	if r.period == noPeriod {
+		return r.status, r.dataUsed
+	}
+	if r.inPeriod(now) {
+		if r.flags&recUsageCurrent == 0 {
+			return r.status, 0
+		}
 		return r.status, r.dataUsed
 	}
 	status, start := r.status, fromUnixNano(r.periodStart)

@@ -3,6 +3,7 @@ package sim
 import (
 	"cmp"
 	"context"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -83,7 +84,19 @@ func (c *Control) AuthorizeData(iccid string) error {
 func (c *Control) DataAllowance(iccid string) (int64, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	r, used, err := c.serving(iccid)
+	return c.allowance(iccid)
+}
+
+// allowance is DataAllowance. Callers hold c.mu.
+func (c *Control) allowance(iccid string) (int64, error) {
+	i, ok := c.simIndex(iccid)
+	return c.allowanceAt(i, ok, iccid)
+}
+
+// allowanceAt is allowance of the card's Sim record i, if ok (see
+// simIndex). Callers hold c.mu.
+func (c *Control) allowanceAt(i int32, ok bool, iccid string) (int64, error) {
+	r, used, err := c.servingAt(i, ok)
 	if err != nil {
 		return 0, err
 	}
@@ -126,6 +139,12 @@ func (c *Control) inService(iccid string) (*Sim, error) {
 // Sim, if any, and its data counter now. Callers hold c.mu.
 func (c *Control) serving(iccid string) (*simRec, int64, error) {
 	i, ok := c.simIndex(iccid)
+	return c.servingAt(i, ok)
+}
+
+// servingAt is serving of the card's Sim record i, if ok (see simIndex).
+// Callers hold c.mu.
+func (c *Control) servingAt(i int32, ok bool) (*simRec, int64, error) {
 	if !ok {
 		return nil, 0, ErrSimNew
 	}
@@ -143,12 +162,12 @@ func (c *Control) serving(iccid string) (*simRec, int64, error) {
 // RecordUsage adds traffic to a SIM's usage records, its data limit counter
 // and its progress toward the automatic ready→active move.
 func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
-	if r.Upload < 0 || r.Download < 0 || r.SMS < 0 {
-		return invalidParam("usage must not be negative")
+	nw, err := c.checkUsage(r)
+	if err != nil {
+		return err
 	}
-	nw, ok := c.catalog.ByPLMN(r.PLMN)
-	if !ok {
-		return notFound("no catalog network has PLMN %s", r.PLMN)
+	if c.discard && c.shared == nil {
+		return c.recordUsageInPlace(r)
 	}
 	return c.write(ctx, func(t *txn) error {
 		key, ok := c.simIndex(r.ICCID)
@@ -195,6 +214,142 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 		})
 		return nil
 	})
+}
+
+// ChargeData is what the network does with data a SIM moves: it lets
+// through what DataAllowance allows of r's upload, then of its download,
+// records that as RecordUsage does, and reports whether all of it fit. A
+// SIM the network does not serve moves nothing. The error is
+// RecordUsage's.
+func (c *Control) ChargeData(ctx context.Context, r UsageReport) (fits bool, err error) {
+	if !c.discard || c.shared != nil {
+		left, err := c.DataAllowance(r.ICCID)
+		r, fits = chargeable(r, left, err)
+		if r.Upload+r.Download > 0 {
+			return fits, c.RecordUsage(ctx, r)
+		}
+		return fits, nil
+	}
+	// One write holds what DataAllowance and RecordUsage would do apart.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key, ok := c.simIndex(r.ICCID)
+	left, err := c.allowanceAt(key, ok, r.ICCID)
+	r, fits = chargeable(r, left, err)
+	if r.Upload+r.Download == 0 {
+		return fits, nil
+	}
+	net, err := c.checkUsageNet(r)
+	if err != nil {
+		return fits, err
+	}
+	return fits, c.recordUsageAt(key, ok, r, net)
+}
+
+// checkUsage returns the network of a usage report, or why it is not one.
+func (c *Control) checkUsage(r UsageReport) (Network, error) {
+	i, err := c.checkUsageNet(r)
+	if err != nil {
+		return Network{}, err
+	}
+	return c.catalog.nets[i], nil
+}
+
+// checkUsageNet is checkUsage with the network's index in the catalog.
+func (c *Control) checkUsageNet(r UsageReport) (int, error) {
+	if r.Upload < 0 || r.Download < 0 || r.SMS < 0 {
+		return 0, invalidParam("usage must not be negative")
+	}
+	i, ok := c.catalog.byPLMN[r.PLMN]
+	if !ok {
+		return 0, notFound("no catalog network has PLMN %s", r.PLMN)
+	}
+	return i, nil
+}
+
+// chargeable is the part of r that fits in the allowance left (err: none).
+func chargeable(r UsageReport, left int64, err error) (UsageReport, bool) {
+	fits := err == nil && r.Upload+r.Download <= left
+	if !fits {
+		r.Upload = min(r.Upload, left)
+		r.Download = min(r.Download, left-r.Upload)
+	}
+	return r, fits
+}
+
+// recordUsageInPlace is RecordUsage when the store keeps nothing and no
+// replica shares the state: the write updates the Sim's record in place,
+// as putSim would store the Sim RecordUsage makes, without making it.
+func (c *Control) recordUsageInPlace(r UsageReport) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key, ok := c.simIndex(r.ICCID)
+	return c.recordUsageAt(key, ok, r, c.catalog.byPLMN[r.PLMN])
+}
+
+// recordUsageAt is recordUsageInPlace of the card's Sim record key, if ok
+// (see simIndex), on the catalog's network net. Callers hold c.mu for
+// writing.
+func (c *Control) recordUsageAt(key int32, ok bool, r UsageReport, net int) error {
+	if c.closed {
+		return errorf(20503, http.StatusServiceUnavailable, "the control plane is shutting down")
+	}
+	if e := c.fault.Load(); e != nil {
+		return e
+	}
+	if !ok {
+		return notFound("no Sim is registered for ICCID %s", r.ICCID)
+	}
+	now := c.Now()
+	rec := c.sims.at(key)
+	v := c.recView(*rec, now)
+	bytes := r.Upload + r.Download
+	v.dataUsed += bytes
+	if v.status == StatusReady {
+		readyData, readySMS := int64(v.readyData)+bytes, int(v.readySMS)+r.SMS
+		if readyData >= ReadyDataThreshold || readySMS >= ReadySMSThreshold {
+			v.status, v.period, v.periodStart, v.periodAcct = StatusActive, activePeriod, unixNano(now), v.account
+			v.dataUsed, v.flags = 0, v.flags|recUsageCurrent
+			v.updated = unixNano(now)
+		}
+		v.readyData = uint32(min(max(readyData, 0), math.MaxUint32))
+		v.readySMS = uint8(min(max(readySMS, 0), math.MaxUint8))
+	}
+	*rec = v
+	c.usage.add(key, int32(now.Unix()/3600), c.usage.attrOf(v.account, v.fleet, c.ids), uint16(net), r.Upload, r.Download, r.SMS, now)
+	return nil
+}
+
+// recView is the record of view(simOf(r), now), made from the record.
+func (c *Control) recView(r simRec, now time.Time) simRec {
+	if r.period == noPeriod {
+		return r
+	}
+	if r.inPeriod(now) { // nothing rolls: only the data counter may start
+		if r.flags&recUsageCurrent == 0 {
+			r.dataUsed, r.flags = 0, r.flags|recUsageCurrent
+		}
+		return r
+	}
+	start := fromUnixNano(r.periodStart)
+	usageStart := int64(noTime)
+	if r.flags&recUsageCurrent != 0 {
+		usageStart = r.periodStart
+	}
+	end := addMonths(start, periodMonths(r.periodType()))
+	if r.status == StatusReady && !now.Before(end) {
+		r.status, r.period, r.periodAcct = StatusActive, activePeriod, r.account
+		r.periodStart, r.updated = unixNano(end), unixNano(end)
+		start, end = end, addMonths(end, 1)
+	}
+	for r.status == StatusActive && !now.Before(end) {
+		r.period, r.periodAcct, r.periodStart = activePeriod, r.account, unixNano(end)
+		start, end = end, addMonths(end, 1)
+	}
+	if usageStart != unixNano(start) {
+		r.dataUsed, r.flags = 0, r.flags|recUsageCurrent
+	}
+	return r
 }
 
 // loadUsage adds a Usage record read from the store.

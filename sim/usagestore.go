@@ -72,6 +72,11 @@ type usageStore struct {
 	attrIdx       map[usageAttr]uint32
 	sims          []int32 // the Sims with usage, in the order of their SIDs; rebuilt when stale
 	stale         bool
+	// The last attribution attrOf looked up, by the interned SIDs
+	// (Control.ids): a fleet's SIMs ask for the same one over and over.
+	lastIDs  [2]uint32
+	lastAttr uint32
+	hasLast  bool
 }
 
 func newUsageStore(hourly, daily time.Duration) *usageStore {
@@ -88,6 +93,15 @@ func (u *usageStore) attr(account, fleet string) uint32 {
 	u.attrs = append(u.attrs, k)
 	u.attrIdx[k] = i
 	return i
+}
+
+// attrOf is attr of an account and Fleet SID interned at these indexes.
+func (u *usageStore) attrOf(account, fleet uint32, ids []string) uint32 {
+	k := [2]uint32{account, fleet}
+	if !u.hasLast || u.lastIDs != k {
+		u.lastIDs, u.lastAttr, u.hasLast = k, u.attr(ids[account], ids[fleet]), true
+	}
+	return u.lastAttr
 }
 
 // add adds usage in the hour at (hours since the epoch) and returns the
@@ -128,24 +142,26 @@ func (u *usageStore) add(sim int32, at int32, attr uint32, net uint16, up, down 
 
 // rollUp moves the hourly buckets older than the hourly retention into day
 // buckets, and the day buckets older than the daily retention into month
-// buckets.
+// buckets. bs is in the order of the buckets' first hours, as add and
+// rollUp keep it, so only the buckets before hourCut can change: those
+// after it are hourly buckets of the retention, which stay as they are.
 func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 	hourCut := int32(now.Add(-u.hourly).Unix() / 3600)
 	dayCut := int32(now.Add(-u.daily).Unix() / 3600)
 	rolled := false
-	for i := range bs {
-		if bs[i].span == spanHour && bs[i].at < hourCut || bs[i].span == spanDay && bs[i].at < dayCut {
+	k := 0 // bs[:k] is before hourCut
+	for ; k < len(bs) && bs[k].at < hourCut; k++ {
+		if bs[k].span == spanHour || bs[k].span == spanDay && bs[k].at < dayCut {
 			rolled = true
-			break
 		}
 	}
 	if !rolled {
 		return bs
 	}
 	out := bs[:0]
-	for _, b := range bs {
+	for _, b := range bs[:k] {
 		switch {
-		case b.span == spanHour && b.at < hourCut:
+		case b.span == spanHour:
 			b.span = spanDay
 		case b.span == spanDay && b.at < dayCut:
 			b.span = spanMonth
@@ -153,7 +169,7 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 		merged := false
 		for j := range out {
 			o := &out[j]
-			if o.span == b.span && o.span != spanHour && o.attr == b.attr && o.net == b.net && o.period() == b.period() {
+			if o.span == b.span && o.attr == b.attr && o.net == b.net && o.period() == b.period() {
 				o.up += b.up
 				o.down += b.down
 				o.sms += b.sms
@@ -166,8 +182,11 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 			out = append(out, b)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b usageBucket) int { return int(a.at) - int(b.at) })
-	return out
+	byHour := func(a, b usageBucket) int { return int(a.at) - int(b.at) }
+	if !slices.IsSortedFunc(out, byHour) {
+		slices.SortStableFunc(out, byHour)
+	}
+	return append(out, bs[k:]...) // out ends at or before bs[k]: a forward copy
 }
 
 // sorted returns the SIMs with usage in the order of their SIDs (sids

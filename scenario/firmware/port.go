@@ -173,11 +173,7 @@ func (d *Device) output(b []byte) {
 			continue
 		}
 		box := d.Group.env.inboxOf(p)
-		if string(line) == "OK" { // most lines: no copy
-			*box = append(*box, "OK")
-		} else {
-			*box = append(*box, string(line))
-		}
+		*box = append(*box, lineText(line))
 	}
 	wake := p.inbox != nil && len(*p.inbox) > 0 && !d.woken
 	d.woken = d.woken || wake
@@ -185,6 +181,22 @@ func (d *Device) output(b []byte) {
 	if wake {
 		d.schedule(0, evHandle)
 	}
+}
+
+// lineText is line as a string, without a copy for the most common lines:
+// the final results.
+func lineText(line []byte) string {
+	switch string(line) {
+	case "OK":
+		return "OK"
+	case "CONNECT":
+		return "CONNECT"
+	case "NO CARRIER":
+		return "NO CARRIER"
+	case "ERROR":
+		return "ERROR"
+	}
+	return string(line)
 }
 
 // inboxOf returns p's inbox, the spare buffer or a new one if it had
