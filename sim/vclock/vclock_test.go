@@ -213,7 +213,7 @@ func TestAMillionTimers(t *testing.T) {
 
 // clock is what the model test drives: the Clock under test or refClock.
 type clock interface {
-	sim.Clock
+	sim.Scheduler
 	Advance(time.Duration)
 	AdvanceTo(time.Time)
 	Pending() int
@@ -242,6 +242,10 @@ func (c *refClock) AfterFunc(d time.Duration, f func()) sim.Timer {
 	t := &refTimer{c: c, due: c.now.Add(max(d, 0)), seq: c.seq, f: f}
 	c.timers = append(c.timers, t)
 	return t
+}
+
+func (c *refClock) Schedule(d time.Duration, h sim.Handler, arg uint64) {
+	c.AfterFunc(d, func() { h.Fire(arg) })
 }
 
 func (t *refTimer) Stop() bool {
@@ -290,9 +294,15 @@ func modelScript(seed uint64, ops int, c clock, check func() error) ([]string, e
 	rng := rand.New(rand.NewPCG(seed, 0))
 	var log []string
 	logf := func(format string, args ...any) { log = append(log, fmt.Sprintf(format, args...)) }
-	// Delays are mostly whole milliseconds so that many timers tie.
+	// Delays are mostly whole milliseconds so that many timers tie, some
+	// about a minute (the near heap's window) so that timers of both heaps
+	// tie.
 	delay := func() time.Duration {
-		switch rng.IntN(10) {
+		switch rng.IntN(12) {
+		case 10:
+			return time.Minute + time.Duration(rng.IntN(5)-2)*time.Millisecond
+		case 11:
+			return time.Minute - time.Duration(rng.IntN(40))*time.Millisecond
 		case 0:
 			return 0
 		case 1:
@@ -318,6 +328,17 @@ func modelScript(seed uint64, ops int, c clock, check func() error) ([]string, e
 	arm = func(by string) {
 		id := len(timers)
 		d := delay()
+		if rng.IntN(4) == 0 { // an event of Schedule, which cannot be stopped
+			logf("%s schedules %d in %v", by, id, d)
+			timers = append(timers, unstoppable{})
+			c.Schedule(d, fireFunc(func(arg uint64) {
+				logf("%d fires at %v with %d", id, c.Now().Sub(start), arg)
+				if rng.IntN(3) == 0 {
+					arm(fmt.Sprint(id))
+				}
+			}), uint64(id))
+			return
+		}
 		logf("%s arms %d in %v", by, id, d)
 		timers = append(timers, c.AfterFunc(d, func() {
 			logf("%d fires at %v", id, c.Now().Sub(start))
@@ -356,6 +377,9 @@ func modelScript(seed uint64, ops int, c clock, check func() error) ([]string, e
 			}
 		case op < 18:
 			d := time.Duration(rng.IntN(40)-2)*time.Millisecond + time.Duration(rng.IntN(3))*time.Millisecond/2
+			if rng.IntN(8) == 0 {
+				d += time.Duration(rng.IntN(30)) * time.Second
+			}
 			logf("advance %v", d)
 			c.Advance(d)
 		default:
@@ -374,6 +398,16 @@ func modelScript(seed uint64, ops int, c clock, check func() error) ([]string, e
 	logf("now %v, pending %d", c.Now().Sub(start), c.Pending())
 	return log, nil
 }
+
+// unstoppable is what the model script keeps for an event of Schedule.
+type unstoppable struct{}
+
+func (unstoppable) Stop() bool { return false }
+
+// fireFunc is a Handler that calls itself.
+type fireFunc func(arg uint64)
+
+func (f fireFunc) Fire(arg uint64) { f(arg) }
 
 func TestMatchesAReferenceModel(t *testing.T) {
 	for seed := range uint64(16) {
