@@ -580,7 +580,7 @@ func (h *harness) dataMode() bool {
 	return h.m.st.dataMode
 }
 
-// testClock is a vclock.Clock that logs every timer armed on it, so that a
+// testClock is a vclock.Clock that logs every timer (and event) armed on it, so that a
 // test can wait until the modem has armed the timer a procedure waits on
 // before it moves time.
 type testClock struct {
@@ -610,6 +610,18 @@ func (c *testClock) AfterFunc(d time.Duration, f func()) sim.Timer {
 	c.changed = make(chan struct{})
 	c.mu.Unlock()
 	return t
+}
+
+// Schedule implements sim.Scheduler, logged as AfterFunc is: a later
+// outcome is an event, not a timer.
+func (c *testClock) Schedule(d time.Duration, h sim.Handler, arg uint64) {
+	at := c.Now()
+	c.Clock.Schedule(d, h, arg)
+	c.mu.Lock()
+	c.armed = append(c.armed, armedTimer{d: d, at: at})
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
 }
 
 func (c *testClock) count() int {

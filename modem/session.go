@@ -59,6 +59,11 @@ type sessionWork struct {
 	lastPlus int64 // when the last "+" of a possible escape came
 
 	busy bool // a command line is running
+
+	// s is the session that holds it, and outcome the later outcome
+	// (Modem.later) it waits for as an event of the clock (see Fire).
+	s       *session
+	outcome func() ([]string, error)
 }
 
 // sessionWorks are the working states of idle sessions, for the next
@@ -69,6 +74,7 @@ var sessionWorks = sync.Pool{New: func() any { return &sessionWork{lr: lineReade
 func (s *session) acquire() {
 	if s.sessionWork == nil {
 		s.sessionWork = sessionWorks.Get().(*sessionWork)
+		s.sessionWork.s = s
 	}
 }
 
@@ -94,6 +100,7 @@ func (s *session) release() {
 	}
 	w.queued, w.echo = w.queued[:0], w.echo[:0]
 	w.next, w.lastData, w.lastPlus, w.boot = 0, 0, 0, 0
+	w.s = nil
 	sessionWorks.Put(w)
 }
 
@@ -282,7 +289,15 @@ func (s *session) resume() {
 		m.mu.Unlock()
 		if ok {
 			s.busy, s.prompt = true, p.input
-			p.start(s.finisher())
+			if sch, isSch := m.env.clock.(sim.Scheduler); isSch && p.outcome != nil {
+				// A later outcome on a simulation's clock: an event of
+				// the working state, which the session keeps while busy,
+				// rather than a timer, two closures and a sync.Once.
+				s.outcome = p.outcome
+				sch.Schedule(p.delay, s.sessionWork, 0)
+			} else {
+				p.begin(m, s.finisher())
+			}
 			m.leave()
 			return
 		}
@@ -349,44 +364,56 @@ func isCMS(err error) bool {
 func (s *session) finisher() func([]string, error) {
 	var once sync.Once
 	return func(lines []string, err error) {
-		once.Do(func() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if s.closed {
-				return
-			}
-			defer s.release()
-			s.busy, s.prompt = false, nil
-			m := s.m
-			// What the command's completion raised about itself (+CASEND
-			// after its OK) is its own: a handler's is taken as it returns,
-			// on the command processor, so none of another port's is left.
-			m.enter(s.p)
-			m.mu.Lock()
-			lost := m.boots != s.boot
-			s.after = append(s.after, m.st.takeAfter()...)
-			m.mu.Unlock()
-			m.leave()
-			switch {
-			case lost: // the modem lost power meanwhile: so did the command
-				s.cmds, s.after = s.cmds[:0], nil
-				s.out = s.out[:0]
-			case s.result(lines, err):
-				s.resume()
-			}
-			if s.busy && s.prompt != nil && len(s.queued) > 0 {
-				// The line went on to a command that prompts: what waited
-				// is its input.
-				q := s.queued
-				s.queued = nil
-				s.queue(q)
-			}
-			for !s.busy && len(s.queued) > 0 && !s.closed {
-				q := s.queued
-				s.queued = nil
-				s.feed(q)
-			}
-		})
+		once.Do(func() { s.finish(lines, err) })
+	}
+}
+
+// Fire is a later outcome falling due (see resume): the session's
+// pending command finishes with it.
+func (w *sessionWork) Fire(uint64) {
+	f := w.outcome
+	w.outcome = nil
+	w.s.finish(f())
+}
+
+// finish is a pending command's outcome: the line goes on, then the input
+// that waited. It runs once per pending command.
+func (s *session) finish(lines []string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	defer s.release()
+	s.busy, s.prompt = false, nil
+	m := s.m
+	// What the command's completion raised about itself (+CASEND
+	// after its OK) is its own: a handler's is taken as it returns,
+	// on the command processor, so none of another port's is left.
+	m.enter(s.p)
+	m.mu.Lock()
+	lost := m.boots != s.boot
+	s.after = append(s.after, m.st.takeAfter()...)
+	m.mu.Unlock()
+	m.leave()
+	switch {
+	case lost: // the modem lost power meanwhile: so did the command
+		s.cmds, s.after = s.cmds[:0], nil
+		s.out = s.out[:0]
+	case s.result(lines, err):
+		s.resume()
+	}
+	if s.busy && s.prompt != nil && len(s.queued) > 0 {
+		// The line went on to a command that prompts: what waited
+		// is its input.
+		q := s.queued
+		s.queued = nil
+		s.queue(q)
+	}
+	for !s.busy && len(s.queued) > 0 && !s.closed {
+		q := s.queued
+		s.queued = nil
+		s.feed(q)
 	}
 }
 
@@ -425,22 +452,34 @@ var (
 // pending is a handler's outcome that comes later: the command started a
 // procedure that takes time. The session calls start once, with m.mu not
 // held, and the procedure calls finish exactly once, later (never from
-// within start), with the information lines and the result. A command that
+// within start), with the information lines and the result. A later
+// outcome (Modem.later) has no start but a delay and the outcome's
+// function: begin runs either. A command that
 // prompts for data ("> ", as AT+QISEND and AT+CMGS do) has input: the
 // session gives it what arrives meanwhile, with its own lock held, and
 // queues what it did not take (the count it returns) as command lines.
 type pending struct {
-	start func(finish func([]string, error))
-	input func(b []byte) int
+	start   func(finish func([]string, error))
+	input   func(b []byte) int
+	delay   time.Duration
+	outcome func() ([]string, error)
+}
+
+// begin starts p's procedure, which calls finish once it completes.
+func (p *pending) begin(m *Modem, finish func([]string, error)) {
+	if p.start != nil {
+		p.start(finish)
+		return
+	}
+	f := p.outcome
+	m.env.clock.AfterFunc(p.delay, func() { finish(f()) })
 }
 
 func (*pending) Error() string { return "command in progress" }
 
 // later is the outcome of f, run once d has passed on the modem's clock.
 func (m *Modem) later(d time.Duration, f func() ([]string, error)) error {
-	return &pending{start: func(finish func([]string, error)) {
-		m.env.clock.AfterFunc(d, func() { finish(f()) })
-	}}
+	return &pending{delay: d, outcome: f}
 }
 
 // data consumes bytes of the data session and returns how many it took.

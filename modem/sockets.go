@@ -360,7 +360,7 @@ func qiactSock(ctx context.Context, m *Modem, c Command) ([]string, error) {
 	}
 	cid, _ := strconv.Atoi(c.Args[0].Value)
 	return nil, &pending{start: func(finish func([]string, error)) {
-		p.start(func(lines []string, err error) {
+		p.begin(m, func(lines []string, err error) {
 			m.mu.Lock()
 			if err != nil {
 				m.sockSt().lastErr = qiErrPDPOpen
