@@ -95,7 +95,7 @@ func fleetSizes() []int {
 //   - s/run: the wall time of set-up, simulation and report.
 //
 // Each run collects garbage as fleetsim run would for its fleet
-// (GCPercent), unless GOGC or GOMEMLIMIT is set.
+// (GCPercent), unless GOGC is set.
 func BenchmarkScale(b *testing.B) {
 	type run struct {
 		n    int
@@ -111,7 +111,7 @@ func BenchmarkScale(b *testing.B) {
 		name := fmt.Sprintf("devices=%d/%s", rn.n, spec.FormatDuration(rn.dur))
 		b.Run(name, func(b *testing.B) {
 			baseline := bareTimerEventsPerSecond(rn.n)
-			if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+			if os.Getenv("GOGC") == "" {
 				// The collector's target fleetsim run sets for the fleet.
 				defer debug.SetGCPercent(debug.SetGCPercent(GCPercent(rn.n)))
 			}

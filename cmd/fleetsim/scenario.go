@@ -332,9 +332,9 @@ func peakRSSMB() float64 {
 
 // tuneCollector sets the garbage collector's target for a run of n
 // devices in this process (scenario.GCPercent), unless the user chose one
-// with GOGC or GOMEMLIMIT.
+// with GOGC. A GOMEMLIMIT still applies on top, as a ceiling.
 func tuneCollector(n int, getenv func(string) string) {
-	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
+	if getenv("GOGC") != "" {
 		return
 	}
 	if p := scenario.GCPercent(n); p != 100 {
