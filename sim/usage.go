@@ -18,6 +18,9 @@ type UsageReport struct {
 	Upload   int64 // bytes from the device
 	Download int64 // bytes to the device
 	SMS      int   // SMS Commands sent or received
+	// Card is the key of the card with ICCID (see Control.CardKey), if
+	// the reporter has it: the ICCID is not resolved again then.
+	Card CardKey
 }
 
 // AuthorizeAttach decides whether the SIM with this ICCID may attach to the
@@ -75,6 +78,15 @@ func (c *Control) AuthorizeData(iccid string) error {
 	return err
 }
 
+// AuthorizeCardData is AuthorizeData of the card k (see CardKey), or of
+// the card with this ICCID if k is the zero CardKey.
+func (c *Control) AuthorizeCardData(k CardKey, iccid string) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	_, err := c.allowanceOf(k, iccid)
+	return err
+}
+
 // DataAllowance is how many bytes the SIM may still move before it reaches
 // the data limit the network enforces at this moment (a limit still
 // propagating is not enforced yet). It is never 0 without an error:
@@ -82,14 +94,20 @@ func (c *Control) AuthorizeData(iccid string) error {
 // the SIM is not served. The network cuts a session where the allowance
 // runs out, so no SIM consumes more than its Fleet's limit.
 func (c *Control) DataAllowance(iccid string) (int64, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.allowance(iccid)
+	return c.CardAllowance(CardKey{}, iccid)
 }
 
-// allowance is DataAllowance. Callers hold c.mu.
-func (c *Control) allowance(iccid string) (int64, error) {
-	i, ok := c.simIndex(iccid)
+// CardAllowance is DataAllowance of the card k (see CardKey), or of the
+// card with this ICCID if k is the zero CardKey.
+func (c *Control) CardAllowance(k CardKey, iccid string) (int64, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.allowanceOf(k, iccid)
+}
+
+// allowanceOf is CardAllowance. Callers hold c.mu.
+func (c *Control) allowanceOf(k CardKey, iccid string) (int64, error) {
+	i, ok := c.simIndexOf(k, iccid)
 	return c.allowanceAt(i, ok, iccid)
 }
 
@@ -170,7 +188,7 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 		return c.recordUsageInPlace(r)
 	}
 	return c.write(ctx, func(t *txn) error {
-		key, ok := c.simIndex(r.ICCID)
+		key, ok := c.simIndexOf(r.Card, r.ICCID)
 		if !ok {
 			return notFound("no Sim is registered for ICCID %s", r.ICCID)
 		}
@@ -223,7 +241,7 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 // RecordUsage's.
 func (c *Control) ChargeData(ctx context.Context, r UsageReport) (fits bool, err error) {
 	if !c.discard || c.shared != nil {
-		left, err := c.DataAllowance(r.ICCID)
+		left, err := c.CardAllowance(r.Card, r.ICCID)
 		r, fits = chargeable(r, left, err)
 		if r.Upload+r.Download > 0 {
 			return fits, c.RecordUsage(ctx, r)
@@ -233,7 +251,7 @@ func (c *Control) ChargeData(ctx context.Context, r UsageReport) (fits bool, err
 	// One write holds what DataAllowance and RecordUsage would do apart.
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key, ok := c.simIndex(r.ICCID)
+	key, ok := c.simIndexOf(r.Card, r.ICCID)
 	left, err := c.allowanceAt(key, ok, r.ICCID)
 	r, fits = chargeable(r, left, err)
 	if r.Upload+r.Download == 0 {
@@ -283,7 +301,7 @@ func chargeable(r UsageReport, left int64, err error) (UsageReport, bool) {
 func (c *Control) recordUsageInPlace(r UsageReport) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key, ok := c.simIndex(r.ICCID)
+	key, ok := c.simIndexOf(r.Card, r.ICCID)
 	return c.recordUsageAt(key, ok, r, c.catalog.byPLMN[r.PLMN])
 }
 
