@@ -159,6 +159,9 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 		return bs
 	}
 	out := bs[:0]
+	// The period of each bucket of out, computed once: a merge keeps it.
+	var periods [16]int32
+	ps := periods[:0]
 	for _, b := range bs[:k] {
 		switch {
 		case b.span == spanHour:
@@ -166,10 +169,11 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 		case b.span == spanDay && b.at < dayCut:
 			b.span = spanMonth
 		}
+		p := b.period()
 		merged := false
 		for j := range out {
 			o := &out[j]
-			if o.span == b.span && o.attr == b.attr && o.net == b.net && o.period() == b.period() {
+			if o.span == b.span && o.attr == b.attr && o.net == b.net && ps[j] == p {
 				o.up += b.up
 				o.down += b.down
 				o.sms += b.sms
@@ -180,6 +184,7 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 		}
 		if !merged {
 			out = append(out, b)
+			ps = append(ps, p)
 		}
 	}
 	byHour := func(a, b usageBucket) int { return int(a.at) - int(b.at) }
