@@ -664,8 +664,8 @@ func (c *Control) usageRecords(q *usageQuery) []UsageRecord {
 			visit(i, c.usage.of(i))
 		}
 	} else {
-		for i, bs := range c.usage.bySim {
-			visit(int32(i), bs)
+		for i, su := range c.usage.bySim {
+			visit(int32(i), su.bs)
 		}
 	}
 	if q.Group == "" {
