@@ -108,13 +108,13 @@ func (c *Control) CardAllowance(k CardKey, iccid string) (int64, error) {
 // allowanceOf is CardAllowance. Callers hold c.mu.
 func (c *Control) allowanceOf(k CardKey, iccid string) (int64, error) {
 	i, ok := c.simIndexOf(k, iccid)
-	return c.allowanceAt(i, ok, iccid)
+	return c.allowanceAt(i, ok, iccid, c.Now())
 }
 
 // allowanceAt is allowance of the card's Sim record i, if ok (see
-// simIndex). Callers hold c.mu.
-func (c *Control) allowanceAt(i int32, ok bool, iccid string) (int64, error) {
-	r, used, err := c.servingAt(i, ok)
+// simIndex), now. Callers hold c.mu.
+func (c *Control) allowanceAt(i int32, ok bool, iccid string, now time.Time) (int64, error) {
+	r, used, err := c.servingAt(i, ok, now)
 	if err != nil {
 		return 0, err
 	}
@@ -122,7 +122,7 @@ func (c *Control) allowanceAt(i int32, ok bool, iccid string) (int64, error) {
 	if f == nil || !f.DataEnabled {
 		return 0, ErrDataDisabled
 	}
-	left := int64(f.EnforcedLimitMB(iccid, c.Now()))*MB - used
+	left := int64(f.EnforcedLimitMB(iccid, now))*MB - used
 	if left <= 0 {
 		return 0, ErrDataLimitReached
 	}
@@ -157,17 +157,17 @@ func (c *Control) inService(iccid string) (*Sim, error) {
 // Sim, if any, and its data counter now. Callers hold c.mu.
 func (c *Control) serving(iccid string) (*simRec, int64, error) {
 	i, ok := c.simIndex(iccid)
-	return c.servingAt(i, ok)
+	return c.servingAt(i, ok, c.Now())
 }
 
-// servingAt is serving of the card's Sim record i, if ok (see simIndex).
-// Callers hold c.mu.
-func (c *Control) servingAt(i int32, ok bool) (*simRec, int64, error) {
+// servingAt is serving of the card's Sim record i, if ok (see simIndex),
+// now. Callers hold c.mu.
+func (c *Control) servingAt(i int32, ok bool, now time.Time) (*simRec, int64, error) {
 	if !ok {
 		return nil, 0, ErrSimNew
 	}
 	r := c.sims.at(i)
-	status, used := c.recState(r, c.Now())
+	status, used := c.recState(r, now)
 	switch status {
 	case StatusNew:
 		return r, used, ErrSimNew
@@ -252,7 +252,8 @@ func (c *Control) ChargeData(ctx context.Context, r UsageReport) (fits bool, err
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key, ok := c.simIndexOf(r.Card, r.ICCID)
-	left, err := c.allowanceAt(key, ok, r.ICCID)
+	now := c.Now()
+	left, err := c.allowanceAt(key, ok, r.ICCID, now)
 	r, fits = chargeable(r, left, err)
 	if r.Upload+r.Download == 0 {
 		return fits, nil
@@ -261,7 +262,7 @@ func (c *Control) ChargeData(ctx context.Context, r UsageReport) (fits bool, err
 	if err != nil {
 		return fits, err
 	}
-	return fits, c.recordUsageAt(key, ok, r, net)
+	return fits, c.recordUsageAt(key, ok, r, net, now)
 }
 
 // checkUsage returns the network of a usage report, or why it is not one.
@@ -302,13 +303,13 @@ func (c *Control) recordUsageInPlace(r UsageReport) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key, ok := c.simIndexOf(r.Card, r.ICCID)
-	return c.recordUsageAt(key, ok, r, c.catalog.byPLMN[r.PLMN])
+	return c.recordUsageAt(key, ok, r, c.catalog.byPLMN[r.PLMN], c.Now())
 }
 
 // recordUsageAt is recordUsageInPlace of the card's Sim record key, if ok
-// (see simIndex), on the catalog's network net. Callers hold c.mu for
-// writing.
-func (c *Control) recordUsageAt(key int32, ok bool, r UsageReport, net int) error {
+// (see simIndex), on the catalog's network net, now. Callers hold c.mu
+// for writing.
+func (c *Control) recordUsageAt(key int32, ok bool, r UsageReport, net int, now time.Time) error {
 	if c.closed {
 		return errorf(20503, http.StatusServiceUnavailable, "the control plane is shutting down")
 	}
@@ -318,7 +319,6 @@ func (c *Control) recordUsageAt(key int32, ok bool, r UsageReport, net int) erro
 	if !ok {
 		return notFound("no Sim is registered for ICCID %s", r.ICCID)
 	}
-	now := c.Now()
 	rec := c.sims.at(key)
 	v := c.recView(*rec, now)
 	bytes := r.Upload + r.Download
