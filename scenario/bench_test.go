@@ -93,6 +93,9 @@ func fleetSizes() []int {
 //     holds once every device has lived through it (peak RSS is about
 //     twice the largest live heap with GOGC=100, plus the runtime's own);
 //   - s/run: the wall time of set-up, simulation and report.
+//
+// Each run collects garbage as fleetsim run would for its fleet
+// (GCPercent), unless GOGC is set.
 func BenchmarkScale(b *testing.B) {
 	type run struct {
 		n    int
@@ -108,6 +111,10 @@ func BenchmarkScale(b *testing.B) {
 		name := fmt.Sprintf("devices=%d/%s", rn.n, spec.FormatDuration(rn.dur))
 		b.Run(name, func(b *testing.B) {
 			baseline := bareTimerEventsPerSecond(rn.n)
+			if os.Getenv("GOGC") == "" {
+				// The collector's target fleetsim run sets for the fleet.
+				defer debug.SetGCPercent(debug.SetGCPercent(GCPercent(rn.n)))
+			}
 			if !resetPeakRSS() && rn.n != runs[0].n {
 				b.Log("cannot reset the peak RSS: peak-RSS-B/device is the largest fleet's so far")
 			}

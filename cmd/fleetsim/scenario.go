@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -194,6 +195,7 @@ func runScenario(c *cobra.Command, file string, f *runFlags, getenv func(string)
 		fmt.Fprintf(stderr, "%v\n", err)
 		return 2
 	}
+	tuneCollector(scenario.Devices(s, shard), getenv)
 	if shard != nil {
 		return runShard(c, file, s, *shard, opts, f)
 	}
@@ -326,4 +328,16 @@ func peakRSSMB() float64 {
 		return 0
 	}
 	return float64(ru.Maxrss) / 1024 // kilobytes on Linux
+}
+
+// tuneCollector sets the garbage collector's target for a run of n
+// devices in this process (scenario.GCPercent), unless the user chose one
+// with GOGC. A GOMEMLIMIT still applies on top, as a ceiling.
+func tuneCollector(n int, getenv func(string) string) {
+	if getenv("GOGC") != "" {
+		return
+	}
+	if p := scenario.GCPercent(n); p != 100 {
+		debug.SetGCPercent(p)
+	}
 }
