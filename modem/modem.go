@@ -96,6 +96,7 @@ type Env struct {
 	portNames  []string        // the profile's ports, the main port first
 	urcName    string          // the port indications go to at first
 	urcIndex   int             // urcName's index in portNames, or -1
+	cards      cardCore        // the core, if it gives card keys
 
 	auth authQueue // the modems' cached authorisations (the one mutable part)
 }
@@ -129,6 +130,7 @@ func NewEnv(cfg Config) *Env {
 		e.cmeTexts = t.cmeTexts()
 	}
 	_, e.silentBoot = e.profile.(silentBooter)
+	e.cards, _ = e.core.(cardCore)
 	return e
 }
 
@@ -167,6 +169,23 @@ type Modem struct {
 type card struct {
 	ICCID string
 	imsi  imsiWord
+	key   sim.CardKey // the core's key of the card (see cardCore), made in New
+}
+
+// cardCore is a core that resolves a card once (*sim.Control): a modem
+// keeps its card's key and names the card by it in the calls it makes for
+// every data session, not by the ICCID the core would parse each time.
+type cardCore interface {
+	CardKey(iccid string) sim.CardKey
+	AuthorizeCardData(k sim.CardKey, iccid string) error
+}
+
+// authorizeData is the core's AuthorizeData of the modem's card.
+func (m *Modem) authorizeData() error {
+	if c := m.env.cards; c != nil {
+		return c.AuthorizeCardData(m.card.key, m.card.ICCID)
+	}
+	return m.env.core.AuthorizeData(m.card.ICCID)
 }
 
 // imsiWord is an IMSI of up to 16 digits: their value, and their count in
@@ -281,6 +300,9 @@ func New(cfg Config) *Modem {
 // card, IMEI and starting country (see Config).
 func (e *Env) New(c sim.Card, imei, country string) *Modem {
 	m := &Modem{env: e, card: card{ICCID: c.ICCID}}
+	if e.cards != nil {
+		m.card.key = e.cards.CardKey(c.ICCID)
+	}
 	if w, ok := packIMSI(c.IMSI); ok {
 		m.card.imsi = w
 	} else {

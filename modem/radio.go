@@ -522,7 +522,7 @@ func (m *Modem) reevaluate() {
 			return
 		}
 		if m.activeContexts() > 0 {
-			if err := m.env.core.AuthorizeData(m.card.ICCID); err != nil {
+			if err := m.authorizeData(); err != nil {
 				m.dropData()
 			}
 		}
@@ -649,7 +649,7 @@ func (m *Modem) activate(cid int) error {
 	if !m.st.reg.Registered() {
 		return cme(CMENoNetwork)
 	}
-	if err := m.env.core.AuthorizeData(m.card.ICCID); err != nil {
+	if err := m.authorizeData(); err != nil {
 		return cme(CMEServiceNotSubscr)
 	}
 	if !ctxt.active {
@@ -749,7 +749,7 @@ func (m *Modem) UseData(ctx context.Context, up, down int64) error {
 		m.mu.Unlock()
 		return cme(CMENoNetwork)
 	}
-	if err := m.env.core.AuthorizeData(m.card.ICCID); err != nil {
+	if err := m.authorizeData(); err != nil {
 		m.dropData()
 		m.mu.Unlock()
 		return err

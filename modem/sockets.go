@@ -791,7 +791,7 @@ func (m *Modem) record(ctx context.Context, up, down int64) bool {
 // caller cuts the session then (NO CARRIER, pdpdeact).
 func (m *Modem) charge(ctx context.Context, plmn sim.PLMN, up, down int64) bool {
 	if ch, ok := m.env.core.(dataCharger); ok {
-		fits, _ := ch.ChargeData(ctx, sim.UsageReport{ICCID: m.card.ICCID, PLMN: plmn, Upload: up, Download: down})
+		fits, _ := ch.ChargeData(ctx, sim.UsageReport{ICCID: m.card.ICCID, PLMN: plmn, Upload: up, Download: down, Card: m.card.key})
 		return fits
 	}
 	left, err := m.env.core.DataAllowance(m.card.ICCID)
@@ -801,7 +801,7 @@ func (m *Modem) charge(ctx context.Context, plmn sim.PLMN, up, down int64) bool 
 		down = min(down, left-up)
 	}
 	if up+down > 0 {
-		_ = m.env.core.RecordUsage(ctx, sim.UsageReport{ICCID: m.card.ICCID, PLMN: plmn, Upload: up, Download: down})
+		_ = m.env.core.RecordUsage(ctx, sim.UsageReport{ICCID: m.card.ICCID, PLMN: plmn, Upload: up, Download: down, Card: m.card.key})
 	}
 	return fits
 }
@@ -815,7 +815,7 @@ type dataCharger interface {
 // dataAllowed asks the core whether the SIM may move data, and drops the
 // data session if not.
 func (m *Modem) dataAllowed() bool {
-	if err := m.env.core.AuthorizeData(m.card.ICCID); err != nil {
+	if err := m.authorizeData(); err != nil {
 		m.mu.Lock()
 		if m.activeContexts() > 0 {
 			m.dropData()

@@ -331,6 +331,20 @@ func (c *Control) simIndex(iccid string) (int32, bool) {
 	if !ok {
 		return 0, false
 	}
+	return c.simOfCard(ref)
+}
+
+// simIndexOf is simIndex of the card k, or of the card with this ICCID
+// if k is the zero CardKey. Callers hold c.mu.
+func (c *Control) simIndexOf(k CardKey, iccid string) (int32, bool) {
+	if !k.ok {
+		return c.simIndex(iccid)
+	}
+	return c.simOfCard(k.ref)
+}
+
+// simOfCard is simIndex of the card reference ref. Callers hold c.mu.
+func (c *Control) simOfCard(ref int32) (int32, bool) {
 	var i int32
 	if ref >= 0 {
 		i = c.cardSims[ref]
@@ -451,6 +465,25 @@ func (l simList[T]) Before(pos int64, n int) ([]T, []int64) {
 // cards outside the inventory (eSIM profiles' cards, and those of Sims
 // stored by a control plane with another inventory) -1 - its index in
 // c.extra.
+
+// A CardKey is a card as the core knows it, resolved from its ICCID once
+// (see Control.CardKey), so that the calls a modem makes for every event
+// need not parse and check the ICCID again. The zero CardKey is none:
+// calls given it resolve the ICCID.
+type CardKey struct {
+	ref int32 // the card's reference, if ok
+	ok  bool
+}
+
+// CardKey returns the key of the card with this ICCID, valid as long as
+// c: the zero CardKey while the card is not one a Sim may have (an eSIM
+// profile's card before its Sim is made).
+func (c *Control) CardKey(iccid string) CardKey {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	ref, ok := c.findCard(iccid)
+	return CardKey{ref: ref, ok: ok}
+}
 
 // findCard returns the reference of the card with this ICCID, if a Sim may
 // have it. Callers hold c.mu.

@@ -18,6 +18,9 @@ type UsageReport struct {
 	Upload   int64 // bytes from the device
 	Download int64 // bytes to the device
 	SMS      int   // SMS Commands sent or received
+	// Card is the key of the card with ICCID (see Control.CardKey), if
+	// the reporter has it: the ICCID is not resolved again then.
+	Card CardKey
 }
 
 // AuthorizeAttach decides whether the SIM with this ICCID may attach to the
@@ -75,6 +78,15 @@ func (c *Control) AuthorizeData(iccid string) error {
 	return err
 }
 
+// AuthorizeCardData is AuthorizeData of the card k (see CardKey), or of
+// the card with this ICCID if k is the zero CardKey.
+func (c *Control) AuthorizeCardData(k CardKey, iccid string) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	_, err := c.allowanceOf(k, iccid)
+	return err
+}
+
 // DataAllowance is how many bytes the SIM may still move before it reaches
 // the data limit the network enforces at this moment (a limit still
 // propagating is not enforced yet). It is never 0 without an error:
@@ -82,21 +94,27 @@ func (c *Control) AuthorizeData(iccid string) error {
 // the SIM is not served. The network cuts a session where the allowance
 // runs out, so no SIM consumes more than its Fleet's limit.
 func (c *Control) DataAllowance(iccid string) (int64, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.allowance(iccid)
+	return c.CardAllowance(CardKey{}, iccid)
 }
 
-// allowance is DataAllowance. Callers hold c.mu.
-func (c *Control) allowance(iccid string) (int64, error) {
-	i, ok := c.simIndex(iccid)
-	return c.allowanceAt(i, ok, iccid)
+// CardAllowance is DataAllowance of the card k (see CardKey), or of the
+// card with this ICCID if k is the zero CardKey.
+func (c *Control) CardAllowance(k CardKey, iccid string) (int64, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.allowanceOf(k, iccid)
+}
+
+// allowanceOf is CardAllowance. Callers hold c.mu.
+func (c *Control) allowanceOf(k CardKey, iccid string) (int64, error) {
+	i, ok := c.simIndexOf(k, iccid)
+	return c.allowanceAt(i, ok, iccid, c.Now())
 }
 
 // allowanceAt is allowance of the card's Sim record i, if ok (see
-// simIndex). Callers hold c.mu.
-func (c *Control) allowanceAt(i int32, ok bool, iccid string) (int64, error) {
-	r, used, err := c.servingAt(i, ok)
+// simIndex), now. Callers hold c.mu.
+func (c *Control) allowanceAt(i int32, ok bool, iccid string, now time.Time) (int64, error) {
+	r, used, err := c.servingAt(i, ok, now)
 	if err != nil {
 		return 0, err
 	}
@@ -104,7 +122,7 @@ func (c *Control) allowanceAt(i int32, ok bool, iccid string) (int64, error) {
 	if f == nil || !f.DataEnabled {
 		return 0, ErrDataDisabled
 	}
-	left := int64(f.EnforcedLimitMB(iccid, c.Now()))*MB - used
+	left := int64(f.EnforcedLimitMB(iccid, now))*MB - used
 	if left <= 0 {
 		return 0, ErrDataLimitReached
 	}
@@ -139,17 +157,17 @@ func (c *Control) inService(iccid string) (*Sim, error) {
 // Sim, if any, and its data counter now. Callers hold c.mu.
 func (c *Control) serving(iccid string) (*simRec, int64, error) {
 	i, ok := c.simIndex(iccid)
-	return c.servingAt(i, ok)
+	return c.servingAt(i, ok, c.Now())
 }
 
-// servingAt is serving of the card's Sim record i, if ok (see simIndex).
-// Callers hold c.mu.
-func (c *Control) servingAt(i int32, ok bool) (*simRec, int64, error) {
+// servingAt is serving of the card's Sim record i, if ok (see simIndex),
+// now. Callers hold c.mu.
+func (c *Control) servingAt(i int32, ok bool, now time.Time) (*simRec, int64, error) {
 	if !ok {
 		return nil, 0, ErrSimNew
 	}
 	r := c.sims.at(i)
-	status, used := c.recState(r, c.Now())
+	status, used := c.recState(r, now)
 	switch status {
 	case StatusNew:
 		return r, used, ErrSimNew
@@ -170,7 +188,7 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 		return c.recordUsageInPlace(r)
 	}
 	return c.write(ctx, func(t *txn) error {
-		key, ok := c.simIndex(r.ICCID)
+		key, ok := c.simIndexOf(r.Card, r.ICCID)
 		if !ok {
 			return notFound("no Sim is registered for ICCID %s", r.ICCID)
 		}
@@ -223,7 +241,7 @@ func (c *Control) RecordUsage(ctx context.Context, r UsageReport) error {
 // RecordUsage's.
 func (c *Control) ChargeData(ctx context.Context, r UsageReport) (fits bool, err error) {
 	if !c.discard || c.shared != nil {
-		left, err := c.DataAllowance(r.ICCID)
+		left, err := c.CardAllowance(r.Card, r.ICCID)
 		r, fits = chargeable(r, left, err)
 		if r.Upload+r.Download > 0 {
 			return fits, c.RecordUsage(ctx, r)
@@ -233,8 +251,9 @@ func (c *Control) ChargeData(ctx context.Context, r UsageReport) (fits bool, err
 	// One write holds what DataAllowance and RecordUsage would do apart.
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key, ok := c.simIndex(r.ICCID)
-	left, err := c.allowanceAt(key, ok, r.ICCID)
+	key, ok := c.simIndexOf(r.Card, r.ICCID)
+	now := c.Now()
+	left, err := c.allowanceAt(key, ok, r.ICCID, now)
 	r, fits = chargeable(r, left, err)
 	if r.Upload+r.Download == 0 {
 		return fits, nil
@@ -243,7 +262,7 @@ func (c *Control) ChargeData(ctx context.Context, r UsageReport) (fits bool, err
 	if err != nil {
 		return fits, err
 	}
-	return fits, c.recordUsageAt(key, ok, r, net)
+	return fits, c.recordUsageAt(key, ok, r, net, now)
 }
 
 // checkUsage returns the network of a usage report, or why it is not one.
@@ -283,14 +302,14 @@ func chargeable(r UsageReport, left int64, err error) (UsageReport, bool) {
 func (c *Control) recordUsageInPlace(r UsageReport) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key, ok := c.simIndex(r.ICCID)
-	return c.recordUsageAt(key, ok, r, c.catalog.byPLMN[r.PLMN])
+	key, ok := c.simIndexOf(r.Card, r.ICCID)
+	return c.recordUsageAt(key, ok, r, c.catalog.byPLMN[r.PLMN], c.Now())
 }
 
 // recordUsageAt is recordUsageInPlace of the card's Sim record key, if ok
-// (see simIndex), on the catalog's network net. Callers hold c.mu for
-// writing.
-func (c *Control) recordUsageAt(key int32, ok bool, r UsageReport, net int) error {
+// (see simIndex), on the catalog's network net, now. Callers hold c.mu
+// for writing.
+func (c *Control) recordUsageAt(key int32, ok bool, r UsageReport, net int, now time.Time) error {
 	if c.closed {
 		return errorf(20503, http.StatusServiceUnavailable, "the control plane is shutting down")
 	}
@@ -300,7 +319,6 @@ func (c *Control) recordUsageAt(key int32, ok bool, r UsageReport, net int) erro
 	if !ok {
 		return notFound("no Sim is registered for ICCID %s", r.ICCID)
 	}
-	now := c.Now()
 	rec := c.sims.at(key)
 	v := c.recView(*rec, now)
 	bytes := r.Upload + r.Download
@@ -646,8 +664,8 @@ func (c *Control) usageRecords(q *usageQuery) []UsageRecord {
 			visit(i, c.usage.of(i))
 		}
 	} else {
-		for i, bs := range c.usage.bySim {
-			visit(int32(i), bs)
+		for i, su := range c.usage.bySim {
+			visit(int32(i), su.bs)
 		}
 	}
 	if q.Group == "" {

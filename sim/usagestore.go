@@ -67,7 +67,7 @@ type usageAttr struct{ account, fleet string }
 // usageStore is the usage of every SIM.
 type usageStore struct {
 	hourly, daily time.Duration
-	bySim         [][]usageBucket // by Sim record (simTable), oldest first
+	bySim         []simUsage // by Sim record (simTable)
 	attrs         []usageAttr
 	attrIdx       map[usageAttr]uint32
 	sims          []int32 // the Sims with usage, in the order of their SIDs; rebuilt when stale
@@ -77,6 +77,14 @@ type usageStore struct {
 	lastIDs  [2]uint32
 	lastAttr uint32
 	hasLast  bool
+}
+
+// simUsage is a SIM's buckets, oldest first, and the first hour of the
+// newest (when it has any): a SIM's first use in an hour makes a bucket
+// without reading the others' memory to find one of that hour.
+type simUsage struct {
+	bs   []usageBucket
+	last int32
 }
 
 func newUsageStore(hourly, daily time.Duration) *usageStore {
@@ -109,13 +117,14 @@ func (u *usageStore) attrOf(account, fleet uint32, ids []string) uint32 {
 // retention are rolled up when a new hour starts.
 func (u *usageStore) add(sim int32, at int32, attr uint32, net uint16, up, down int64, sms int, now time.Time) usageBucket {
 	for int(sim) >= len(u.bySim) {
-		u.bySim = append(u.bySim, nil)
+		u.bySim = append(u.bySim, simUsage{})
 	}
-	bs := u.bySim[sim]
+	su := &u.bySim[sim]
+	bs := su.bs
 	if len(bs) == 0 {
 		u.stale = true
 	}
-	for i := len(bs) - 1; i >= 0 && bs[i].at >= at; i-- {
+	for i := len(bs) - 1; i >= 0 && at <= su.last && bs[i].at >= at; i-- {
 		if b := &bs[i]; b.span == spanHour && b.at == at && b.attr == attr && b.net == net {
 			b.up += up
 			b.down += down
@@ -136,7 +145,8 @@ func (u *usageStore) add(sim int32, at int32, attr uint32, net uint16, up, down 
 		// number of buckets once their hourly window is full.
 		bs = append(make([]usageBucket, 0, len(bs)+4), bs...)
 	}
-	u.bySim[sim] = slices.Insert(bs, i, nb)
+	bs = slices.Insert(bs, i, nb)
+	su.bs, su.last = bs, bs[len(bs)-1].at
 	return nb
 }
 
@@ -159,6 +169,9 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 		return bs
 	}
 	out := bs[:0]
+	// The period of each bucket of out, computed once: a merge keeps it.
+	var periods [16]int32
+	ps := periods[:0]
 	for _, b := range bs[:k] {
 		switch {
 		case b.span == spanHour:
@@ -166,10 +179,11 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 		case b.span == spanDay && b.at < dayCut:
 			b.span = spanMonth
 		}
+		p := b.period()
 		merged := false
 		for j := range out {
 			o := &out[j]
-			if o.span == b.span && o.attr == b.attr && o.net == b.net && o.period() == b.period() {
+			if o.span == b.span && o.attr == b.attr && o.net == b.net && ps[j] == p {
 				o.up += b.up
 				o.down += b.down
 				o.sms += b.sms
@@ -180,6 +194,7 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 		}
 		if !merged {
 			out = append(out, b)
+			ps = append(ps, p)
 		}
 	}
 	byHour := func(a, b usageBucket) int { return int(a.at) - int(b.at) }
@@ -194,8 +209,8 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 func (u *usageStore) sorted(sids *simTable) []int32 {
 	if u.stale {
 		var sims []int32
-		for i, bs := range u.bySim {
-			if len(bs) > 0 {
+		for i, su := range u.bySim {
+			if len(su.bs) > 0 {
 				sims = append(sims, int32(i))
 			}
 		}
@@ -211,9 +226,9 @@ func (u *usageStore) moved(to []int32) {
 	if len(u.bySim) == 0 {
 		return
 	}
-	bySim := make([][]usageBucket, len(to))
-	for i, bs := range u.bySim {
-		bySim[to[i]] = bs
+	bySim := make([]simUsage, len(to))
+	for i, su := range u.bySim {
+		bySim[to[i]] = su
 	}
 	u.bySim, u.stale = bySim, true
 }
@@ -221,7 +236,7 @@ func (u *usageStore) moved(to []int32) {
 // of returns a SIM's buckets.
 func (u *usageStore) of(sim int32) []usageBucket {
 	if int(sim) < len(u.bySim) {
-		return u.bySim[sim]
+		return u.bySim[sim].bs
 	}
 	return nil
 }
