@@ -772,13 +772,7 @@ func TestDataMode(t *testing.T) {
 		t.Fatalf("+++ without the guard time before it escaped (output %q)", got)
 	}
 	// +++ followed by data within the guard time is data too.
-	h.advance(escapeGuard)
-	h.send("+++")
-	h.awaitTimer(escapeGuard)
-	h.advance(escapeGuard / 2)
-	h.send("x")
-	h.sync()
-	h.advance(3 * escapeGuard)
+	h.plusThenData()
 	if got := h.unread(); got != "" || !h.dataMode() {
 		t.Fatalf("+++x escaped (output %q)", got)
 	}

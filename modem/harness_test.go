@@ -659,3 +659,16 @@ func (c *testClock) lastArmed(d time.Duration) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
+
+// plusThenData sends "+++" after the guard time's silence, then a byte
+// within the guard time after it (which makes the "+++" data: no escape),
+// and lets the guard time pass.
+func (h *harness) plusThenData() {
+	h.advance(escapeGuard)
+	h.send("+++")
+	h.awaitTimer(escapeGuard)
+	h.advance(escapeGuard / 2)
+	h.send("x")
+	h.sync()
+	h.advance(3 * escapeGuard)
+}

@@ -70,13 +70,7 @@ func TestIdleAfterDataSession(t *testing.T) {
 
 	// "+++" then data within the guard time is data: the state stays.
 	h.run([]step{{send: "ATO\r", want: "\r\nCONNECT\r\n"}})
-	h.advance(escapeGuard)
-	h.send("+++")
-	h.awaitTimer(escapeGuard)
-	h.advance(escapeGuard / 2)
-	h.send("x")
-	h.sync()
-	h.advance(3 * escapeGuard)
+	h.plusThenData()
 	if got := h.kept(); !got.work || !h.dataMode() {
 		t.Fatalf("after +++x: kept %+v, data state %v; want both", got, h.dataMode())
 	}

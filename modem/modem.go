@@ -197,15 +197,9 @@ const imsiKept imsiWord = 1 << 63
 
 // packIMSI packs s if it is up to 16 digits (an IMSI has 15 at most).
 func packIMSI(s string) (imsiWord, bool) {
-	if len(s) > 16 {
+	v, ok := digits(s, 16)
+	if !ok {
 		return 0, false
-	}
-	var v uint64
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-		v = v*10 + uint64(s[i]-'0')
 	}
 	return imsiWord(v) | imsiWord(len(s))<<56, true
 }

@@ -340,15 +340,21 @@ func plmnCodeOf(p sim.PLMN) (plmnCode, bool) {
 
 // decimal is the value of up to 9 decimal digits.
 func decimal(s string) (uint32, bool) {
-	if len(s) > 9 {
+	v, ok := digits(s, 9)
+	return uint32(v), ok
+}
+
+// digits is the value of s if it is up to max (≤ 19) decimal digits.
+func digits(s string, max int) (uint64, bool) {
+	if len(s) > max {
 		return 0, false
 	}
-	var v uint32
+	var v uint64
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return 0, false
 		}
-		v = v*10 + uint32(s[i]-'0')
+		v = v*10 + uint64(s[i]-'0')
 	}
 	return v, true
 }
