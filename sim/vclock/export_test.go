@@ -40,6 +40,9 @@ func (q *heap) check() error {
 		if t, ok := e.h.(*timer); ok && (int(t.i) != i || t.in != q.id) {
 			return fmt.Errorf("entry %d (seq %d) belongs to a timer that thinks it is at %d in heap %d", i, e.seq, t.i, t.in)
 		}
+		if ev, ok := e.h.(*Event); ok && (int(ev.at) != i+1 || ev.in != q.id) {
+			return fmt.Errorf("entry %d (seq %d) belongs to an Event that thinks it is at %d in heap %d", i, e.seq, ev.at-1, ev.in)
+		}
 		if p := (i - 1) / 4; i > 0 && less(e, &q.e[p]) {
 			return fmt.Errorf("entry %d (due %d, seq %d) is earlier than its parent %d (due %d, seq %d)",
 				i, e.due, e.seq, p, q.e[p].due, q.e[p].seq)

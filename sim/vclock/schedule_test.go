@@ -119,3 +119,40 @@ func TestHeapKeepsLittleSpare(t *testing.T) {
 	assert.Less(t, c.HeapCap(), 2*c.Pending())
 	require.NoError(t, c.CheckHeap())
 }
+
+func TestArmedEventRunsInOrderAndDisarmedOneNeitherRunsNorCounts(t *testing.T) {
+	c := vclock.New(start)
+	r := &recorder{c: c}
+	var soon, late, now, stopped vclock.Event
+	c.Arm(&late, 2*time.Hour, r, 3) // the far heap
+	c.Arm(&soon, time.Second, r, 2)
+	c.Schedule(time.Second, r, 20) // same due time, made after soon: after it
+	c.Arm(&now, 0, r, 1)
+	c.Arm(&stopped, time.Second, r, 999)
+	for range 20 { // entries around it move: it keeps track of its place
+		c.Schedule(time.Millisecond, r, 0)
+	}
+	require.NoError(t, c.CheckHeap())
+	assert.True(t, c.Disarm(&stopped))
+	assert.False(t, c.Disarm(&stopped), "already out")
+	require.NoError(t, c.CheckHeap())
+	c.Advance(time.Second)
+	assert.Equal(t, []uint64{1}, r.args[:1])
+	assert.Equal(t, []uint64{2, 20}, r.args[len(r.args)-2:])
+	assert.Equal(t, int64(23), c.Fired(), "the disarmed event is not an event")
+	assert.False(t, c.Disarm(&soon), "it fired")
+	c.Arm(&soon, time.Second, r, 4) // reused once fired
+	assert.True(t, c.Disarm(&late))
+	c.Advance(3 * time.Hour)
+	assert.Equal(t, uint64(4), r.args[len(r.args)-1])
+	assert.Equal(t, int64(24), c.Fired())
+	assert.Zero(t, c.Pending())
+	require.NoError(t, c.CheckHeap())
+}
+
+func TestArmOfAPendingEventPanics(t *testing.T) {
+	c := vclock.New(start)
+	var ev vclock.Event
+	c.Arm(&ev, time.Second, &recorder{c: c}, 0)
+	assert.Panics(t, func() { c.Arm(&ev, time.Second, &recorder{c: c}, 0) })
+}

@@ -19,7 +19,9 @@
 // back when the event fires (what to do, and the epoch it was set in), kept
 // in the heap entry itself, so no closure and no timer is allocated per
 // event. Such events cannot be stopped: the handler tells a stale one by
-// its word.
+// its word. Arm is the stoppable form: the event is an Event the caller
+// keeps and reuses, and Disarm takes it out of the heap, so that a stopped
+// event is not run and does not count as fired.
 package vclock
 
 import (
@@ -152,6 +154,44 @@ func (c *Clock) Schedule(d time.Duration, h Handler, arg uint64) {
 		return
 	}
 	c.heapFor(d).push(entry{due: addNanos(c.now, d), seq: c.seq, h: h, arg: arg})
+}
+
+// Event is a stoppable Schedule event that its owner keeps and reuses, so
+// that arming it allocates nothing: Arm puts it in the heap, Disarm takes it
+// out. The zero Event is not pending. Its fields belong to the clock.
+type Event struct {
+	h  Handler
+	at int32 // the index of its entry in its heap plus one; 0 while not pending
+	in uint8 // its heap: nearHeap or farHeap
+}
+
+// Fire runs the event's handler (advanceTo calls it without the clock's lock).
+func (ev *Event) Fire(arg uint64) { ev.h.Fire(arg) }
+
+// Arm runs h.Fire(arg) after d, as Schedule does, unless Disarm takes ev
+// out first. ev must not be pending.
+func (c *Clock) Arm(ev *Event, d time.Duration, h Handler, arg uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ev.at != 0 {
+		panic("vclock: Arm of a pending Event")
+	}
+	c.seq++
+	q := c.heapFor(d) // an event due at once too: the queue of those cannot remove
+	ev.h, ev.in = h, q.id
+	q.push(entry{due: addNanos(c.now, max(d, 0)), seq: c.seq, h: ev, arg: arg})
+}
+
+// Disarm takes ev out if it is pending, so that it neither runs nor counts
+// as fired, and reports whether it was.
+func (c *Clock) Disarm(ev *Event) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ev.at == 0 {
+		return false
+	}
+	c.heapOf(ev.in).remove(int(ev.at - 1))
+	return true
 }
 
 // Stop implements sim.Timer.
@@ -335,10 +375,14 @@ func (q *heap) down(i int) {
 	e.placed(i)
 }
 
-// placed tells an AfterFunc timer that its entry is now at i.
+// placed tells an AfterFunc timer or an Event that its entry is now at i
+// (-1: no longer in the heap).
 func (e *entry) placed(i int) {
-	if t, ok := e.h.(*timer); ok {
+	switch t := e.h.(type) {
+	case *timer:
 		t.i = int32(i)
+	case *Event:
+		t.at = int32(i + 1)
 	}
 }
 
