@@ -154,12 +154,17 @@ type Modem struct {
 	closed bool
 	cur    uint8 // the port a command runs for while one runs, as its index+1; 0 otherwise (see running)
 	imei   imeiKind
-	urcTo  urcChoice           // the port indications go to (AT+QURCCFG="urcport")
-	index  int32               // the card's index, for IMEI(index) (imeiIndex)
-	rare   *modemRare          // made when first needed
-	tap    atomic.Pointer[Tap] // made by the first Tap call
-	sock   *socketState        // allocated on first use: most modems open no socket
-	sms    *smsState           // allocated on first use
+	urcTo  urcChoice  // the port indications go to (AT+QURCCFG="urcport")
+	index  int32      // the card's index, for IMEI(index) (imeiIndex)
+	rare   *modemRare // made when first needed
+	// escape is the working state of the session whose guard time after
+	// "+++" runs, if one does, and escapes counts the guard times armed
+	// (see armEscape). In Modem's size class: no byte more per modem.
+	escape  *sessionWork
+	escapes uint32
+	tap     atomic.Pointer[Tap] // made by the first Tap call
+	sock    *socketState        // allocated on first use: most modems open no socket
+	sms     *smsState           // allocated on first use
 }
 
 // card is what a modem reads of its SIM card (sim.Card without what only
@@ -472,15 +477,15 @@ func (m *Modem) Close() {
 type timerKind uint8
 
 const (
-	timerBoot   timerKind = iota // power-up to RDY
-	timerReg                     // the registration procedure's next step
-	timerEscape                  // the guard time after "+++"
-	timerLimit                   // a new data limit reaches the SIM (a spread propagation)
+	timerBoot  timerKind = iota // power-up to RDY
+	timerReg                    // the registration procedure's next step
+	timerLimit                  // a new data limit reaches the SIM (a spread propagation)
 	numTimers
 
 	// numCommonTimers: the kinds before it are in Modem.timers, the rarer
-	// ones in modemRare (an idle modem keeps 32 bytes fewer).
-	numCommonTimers = timerEscape
+	// ones in modemRare (an idle modem keeps 16 bytes fewer). The guard
+	// time after "+++" is the session's (see armEscape).
+	numCommonTimers = timerLimit
 )
 
 // timer is the running timer of kind k, or nil. Callers hold m.mu.
@@ -504,7 +509,7 @@ func (m *Modem) setTimer(k timerKind, t sim.Timer) {
 		m.rareOf().timers[k-numCommonTimers] = t
 	case m.rare != nil:
 		m.rare.timers[k-numCommonTimers] = nil
-		if m.rare.unused() { // it held only the timer: an escape's guard time
+		if m.rare.unused() { // it held only the timer
 			m.rare = nil
 		}
 	}
@@ -514,6 +519,7 @@ func (m *Modem) stopTimers() {
 	for k := range numTimers {
 		m.stopTimer(timerKind(k))
 	}
+	m.stopEscape()
 	m.stopAuth()
 	m.gen++
 	m.abandonSelection()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fleetsim/fleetsim/sim"
+	"github.com/fleetsim/fleetsim/sim/vclock"
 )
 
 // session reads one port's transport: command lines in command state, raw
@@ -64,7 +65,20 @@ type sessionWork struct {
 	// (Modem.later) it waits for as an event of the clock (see Fire).
 	s       *session
 	outcome func() ([]string, error)
+
+	// The guard time after "+++" while it runs (see armEscape): an
+	// event of a virtual clock, reused, or a timer of another. Guarded
+	// by the mutex of the modem whose escape this is.
+	esc  vclock.Event
+	escT sim.Timer
 }
+
+// The words of the events of a sessionWork (see Fire): a later outcome, or
+// the guard time after "+++" with the modem's escapes count above the bit.
+const (
+	fireOutcome uint64 = 0
+	fireEscape  uint64 = 1
+)
 
 // sessionWorks are the working states of idle sessions, for the next
 // session that works.
@@ -89,9 +103,9 @@ func (s *session) release() {
 	}
 	m := s.m
 	m.mu.Lock()
-	data := s.p.st.dataMode
+	busy := s.p.st.dataMode || m.escape == w // its guard time's event is w's
 	m.mu.Unlock()
-	if data {
+	if busy {
 		return
 	}
 	s.sessionWork = nil
@@ -369,8 +383,12 @@ func (s *session) finisher() func([]string, error) {
 }
 
 // Fire is a later outcome falling due (see resume): the session's
-// pending command finishes with it.
-func (w *sessionWork) Fire(uint64) {
+// pending command finishes with it; or the guard time after "+++" passing.
+func (w *sessionWork) Fire(arg uint64) {
+	if arg&fireEscape != 0 {
+		w.s.escaped(w, uint32(arg>>1))
+		return
+	}
 	f := w.outcome
 	w.outcome = nil
 	w.s.finish(f())
@@ -523,7 +541,7 @@ func (s *session) data(b []byte) int {
 		s.lastData = now
 	}
 	m.mu.Lock()
-	m.stopTimer(timerEscape)
+	m.stopEscape()
 	serving := m.st.serving
 	m.mu.Unlock()
 	if serving == nil {
@@ -544,24 +562,47 @@ func (s *session) armEscape() {
 	if m.closed {
 		return
 	}
-	m.stopTimer(timerEscape)
-	var t sim.Timer
-	t = m.env.clock.AfterFunc(escapeGuard, func() { s.escaped(&t) })
-	m.setTimer(timerEscape, t)
+	m.stopEscape()
+	w := s.sessionWork
+	m.escapes++
+	arg := uint64(m.escapes)<<1 | fireEscape
+	if c, ok := m.env.clock.(*vclock.Clock); ok {
+		// An event of the working state, which the session keeps while
+		// it is pending (see release): no timer, no closure.
+		c.Arm(&w.esc, escapeGuard, w, arg)
+	} else {
+		w.escT = m.env.clock.AfterFunc(escapeGuard, func() { s.escaped(w, uint32(arg>>1)) })
+	}
+	m.escape = w
+}
+
+// stopEscape stops the guard time after "+++", if one runs. Callers hold m.mu.
+func (m *Modem) stopEscape() {
+	w := m.escape
+	if w == nil {
+		return
+	}
+	if c, ok := m.env.clock.(*vclock.Clock); ok {
+		c.Disarm(&w.esc)
+	} else if w.escT != nil {
+		w.escT.Stop()
+		w.escT = nil
+	}
+	m.escape = nil
 }
 
 // escaped is the guard time after "+++" passing: the port is back in
 // command state, and its session, idle now, gives back its working state
 // (no input comes to do it: the host waits for the OK), so that an idle
-// port between data sessions keeps none. Unless the timer t was stopped
-// or replaced meanwhile (*t is read with m.mu held, as it was set).
-func (s *session) escaped(t *sim.Timer) {
+// port between data sessions keeps none. Unless the guard time n (the
+// modem's count of them) was stopped or replaced meanwhile.
+func (s *session) escaped(w *sessionWork, n uint32) {
 	m := s.m
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m.mu.Lock()
-	if m.timer(timerEscape) == *t {
-		m.setTimer(timerEscape, nil)
+	if m.escape == w && m.escapes == n {
+		m.escape, w.escT = nil, nil
 		m.endData(s.p, resOK)
 	}
 	m.mu.Unlock()
