@@ -249,21 +249,22 @@ func parseDial(v string) (cid int, ok bool) {
 // the command came from.
 func (m *Modem) enterData(cid int) error {
 	m.mu.Lock()
-	cur := m.running()
-	m.mu.Unlock()
-	return m.later(m.env.timing.Data, func() ([]string, error) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if err := m.activate(cid); err != nil {
-			return nil, errNoCarrier
-		}
-		p := cur // not assigned to: the closure holds it, not a variable of its own
-		if p == nil {
-			p = m.ports[0]
-		}
-		p.st.dataMode, p.st.dataCID = true, uint8(cid) // a defined context: 1..16
-		return nil, errConnect
-	})
+	defer m.mu.Unlock()
+	return m.laterDo(m.env.timing.Data, dataEntered, uint64(cid))
+}
+
+// dataEntered is enterData's outcome on port cur (nil: the main port).
+func dataEntered(m *Modem, cur *port, cid uint64) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.activate(int(cid)); err != nil {
+		return nil, errNoCarrier
+	}
+	if cur == nil {
+		cur = m.ports[0]
+	}
+	cur.st.dataMode, cur.st.dataCID = true, uint8(cid) // a defined context: 1..16
+	return nil, errConnect
 }
 
 func hangUp(_ context.Context, m *Modem, c Command) ([]string, error) {

@@ -162,9 +162,12 @@ type Modem struct {
 	// (see armEscape). In Modem's size class: no byte more per modem.
 	escape  *sessionWork
 	escapes uint32
-	tap     atomic.Pointer[Tap] // made by the first Tap call
-	sock    *socketState        // allocated on first use: most modems open no socket
-	sms     *smsState           // allocated on first use
+	// pend is the pending outcome of the working state of the session
+	// running a command, for later to fill (see resume); m.exec guards it.
+	pend *pending
+	tap  atomic.Pointer[Tap] // made by the first Tap call
+	sock *socketState        // allocated on first use: most modems open no socket
+	sms  *smsState           // allocated on first use
 }
 
 // card is what a modem reads of its SIM card (sim.Card without what only

@@ -61,10 +61,11 @@ type sessionWork struct {
 
 	busy bool // a command line is running
 
-	// s is the session that holds it, and outcome the later outcome
-	// (Modem.later) it waits for as an event of the clock (see Fire).
-	s       *session
-	outcome func() ([]string, error)
+	// s is the session that holds it, and later the later outcome
+	// (Modem.later) it waits for as an event of the clock (see Fire);
+	// Modem.later fills it in while the session runs a command.
+	s     *session
+	later pending
 
 	// The guard time after "+++" while it runs (see armEscape): an
 	// event of a virtual clock, reused, or a timer of another. Guarded
@@ -291,9 +292,11 @@ func (s *session) resume() {
 		var lines []string
 		err := ErrError
 		m.enter(s.p)
+		m.pend = &s.later // under m.exec, as later reads it
 		if h != nil {
 			lines, err = h(s.ctx(), m, c)
 		}
+		m.pend = nil
 		p, ok := err.(*pending)
 		m.mu.Lock()
 		s.after = append(s.after, m.st.takeAfter()...)
@@ -303,12 +306,12 @@ func (s *session) resume() {
 		m.mu.Unlock()
 		if ok {
 			s.busy, s.prompt = true, p.input
-			if sch, isSch := m.env.clock.(sim.Scheduler); isSch && p.outcome != nil {
+			if sch, isSch := m.env.clock.(sim.Scheduler); isSch && p.isLater() {
 				// A later outcome on a simulation's clock: an event of
 				// the working state, which the session keeps while busy,
 				// rather than a timer, two closures and a sync.Once.
-				s.outcome = p.outcome
-				sch.Schedule(p.delay, s.sessionWork, 0)
+				s.later = *p
+				sch.Schedule(p.delay, s.sessionWork, fireOutcome)
 			} else {
 				p.begin(m, s.finisher())
 			}
@@ -389,9 +392,9 @@ func (w *sessionWork) Fire(arg uint64) {
 		w.s.escaped(w, uint32(arg>>1))
 		return
 	}
-	f := w.outcome
-	w.outcome = nil
-	w.s.finish(f())
+	p := w.later
+	w.later = pending{}
+	w.s.finish(p.result(w.s.m))
 }
 
 // finish is a pending command's outcome: the line goes on, then the input
@@ -481,6 +484,22 @@ type pending struct {
 	input   func(b []byte) int
 	delay   time.Duration
 	outcome func() ([]string, error)
+	// Or the outcome is fn(m, p, arg), for the port p the command ran
+	// for: a function without a closure.
+	fn  func(m *Modem, p *port, arg uint64) ([]string, error)
+	arg uint64
+	p   *port
+}
+
+// isLater reports whether p is a later outcome (Modem.later, laterDo).
+func (p *pending) isLater() bool { return p.outcome != nil || p.fn != nil }
+
+// result runs a later outcome.
+func (p *pending) result(m *Modem) ([]string, error) {
+	if p.fn != nil {
+		return p.fn(m, p.p, p.arg)
+	}
+	return p.outcome()
 }
 
 // begin starts p's procedure, which calls finish once it completes.
@@ -489,15 +508,33 @@ func (p *pending) begin(m *Modem, finish func([]string, error)) {
 		p.start(finish)
 		return
 	}
-	f := p.outcome
-	m.env.clock.AfterFunc(p.delay, func() { finish(f()) })
+	q := *p // p may be the session's, which the next command reuses
+	m.env.clock.AfterFunc(p.delay, func() { finish(q.result(m)) })
 }
 
 func (*pending) Error() string { return "command in progress" }
 
 // later is the outcome of f, run once d has passed on the modem's clock.
+// Callers hold m.exec (they are handlers).
 func (m *Modem) later(d time.Duration, f func() ([]string, error)) error {
-	return &pending{delay: d, outcome: f}
+	return m.pendingOf(pending{delay: d, outcome: f})
+}
+
+// laterDo is later with the outcome fn(m, p, arg), for the port p the
+// command runs for, which needs no closure. Callers hold m.exec.
+func (m *Modem) laterDo(d time.Duration, fn func(*Modem, *port, uint64) ([]string, error), arg uint64) error {
+	return m.pendingOf(pending{delay: d, fn: fn, arg: arg, p: m.running()})
+}
+
+// pendingOf returns p as a handler's error: in the running session's
+// working state while a session runs the command (see resume), so that a
+// later outcome allocates nothing. Callers hold m.exec.
+func (m *Modem) pendingOf(p pending) error {
+	if w := m.pend; w != nil {
+		*w = p
+		return w
+	}
+	return &p
 }
 
 // data consumes bytes of the data session and returns how many it took.
