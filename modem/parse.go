@@ -2,6 +2,7 @@ package modem
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -20,7 +21,7 @@ const (
 type Command struct {
 	Name string // upper case: "+COPS", "E", "&F", "S3", "D", "I"
 	Kind Kind
-	Args []Arg // for KindSet; for basic commands, the number or dial string
+	Args []Arg // for KindSet; for basic commands, the number or dial string. Read-only: it may be shared (see oneArg)
 }
 
 // Arg is one parameter of a set command.
@@ -105,7 +106,7 @@ func (p *parser) command() (Command, error) {
 		p.i++
 		dial := strings.TrimSpace(p.s[p.i:])
 		p.i = len(p.s)
-		return Command{Name: "D", Kind: KindSet, Args: []Arg{{Value: dial}}}, nil
+		return Command{Name: "D", Kind: KindSet, Args: oneArg(dial)}, nil
 	case b == 'S':
 		p.i++
 		start := p.i
@@ -134,7 +135,7 @@ func (p *parser) command() (Command, error) {
 		return c, nil
 	case b >= 'A' && b <= 'Z':
 		p.i++
-		c := Command{Name: string(b)}
+		c := Command{Name: letters[b-'A' : b-'A'+1]} // not string(b), which allocates
 		if !p.eof() && p.peek() == '?' {
 			p.i++
 			c.Kind = KindRead
@@ -155,8 +156,41 @@ func (p *parser) number() []Arg {
 	if start == p.i {
 		return nil
 	}
-	return []Arg{{Value: p.s[start:p.i]}}
+	return oneArg(p.s[start:p.i])
 }
+
+// oneArg returns the argument list of one unquoted v: a shared one, which
+// allocates nothing, for the values nearly every command line has (a
+// digit, the packet data dial strings "*99#" and "*99***<cid>#").
+func oneArg(v string) []Arg {
+	switch {
+	case len(v) == 1 && isDigit(v[0]):
+		i := v[0] - '0'
+		return digitArgs[i : i+1 : i+1]
+	case v == "*99#":
+		return dialArgs[0:1:1]
+	case len(v) >= 8 && len(v) <= 9 && v[:6] == "*99***" && v[len(v)-1] == '#':
+		if cid, ok := digits(v[6:len(v)-1], 2); ok && cid >= 1 && cid < uint64(len(dialArgs)) && v[6] != '0' {
+			return dialArgs[cid : cid+1 : cid+1]
+		}
+	}
+	return []Arg{{Value: v}}
+}
+
+// letters are the names of the basic commands.
+const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+// digitArgs and dialArgs are oneArg's shared lists.
+var digitArgs, dialArgs = func() (d, dial []Arg) {
+	for i := range 10 {
+		d = append(d, Arg{Value: strconv.Itoa(i)})
+	}
+	dial = append(dial, Arg{Value: "*99#"})
+	for cid := 1; cid <= 16; cid++ {
+		dial = append(dial, Arg{Value: "*99***" + strconv.Itoa(cid) + "#"})
+	}
+	return d, dial
+}()
 
 func (p *parser) extended() (Command, error) {
 	start := p.i
@@ -213,10 +247,13 @@ func (p *parser) args() ([]Arg, error) {
 		if err != nil {
 			return nil, err
 		}
-		args = append(args, a)
 		if p.eof() || p.peek() == ';' {
-			return args, nil
+			if args == nil && !a.Quoted {
+				return oneArg(a.Value), nil
+			}
+			return append(args, a), nil
 		}
+		args = append(args, a)
 		p.i++ // ","
 	}
 }

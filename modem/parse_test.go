@@ -170,3 +170,24 @@ func TestLineReader(t *testing.T) {
 		})
 	}
 }
+
+// TestOneArgIsTheValueItIsGiven checks that oneArg's shared lists hold
+// exactly the value asked for, and that a command line of them allocates
+// nothing but its commands.
+func TestOneArgIsTheValueItIsGiven(t *testing.T) {
+	for _, v := range []string{"0", "7", "9", "10", "*99#", "*99***1#", "*99***16#", "*99***17#",
+		"*99***0#", "*99***01#", "*99***1", "*99**1#", "*98***1#", "x", ""} {
+		got := oneArg(v)
+		if len(got) != 1 || got[0] != (Arg{Value: v}) || cap(got) != 1 {
+			t.Errorf("oneArg(%q) = %#v (cap %d)", v, got, cap(got))
+		}
+	}
+	cmds := make([]Command, 0, 4)
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := parseLine(cmds[:0], "E0V1D*99***1#"); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("parseLine allocates %v times", n)
+	}
+}
