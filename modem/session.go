@@ -534,7 +534,8 @@ func (m *Modem) pendingOf(p pending) error {
 		*w = p
 		return w
 	}
-	return &p
+	q := p // not &p: p would be on the heap on both ways
+	return &q
 }
 
 // data consumes bytes of the data session and returns how many it took.
