@@ -421,8 +421,8 @@ type Link session
 // then powers it on. out receives every byte the port writes, in order; it
 // runs with the modem's locks held, so it must not call back into the
 // modem (queue the bytes, or react from a timer of the modem's clock).
-// The bytes are the modem's buffer, valid only during the call: copy what
-// is kept. A response comes in one call, its final result last.
+// The bytes are the modem's, valid only during the call and not to be
+// changed: copy what is kept. A response comes in one call, its final result last.
 // ConnectPort links the modem's other ports.
 func (m *Modem) Connect(out func([]byte)) *Link {
 	return (*Link)(m.connect(m.ports[0], funcWriter(out), nil))

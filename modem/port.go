@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Port is one serial port a module offers its host. A module on USB has
@@ -186,7 +187,10 @@ func (m *Modem) toPort(p *port, s string) {
 		return
 	}
 	m.tapOut(p, s)
-	p.out.send([]byte(s))
+	// s's bytes as they are, not a copy: send only reads them, during
+	// the call (it queues a copy), and so does what it writes to (an
+	// io.Writer, or Connect's function, neither keeps nor changes them).
+	p.out.send(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
 // endData takes p out of data state with result code res (OK after the
