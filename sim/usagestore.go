@@ -78,6 +78,10 @@ type usageStore struct {
 	lastIDs  [2]uint32
 	lastAttr uint32
 	hasLast  bool
+	// The first hour of all use added: no bucket is older, so while the
+	// daily retention reaches back to it no day bucket turns into a month
+	// one (math.MaxInt32: none yet).
+	oldest int32
 }
 
 // simUsage is a SIM's buckets, oldest first, and the first hour of the
@@ -94,7 +98,7 @@ type simUsage struct {
 
 func newUsageStore(hourly, daily time.Duration) *usageStore {
 	return &usageStore{hourly: max(hourly, time.Hour), daily: max(daily, hourly, time.Hour),
-		attrIdx: make(map[usageAttr]uint32)}
+		attrIdx: make(map[usageAttr]uint32), oldest: math.MaxInt32}
 }
 
 func (u *usageStore) attr(account, fleet string) uint32 {
@@ -121,6 +125,7 @@ func (u *usageStore) attrOf(account, fleet uint32, ids []string) uint32 {
 // hourly bucket's totals. now is when: buckets that fell out of their
 // retention are rolled up when a new hour starts.
 func (u *usageStore) add(sim int32, at int32, attr uint32, net uint16, up, down int64, sms int, now time.Time) usageBucket {
+	u.oldest = min(u.oldest, at)
 	for int(sim) >= len(u.bySim) {
 		u.bySim = append(u.bySim, simUsage{})
 	}
@@ -170,7 +175,7 @@ func (u *usageStore) add(sim int32, at int32, attr uint32, net uint16, up, down 
 func (u *usageStore) rollUp(bs []usageBucket, rolled int32, now time.Time) ([]usageBucket, int32) {
 	hourCut := int32(now.Add(-u.hourly).Unix() / 3600)
 	dayCut := int32(now.Add(-u.daily).Unix() / 3600)
-	if out, n, ok := rollHours(bs, rolled, hourCut, dayCut); ok {
+	if out, n, ok := rollHours(bs, rolled, hourCut, dayCut, u.oldest >= dayCut); ok {
 		return out, n
 	}
 	return u.rollAll(bs, hourCut, dayCut)
@@ -179,10 +184,10 @@ func (u *usageStore) rollUp(bs []usageBucket, rolled int32, now time.Time) ([]us
 // rollHours is rollUp when the buckets that roll are hourly buckets after
 // the rolled ones, no day bucket turns into a month one, and so the rolled
 // buckets, whose keys are distinct, stay as they are. It reports whether
-// that is so.
-func rollHours(bs []usageBucket, rolled, hourCut, dayCut int32) ([]usageBucket, int32, bool) {
+// that is so. days is whether no bucket at all is older than dayCut.
+func rollHours(bs []usageBucket, rolled, hourCut, dayCut int32, days bool) ([]usageBucket, int32, bool) {
 	r := int(rolled)
-	if r < 0 || r > len(bs) || len(bs) > 0 && bs[0].at < dayCut || r > 0 && bs[r-1].at >= hourCut {
+	if r < 0 || r > len(bs) || !days && len(bs) > 0 && bs[0].at < dayCut || r > 0 && bs[r-1].at >= hourCut {
 		return nil, 0, false
 	}
 	k := r
