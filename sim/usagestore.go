@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"math"
 	"slices"
 	"time"
 )
@@ -77,19 +78,27 @@ type usageStore struct {
 	lastIDs  [2]uint32
 	lastAttr uint32
 	hasLast  bool
+	// The first hour of all use added: no bucket is older, so while the
+	// daily retention reaches back to it no day bucket turns into a month
+	// one (math.MaxInt32: none yet).
+	oldest int32
 }
 
 // simUsage is a SIM's buckets, oldest first, and the first hour of the
 // newest (when it has any): a SIM's first use in an hour makes a bucket
-// without reading the others' memory to find one of that hour.
+// without reading the others' memory to find one of that hour. The first
+// rolled buckets are the day and month buckets the last roll-up made, and
+// the rest are hourly (-1: not known), so that a roll-up reads only the
+// buckets it changes.
 type simUsage struct {
-	bs   []usageBucket
-	last int32
+	bs     []usageBucket
+	last   int32
+	rolled int32
 }
 
 func newUsageStore(hourly, daily time.Duration) *usageStore {
 	return &usageStore{hourly: max(hourly, time.Hour), daily: max(daily, hourly, time.Hour),
-		attrIdx: make(map[usageAttr]uint32)}
+		attrIdx: make(map[usageAttr]uint32), oldest: math.MaxInt32}
 }
 
 func (u *usageStore) attr(account, fleet string) uint32 {
@@ -116,6 +125,7 @@ func (u *usageStore) attrOf(account, fleet uint32, ids []string) uint32 {
 // hourly bucket's totals. now is when: buckets that fell out of their
 // retention are rolled up when a new hour starts.
 func (u *usageStore) add(sim int32, at int32, attr uint32, net uint16, up, down int64, sms int, now time.Time) usageBucket {
+	u.oldest = min(u.oldest, at)
 	for int(sim) >= len(u.bySim) {
 		u.bySim = append(u.bySim, simUsage{})
 	}
@@ -133,11 +143,15 @@ func (u *usageStore) add(sim int32, at int32, attr uint32, net uint16, up, down 
 		}
 	}
 	nb := usageBucket{up: up, down: down, at: at, attr: attr, sms: int32(sms), net: net, span: spanHour}
-	bs = u.rollUp(bs, now)
+	bs, rolled := u.rollUp(bs, su.rolled, now)
 	i := len(bs)
 	for i > 0 && bs[i-1].at > at {
 		i--
 	}
+	if int32(i) < rolled {
+		rolled = -1
+	}
+	su.rolled = rolled
 	if len(bs) == 0 {
 		bs = make([]usageBucket, 0, 1) // most SIMs use one network
 	} else if len(bs) == cap(bs) {
@@ -155,9 +169,67 @@ func (u *usageStore) add(sim int32, at int32, attr uint32, net uint16, up, down 
 // buckets. bs is in the order of the buckets' first hours, as add and
 // rollUp keep it, so only the buckets before hourCut can change: those
 // after it are hourly buckets of the retention, which stay as they are.
-func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
+//
+// rolled is how many buckets the last roll-up left in front (see simUsage);
+// rollUp returns the new count.
+func (u *usageStore) rollUp(bs []usageBucket, rolled int32, now time.Time) ([]usageBucket, int32) {
 	hourCut := int32(now.Add(-u.hourly).Unix() / 3600)
 	dayCut := int32(now.Add(-u.daily).Unix() / 3600)
+	if out, n, ok := rollHours(bs, rolled, hourCut, dayCut, u.oldest >= dayCut); ok {
+		return out, n
+	}
+	return u.rollAll(bs, hourCut, dayCut)
+}
+
+// rollHours is rollUp when the buckets that roll are hourly buckets after
+// the rolled ones, no day bucket turns into a month one, and so the rolled
+// buckets, whose keys are distinct, stay as they are. It reports whether
+// that is so. days is whether no bucket at all is older than dayCut.
+func rollHours(bs []usageBucket, rolled, hourCut, dayCut int32, days bool) ([]usageBucket, int32, bool) {
+	r := int(rolled)
+	if r < 0 || r > len(bs) || !days && len(bs) > 0 && bs[0].at < dayCut || r > 0 && bs[r-1].at >= hourCut {
+		return nil, 0, false
+	}
+	k := r
+	for k < len(bs) && bs[k].at < hourCut {
+		k++
+	}
+	if k == r {
+		return bs, rolled, true
+	}
+	out := bs[:r]
+	sorted := true
+	for _, b := range bs[r:k] {
+		b.span = spanDay
+		p := b.period()
+		merged := false
+		for j := len(out) - 1; j >= 0; j-- {
+			if o := &out[j]; o.span == spanDay && o.attr == b.attr && o.net == b.net && o.period() == p {
+				o.up += b.up
+				o.down += b.down
+				o.sms += b.sms
+				if b.at < o.at {
+					o.at = b.at
+					sorted = sorted && (j == 0 || out[j-1].at <= o.at)
+				}
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			sorted = sorted && (len(out) == 0 || out[len(out)-1].at <= b.at)
+			out = append(out, b)
+		}
+	}
+	if !sorted {
+		slices.SortStableFunc(out, func(a, b usageBucket) int { return int(a.at) - int(b.at) })
+	}
+	n := int32(len(out))
+	return append(out, bs[k:]...), n, true
+}
+
+// rollAll is rollUp of any buckets, as the hour and day cuts say.
+func (u *usageStore) rollAll(bs []usageBucket, hourCut, dayCut int32) ([]usageBucket, int32) {
 	rolled := false
 	k := 0 // bs[:k] is before hourCut
 	for ; k < len(bs) && bs[k].at < hourCut; k++ {
@@ -166,10 +238,15 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 		}
 	}
 	if !rolled {
-		return bs
+		return bs, -1
 	}
 	out := bs[:0]
-	// The period of each bucket of out, computed once: a merge keeps it.
+	// The period of each bucket of out, computed when first compared (a
+	// month's takes a calendar): a merge keeps it. out never holds two
+	// buckets of one span, owner, network and period, as a bucket is only
+	// appended when none matches; so the first match is the only one, and
+	// the search starts from the newest, where a rolled hour's day is.
+	const unknown = math.MinInt32
 	var periods [16]int32
 	ps := periods[:0]
 	for _, b := range bs[:k] {
@@ -179,11 +256,20 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 		case b.span == spanDay && b.at < dayCut:
 			b.span = spanMonth
 		}
-		p := b.period()
+		p := int32(unknown)
 		merged := false
-		for j := range out {
+		for j := len(out) - 1; j >= 0; j-- {
 			o := &out[j]
-			if o.span == b.span && o.attr == b.attr && o.net == b.net && ps[j] == p {
+			if o.span != b.span || o.attr != b.attr || o.net != b.net {
+				continue
+			}
+			if p == unknown {
+				p = b.period()
+			}
+			if ps[j] == unknown {
+				ps[j] = o.period()
+			}
+			if ps[j] == p {
 				o.up += b.up
 				o.down += b.down
 				o.sms += b.sms
@@ -201,7 +287,11 @@ func (u *usageStore) rollUp(bs []usageBucket, now time.Time) []usageBucket {
 	if !slices.IsSortedFunc(out, byHour) {
 		slices.SortStableFunc(out, byHour)
 	}
-	return append(out, bs[k:]...) // out ends at or before bs[k]: a forward copy
+	n := int32(len(out))
+	if slices.ContainsFunc(bs[k:], func(b usageBucket) bool { return b.span != spanHour }) {
+		n = -1
+	}
+	return append(out, bs[k:]...), n // out ends at or before bs[k]: a forward copy
 }
 
 // sorted returns the SIMs with usage in the order of their SIDs (sids
