@@ -46,6 +46,10 @@ type simcomSock struct {
 	// gives it, once.
 	opening bool
 	open    func(code int)
+	// closedEarly is set when the peer closed while opening was set: the
+	// close is reported after the answer and the data that came before it,
+	// in the order they happened.
+	closedEarly bool
 }
 
 func (k *simcomSock) opened(s *socket, code int) string {
@@ -101,6 +105,10 @@ func (k *simcomSock) received(s *socket) string {
 
 func (k *simcomSock) closed(s *socket) string {
 	if k.stack == stackCA {
+		if k.opening {
+			k.closedEarly = true
+			return ""
+		}
 		return fmt.Sprintf("+CASTATE: %d,0", s.id)
 	}
 	return k.tag(s, "CLOSED")
@@ -338,8 +346,15 @@ func caopen(ctx context.Context, m *Modem, c Command) ([]string, error) {
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			ind.opening = false
-			if m.sockSt().socks[id] == s && s.rxLen > 0 {
+			if m.sockSt().socks[id] != s {
+				return
+			}
+			if s.rxLen > 0 {
 				m.urcIf(ind.received(s)) // data that came before the answer
+			}
+			if ind.closedEarly { // and the peer's close after that data
+				ind.closedEarly = false
+				m.urcIf(ind.closed(s))
 			}
 		}
 		m.mu.Unlock()
