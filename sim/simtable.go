@@ -426,29 +426,26 @@ type simList[T any] struct {
 func (l simList[T]) After(pos int64, n int) ([]T, []int64) {
 	l.c.mu.RLock()
 	defer l.c.mu.RUnlock()
-	now := l.c.Now()
-	t := &l.c.sims
-	var out []T
-	var ps []int64
-	for i := t.search(pos - l.off); i < t.n && len(out) < n; i++ {
-		if r := t.at(int32(i)); l.keep(r) {
-			if v, ok := l.pick(l.c.simOf(int32(i)), now); ok {
-				out = append(out, v)
-				ps = append(ps, r.seq+l.off)
-			}
-		}
-	}
-	return out, ps
+	return l.walk(l.c.sims.search(pos-l.off), 1, n)
 }
 
 func (l simList[T]) Before(pos int64, n int) ([]T, []int64) {
 	l.c.mu.RLock()
 	defer l.c.mu.RUnlock()
+	out, ps := l.walk(l.c.sims.search(pos-1-l.off)-1, -1, n)
+	slices.Reverse(out)
+	slices.Reverse(ps)
+	return out, ps
+}
+
+// walk collects up to n items from record index i on, a step (1 or -1)
+// at a time, with their positions. Callers hold c.mu.
+func (l simList[T]) walk(i, step, n int) ([]T, []int64) {
 	now := l.c.Now()
 	t := &l.c.sims
 	var out []T
 	var ps []int64
-	for i := t.search(pos-1-l.off) - 1; i >= 0 && len(out) < n; i-- {
+	for ; i >= 0 && i < t.n && len(out) < n; i += step {
 		if r := t.at(int32(i)); l.keep(r) {
 			if v, ok := l.pick(l.c.simOf(int32(i)), now); ok {
 				out = append(out, v)
@@ -456,8 +453,6 @@ func (l simList[T]) Before(pos int64, n int) ([]T, []int64) {
 			}
 		}
 	}
-	slices.Reverse(out)
-	slices.Reverse(ps)
 	return out, ps
 }
 
